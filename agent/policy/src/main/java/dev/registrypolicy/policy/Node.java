@@ -1,0 +1,219 @@
+package dev.registrypolicy.policy;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A cursor over one YAML mapping that records every problem with its path and, on {@link
+ * #finish()}, reports keys nobody asked for (typos). Values of unknown keys are never echoed: they
+ * could be secrets pasted into the wrong place.
+ */
+final class Node {
+  private final String path;
+  private final Map<String, Object> map;
+  private final List<Problem> problems;
+  private final Set<String> seen = new LinkedHashSet<>();
+
+  private Node(String path, Map<String, Object> map, List<Problem> problems) {
+    this.path = path;
+    this.map = map;
+    this.problems = problems;
+  }
+
+  /** Wraps {@code value} if it is a mapping; otherwise reports a problem and returns null. */
+  static Node of(String path, Object value, List<Problem> problems) {
+    if (value instanceof Map) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      for (Map.Entry<?, ?> e : ((Map<?, ?>) value).entrySet()) {
+        if (!(e.getKey() instanceof String)) {
+          problems.add(new Problem(path, "keys must be strings, found " + typeName(e.getKey())));
+          continue;
+        }
+        m.put((String) e.getKey(), e.getValue());
+      }
+      return new Node(path, m, problems);
+    }
+    problems.add(new Problem(path, "must be a mapping, found " + typeName(value)));
+    return null;
+  }
+
+  String path() {
+    return path;
+  }
+
+  String child(String key) {
+    return path.isEmpty() ? key : path + "." + key;
+  }
+
+  boolean has(String key) {
+    seen.add(key);
+    return map.get(key) != null;
+  }
+
+  Object raw(String key) {
+    seen.add(key);
+    return map.get(key);
+  }
+
+  void problem(String key, String message) {
+    problems.add(new Problem(key == null ? path : child(key), message));
+  }
+
+  String string(String key, boolean required) {
+    Object v = raw(key);
+    if (v == null) {
+      if (required) {
+        problem(key, "required");
+      }
+      return null;
+    }
+    if (v instanceof String) {
+      String s = (String) v;
+      if (required && s.isEmpty()) {
+        problem(key, "must not be empty");
+        return null;
+      }
+      return s;
+    }
+    problem(key, "must be a string, found " + typeName(v));
+    return null;
+  }
+
+  Boolean bool(String key) {
+    Object v = raw(key);
+    if (v == null || v instanceof Boolean) {
+      return (Boolean) v;
+    }
+    problem(key, "must be true or false, found " + typeName(v));
+    return null;
+  }
+
+  boolean bool(String key, boolean dflt) {
+    Boolean b = bool(key);
+    return b == null ? dflt : b;
+  }
+
+  Node node(String key) {
+    Object v = raw(key);
+    return v == null ? null : of(child(key), v, problems);
+  }
+
+  /** The list under {@code key}, or an empty list when absent; reports non-lists. */
+  List<Object> list(String key) {
+    Object v = raw(key);
+    if (v == null) {
+      return List.of();
+    }
+    if (v instanceof List) {
+      return new ArrayList<>((List<?>) v);
+    }
+    problem(key, "must be a list, found " + typeName(v));
+    return List.of();
+  }
+
+  /** A list of strings; each bad item is reported with its index. */
+  List<String> strings(String key) {
+    List<String> out = new ArrayList<>();
+    List<Object> items = list(key);
+    for (int i = 0; i < items.size(); i++) {
+      Object o = items.get(i);
+      if (o instanceof String && !((String) o).isEmpty()) {
+        out.add((String) o);
+      } else {
+        problems.add(new Problem(child(key) + "[" + i + "]", "must be a non-empty string, found " + typeName(o)));
+      }
+    }
+    return out;
+  }
+
+  /** Reports keys that were never read, with a hint for the ones people get wrong. */
+  void finish(String... hints) {
+    for (String key : map.keySet()) {
+      if (!seen.contains(key)) {
+        String hint = hint(key, hints);
+        problem(key, "unknown key" + hint);
+      }
+    }
+  }
+
+  private String hint(String key, String[] hints) {
+    for (int i = 0; i + 1 < hints.length; i += 2) {
+      if (hints[i].equals(key)) {
+        return " (" + hints[i + 1] + ")";
+      }
+    }
+    String best = null;
+    for (String known : seen) {
+      if (editDistance(known.toLowerCase(java.util.Locale.ROOT), key.toLowerCase(java.util.Locale.ROOT)) <= 2) {
+        best = known;
+        break;
+      }
+    }
+    return best == null ? "" : " (did you mean \"" + best + "\"?)";
+  }
+
+  static String typeName(Object o) {
+    if (o == null) {
+      return "nothing";
+    }
+    if (o instanceof String) {
+      return "a string";
+    }
+    if (o instanceof Boolean) {
+      return "a boolean";
+    }
+    if (o instanceof Number) {
+      return "a number";
+    }
+    if (o instanceof List) {
+      return "a list";
+    }
+    if (o instanceof Map) {
+      return "a mapping";
+    }
+    return "a " + o.getClass().getSimpleName();
+  }
+
+  /** Quotes a user value for a message: control characters escaped, long values cut. */
+  static String quote(String s) {
+    StringBuilder sb = new StringBuilder("\"");
+    int n = Math.min(s.length(), 100);
+    for (int i = 0; i < n; i++) {
+      char c = s.charAt(i);
+      if (c == '"' || c == '\\') {
+        sb.append('\\').append(c);
+      } else if (c < 0x20 || c == 0x7f || Character.isISOControl(c)) {
+        sb.append(String.format("\\u%04x", (int) c));
+      } else {
+        sb.append(c);
+      }
+    }
+    if (s.length() > n) {
+      sb.append("...");
+    }
+    return sb.append('"').toString();
+  }
+
+  private static int editDistance(String a, String b) {
+    int[] prev = new int[b.length() + 1];
+    int[] cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      prev[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+      }
+      int[] t = prev;
+      prev = cur;
+      cur = t;
+    }
+    return prev[b.length()];
+  }
+}

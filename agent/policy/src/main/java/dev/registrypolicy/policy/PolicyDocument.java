@@ -1,0 +1,93 @@
+package dev.registrypolicy.policy;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Finds the policy text in a file that is either the bare {@code policy.yaml} or a manifest
+ * holding the {@code registry-policy} ConfigMap (alone or among other objects, as kustomize or
+ * {@code kubectl get -o yaml} print them).
+ */
+public final class PolicyDocument {
+  private PolicyDocument() {}
+
+  /** Extracts and parses the policy from a file's text. */
+  public static Policy parse(String fileText) throws PolicyException {
+    return PolicyParser.parse(policyText(fileText));
+  }
+
+  /** The policy.yaml text inside {@code fileText}, or {@code fileText} itself if it is a bare policy. */
+  public static String policyText(String fileText) throws PolicyException {
+    List<Problem> problems = new ArrayList<>();
+    List<Object> docs = Yaml.loadAll(fileText, "", problems);
+    if (docs == null) {
+      throw new PolicyException(problems);
+    }
+    List<Map<?, ?>> configMaps = new ArrayList<>();
+    for (Object d : docs) {
+      if (d instanceof Map) {
+        Map<?, ?> m = (Map<?, ?>) d;
+        if (Policy.KIND.equals(m.get("kind"))) {
+          return docs.size() == 1 ? fileText : reject("a bare policy must be the only document in the file");
+        }
+        collectConfigMaps(m, configMaps);
+      }
+    }
+    if (configMaps.isEmpty()) {
+      return docs.size() == 1 ? fileText : reject("no registry-policy ConfigMap found among " + docs.size() + " documents");
+    }
+    Map<?, ?> chosen = null;
+    for (Map<?, ?> cm : configMaps) {
+      Object meta = cm.get("metadata");
+      Object name = meta instanceof Map ? ((Map<?, ?>) meta).get("name") : null;
+      if (Policy.CONFIGMAP_NAME.equals(name) || configMaps.size() == 1) {
+        if (chosen != null) {
+          return reject("more than one ConfigMap named " + Policy.CONFIGMAP_NAME);
+        }
+        chosen = cm;
+      }
+    }
+    if (chosen == null) {
+      return reject("no ConfigMap named " + Policy.CONFIGMAP_NAME + " found");
+    }
+    Object meta = chosen.get("metadata");
+    if (meta instanceof Map) {
+      Object name = ((Map<?, ?>) meta).get("name");
+      Object ns = ((Map<?, ?>) meta).get("namespace");
+      if (name != null && !Policy.CONFIGMAP_NAME.equals(name)) {
+        problems.add(new Problem("metadata.name", "the agent and controller read the ConfigMap named "
+            + Policy.CONFIGMAP_NAME + ", found " + Node.quote(String.valueOf(name))));
+      }
+      if (ns != null && !Policy.NAMESPACE.equals(ns)) {
+        problems.add(new Problem("metadata.namespace", "the agent and controller read namespace "
+            + Policy.NAMESPACE + ", found " + Node.quote(String.valueOf(ns))));
+      }
+    }
+    Object data = chosen.get("data");
+    Object text = data instanceof Map ? ((Map<?, ?>) data).get(Policy.CONFIGMAP_KEY) : null;
+    if (!(text instanceof String)) {
+      problems.add(new Problem("data." + Policy.CONFIGMAP_KEY, "required: the ConfigMap holds the policy under this key"));
+    }
+    if (!problems.isEmpty()) {
+      throw new PolicyException(problems);
+    }
+    return (String) text;
+  }
+
+  private static void collectConfigMaps(Map<?, ?> m, List<Map<?, ?>> out) {
+    if ("ConfigMap".equals(m.get("kind"))) {
+      out.add(m);
+    } else if ("List".equals(m.get("kind")) && m.get("items") instanceof List) {
+      for (Object item : (List<?>) m.get("items")) {
+        if (item instanceof Map) {
+          collectConfigMaps((Map<?, ?>) item, out);
+        }
+      }
+    }
+  }
+
+  private static String reject(String message) throws PolicyException {
+    throw new PolicyException(List.of(new Problem("", message)));
+  }
+}

@@ -1,0 +1,771 @@
+package dev.registrypolicy.policy;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Parses {@code policy.yaml} into an immutable {@link Policy}, reporting every problem at once with
+ * its path. The text is read into plain maps and lists (no reflection binding) and mapped to
+ * records by hand.
+ */
+public final class PolicyParser {
+  private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+  private static final Pattern DNS_SUBDOMAIN =
+      Pattern.compile("(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+  private static final Pattern SECRET_KEY = Pattern.compile("[-._a-zA-Z0-9]{1,253}");
+  private static final Pattern LABEL_NAME = Pattern.compile("([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)");
+  private static final Pattern LABEL_VALUE = Pattern.compile("(([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?)");
+  private static final Pattern GO_DURATION =
+      Pattern.compile("(\\d+(\\.\\d*)?|\\.\\d+)(ns|us|\u00b5s|ms|s|m|h)((\\d+(\\.\\d*)?|\\.\\d+)(ns|us|\u00b5s|ms|s|m|h))*");
+  private static final Pattern QUANTITY = Pattern.compile("(\\d+)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?");
+  private static final String INLINE_SECRET_HINT =
+      "inline credentials are not allowed; put them in a Secret and reference it with \"secret\"";
+
+  private PolicyParser() {}
+
+  /** Parses policy text; throws with every problem found. */
+  public static Policy parse(String text) throws PolicyException {
+    List<Problem> problems = new ArrayList<>();
+    Object root = Yaml.loadOne(text, "", problems);
+    Policy policy = root == null ? null : new PolicyParser.Run(problems).policy(root, sha256(text));
+    if (!problems.isEmpty() || policy == null) {
+      if (problems.isEmpty()) {
+        problems.add(new Problem("", "empty policy"));
+      }
+      problems.sort(null);
+      throw new PolicyException(problems);
+    }
+    return policy;
+  }
+
+  static String sha256(String text) {
+    try {
+      byte[] d = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+      StringBuilder sb = new StringBuilder(64);
+      for (byte b : d) {
+        sb.append(Character.forDigit((b >> 4) & 0xf, 16)).append(Character.forDigit(b & 0xf, 16));
+      }
+      return sb.toString();
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is always available", e);
+    }
+  }
+
+  /** One parse: holds the problem list and what later sections check references against. */
+  private static final class Run {
+    private final List<Problem> problems;
+    private final Map<String, String> credentialPaths = new HashMap<>();
+    private final List<String[]> credentialUses = new ArrayList<>(); // {path, name}
+
+    Run(List<Problem> problems) {
+      this.problems = problems;
+    }
+
+    Policy policy(Object root, String sha) {
+      Node n = Node.of("", root, problems);
+      if (n == null) {
+        return null;
+      }
+      String apiVersion = n.string("apiVersion", true);
+      if (apiVersion != null && !Policy.API_VERSION.equals(apiVersion)) {
+        n.problem("apiVersion", "unsupported version " + Node.quote(apiVersion) + " (want " + Policy.API_VERSION + ")");
+      }
+      String kind = n.string("kind", true);
+      if (kind != null && !Policy.KIND.equals(kind)) {
+        n.problem("kind", "must be " + Policy.KIND + ", found " + Node.quote(kind));
+      }
+      List<CredentialRef> credentials = credentials(n);
+      List<Registry> registries = registries(n);
+      List<AccessGrant> access = access(n);
+      Admission admission = n.has("admission") ? admission(n.node("admission")) : Admission.NONE;
+      n.finish("metadata", "the policy is the ConfigMap's policy.yaml; metadata belongs to the ConfigMap");
+      for (String[] use : credentialUses) {
+        if (!credentialPaths.containsKey(use[1])) {
+          problems.add(new Problem(use[0], "unknown credentials " + Node.quote(use[1]) + " (not in credentials)"));
+        }
+      }
+      if (!problems.isEmpty()) {
+        return null;
+      }
+      return new Policy(apiVersion, registries, credentials, access, admission == null ? Admission.NONE : admission, sha);
+    }
+
+    // ---- credentials ------------------------------------------------------------------------
+
+    List<CredentialRef> credentials(Node parent) {
+      List<CredentialRef> out = new ArrayList<>();
+      List<Object> items = parent.list("credentials");
+      for (int i = 0; i < items.size(); i++) {
+        String path = "credentials[" + i + "]";
+        Node c = Node.of(path, items.get(i), problems);
+        if (c == null) {
+          continue;
+        }
+        String name = dnsLabel(c, "name");
+        String secret = secretName(c, "secret");
+        String registry = c.string("registry", false);
+        if (registry != null && RegistryHosts.problem(registry) != null) {
+          c.problem("registry", RegistryHosts.problem(registry));
+          registry = null;
+        }
+        c.finish("password", INLINE_SECRET_HINT, "username", INLINE_SECRET_HINT, "auth", INLINE_SECRET_HINT,
+            "token", INLINE_SECRET_HINT, "secretName", "use \"secret\"");
+        if (name != null && credentialPaths.putIfAbsent(name, path) != null) {
+          c.problem("name", "duplicate credentials name " + Node.quote(name) + " (also at " + credentialPaths.get(name) + ")");
+        }
+        if (name != null && secret != null) {
+          out.add(new CredentialRef(name, secret, registry == null ? null : RegistryHosts.normalize(registry)));
+        }
+      }
+      return out;
+    }
+
+    // ---- registries -------------------------------------------------------------------------
+
+    List<Registry> registries(Node parent) {
+      List<Registry> out = new ArrayList<>();
+      Map<String, String> seenHosts = new HashMap<>();
+      List<Object> items = parent.list("registries");
+      for (int i = 0; i < items.size(); i++) {
+        String path = "registries[" + i + "]";
+        Node r = Node.of(path, items.get(i), problems);
+        if (r == null) {
+          continue;
+        }
+        String rawHost = r.string("host", true);
+        String host = null;
+        if (rawHost != null) {
+          if (Registry.CATCH_ALL.equals(rawHost)) {
+            host = Registry.CATCH_ALL;
+          } else if (RegistryHosts.problem(rawHost) != null) {
+            r.problem("host", RegistryHosts.problem(rawHost)
+                + (rawHost.contains("://") ? " (write the host only, e.g. \"registry.example.com:5000\")" : ""));
+          } else {
+            host = RegistryHosts.normalize(rawHost);
+          }
+        }
+        if (host != null && seenHosts.putIfAbsent(host, path) != null) {
+          r.problem("host", "duplicate registry " + Node.quote(host) + " (also at " + seenHosts.get(host) + ")");
+        }
+        UpstreamMode mode = UpstreamMode.FALLBACK;
+        String upstream = r.string("upstream", false);
+        if (upstream != null) {
+          if (upstream.equals("Fallback")) {
+            mode = UpstreamMode.FALLBACK;
+          } else if (upstream.equals("Never")) {
+            mode = UpstreamMode.NEVER;
+          } else {
+            r.problem("upstream", "must be Fallback or Never, found " + Node.quote(upstream));
+          }
+        }
+        URI upstreamUrl = null;
+        if (r.has("url")) {
+          if (Registry.CATCH_ALL.equals(host)) {
+            r.problem("url", "the catch-all registry \"*\" has no URL of its own");
+          } else {
+            upstreamUrl = url(r, "url");
+          }
+        } else if (host != null && !Registry.CATCH_ALL.equals(host)) {
+          upstreamUrl = URI.create(RegistryHosts.upstreamUrl(host));
+        }
+        Endpoint upstreamEndpoint = endpointSettings(r, upstreamUrl, EnumSet.allOf(Capability.class), false, false);
+        List<Endpoint> mirrors = new ArrayList<>();
+        List<Object> ms = r.list("mirrors");
+        Set<URI> seenMirrors = new HashSet<>();
+        for (int j = 0; j < ms.size(); j++) {
+          Node m = Node.of(path + ".mirrors[" + j + "]", ms.get(j), problems);
+          if (m == null) {
+            continue;
+          }
+          URI u = url(m, "url");
+          if (u == null && !m.has("url")) {
+            // url() already reported it
+          }
+          if (u != null && !seenMirrors.add(u)) {
+            m.problem("url", "duplicate mirror " + Node.quote(u.toString()));
+          }
+          if (u != null && upstreamUrl != null && u.equals(upstreamUrl)) {
+            m.problem("url", "the upstream registry itself is not a mirror (it is tried last unless upstream is Never)");
+          }
+          Set<Capability> caps = capabilities(m);
+          Endpoint e = endpointSettings(m, u, caps, true, true);
+          m.finish("server", "hosts.toml's server is the registry's url", "insecure", "use skipVerify",
+              "insecureSkipVerify", "use skipVerify", "client", "use clientCert", "caFile", "use ca");
+          if (e != null) {
+            mirrors.add(e);
+          }
+        }
+        if (mode == UpstreamMode.NEVER && ms.isEmpty()) {
+          r.problem("upstream", "Never needs at least one mirror (the registry would be unreachable)");
+        }
+        r.finish("endpoint", "use mirrors", "endpoints", "use mirrors", "mirror", "use mirrors",
+            "server", "use url", "insecure", "use skipVerify", "capabilities", "the registry itself always has every capability; set capabilities on mirrors");
+        if (host != null && upstreamEndpoint != null && mirrors.size() == ms.size()
+            && !(mode == UpstreamMode.NEVER && mirrors.isEmpty())) {
+          out.add(new Registry(host, mode, mirrors, upstreamEndpoint));
+        }
+      }
+      return out;
+    }
+
+    private Set<Capability> capabilities(Node m) {
+      if (!m.has("capabilities")) {
+        return EnumSet.of(Capability.PULL, Capability.RESOLVE);
+      }
+      Set<Capability> caps = EnumSet.noneOf(Capability.class);
+      List<String> names = m.strings("capabilities");
+      for (int k = 0; k < names.size(); k++) {
+        String c = names.get(k);
+        switch (c) {
+          case "pull":
+            caps.add(Capability.PULL);
+            break;
+          case "resolve":
+            caps.add(Capability.RESOLVE);
+            break;
+          case "push":
+            caps.add(Capability.PUSH);
+            break;
+          default:
+            problems.add(new Problem(m.child("capabilities") + "[" + k + "]",
+                "unknown capability " + Node.quote(c) + " (want pull, resolve or push)"));
+        }
+      }
+      if (caps.isEmpty() && problems.stream().noneMatch(p -> p.path().startsWith(m.child("capabilities")))) {
+        m.problem("capabilities", "must not be empty (want some of pull, resolve, push)");
+      }
+      return caps;
+    }
+
+    /** Settings shared by mirrors and the upstream endpoint; returns null if the URL was bad. */
+    private Endpoint endpointSettings(Node n, URI url, Set<Capability> caps, boolean urlRequired, boolean allowOverridePath) {
+      boolean overridePath = allowOverridePath && n.bool("overridePath", false);
+      String dial = n.string("dialTimeout", false);
+      if (n.raw("dialTimeout") != null && !(n.raw("dialTimeout") instanceof String)) {
+        problems.removeIf(p -> p.path().equals(n.child("dialTimeout")));
+        n.problem("dialTimeout", "must be a duration string such as \"500ms\" or \"2s\", found " + Node.typeName(n.raw("dialTimeout")));
+      } else if (dial != null && !validDuration(dial)) {
+        n.problem("dialTimeout", "invalid duration " + Node.quote(dial) + " (want a Go duration such as \"500ms\" or \"2s\")");
+        dial = null;
+      }
+      List<SecretKeyRef> ca = new ArrayList<>();
+      Object caRaw = n.raw("ca");
+      if (caRaw instanceof List) {
+        List<?> l = (List<?>) caRaw;
+        for (int i = 0; i < l.size(); i++) {
+          SecretKeyRef ref = secretKeyRef(n.child("ca") + "[" + i + "]", l.get(i), "ca.crt");
+          if (ref != null) {
+            ca.add(ref);
+          }
+        }
+      } else if (caRaw != null) {
+        SecretKeyRef ref = secretKeyRef(n.child("ca"), caRaw, "ca.crt");
+        if (ref != null) {
+          ca.add(ref);
+        }
+      }
+      ClientCertRef client = null;
+      Node cc = n.node("clientCert");
+      if (cc != null) {
+        String secret = secretName(cc, "secret");
+        String certKey = secretKey(cc, "certKey", "tls.crt");
+        String keyKey = secretKey(cc, "keyKey", "tls.key");
+        cc.finish("key", "use keyKey (a key of the Secret)", "cert", "use certKey (a key of the Secret)");
+        if (secret != null && certKey != null && keyKey != null) {
+          client = new ClientCertRef(new SecretKeyRef(secret, certKey), new SecretKeyRef(secret, keyKey));
+        }
+      }
+      boolean skipVerify = n.bool("skipVerify", false);
+      String cred = n.string("credentials", false);
+      if (cred != null) {
+        credentialUses.add(new String[] {n.child("credentials"), cred});
+      }
+      if (url == null && urlRequired) {
+        return null;
+      }
+      if (caps.isEmpty()) {
+        return null;
+      }
+      return new Endpoint(url, caps, overridePath, dial, ca, client, skipVerify, cred);
+    }
+
+    private SecretKeyRef secretKeyRef(String path, Object raw, String defaultKey) {
+      if (raw instanceof String) {
+        problems.add(new Problem(path, "must reference a Secret key, e.g. {secret: corp-ca, key: " + defaultKey
+            + "}; file paths and inline certificates are not allowed"));
+        return null;
+      }
+      Node n = Node.of(path, raw, problems);
+      if (n == null) {
+        return null;
+      }
+      String secret = secretName(n, "secret");
+      String key = secretKey(n, "key", defaultKey);
+      n.finish("secretName", "use secret", "configMap", "CAs are read from Secrets");
+      return secret == null || key == null ? null : new SecretKeyRef(secret, key);
+    }
+
+    private URI url(Node n, String key) {
+      String s = n.string(key, true);
+      if (s == null) {
+        return null;
+      }
+      URI u;
+      try {
+        u = new URI(s);
+      } catch (URISyntaxException e) {
+        n.problem(key, "invalid URL " + Node.quote(redactUserInfo(s)) + ": " + e.getReason());
+        return null;
+      }
+      String scheme = u.getScheme() == null ? null : u.getScheme().toLowerCase(Locale.ROOT);
+      if (scheme == null) {
+        n.problem(key, "URL " + Node.quote(redactUserInfo(s)) + " has no scheme (want http or https)");
+        return null;
+      }
+      if (!scheme.equals("http") && !scheme.equals("https")) {
+        n.problem(key, "scheme " + Node.quote(scheme) + " not allowed (want http or https)");
+        return null;
+      }
+      if (u.getRawUserInfo() != null) {
+        n.problem(key, "URL must not contain credentials (user info was removed from this message); reference a Secret with credentials");
+        return null;
+      }
+      if (u.getRawQuery() != null || u.getRawFragment() != null) {
+        n.problem(key, "URL " + Node.quote(s) + " must not have a query or fragment");
+        return null;
+      }
+      String authority = u.getRawAuthority();
+      String hp = authority == null ? null : RegistryHosts.problem(authority);
+      if (authority == null || hp != null) {
+        n.problem(key, "URL " + Node.quote(s) + ": " + (authority == null ? "no host" : hp));
+        return null;
+      }
+      String path = u.getRawPath() == null ? "" : u.getRawPath();
+      if (path.contains("/../") || path.endsWith("/..") || path.contains("//")) {
+        n.problem(key, "URL " + Node.quote(s) + " has an unusual path");
+        return null;
+      }
+      while (path.endsWith("/")) {
+        path = path.substring(0, path.length() - 1);
+      }
+      return URI.create(scheme + "://" + authority.toLowerCase(Locale.ROOT) + path);
+    }
+
+    // ---- access grants ----------------------------------------------------------------------
+
+    List<AccessGrant> access(Node parent) {
+      List<AccessGrant> out = new ArrayList<>();
+      Map<String, String> names = new HashMap<>();
+      Map<String, String> secretNames = new HashMap<>();
+      List<Object> items = parent.list("access");
+      for (int i = 0; i < items.size(); i++) {
+        String path = "access[" + i + "]";
+        Node g = Node.of(path, items.get(i), problems);
+        if (g == null) {
+          continue;
+        }
+        String name = dnsLabel(g, "name");
+        List<String> creds = new ArrayList<>();
+        Object rawCreds = g.raw("credentials");
+        if (rawCreds instanceof String) {
+          creds.add((String) rawCreds);
+        } else if (rawCreds == null) {
+          g.problem("credentials", "required (the credentials this grant hands out)");
+        } else {
+          creds.addAll(g.strings("credentials"));
+          if (creds.isEmpty() && rawCreds instanceof List && ((List<?>) rawCreds).isEmpty()) {
+            g.problem("credentials", "must not be empty");
+          }
+        }
+        for (int k = 0; k < creds.size(); k++) {
+          credentialUses.add(new String[] {g.child("credentials") + (rawCreds instanceof List ? "[" + k + "]" : ""), creds.get(k)});
+        }
+        String secretName;
+        if (g.has("secretName")) {
+          secretName = secretName(g, "secretName");
+        } else {
+          secretName = name == null ? null : "registry-policy-" + name;
+        }
+        NamespaceSelector ns = g.has("namespaces") ? namespaceSelector(g.node("namespaces")) : null;
+        if (!g.has("namespaces")) {
+          g.problem("namespaces", "required (use {} to grant every namespace)");
+        }
+        ServiceAccountSelector sas = serviceAccounts(g);
+        g.finish("namespace", "use namespaces", "serviceAccount", "use serviceAccounts", "secret", "use secretName");
+        if (name != null && names.putIfAbsent(name, path) != null) {
+          g.problem("name", "duplicate access grant " + Node.quote(name) + " (also at " + names.get(name) + ")");
+        }
+        if (secretName != null && secretNames.putIfAbsent(secretName, path) != null) {
+          g.problem("secretName", "Secret name " + Node.quote(secretName) + " is also used by " + secretNames.get(secretName));
+        }
+        if (name != null && secretName != null && ns != null && sas != null && !creds.isEmpty()) {
+          out.add(new AccessGrant(name, creds, secretName, ns, sas));
+        }
+      }
+      return out;
+    }
+
+    private ServiceAccountSelector serviceAccounts(Node g) {
+      Object raw = g.raw("serviceAccounts");
+      if (raw == null || "default".equals(raw)) {
+        return ServiceAccountSelector.DEFAULT;
+      }
+      if ("all".equals(raw)) {
+        return ServiceAccountSelector.ALL;
+      }
+      if ("none".equals(raw)) {
+        return ServiceAccountSelector.NONE;
+      }
+      if (raw instanceof List) {
+        Set<String> names = new LinkedHashSet<>();
+        List<String> l = g.strings("serviceAccounts");
+        for (int i = 0; i < l.size(); i++) {
+          String s = l.get(i);
+          if (!DNS_SUBDOMAIN.matcher(s).matches()) {
+            problems.add(new Problem(g.child("serviceAccounts") + "[" + i + "]", "invalid ServiceAccount name " + Node.quote(s)));
+          } else {
+            names.add(s);
+          }
+        }
+        return new ServiceAccountSelector(false, names);
+      }
+      g.problem("serviceAccounts", "must be \"default\", \"all\", \"none\" or a list of ServiceAccount names, found "
+          + (raw instanceof String ? Node.quote((String) raw) : Node.typeName(raw)));
+      return null;
+    }
+
+    NamespaceSelector namespaceSelector(Node n) {
+      if (n == null) {
+        return null;
+      }
+      Set<String> names = namespaceNames(n, "names");
+      Set<String> exclude = namespaceNames(n, "exclude");
+      LabelSelector selector = n.has("selector") ? labelSelector(n.node("selector")) : null;
+      n.finish("matchLabels", "put it under selector", "matchExpressions", "put it under selector",
+          "excluded", "use exclude", "namespaces", "use names");
+      return new NamespaceSelector(names, selector, exclude);
+    }
+
+    private Set<String> namespaceNames(Node n, String key) {
+      Set<String> out = new LinkedHashSet<>();
+      List<String> l = n.strings(key);
+      for (int i = 0; i < l.size(); i++) {
+        if (!DNS_LABEL.matcher(l.get(i)).matches()) {
+          problems.add(new Problem(n.child(key) + "[" + i + "]", "invalid namespace name " + Node.quote(l.get(i))));
+        } else {
+          out.add(l.get(i));
+        }
+      }
+      return out;
+    }
+
+    private LabelSelector labelSelector(Node n) {
+      if (n == null) {
+        return null;
+      }
+      Map<String, String> labels = new LinkedHashMap<>();
+      Node ml = n.node("matchLabels");
+      if (ml != null) {
+        Object raw = n.raw("matchLabels");
+        for (Map.Entry<?, ?> e : ((Map<?, ?>) raw).entrySet()) {
+          String k = String.valueOf(e.getKey());
+          Object v = e.getValue();
+          String vs = v instanceof String ? (String) v : v instanceof Boolean || v instanceof Number ? String.valueOf(v) : null;
+          String kp = labelKeyProblem(k);
+          if (kp != null) {
+            ml.problem(k, kp);
+          } else if (vs == null || !LABEL_VALUE.matcher(vs).matches()) {
+            ml.problem(k, "invalid label value " + (vs == null ? Node.typeName(v) : Node.quote(vs)));
+          } else {
+            labels.put(k, vs);
+          }
+          ml.raw(k);
+        }
+      }
+      List<LabelSelector.Requirement> reqs = new ArrayList<>();
+      List<Object> exprs = n.list("matchExpressions");
+      for (int i = 0; i < exprs.size(); i++) {
+        Node e = Node.of(n.child("matchExpressions") + "[" + i + "]", exprs.get(i), problems);
+        if (e == null) {
+          continue;
+        }
+        String key = e.string("key", true);
+        if (key != null && labelKeyProblem(key) != null) {
+          e.problem("key", labelKeyProblem(key));
+          key = null;
+        }
+        String opName = e.string("operator", true);
+        LabelSelector.Operator op = opName == null ? null : LabelSelector.Operator.fromWire(opName);
+        if (opName != null && op == null) {
+          e.problem("operator", "must be In, NotIn, Exists or DoesNotExist, found " + Node.quote(opName));
+        }
+        List<String> values = e.strings("values");
+        if (op == LabelSelector.Operator.IN || op == LabelSelector.Operator.NOT_IN) {
+          if (values.isEmpty()) {
+            e.problem("values", "required and non-empty for " + opName);
+          }
+        } else if (op != null && !values.isEmpty()) {
+          e.problem("values", "must be empty for " + opName);
+        }
+        e.finish();
+        if (key != null && op != null) {
+          reqs.add(new LabelSelector.Requirement(key, op, new LinkedHashSet<>(values)));
+        }
+      }
+      n.finish();
+      return new LabelSelector(labels, reqs);
+    }
+
+    private String labelKeyProblem(String k) {
+      int slash = k.indexOf('/');
+      String prefix = slash < 0 ? null : k.substring(0, slash);
+      String name = slash < 0 ? k : k.substring(slash + 1);
+      if ((prefix != null && !DNS_SUBDOMAIN.matcher(prefix).matches()) || !LABEL_NAME.matcher(name).matches()) {
+        return "invalid label key " + Node.quote(k);
+      }
+      return null;
+    }
+
+    // ---- admission --------------------------------------------------------------------------
+
+    Admission admission(Node a) {
+      if (a == null) {
+        return null;
+      }
+      AdmissionMode mode = mode(a, AdmissionMode.DENY);
+      Set<String> exempt = namespaceNames(a, "exemptNamespaces");
+      List<AllowedSource> sources = new ArrayList<>();
+      List<Object> items = a.list("allowedSources");
+      for (int i = 0; i < items.size(); i++) {
+        Node s = Node.of(a.child("allowedSources") + "[" + i + "]", items.get(i), problems);
+        if (s == null) {
+          continue;
+        }
+        String prefixText = s.string("prefix", true);
+        RepositoryPrefix prefix = null;
+        if (prefixText != null) {
+          try {
+            prefix = RepositoryPrefix.parse(prefixText);
+          } catch (InvalidImageRefException e) {
+            s.problem("prefix", e.getMessage());
+          }
+        }
+        NamespaceSelector scope = NamespaceSelector.ALL;
+        Object rawScope = s.raw("scope");
+        if (rawScope != null && !"Global".equals(rawScope)) {
+          if (rawScope instanceof String) {
+            s.problem("scope", "must be Global or a namespace selector, found " + Node.quote((String) rawScope));
+          } else {
+            scope = namespaceSelector(s.node("scope"));
+          }
+        }
+        s.finish("namespaces", "use scope: {names: [...]}", "url", "use prefix", "registry", "use prefix");
+        if (prefix != null && scope != null) {
+          sources.add(new AllowedSource(prefix, scope));
+        }
+      }
+      List<AdmissionRule> rules = new ArrayList<>();
+      Set<String> ruleNames = new HashSet<>();
+      List<Object> ritems = a.list("rules");
+      for (int i = 0; i < ritems.size(); i++) {
+        Node r = Node.of(a.child("rules") + "[" + i + "]", ritems.get(i), problems);
+        if (r == null) {
+          continue;
+        }
+        AdmissionRule rule = rule(r);
+        if (rule != null && !ruleNames.add(rule.name())) {
+          r.problem("name", "duplicate rule name " + Node.quote(rule.name()));
+        }
+        if (rule != null) {
+          rules.add(rule);
+        }
+      }
+      a.finish("allowedRegistries", "use allowedSources", "exempt", "use exemptNamespaces",
+          "validationActions", "use mode", "enforcementAction", "use mode");
+      return new Admission(mode, exempt, sources, rules);
+    }
+
+    private AdmissionMode mode(Node n, AdmissionMode dflt) {
+      String m = n.string("mode", false);
+      if (m == null) {
+        return dflt;
+      }
+      AdmissionMode mode = AdmissionMode.fromWire(m);
+      if (mode == null) {
+        n.problem("mode", "must be Deny, Warn or Audit, found " + Node.quote(m));
+        return dflt;
+      }
+      return mode;
+    }
+
+    private AdmissionRule rule(Node r) {
+      String name = dnsLabel(r, "name");
+      AdmissionMode mode = r.has("mode") ? mode(r, null) : null;
+      NamespaceSelector scope = r.has("namespaces") ? namespaceSelector(r.node("namespaces")) : NamespaceSelector.ALL;
+      boolean requireDigest = r.bool("requireDigest", false);
+      boolean blockLatest = r.bool("blockLatestTag", false);
+      boolean blockUntagged = r.bool("blockUntagged", false);
+      List<AdmissionRule.NameTagPattern> nameTags = new ArrayList<>();
+      List<Object> nt = r.list("allowedNameTags");
+      for (int i = 0; i < nt.size(); i++) {
+        Node p = Node.of(r.child("allowedNameTags") + "[" + i + "]", nt.get(i), problems);
+        if (p == null) {
+          continue;
+        }
+        String nm = p.string("name", true);
+        String tag = p.string("tag", false);
+        if (nm != null && (nm.contains(" ") || nm.contains("@"))) {
+          p.problem("name", "invalid name pattern " + Node.quote(nm));
+          nm = null;
+        }
+        p.finish("image", "use name", "tags", "use tag");
+        if (nm != null) {
+          nameTags.add(new AdmissionRule.NameTagPattern(Glob.of(nm), tag == null ? null : Glob.of(tag)));
+        }
+      }
+      List<AdmissionRule.BlockedImage> blocked = new ArrayList<>();
+      List<Object> bl = r.list("blockedImages");
+      for (int i = 0; i < bl.size(); i++) {
+        Node b = Node.of(r.child("blockedImages") + "[" + i + "]", bl.get(i), problems);
+        if (b == null) {
+          continue;
+        }
+        String host = b.string("host", false);
+        Integer port = null;
+        Object rawPort = b.raw("port");
+        if (rawPort instanceof Integer && (Integer) rawPort >= 1 && (Integer) rawPort <= 65535) {
+          port = (Integer) rawPort;
+        } else if (rawPort != null) {
+          b.problem("port", "must be a number from 1 to 65535");
+        }
+        String path = b.string("name", false);
+        String tag = b.string("tag", false);
+        b.finish("hostname", "use host", "imagename", "use name", "image", "use name");
+        if (host == null && port == null && path == null && tag == null && rawPort == null) {
+          b.problem(null, "needs at least one of host, port, name, tag");
+        } else {
+          blocked.add(new AdmissionRule.BlockedImage(host == null ? null : Glob.of(host.toLowerCase(Locale.ROOT)), port,
+              path == null ? null : Glob.of(path), tag == null ? null : Glob.of(tag)));
+        }
+      }
+      AdmissionRule.ImageMetadataRule meta = null;
+      Node m = r.node("imageMetadata");
+      if (m != null) {
+        boolean root = m.bool("denyRunAsRoot", false);
+        Long max = null;
+        Object rawMax = m.raw("maxSize");
+        if (rawMax != null) {
+          max = quantity(String.valueOf(rawMax));
+          if (max == null || max <= 0 || rawMax instanceof Boolean) {
+            m.problem("maxSize", "must be a size such as 500Mi or 2Gi, found " + Node.quote(String.valueOf(rawMax)));
+            max = null;
+          }
+        }
+        m.finish("runAsRoot", "use denyRunAsRoot", "maxImageSize", "use maxSize");
+        meta = new AdmissionRule.ImageMetadataRule(root, max);
+        if (!root && max == null && rawMax == null) {
+          m.problem(null, "needs denyRunAsRoot or maxSize");
+        }
+      }
+      r.finish("blockLatest", "use blockLatestTag", "requireDigests", "use requireDigest",
+          "scope", "use namespaces", "allowedNameTag", "use allowedNameTags", "blockedImage", "use blockedImages");
+      if (!requireDigest && !blockLatest && !blockUntagged && nameTags.isEmpty() && blocked.isEmpty() && meta == null
+          && nt.isEmpty() && bl.isEmpty()) {
+        r.problem(null, "rule checks nothing (set requireDigest, blockLatestTag, blockUntagged, allowedNameTags, blockedImages or imageMetadata)");
+      }
+      if (name == null || scope == null) {
+        return null;
+      }
+      return new AdmissionRule(name, mode, scope, requireDigest, blockLatest, blockUntagged, nameTags, blocked, meta);
+    }
+
+    // ---- small validators -------------------------------------------------------------------
+
+    private String dnsLabel(Node n, String key) {
+      String s = n.string(key, true);
+      if (s != null && !DNS_LABEL.matcher(s).matches()) {
+        n.problem(key, "invalid name " + Node.quote(s) + " (want lowercase letters, digits and \"-\", at most 63)");
+        return null;
+      }
+      return s;
+    }
+
+    private String secretName(Node n, String key) {
+      String s = n.string(key, true);
+      if (s != null && !DNS_SUBDOMAIN.matcher(s).matches()) {
+        n.problem(key, "invalid Secret name " + Node.quote(s));
+        return null;
+      }
+      return s;
+    }
+
+    private String secretKey(Node n, String key, String dflt) {
+      String s = n.string(key, false);
+      if (s == null) {
+        return n.raw(key) == null ? dflt : null;
+      }
+      if (!SECRET_KEY.matcher(s).matches() || s.equals(".") || s.equals("..")) {
+        n.problem(key, "invalid Secret key " + Node.quote(s));
+        return null;
+      }
+      return s;
+    }
+  }
+
+  static boolean validDuration(String s) {
+    return GO_DURATION.matcher(s).matches() && s.chars().anyMatch(c -> c >= '1' && c <= '9');
+  }
+
+  /** Parses a Kubernetes-style quantity of bytes ({@code 2Gi}, {@code 500M}, {@code 1024}). */
+  static Long quantity(String s) {
+    java.util.regex.Matcher m = QUANTITY.matcher(s);
+    if (!m.matches()) {
+      return null;
+    }
+    long mult;
+    String suffix = m.group(2) == null ? "" : m.group(2);
+    switch (suffix) {
+      case "": mult = 1L; break;
+      case "Ki": mult = 1L << 10; break;
+      case "Mi": mult = 1L << 20; break;
+      case "Gi": mult = 1L << 30; break;
+      case "Ti": mult = 1L << 40; break;
+      case "Pi": mult = 1L << 50; break;
+      case "k": mult = 1_000L; break;
+      case "M": mult = 1_000_000L; break;
+      case "G": mult = 1_000_000_000L; break;
+      case "T": mult = 1_000_000_000_000L; break;
+      case "P": mult = 1_000_000_000_000_000L; break;
+      default: return null;
+    }
+    try {
+      return Math.multiplyExact(Long.parseLong(m.group(1)), mult);
+    } catch (ArithmeticException | NumberFormatException e) {
+      return null;
+    }
+  }
+
+  static String redactUserInfo(String url) {
+    int scheme = url.indexOf("://");
+    int at = url.indexOf('@');
+    int slash = url.indexOf('/', scheme < 0 ? 0 : scheme + 3);
+    if (at > 0 && (slash < 0 || at < slash)) {
+      return (scheme < 0 ? "" : url.substring(0, scheme + 3)) + "***@" + url.substring(at + 1);
+    }
+    return url;
+  }
+}

@@ -1,0 +1,117 @@
+package dev.registrypolicy.policy;
+
+import java.util.Locale;
+
+/**
+ * Registry host names as they appear in the policy and as containerd's certs.d directory names.
+ * A valid host can never name a path outside certs.d: no {@code /}, no {@code ..}, no whitespace
+ * or control characters, nothing but DNS labels, an IPv4 address or a bracketed IPv6 address,
+ * and an optional port.
+ */
+public final class RegistryHosts {
+  /** The canonical domain of Docker Hub, and the URL containerd uses to reach it. */
+  public static final String DOCKER_HUB = "docker.io";
+  public static final String DOCKER_HUB_API = "https://registry-1.docker.io";
+
+  private RegistryHosts() {}
+
+  /**
+   * Normalizes a policy host ({@code Docker.IO}, {@code index.docker.io} → {@code docker.io};
+   * {@code Registry.Corp:5000} → {@code registry.corp:5000}) or returns null when it is invalid.
+   */
+  public static String normalize(String host) {
+    if (problem(host) != null) {
+      return null;
+    }
+    String h = host.toLowerCase(Locale.ROOT);
+    if (h.equals("index.docker.io") || h.equals("registry-1.docker.io")) {
+      return DOCKER_HUB;
+    }
+    return h;
+  }
+
+  /** Why {@code host} is not a valid registry host, or null if it is. */
+  public static String problem(String host) {
+    if (host == null || host.isEmpty()) {
+      return "must not be empty";
+    }
+    if (host.length() > 253 + 6) {
+      return "too long (" + host.length() + " characters, at most 259)";
+    }
+    for (int i = 0; i < host.length(); i++) {
+      char c = host.charAt(i);
+      if (c <= 0x20 || c >= 0x7f) {
+        return "invalid host " + Node.quote(host) + ": whitespace, control and non-ASCII characters are not allowed";
+      }
+      if (c == '/' || c == '\\') {
+        return "invalid host " + Node.quote(host) + ": a host has no path (remove everything from \"" + c + "\" on)";
+      }
+    }
+    String name = host;
+    String port = null;
+    if (host.startsWith("[")) {
+      int close = host.indexOf(']');
+      if (close < 0) {
+        return "invalid host " + Node.quote(host) + ": unclosed \"[\"";
+      }
+      String v6 = host.substring(1, close);
+      if (v6.isEmpty() || !v6.chars().allMatch(c -> Character.digit(c, 16) >= 0 || c == ':' || c == '.')) {
+        return "invalid host " + Node.quote(host) + ": not an IPv6 address";
+      }
+      String rest = host.substring(close + 1);
+      if (!rest.isEmpty()) {
+        if (!rest.startsWith(":")) {
+          return "invalid host " + Node.quote(host) + ": unexpected text after \"]\"";
+        }
+        port = rest.substring(1);
+      }
+      return port == null ? null : portProblem(host, port);
+    }
+    int colon = host.lastIndexOf(':');
+    if (colon >= 0) {
+      name = host.substring(0, colon);
+      port = host.substring(colon + 1);
+      String pp = portProblem(host, port);
+      if (pp != null) {
+        return pp;
+      }
+    }
+    if (name.isEmpty() || name.length() > 253) {
+      return "invalid host " + Node.quote(host) + ": name must be 1 to 253 characters";
+    }
+    for (String label : name.split("\\.", -1)) {
+      if (label.isEmpty()) {
+        return "invalid host " + Node.quote(host) + ": empty label (\"..\" or a leading or trailing \".\")";
+      }
+      if (label.length() > 63) {
+        return "invalid host " + Node.quote(host) + ": label longer than 63 characters";
+      }
+      if (label.startsWith("-") || label.endsWith("-")) {
+        return "invalid host " + Node.quote(host) + ": a label must not start or end with \"-\"";
+      }
+      for (int i = 0; i < label.length(); i++) {
+        char c = label.charAt(i);
+        if (!(Character.isLetterOrDigit(c) || c == '-')) {
+          return "invalid host " + Node.quote(host) + ": character " + Node.quote(String.valueOf(c)) + " not allowed";
+        }
+      }
+    }
+    return null;
+  }
+
+  private static String portProblem(String host, String port) {
+    if (port.isEmpty() || port.length() > 5 || !port.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      return "invalid host " + Node.quote(host) + ": port must be a number from 1 to 65535";
+    }
+    int p = Integer.parseInt(port);
+    if (p < 1 || p > 65535) {
+      return "invalid host " + Node.quote(host) + ": port must be a number from 1 to 65535";
+    }
+    return null;
+  }
+
+  /** The URL containerd uses for a registry host when it is not a mirror: Docker Hub's API host or {@code https://host}. */
+  public static String upstreamUrl(String host) {
+    return DOCKER_HUB.equals(host) ? DOCKER_HUB_API : "https://" + host;
+  }
+}
