@@ -1,0 +1,266 @@
+package dev.registrypolicy.agent;
+
+import com.moandjiezana.toml.Toml;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One containerd {@code hosts.toml}: the model, its rendering, and the check that the rendered
+ * bytes parse back (with an independent TOML parser) to exactly that model. containerd silently
+ * ignores a file it cannot decode and falls back to the upstream, so nothing is written that does
+ * not pass {@link #verify}.
+ *
+ * @param marker first line, naming the product and the policy (the ownership marker)
+ * @param server the upstream URL, or null (catch-all: the image's own registry)
+ * @param root settings for {@code server} (root-level keys), or null
+ * @param hosts mirrors, in order
+ */
+record HostsToml(String marker, String server, Host root, List<Host> hosts) {
+  static final String MARKER_PREFIX = "# managed-by: registry-policy-agent";
+
+  HostsToml {
+    Objects.requireNonNull(marker, "marker");
+    hosts = List.copyOf(hosts);
+  }
+
+  /**
+   * Settings of one endpoint. {@code url} is null for the root (server) settings;
+   * {@code capabilities} null means containerd's default (all).
+   */
+  record Host(
+      String url,
+      List<String> capabilities,
+      List<String> ca,
+      List<List<String>> client,
+      boolean skipVerify,
+      boolean overridePath,
+      String dialTimeout,
+      String authorization) {
+    Host {
+      capabilities = capabilities == null ? null : List.copyOf(capabilities);
+      ca = List.copyOf(ca);
+      client = List.copyOf(client);
+    }
+
+    boolean isEmpty() {
+      return capabilities == null && ca.isEmpty() && client.isEmpty() && !skipVerify && !overridePath
+          && dialTimeout == null && authorization == null;
+    }
+
+    @Override
+    public String toString() {
+      return "Host[url=" + url + ", capabilities=" + capabilities + ", ca=" + ca + ", client=" + client
+          + ", skipVerify=" + skipVerify + ", overridePath=" + overridePath + ", dialTimeout=" + dialTimeout
+          + ", authorization=" + (authorization == null ? "none" : "***") + "]";
+    }
+  }
+
+  /** Whether the file carries credentials (and so must be 0600). */
+  boolean hasCredentials() {
+    if (root != null && root.authorization() != null) {
+      return true;
+    }
+    return hosts.stream().anyMatch(h -> h.authorization() != null);
+  }
+
+  String render() {
+    StringBuilder sb = new StringBuilder(512);
+    sb.append(marker).append('\n');
+    sb.append("# Written by the registry-policy node agent; edits are reverted. Change the policy ConfigMap instead.\n");
+    if (server != null) {
+      sb.append("server = ").append(str(server)).append('\n');
+    }
+    if (root != null) {
+      keys(sb, root, "");
+      if (root.authorization() != null) {
+        sb.append("\n[header]\n  Authorization = ").append(str(root.authorization())).append('\n');
+      }
+    }
+    if (hosts.isEmpty()) {
+      // containerd 1.6 and 1.7 (before 1.7.32) ignore a file without a host tree.
+      sb.append("\n[host]\n");
+    }
+    for (Host h : hosts) {
+      String table = "host." + str(h.url());
+      sb.append("\n[").append(table).append("]\n");
+      keys(sb, h, "  ");
+      if (h.authorization() != null) {
+        sb.append("  [").append(table).append(".header]\n    Authorization = ").append(str(h.authorization())).append('\n');
+      }
+    }
+    return sb.toString();
+  }
+
+  private static void keys(StringBuilder sb, Host h, String indent) {
+    if (h.capabilities() != null) {
+      sb.append(indent).append("capabilities = ").append(array(h.capabilities())).append('\n');
+    }
+    if (!h.ca().isEmpty()) {
+      sb.append(indent).append("ca = ").append(array(h.ca())).append('\n');
+    }
+    if (!h.client().isEmpty()) {
+      List<String> pairs = new ArrayList<>();
+      for (List<String> pair : h.client()) {
+        pairs.add(array(pair));
+      }
+      sb.append(indent).append("client = [").append(String.join(", ", pairs)).append("]\n");
+    }
+    if (h.skipVerify()) {
+      sb.append(indent).append("skip_verify = true\n");
+    }
+    if (h.overridePath()) {
+      sb.append(indent).append("override_path = true\n");
+    }
+    if (h.dialTimeout() != null) {
+      sb.append(indent).append("dial_timeout = ").append(str(h.dialTimeout())).append('\n');
+    }
+  }
+
+  private static String array(List<String> items) {
+    List<String> q = new ArrayList<>();
+    for (String s : items) {
+      q.add(str(s));
+    }
+    return "[" + String.join(", ", q) + "]";
+  }
+
+  /** A TOML basic string. */
+  static String str(String s) {
+    StringBuilder sb = new StringBuilder(s.length() + 2).append('"');
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      switch (c) {
+        case '"': sb.append("\\\""); break;
+        case '\\': sb.append("\\\\"); break;
+        case '\n': sb.append("\\n"); break;
+        case '\t': sb.append("\\t"); break;
+        case '\r': sb.append("\\r"); break;
+        default:
+          if (c < 0x20 || c == 0x7f) {
+            sb.append(String.format("\\u%04X", (int) c));
+          } else {
+            sb.append(c);
+          }
+      }
+    }
+    return sb.append('"').toString();
+  }
+
+  /**
+   * Parses {@code text} with toml4j and checks that it says exactly what this model says, host
+   * order included. Returns null when it does, else a description of the first difference that
+   * never includes header values.
+   */
+  String verify(String text) {
+    if (!text.startsWith(marker + "\n")) {
+      return "marker line missing";
+    }
+    Map<String, Object> actual;
+    try {
+      actual = normalize(new Toml().read(text).toMap());
+    } catch (RuntimeException e) {
+      return "does not parse as TOML: " + e.getClass().getSimpleName();
+    }
+    Map<String, Object> expected = expectedMap();
+    if (!expected.equals(actual)) {
+      for (String k : expected.keySet()) {
+        if (!Objects.equals(expected.get(k), actual.get(k))) {
+          return "key " + k + " differs after parsing";
+        }
+      }
+      return "unexpected keys after parsing: " + actual.keySet();
+    }
+    List<String> order = new ArrayList<>();
+    for (String line : text.split("\n")) {
+      if (line.startsWith("[host.\"") && !line.endsWith(".header]")) {
+        order.add(line.substring(7, line.length() - 2));
+      }
+    }
+    List<String> want = new ArrayList<>();
+    for (Host h : hosts) {
+      want.add(h.url());
+    }
+    return order.equals(want) ? null : "host order differs";
+  }
+
+  private Map<String, Object> expectedMap() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    if (server != null) {
+      m.put("server", server);
+    }
+    if (root != null) {
+      m.putAll(hostMap(root));
+    }
+    Map<String, Object> hostTables = new LinkedHashMap<>();
+    for (Host h : hosts) {
+      hostTables.put(h.url(), hostMap(h));
+    }
+    m.put("host", hostTables);
+    return m;
+  }
+
+  private static Map<String, Object> hostMap(Host h) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    if (h.capabilities() != null) {
+      m.put("capabilities", h.capabilities());
+    }
+    if (!h.ca().isEmpty()) {
+      m.put("ca", h.ca());
+    }
+    if (!h.client().isEmpty()) {
+      m.put("client", h.client());
+    }
+    if (h.skipVerify()) {
+      m.put("skip_verify", true);
+    }
+    if (h.overridePath()) {
+      m.put("override_path", true);
+    }
+    if (h.dialTimeout() != null) {
+      m.put("dial_timeout", h.dialTimeout());
+    }
+    if (h.authorization() != null) {
+      m.put("header", Map.of("Authorization", h.authorization()));
+    }
+    return m;
+  }
+
+  /** toml4j keeps the quotes of quoted keys; strip them and turn nested tables into maps. */
+  private static Map<String, Object> normalize(Map<String, Object> in) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    for (Map.Entry<String, Object> e : in.entrySet()) {
+      String k = e.getKey();
+      if (k.length() >= 2 && k.startsWith("\"") && k.endsWith("\"")) {
+        k = k.substring(1, k.length() - 1);
+      }
+      out.put(k, normalizeValue(e.getValue()));
+    }
+    return out;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Object normalizeValue(Object v) {
+    if (v instanceof Toml) {
+      return normalize(((Toml) v).toMap());
+    }
+    if (v instanceof Map) {
+      return normalize((Map<String, Object>) v);
+    }
+    if (v instanceof List) {
+      List<Object> out = new ArrayList<>();
+      for (Object o : (List<?>) v) {
+        out.add(normalizeValue(o));
+      }
+      return out;
+    }
+    return v;
+  }
+
+  @Override
+  public String toString() {
+    return "HostsToml[server=" + server + ", root=" + root + ", hosts=" + hosts + "]";
+  }
+}

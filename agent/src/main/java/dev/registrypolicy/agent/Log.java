@@ -1,0 +1,95 @@
+package dev.registrypolicy.agent;
+
+import java.time.Instant;
+import java.util.logging.ConsoleHandler;
+import java.util.logging.Formatter;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+
+/**
+ * One-line key=value logging on java.util.logging: {@code ts=… level=INFO msg="wrote hosts.toml" host=ghcr.io}.
+ * Callers pass keys and values in pairs; values are quoted when they contain spaces or quotes.
+ * Never pass credentials: nothing here can tell them apart.
+ */
+final class Log {
+  private static final Logger LOGGER = Logger.getLogger("dev.registrypolicy.agent");
+
+  private Log() {}
+
+  /** Routes the agent's logger to stderr in key=value form (called once by the CLI). */
+  static void configure(Level level) {
+    Logger root = Logger.getLogger("");
+    for (Handler h : root.getHandlers()) {
+      root.removeHandler(h);
+    }
+    Handler h = new ConsoleHandler();
+    h.setLevel(level);
+    h.setFormatter(new Formatter() {
+      @Override
+      public String format(LogRecord r) {
+        return "ts=" + Instant.ofEpochMilli(r.getMillis()) + " level=" + r.getLevel().getName() + " " + r.getMessage() + "\n";
+      }
+    });
+    root.addHandler(h);
+    root.setLevel(level);
+    LOGGER.setLevel(level);
+  }
+
+  static void info(String msg, Object... kv) {
+    log(Level.INFO, msg, kv);
+  }
+
+  static void warn(String msg, Object... kv) {
+    log(Level.WARNING, msg, kv);
+  }
+
+  static void error(String msg, Object... kv) {
+    log(Level.SEVERE, msg, kv);
+  }
+
+  static void debug(String msg, Object... kv) {
+    log(Level.FINE, msg, kv);
+  }
+
+  static void log(Level level, String msg, Object... kv) {
+    if (!LOGGER.isLoggable(level)) {
+      return;
+    }
+    LOGGER.log(level, format(msg, kv));
+  }
+
+  static String format(String msg, Object... kv) {
+    StringBuilder sb = new StringBuilder("msg=").append(value(msg));
+    for (int i = 0; i + 1 < kv.length; i += 2) {
+      sb.append(' ').append(kv[i]).append('=').append(value(String.valueOf(kv[i + 1])));
+    }
+    return sb.toString();
+  }
+
+  private static String value(String v) {
+    boolean plain = !v.isEmpty();
+    for (int i = 0; i < v.length() && plain; i++) {
+      char c = v.charAt(i);
+      plain = c > ' ' && c != '"' && c != '=' && c != '\\' && c < 0x7f;
+    }
+    if (plain) {
+      return v;
+    }
+    StringBuilder sb = new StringBuilder("\"");
+    for (int i = 0; i < v.length(); i++) {
+      char c = v.charAt(i);
+      if (c == '"' || c == '\\') {
+        sb.append('\\').append(c);
+      } else if (c == '\n') {
+        sb.append("\\n");
+      } else if (c < ' ') {
+        sb.append(String.format("\\u%04x", (int) c));
+      } else {
+        sb.append(c);
+      }
+    }
+    return sb.append('"').toString();
+  }
+}

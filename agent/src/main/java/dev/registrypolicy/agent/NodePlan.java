@@ -1,0 +1,268 @@
+package dev.registrypolicy.agent;
+
+import dev.registrypolicy.policy.Capability;
+import dev.registrypolicy.policy.ClientCertRef;
+import dev.registrypolicy.policy.CredentialRef;
+import dev.registrypolicy.policy.Endpoint;
+import dev.registrypolicy.policy.Policy;
+import dev.registrypolicy.policy.Registry;
+import dev.registrypolicy.policy.RegistryHosts;
+import dev.registrypolicy.policy.SecretKeyRef;
+import dev.registrypolicy.policy.UpstreamMode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * What certs.d should hold for a policy: per host directory, hosts.toml and the CA and client
+ * certificate files it points at. Pure apart from reading the credentials bundle; writes nothing.
+ */
+final class NodePlan {
+  static final String HOSTS_TOML = "hosts.toml";
+  /** Present in every directory the agent manages, so ownership survives a hand-edited hosts.toml. */
+  static final String OWNER_FILE = ".registry-policy-managed";
+
+  private NodePlan() {}
+
+  /** A file's intended content and whether it holds credentials or keys (mode 0600). */
+  static final class FileSpec {
+    private final byte[] content;
+    private final boolean secret;
+
+    FileSpec(byte[] content, boolean secret) {
+      this.content = content.clone();
+      this.secret = secret;
+    }
+
+    byte[] content() {
+      return content.clone();
+    }
+
+    boolean sameContent(byte[] other) {
+      return Arrays.equals(content, other);
+    }
+
+    boolean secret() {
+      return secret;
+    }
+
+    int size() {
+      return content.length;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof FileSpec && ((FileSpec) o).secret == secret && Arrays.equals(((FileSpec) o).content, content);
+    }
+
+    @Override
+    public int hashCode() {
+      return Arrays.hashCode(content) * 31 + (secret ? 1 : 0);
+    }
+
+    @Override
+    public String toString() {
+      return "FileSpec[" + content.length + " bytes" + (secret ? ", 0600" : "") + "]";
+    }
+  }
+
+  /** One host directory: its name under certs.d and its files by name. */
+  record HostDir(String name, HostsToml hostsToml, SortedMap<String, FileSpec> files) {
+    HostDir {
+      files = Collections.unmodifiableSortedMap(new TreeMap<>(files));
+    }
+  }
+
+  /** Everything the node should have, by directory name. */
+  record Plan(String policySha256, SortedMap<String, HostDir> dirs) {
+    Plan {
+      dirs = Collections.unmodifiableSortedMap(new TreeMap<>(dirs));
+    }
+
+    int fileCount() {
+      return dirs.values().stream().mapToInt(d -> d.files().size()).sum();
+    }
+  }
+
+  /** The plan cannot be made (a referenced Secret is missing or unusable); messages hold no secret values. */
+  static final class PlanException extends Exception {
+    private static final long serialVersionUID = 1L;
+    private final transient List<String> problems;
+
+    PlanException(List<String> problems) {
+      super(String.join("; ", problems));
+      this.problems = List.copyOf(problems);
+    }
+
+    List<String> problems() {
+      return problems;
+    }
+  }
+
+  /**
+   * Plans the node files.
+   *
+   * @param nodeCertsDir the certs directory as containerd on the node sees it (paths in
+   *     hosts.toml are absolute and must be valid on the node, not inside the agent's container)
+   */
+  static Plan plan(Policy policy, SecretStore secrets, String nodeCertsDir) throws PlanException, IOException {
+    List<String> problems = new ArrayList<>();
+    SortedMap<String, HostDir> dirs = new TreeMap<>();
+    String marker = HostsToml.MARKER_PREFIX + "; policy-sha256=" + policy.sha256().substring(0, 12);
+    String base = nodeCertsDir.endsWith("/") ? nodeCertsDir.substring(0, nodeCertsDir.length() - 1) : nodeCertsDir;
+    for (Registry r : policy.registries()) {
+      String dirName = r.hostDirectory();
+      Builder b = new Builder(policy, secrets, base + "/" + dirName, problems, "registries[" + r.host() + "]");
+      HostsToml toml;
+      if (r.upstreamMode() == UpstreamMode.NEVER) {
+        Endpoint first = r.mirrors().get(0);
+        List<HostsToml.Host> hosts = new ArrayList<>();
+        HostsToml.Host rootHost = null;
+        for (int i = 0; i < r.mirrors().size(); i++) {
+          HostsToml.Host h = b.host(r.mirrors().get(i), true, "mirrors[" + i + "]");
+          hosts.add(h);
+          if (i == 0) {
+            rootHost = new HostsToml.Host(null, h.capabilities(), h.ca(), h.client(), h.skipVerify(), h.overridePath(),
+                h.dialTimeout(), h.authorization());
+          }
+        }
+        toml = new HostsToml(marker, first.url().toString(), rootHost, hosts);
+      } else {
+        HostsToml.Host up = r.upstream() == null ? null : b.host(r.upstream(), false, "upstream");
+        List<HostsToml.Host> hosts = new ArrayList<>();
+        for (int i = 0; i < r.mirrors().size(); i++) {
+          hosts.add(b.host(r.mirrors().get(i), true, "mirrors[" + i + "]"));
+        }
+        String server = r.upstreamUrl() == null ? null : r.upstreamUrl().toString();
+        if (hosts.isEmpty() && server != null) {
+          // Every file needs a [host."…"] table (containerd 1.6, 1.7 < 1.7.32): the registry itself.
+          hosts.add(new HostsToml.Host(server, List.of("pull", "resolve", "push"),
+              up == null ? List.of() : up.ca(), up == null ? List.of() : up.client(), up != null && up.skipVerify(),
+              false, up == null ? null : up.dialTimeout(), up == null ? null : up.authorization()));
+        }
+        toml = new HostsToml(marker, server, up == null || up.isEmpty() ? null : up, hosts);
+      }
+      String text = toml.render();
+      String bad = toml.verify(text);
+      if (bad != null) {
+        problems.add(b.path + ": rendered hosts.toml failed verification: " + bad);
+        continue;
+      }
+      b.files.put(HOSTS_TOML, new FileSpec(text.getBytes(StandardCharsets.UTF_8), toml.hasCredentials()));
+      b.files.put(OWNER_FILE, new FileSpec((r.host() + "\n").getBytes(StandardCharsets.UTF_8), false));
+      dirs.put(dirName, new HostDir(dirName, toml, b.files));
+    }
+    if (!problems.isEmpty()) {
+      throw new PlanException(problems);
+    }
+    return new Plan(policy.sha256(), dirs);
+  }
+
+  /** Collects one host directory's files while turning endpoints into hosts.toml settings. */
+  private static final class Builder {
+    final Policy policy;
+    final SecretStore secrets;
+    final String nodeDir;
+    final List<String> problems;
+    final String path;
+    final SortedMap<String, FileSpec> files = new TreeMap<>();
+
+    Builder(Policy policy, SecretStore secrets, String nodeDir, List<String> problems, String path) {
+      this.policy = policy;
+      this.secrets = secrets;
+      this.nodeDir = nodeDir;
+      this.problems = problems;
+      this.path = path;
+    }
+
+    HostsToml.Host host(Endpoint e, boolean withCapabilities, String where) throws IOException {
+      List<String> ca = new ArrayList<>();
+      for (SecretKeyRef ref : e.ca()) {
+        byte[] pem = read(ref, where + ".ca");
+        if (pem != null) {
+          if (!new String(pem, StandardCharsets.US_ASCII).contains("-----BEGIN CERTIFICATE-----")) {
+            problems.add(path + "." + where + ".ca: Secret " + ref.secret() + " key " + ref.key() + " is not a PEM certificate");
+            continue;
+          }
+          String name = "ca-" + sha8(pem) + ".crt";
+          files.put(name, new FileSpec(pem, false));
+          if (!ca.contains(nodeDir + "/" + name)) {
+            ca.add(nodeDir + "/" + name);
+          }
+        }
+      }
+      List<List<String>> client = new ArrayList<>();
+      ClientCertRef cc = e.clientCert();
+      if (cc != null) {
+        byte[] cert = read(cc.cert(), where + ".clientCert");
+        byte[] key = read(cc.key(), where + ".clientCert");
+        if (cert != null && key != null) {
+          String id = sha8(concat(cert, key));
+          files.put("client-" + id + ".crt", new FileSpec(cert, false));
+          files.put("client-" + id + ".key", new FileSpec(key, true));
+          client.add(List.of(nodeDir + "/client-" + id + ".crt", nodeDir + "/client-" + id + ".key"));
+        }
+      }
+      String authorization = null;
+      if (e.credentials() != null) {
+        Optional<CredentialRef> ref = policy.credential(e.credentials());
+        String host = e.url() == null ? null : e.url().getRawAuthority();
+        if (ref.isPresent() && host != null) {
+          try {
+            authorization = Credentials.authorization(ref.get(), RegistryHosts.normalize(host) == null ? host : RegistryHosts.normalize(host), secrets);
+          } catch (Credentials.CredentialException ex) {
+            problems.add(path + "." + where + ".credentials: " + ex.getMessage());
+          }
+        } else if (host == null) {
+          problems.add(path + "." + where + ".credentials: the catch-all registry has no single host to send credentials to");
+        }
+      }
+      List<String> caps = null;
+      if (withCapabilities) {
+        caps = new ArrayList<>();
+        for (Capability c : e.orderedCapabilities()) {
+          caps.add(c.wireName());
+        }
+      }
+      return new HostsToml.Host(e.url() == null ? null : e.url().toString(), caps, ca, client, e.skipVerify(),
+          e.overridePath(), e.dialTimeout(), authorization);
+    }
+
+    private byte[] read(SecretKeyRef ref, String where) throws IOException {
+      Optional<byte[]> v = secrets.read(ref);
+      if (v.isEmpty()) {
+        problems.add(path + "." + where + ": Secret " + ref.secret() + " key " + ref.key()
+            + " is not in the credentials bundle (file " + ref.bundleKey() + ")");
+        return null;
+      }
+      return v.get();
+    }
+  }
+
+  static String sha8(byte[] b) {
+    try {
+      byte[] d = MessageDigest.getInstance("SHA-256").digest(b);
+      StringBuilder sb = new StringBuilder();
+      for (int i = 0; i < 4; i++) {
+        sb.append(String.format("%02x", d[i]));
+      }
+      return sb.toString();
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static byte[] concat(byte[] a, byte[] b) {
+    byte[] out = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+}

@@ -1,0 +1,247 @@
+package dev.registrypolicy.agent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.registrypolicy.agent.NodePlan.Plan;
+import dev.registrypolicy.policy.PolicyParser;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * File-system behaviour of the agent, run against every file system a subclass provides (an
+ * in-memory Jimfs and a real temp directory). Golden hosts.toml files live in
+ * src/test/resources/golden/&lt;dir&gt;/hosts.toml.
+ */
+abstract class CertsDirConformance {
+  Path certs;
+  Path bundle;
+  CertsDir dir;
+
+  /** A fresh, empty directory on the file system under test. */
+  abstract Path newDirectory(String name) throws IOException;
+
+  @BeforeEach
+  void setUp() throws IOException {
+    certs = newDirectory("certs.d");
+    bundle = newDirectory("bundle");
+    Fixtures.writeBundle(bundle);
+    dir = new CertsDir(certs);
+  }
+
+  Plan plan(String policy) throws Exception {
+    return NodePlan.plan(PolicyParser.parse(policy), SecretStore.directory(bundle), Fixtures.NODE_CERTS);
+  }
+
+  String read(String rel) throws IOException {
+    return Files.readString(certs.resolve(rel), StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void apply_rendersGoldenHostsToml() throws Exception {
+    Plan p = plan(Fixtures.POLICY);
+    CertsDir.Report r = dir.apply(p, false);
+    assertTrue(r.errors().isEmpty(), r.errors()::toString);
+    assertEquals(List.of("_default", "docker.io", "ghcr.io", "lab.corp.example", "registry.corp.example:5000"), dir.list());
+    String sha = PolicyParser.parse(Fixtures.POLICY).sha256().substring(0, 12);
+    for (String host : dir.list()) {
+      String golden = Golden.read(host + "/hosts.toml").replace("@SHA@", sha);
+      assertEquals(golden, read(host + "/hosts.toml"), "golden " + host);
+    }
+  }
+
+  @Test
+  void apply_writesReferencedCertificatesNextToHostsToml() throws Exception {
+    dir.apply(plan(Fixtures.POLICY), false);
+    List<String> files = ls("docker.io");
+    // two CAs, the client certificate and its key, hosts.toml, the owner file
+    assertEquals(6, files.size(), files::toString);
+    assertTrue(files.contains("hosts.toml"));
+    assertTrue(files.contains(NodePlan.OWNER_FILE));
+    String caName = files.stream().filter(f -> f.startsWith("ca-")).sorted().findFirst().orElseThrow();
+    assertTrue(read("docker.io/hosts.toml").contains(Fixtures.NODE_CERTS + "/docker.io/" + caName));
+    assertTrue(files.stream().anyMatch(f -> f.startsWith("client-") && f.endsWith(".key")));
+  }
+
+  @Test
+  void apply_secretFilesAreOwnerOnly() throws Exception {
+    dir.apply(plan(Fixtures.POLICY), false);
+    if (Files.getFileAttributeView(certs, PosixFileAttributeView.class) == null) {
+      return; // no POSIX modes on this file system
+    }
+    assertEquals("rw-------", mode("docker.io/hosts.toml"), "hosts.toml with an Authorization header");
+    String key = ls("docker.io").stream().filter(f -> f.endsWith(".key")).findFirst().orElseThrow();
+    assertEquals("rw-------", mode("docker.io/" + key));
+    assertEquals("rw-r--r--", mode("ghcr.io/hosts.toml"), "no credentials");
+  }
+
+  @Test
+  void apply_secondRunWritesNothing() throws Exception {
+    Plan p = plan(Fixtures.POLICY);
+    CertsDir.Report first = dir.apply(p, false);
+    assertFalse(first.written().isEmpty());
+    long before = Files.getLastModifiedTime(certs.resolve("docker.io/hosts.toml")).toMillis();
+    CertsDir.Report second = dir.apply(plan(Fixtures.POLICY), false);
+    assertTrue(second.changedNothing(), second::toString);
+    assertEquals(first.written().size(), second.unchanged());
+    assertEquals(before, Files.getLastModifiedTime(certs.resolve("docker.io/hosts.toml")).toMillis());
+  }
+
+  @Test
+  void apply_repairsDrift() throws Exception {
+    Plan p = plan(Fixtures.POLICY);
+    dir.apply(p, false);
+    String good = read("docker.io/hosts.toml");
+    Files.writeString(certs.resolve("docker.io/hosts.toml"), good.replace("hub-mirror", "evil-mirror"));
+    deleteTree(certs.resolve("ghcr.io"));
+    Files.delete(certs.resolve("_default/hosts.toml"));
+    CertsDir.Report r = dir.apply(p, false);
+    assertEquals(good, read("docker.io/hosts.toml"));
+    assertTrue(Files.exists(certs.resolve("ghcr.io/hosts.toml")));
+    assertTrue(Files.exists(certs.resolve("_default/hosts.toml")));
+    assertTrue(r.written().containsAll(List.of("docker.io/hosts.toml", "ghcr.io/hosts.toml", "_default/hosts.toml")), r::toString);
+  }
+
+  @Test
+  void apply_restoresAfterWholeCertsDirIsWiped() throws Exception {
+    Plan p = plan(Fixtures.POLICY);
+    dir.apply(p, false);
+    String good = read("registry.corp.example:5000/hosts.toml");
+    deleteTree(certs);
+    dir.apply(p, false);
+    assertEquals(good, read("registry.corp.example:5000/hosts.toml"));
+  }
+
+  @Test
+  void apply_leavesForeignDirectoriesAloneAndReportsThem() throws Exception {
+    Files.createDirectories(certs.resolve("ghcr.io"));
+    Files.writeString(certs.resolve("ghcr.io/hosts.toml"), "server = \"https://ghcr.io\"\n");
+    Files.createDirectories(certs.resolve("quay.io"));
+    Files.writeString(certs.resolve("quay.io/hosts.toml"), "# someone else's\n");
+    Files.writeString(certs.resolve("quay.io/ca.crt"), "theirs");
+    CertsDir.Report r = dir.apply(plan(Fixtures.POLICY), false);
+    assertEquals(List.of("ghcr.io"), r.foreign());
+    assertEquals("server = \"https://ghcr.io\"\n", read("ghcr.io/hosts.toml"));
+    assertEquals("# someone else's\n", read("quay.io/hosts.toml"));
+    assertEquals(List.of("ca.crt", "hosts.toml"), ls("quay.io"));
+  }
+
+  @Test
+  void apply_adoptTakesOverForeignDirectory() throws Exception {
+    Files.createDirectories(certs.resolve("ghcr.io"));
+    Files.writeString(certs.resolve("ghcr.io/hosts.toml"), "server = \"https://ghcr.io\"\n");
+    Files.writeString(certs.resolve("ghcr.io/keep.crt"), "theirs");
+    CertsDir.Report r = dir.apply(plan(Fixtures.POLICY), true);
+    assertTrue(r.foreign().isEmpty());
+    assertTrue(read("ghcr.io/hosts.toml").startsWith(HostsToml.MARKER_PREFIX));
+    assertEquals("theirs", read("ghcr.io/keep.crt"));
+  }
+
+  @Test
+  void apply_removesOwnedHostDroppedFromPolicyButKeepsForeignFilesInIt() throws Exception {
+    dir.apply(plan(Fixtures.POLICY), false);
+    Files.writeString(certs.resolve("lab.corp.example/notes.txt"), "someone's note");
+    String smaller = Fixtures.POLICY.replace("  - host: ghcr.io\n    upstream: Never\n    mirrors:\n"
+        + "      - url: https://ghcr-mirror.corp.example\n        capabilities: [pull, resolve, push]\n", "")
+        .replace("  - host: lab.corp.example\n    url: http://lab.corp.example\n    skipVerify: true\n", "");
+    CertsDir.Report r = dir.apply(plan(smaller), false);
+    assertFalse(Files.exists(certs.resolve("ghcr.io")), r::toString);
+    assertEquals(List.of("notes.txt"), ls("lab.corp.example"));
+    assertTrue(r.removed().contains("ghcr.io/hosts.toml"));
+  }
+
+  @Test
+  void apply_removesStaleCertificateWhenItChanges() throws Exception {
+    dir.apply(plan(Fixtures.POLICY), false);
+    List<String> before = ls("registry.corp.example:5000");
+    Fixtures.put(bundle, "corp-ca_ca.crt", Fixtures.CA2_PEM.replace("second", "rotated"));
+    CertsDir.Report r = dir.apply(plan(Fixtures.POLICY), false);
+    List<String> after = ls("registry.corp.example:5000");
+    assertEquals(before.size(), after.size());
+    assertFalse(before.equals(after));
+    assertTrue(r.removed().stream().anyMatch(f -> f.startsWith("registry.corp.example:5000/ca-")), r::toString);
+  }
+
+  @Test
+  void apply_doesNotFollowSymlinkedHostDirectory() throws Exception {
+    Path outside = newDirectory("outside");
+    try {
+      Files.createSymbolicLink(certs.resolve("ghcr.io"), outside);
+    } catch (UnsupportedOperationException | IOException e) {
+      return; // this file system has no symlinks
+    }
+    CertsDir.Report r = dir.apply(plan(Fixtures.POLICY), false);
+    assertTrue(r.foreign().contains("ghcr.io"));
+    try (Stream<Path> s = Files.list(outside)) {
+      assertEquals(0, s.count(), "nothing written through the symlink");
+    }
+  }
+
+  @Test
+  void apply_warnsWhenEscapedPortDirectoryShadowsOurs() throws Exception {
+    Files.createDirectories(certs.resolve("registry.corp.example_5000_"));
+    CertsDir.Report r = dir.apply(plan(Fixtures.POLICY), false);
+    assertEquals(List.of("registry.corp.example_5000_"), r.shadowed());
+  }
+
+  @Test
+  void apply_removesLeftoverTempFilesInOwnedDirectories() throws Exception {
+    dir.apply(plan(Fixtures.POLICY), false);
+    Files.writeString(certs.resolve("docker.io/.rp-hosts.toml.1234.tmp"), "half");
+    CertsDir.Report r = dir.apply(plan(Fixtures.POLICY), false);
+    assertFalse(Files.exists(certs.resolve("docker.io/.rp-hosts.toml.1234.tmp")));
+    assertEquals(List.of("docker.io/.rp-hosts.toml.1234.tmp"), r.removed());
+  }
+
+  @Test
+  void cleanup_removesOnlyWhatTheAgentOwns() throws Exception {
+    Files.createDirectories(certs.resolve("quay.io"));
+    Files.writeString(certs.resolve("quay.io/hosts.toml"), "server = \"https://quay.io\"\n");
+    dir.apply(plan(Fixtures.POLICY), false);
+    Files.writeString(certs.resolve("docker.io/extra.pem"), "theirs");
+    List<String> removed = dir.cleanup();
+    assertFalse(removed.isEmpty());
+    assertEquals(List.of("docker.io", "quay.io"), dir.list());
+    assertEquals(List.of("extra.pem"), ls("docker.io"));
+    assertEquals(List.of("hosts.toml"), ls("quay.io"));
+  }
+
+  @Test
+  void resolve_refusesNamesThatEscapeCertsDir() {
+    for (String bad : List.of("..", ".", "", "a/b", "../etc", "a\\b", "x\0y")) {
+      assertThrows(IllegalArgumentException.class, () -> dir.resolve(bad), bad);
+    }
+  }
+
+  List<String> ls(String rel) throws IOException {
+    try (Stream<Path> s = Files.list(certs.resolve(rel))) {
+      return s.map(p -> p.getFileName().toString()).sorted().collect(Collectors.toList());
+    }
+  }
+
+  String mode(String rel) throws IOException {
+    return PosixFilePermissions.toString(Files.getPosixFilePermissions(certs.resolve(rel)));
+  }
+
+  static void deleteTree(Path p) throws IOException {
+    if (!Files.exists(p)) {
+      return;
+    }
+    try (Stream<Path> s = Files.walk(p)) {
+      for (Path x : s.sorted((a, b) -> b.getNameCount() - a.getNameCount()).collect(Collectors.toList())) {
+        Files.delete(x);
+      }
+    }
+  }
+}
