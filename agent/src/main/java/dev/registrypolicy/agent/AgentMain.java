@@ -28,6 +28,7 @@ public final class AgentMain {
 
   static final String USAGE_TEXT = String.join("\n",
       "usage: registry-policy-agent --policy FILE --certs-dir DIR [--secrets-dir DIR] [options]",
+      "       registry-policy-agent demo   (apply the built-in example policy to a temporary certs.d)",
       "  --policy FILE             the policy: the mounted ConfigMap key policy.yaml, or the ConfigMap manifest",
       "  --certs-dir DIR           containerd's certs.d as this process sees it (e.g. /host/certs.d)",
       "  --secrets-dir DIR         the credentials bundle: one file per Secret key, named <secret>_<key>",
@@ -66,6 +67,15 @@ public final class AgentMain {
       boolean verbose) {}
 
   static int run(String[] args, PrintStream out, PrintStream err) {
+    if (args.length == 1 && args[0].equals("demo")) {
+      Log.configure(Level.WARNING);
+      try {
+        return AgentDemo.run(out);
+      } catch (IOException e) {
+        err.println("demo failed: " + e);
+        return FAILED;
+      }
+    }
     Flags f;
     try {
       f = parse(List.of(args));

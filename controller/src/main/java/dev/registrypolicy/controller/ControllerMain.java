@@ -6,7 +6,6 @@ import dev.registrypolicy.policy.PolicyException;
 import dev.registrypolicy.policy.PolicySummary;
 import dev.registrypolicy.policy.Problem;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -27,7 +26,6 @@ public final class ControllerMain {
   static final int OK = 0;
   static final int INVALID = 1;
   static final int USAGE = 2;
-  static final String EXAMPLE_RESOURCE = "/dev/registrypolicy/controller/policy-configmap.yaml";
 
   private static final String USAGE_TEXT = String.join("\n",
       "usage: registry-policy-controller <command> [options]",
@@ -99,13 +97,7 @@ public final class ControllerMain {
       err.println("demo: takes no arguments");
       return USAGE;
     }
-    String text;
-    try (InputStream in = ControllerMain.class.getResourceAsStream(EXAMPLE_RESOURCE)) {
-      text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    } catch (IOException | NullPointerException e) {
-      err.println("demo: the built-in example policy is missing from this build");
-      return INVALID;
-    }
+    String text = PolicyDocument.example();
     out.println("registry-policy demo: the built-in example (manifests/policy-configmap.yaml), no cluster needed");
     return check("built-in example", text, out, err);
   }

@@ -10,7 +10,21 @@ import java.util.Map;
  * {@code kubectl get -o yaml} print them).
  */
 public final class PolicyDocument {
+  private static final String EXAMPLE = "/dev/registrypolicy/policy/policy-configmap.yaml";
+
   private PolicyDocument() {}
+
+  /** The commented example policy ConfigMap (manifests/policy-configmap.yaml), as shipped in this jar. */
+  public static String example() {
+    try (java.io.InputStream in = PolicyDocument.class.getResourceAsStream(EXAMPLE)) {
+      if (in == null) {
+        throw new IllegalStateException("example policy missing from the build");
+      }
+      return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
 
   /** Extracts and parses the policy from a file's text. */
   public static Policy parse(String fileText) throws PolicyException {
