@@ -75,7 +75,7 @@ class PolicyParserTest {
 
     Admission a = p.admission();
     assertEquals(AdmissionMode.DENY, a.mode());
-    assertEquals(Set.of("kube-system"), a.exemptNamespaces());
+    assertEquals(Set.of("kube-system", "registry-policy"), a.exemptNamespaces());
     assertEquals(5, a.allowedSources().size());
     assertTrue(a.allowedSources().get(0).isGlobal());
     assertFalse(a.allowedSources().get(4).isGlobal());
