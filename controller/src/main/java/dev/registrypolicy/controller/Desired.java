@@ -1,0 +1,339 @@
+package dev.registrypolicy.controller;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.registrypolicy.policy.AccessGrant;
+import dev.registrypolicy.policy.ClientCertRef;
+import dev.registrypolicy.policy.CredentialRef;
+import dev.registrypolicy.policy.Endpoint;
+import dev.registrypolicy.policy.NamespaceInfo;
+import dev.registrypolicy.policy.Policy;
+import dev.registrypolicy.policy.PolicySummary;
+import dev.registrypolicy.policy.Registry;
+import dev.registrypolicy.policy.SecretKeyRef;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * What the cluster should hold for a policy: pure functions of the policy, the source Secrets and
+ * the namespaces' labels. No API calls; the reconciler compares these values with what exists.
+ */
+final class Desired {
+  static final String MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+  static final String MANAGED_BY = "registry-policy-controller";
+  static final String GRANT_LABEL = "registry-policy.dev/grant";
+  /** On a ServiceAccount: the imagePullSecrets entries this controller added (comma-separated). */
+  static final String SA_ANNOTATION = "registry-policy.dev/image-pull-secrets";
+  static final String BUNDLE_SECRET = "registry-policy-node-credentials";
+
+  private Desired() {}
+
+  /** A pull Secret the controller should keep in a namespace. */
+  static final class PullSecret {
+    final String name;
+    final String grant;
+    final byte[] dockerConfigJson;
+
+    PullSecret(String name, String grant, byte[] dockerConfigJson) {
+      this.name = name;
+      this.grant = grant;
+      this.dockerConfigJson = dockerConfigJson.clone();
+    }
+
+    byte[] dockerConfigJson() {
+      return dockerConfigJson.clone();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof PullSecret && ((PullSecret) o).name.equals(name) && ((PullSecret) o).grant.equals(grant)
+          && Arrays.equals(((PullSecret) o).dockerConfigJson, dockerConfigJson);
+    }
+
+    @Override
+    public int hashCode() {
+      return name.hashCode();
+    }
+
+    @Override
+    public String toString() {
+      return "PullSecret[name=" + name + ", grant=" + grant + ", data=<redacted>]";
+    }
+  }
+
+  /**
+   * Everything desired for one namespace.
+   *
+   * @param secrets pull Secrets by name
+   * @param serviceAccounts for each ServiceAccount that should list pull Secrets: their names
+   * @param problems why some grant could not be served (missing source Secret…), safe to show
+   */
+  record Namespace(SortedMap<String, PullSecret> secrets, SortedMap<String, Set<String>> serviceAccounts,
+      List<String> problems) {
+    Namespace {
+      secrets = Collections.unmodifiableSortedMap(new TreeMap<>(secrets));
+      serviceAccounts = Collections.unmodifiableSortedMap(new TreeMap<>(serviceAccounts));
+      problems = List.copyOf(problems);
+    }
+  }
+
+  /** Pull Secrets' contents per grant, computed once per policy and source-Secret snapshot. */
+  record Grants(Map<String, byte[]> configs, List<String> problems) {
+    Grants {
+      configs = Collections.unmodifiableMap(new TreeMap<>(configs));
+      problems = List.copyOf(problems);
+    }
+  }
+
+  /** Builds each grant's dockerconfigjson from its credentials. */
+  static Grants grants(Policy policy, Map<String, SourceSecret> sources) {
+    Map<String, byte[]> out = new TreeMap<>();
+    List<String> problems = new ArrayList<>();
+    for (AccessGrant g : policy.access()) {
+      JsonObject auths = new JsonObject();
+      boolean ok = true;
+      for (String credName : g.credentials()) {
+        CredentialRef c = policy.credential(credName).orElseThrow();
+        String problem = addAuths(policy, c, sources.get(c.secret()), auths);
+        if (problem != null) {
+          problems.add("access " + g.name() + ": " + problem);
+          ok = false;
+        }
+      }
+      if (ok) {
+        JsonObject root = new JsonObject();
+        root.add("auths", auths);
+        out.put(g.name(), root.toString().getBytes(StandardCharsets.UTF_8));
+      }
+    }
+    return new Grants(out, problems);
+  }
+
+  private static String addAuths(Policy policy, CredentialRef c, SourceSecret s, JsonObject auths) {
+    if (s == null) {
+      return "credentials " + c.name() + ": Secret " + Policy.NAMESPACE + "/" + c.secret() + " not found";
+    }
+    byte[] cfg = s.get(".dockerconfigjson");
+    if (cfg != null) {
+      JsonObject sourceAuths;
+      try {
+        JsonElement root = JsonParser.parseString(new String(cfg, StandardCharsets.UTF_8));
+        sourceAuths = root.getAsJsonObject().getAsJsonObject("auths");
+      } catch (RuntimeException e) {
+        sourceAuths = null;
+      }
+      if (sourceAuths == null) {
+        return "credentials " + c.name() + ": Secret " + c.secret() + " has no valid .dockerconfigjson auths";
+      }
+      boolean found = false;
+      for (Map.Entry<String, JsonElement> e : sourceAuths.entrySet()) {
+        if (c.registry() == null || normalizeHost(e.getKey()).equals(c.registry())) {
+          auths.add(e.getKey(), e.getValue().deepCopy());
+          found = true;
+        }
+      }
+      return found ? null : "credentials " + c.name() + ": Secret " + c.secret() + " has no auths entry for " + c.registry();
+    }
+    byte[] user = s.get("username");
+    byte[] pass = s.get("password");
+    if (user == null || pass == null) {
+      return "credentials " + c.name() + ": Secret " + c.secret()
+          + " is neither kubernetes.io/dockerconfigjson nor kubernetes.io/basic-auth";
+    }
+    Set<String> hosts = new LinkedHashSet<>();
+    if (c.registry() != null) {
+      hosts.add(c.registry());
+    } else {
+      for (Registry r : policy.registries()) {
+        if (!r.isCatchAll() && r.upstream() != null && c.name().equals(r.upstream().credentials())) {
+          hosts.add(r.host());
+        }
+      }
+    }
+    if (hosts.isEmpty()) {
+      return "credentials " + c.name() + ": a basic-auth Secret needs \"registry\" in the credentials entry"
+          + " to become a pull Secret";
+    }
+    String u = new String(user, StandardCharsets.UTF_8);
+    String p = new String(pass, StandardCharsets.UTF_8);
+    for (String h : hosts) {
+      JsonObject entry = new JsonObject();
+      entry.addProperty("username", u);
+      entry.addProperty("password", p);
+      entry.addProperty("auth", Base64.getEncoder().encodeToString((u + ":" + p).getBytes(StandardCharsets.UTF_8)));
+      auths.add(h, entry);
+    }
+    return null;
+  }
+
+  static String normalizeHost(String key) {
+    String k = key.trim().toLowerCase(Locale.ROOT);
+    int scheme = k.indexOf("://");
+    if (scheme >= 0) {
+      k = k.substring(scheme + 3);
+    }
+    int slash = k.indexOf('/');
+    if (slash >= 0) {
+      k = k.substring(0, slash);
+    }
+    return k.equals("index.docker.io") || k.equals("registry-1.docker.io") ? "docker.io" : k;
+  }
+
+  /**
+   * What one namespace should hold.
+   *
+   * @param serviceAccounts the ServiceAccounts that exist in the namespace
+   */
+  static Namespace forNamespace(Policy policy, Grants grants, NamespaceInfo ns, Set<String> serviceAccounts) {
+    SortedMap<String, PullSecret> secrets = new TreeMap<>();
+    SortedMap<String, Set<String>> sas = new TreeMap<>();
+    List<String> problems = new ArrayList<>();
+    if (Policy.NAMESPACE.equals(ns.name())) {
+      return new Namespace(secrets, sas, problems); // the policy's own namespace holds the sources
+    }
+    for (AccessGrant g : policy.access()) {
+      if (!g.namespaces().grants(ns)) {
+        continue;
+      }
+      byte[] cfg = grants.configs().get(g.name());
+      if (cfg == null) {
+        problems.add("access " + g.name() + " cannot be served: its credentials are unavailable");
+        continue;
+      }
+      secrets.put(g.secretName(), new PullSecret(g.secretName(), g.name(), cfg));
+      for (String sa : serviceAccounts) {
+        if (g.serviceAccounts().matches(sa)) {
+          sas.computeIfAbsent(sa, k -> new LinkedHashSet<>()).add(g.secretName());
+        }
+      }
+    }
+    return new Namespace(secrets, sas, problems);
+  }
+
+  /**
+   * The ServiceAccount's new imagePullSecrets: every entry not added by this controller is kept,
+   * in place; entries the controller added and no longer wants are dropped; wanted entries that
+   * are missing are appended. Returns the new list and the new set of controller-added names.
+   */
+  static SaChange serviceAccount(List<String> current, Set<String> ours, Set<String> wanted) {
+    List<String> next = new ArrayList<>();
+    Set<String> nextOurs = new LinkedHashSet<>();
+    for (String name : current) {
+      if (next.contains(name)) {
+        continue; // duplicates collapse
+      }
+      if (ours.contains(name) && !wanted.contains(name)) {
+        continue; // ours, revoked
+      }
+      next.add(name);
+      if (ours.contains(name) && wanted.contains(name)) {
+        nextOurs.add(name);
+      }
+    }
+    for (String name : wanted) {
+      if (!next.contains(name)) {
+        next.add(name);
+        nextOurs.add(name);
+      }
+    }
+    return new SaChange(next, nextOurs);
+  }
+
+  /** A ServiceAccount's imagePullSecrets after reconciling, and which of them the controller added. */
+  record SaChange(List<String> imagePullSecrets, Set<String> ours) {
+    SaChange {
+      imagePullSecrets = List.copyOf(imagePullSecrets);
+      ours = Collections.unmodifiableSet(new LinkedHashSet<>(ours));
+    }
+
+    String annotation() {
+      return String.join(",", ours);
+    }
+  }
+
+  static Set<String> parseAnnotation(String value) {
+    Set<String> out = new LinkedHashSet<>();
+    if (value != null) {
+      for (String s : value.split(",")) {
+        if (!s.isBlank()) {
+          out.add(s.trim());
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The node credentials bundle the agent mounts: every Secret key a registry entry references
+   * (CAs, client certificates, credentials), as {@code <secret>_<key>}. Missing sources are problems.
+   */
+  static Grants bundle(Policy policy, Map<String, SourceSecret> sources) {
+    Map<String, byte[]> data = new TreeMap<>();
+    List<String> problems = new ArrayList<>();
+    Set<SecretKeyRef> refs = new LinkedHashSet<>();
+    Set<String> creds = new LinkedHashSet<>();
+    for (Registry r : policy.registries()) {
+      List<Endpoint> eps = new ArrayList<>(r.mirrors());
+      if (r.upstream() != null) {
+        eps.add(r.upstream());
+      }
+      for (Endpoint e : eps) {
+        refs.addAll(e.ca());
+        ClientCertRef cc = e.clientCert();
+        if (cc != null) {
+          refs.add(cc.cert());
+          refs.add(cc.key());
+        }
+        if (e.credentials() != null) {
+          creds.add(e.credentials());
+        }
+      }
+    }
+    for (SecretKeyRef ref : refs) {
+      SourceSecret s = sources.get(ref.secret());
+      byte[] v = s == null ? null : s.get(ref.key());
+      if (v == null) {
+        problems.add("Secret " + Policy.NAMESPACE + "/" + ref.secret() + " key " + ref.key() + " not found");
+      } else {
+        data.put(ref.bundleKey(), v);
+      }
+    }
+    for (String name : creds) {
+      CredentialRef c = policy.credential(name).orElseThrow();
+      SourceSecret s = sources.get(c.secret());
+      if (s == null) {
+        problems.add("credentials " + name + ": Secret " + Policy.NAMESPACE + "/" + c.secret() + " not found");
+        continue;
+      }
+      for (String key : List.of(".dockerconfigjson", "username", "password")) {
+        byte[] v = s.get(key);
+        if (v != null) {
+          data.put(new SecretKeyRef(c.secret(), key).bundleKey(), v);
+        }
+      }
+    }
+    return new Grants(data, problems);
+  }
+
+  /** Credentials that reach nodes (hosts.toml headers): usable by every pod on every node. */
+  static List<String> nodeLevelCredentials(Policy policy) {
+    List<String> out = new ArrayList<>();
+    for (CredentialRef c : policy.credentials()) {
+      if (PolicySummary.usedOnNodes(policy, c.name())) {
+        out.add(c.name());
+      }
+    }
+    return out;
+  }
+}
