@@ -1,0 +1,726 @@
+package dev.registrypolicy.agent;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.Socket;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.UnknownHostException;
+import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.channels.UnresolvedAddressException;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.SecureRandom;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedTrustManager;
+
+/**
+ * Finds out how a registry endpoint authenticates, without sending any credentials.
+ *
+ * <p>Why: containerd 1.x does not send hosts.toml headers on token requests, so an
+ * {@code Authorization} header only works there against registries that take Basic auth directly
+ * on {@code /v2/}; against a Bearer (token) registry it fails with 401. Knowing the scheme lets the
+ * agent warn before a pull fails.
+ *
+ * <p>The probe is {@code GET <base>/v2/} (or {@code GET <base>/} when {@code override_path} is
+ * set, because the URL then already holds the API root), like containerd builds it. TLS trusts the
+ * JVM's default trust store plus the given CA certificates, optionally presents a client
+ * certificate, and can skip verification for this probe only. Redirects are not followed. No
+ * proxy is used.
+ */
+public final class RegistryProbe {
+
+    private static final Logger LOG = Logger.getLogger(RegistryProbe.class.getName());
+    private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
+    private static final int MAX_ERROR = 160;
+
+    private RegistryProbe() {
+    }
+
+    /**
+     * The outcome of a probe.
+     *
+     * @param scheme what the endpoint asked for; {@code NONE} also covers answers that are neither
+     *               2xx nor a recognised 401 challenge (then {@code error} says why)
+     * @param status HTTP status, 0 when unreachable
+     * @param realm for {@code BEARER}, the token endpoint URL without query (and without user info);
+     *              for {@code BASIC}, the realm text; else null
+     * @param error short human-readable problem, null on a clean answer; never holds credentials
+     */
+    public record Result(Scheme scheme, int status, String realm, String error) {
+
+        /** How the endpoint authenticates. */
+        public enum Scheme { NONE, BASIC, BEARER, UNREACHABLE }
+
+        public Result {
+            Objects.requireNonNull(scheme, "scheme");
+        }
+
+        /** Whether the endpoint answered at all. */
+        public boolean reachable() {
+            return scheme != Scheme.UNREACHABLE;
+        }
+
+        /** Whether the registry uses token auth, where 1.x ignores hosts.toml headers on the token request. */
+        public boolean tokenAuth() {
+            return scheme == Scheme.BEARER;
+        }
+
+        static Result unreachable(String error) {
+            return new Result(Scheme.UNREACHABLE, 0, null, error);
+        }
+    }
+
+    /**
+     * Probes one endpoint.
+     *
+     * @param baseUrl host URL as written in hosts.toml ({@code https://host[:port][/path]}); user info,
+     *                query and fragment are dropped
+     * @param overridePath true when the URL already contains the API root
+     * @param caPems extra trusted CA certificates, PEM (several certificates per entry allowed); may be null
+     * @param clientCertPem client certificate chain, PEM; null for none
+     * @param clientKeyPem client private key, PEM: PKCS#8, PKCS#1 (RSA) or SEC1 (EC), unencrypted
+     * @param skipVerify trust any server certificate and host name (this probe only)
+     * @param timeout connect and request timeout; null means 5 s
+     */
+    public static Result probe(URI baseUrl, boolean overridePath, List<byte[]> caPems, byte[] clientCertPem,
+                               byte[] clientKeyPem, boolean skipVerify, Duration timeout) {
+        Duration t = timeout == null || timeout.isZero() || timeout.isNegative() ? DEFAULT_TIMEOUT : timeout;
+        URI target;
+        try {
+            target = target(baseUrl, overridePath);
+        } catch (IllegalArgumentException e) {
+            return Result.unreachable(e.getMessage());
+        }
+        HttpClient.Builder builder = HttpClient.newBuilder()
+                .connectTimeout(t)
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .version(HttpClient.Version.HTTP_1_1);
+        if ("https".equals(target.getScheme())) {
+            try {
+                builder.sslContext(sslContext(caPems, clientCertPem, clientKeyPem, skipVerify));
+            } catch (GeneralSecurityException | IllegalArgumentException e) {
+                return Result.unreachable("tls setup failed: " + safeMessage(e));
+            }
+        }
+        HttpRequest request = HttpRequest.newBuilder(target)
+                .timeout(t)
+                .header("User-Agent", "registry-policy-agent/probe")
+                .GET()
+                .build();
+        Result r;
+        try {
+            HttpResponse<Void> resp = builder.build().send(request, HttpResponse.BodyHandlers.discarding());
+            r = classify(resp.statusCode(), resp.headers().allValues("WWW-Authenticate"));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            r = Result.unreachable("interrupted");
+        } catch (IOException e) {
+            r = Result.unreachable(describe(e, t));
+        } catch (RuntimeException e) {
+            r = Result.unreachable("probe failed: " + e.getClass().getSimpleName());
+        }
+        LOG.log(Level.FINE, "probe {0}://{1}:{2}: {3} {4}",
+                new Object[] {target.getScheme(), target.getHost(), target.getPort(), r.scheme(), r.status()});
+        return r;
+    }
+
+    /** The URL containerd would hit first: base + /v2/ (or base + / with override_path). */
+    static URI target(URI base, boolean overridePath) {
+        if (base == null) {
+            throw new IllegalArgumentException("no url given");
+        }
+        String scheme = base.getScheme() == null ? null : base.getScheme().toLowerCase(Locale.ROOT);
+        if (!"https".equals(scheme) && !"http".equals(scheme)) {
+            throw new IllegalArgumentException("url scheme must be http or https");
+        }
+        if (base.getHost() == null) {
+            throw new IllegalArgumentException("url has no host");
+        }
+        String path = base.getPath() == null ? "" : base.getPath();
+        if (overridePath) {
+            if (!path.endsWith("/")) {
+                path = path + "/";
+            }
+        } else {
+            while (path.endsWith("/")) {
+                path = path.substring(0, path.length() - 1);
+            }
+            path = path.endsWith("/v2") ? path + "/" : path + "/v2/";
+        }
+        try {
+            return new URI(scheme, null, base.getHost(), base.getPort(), path, null, null);
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("invalid url");
+        }
+    }
+
+    /** Maps a status and WWW-Authenticate values to a result. */
+    static Result classify(int status, List<String> wwwAuthenticate) {
+        if (status >= 200 && status < 300) {
+            return new Result(Result.Scheme.NONE, status, null, null);
+        }
+        if (status == 401) {
+            Challenge basic = null;
+            for (Challenge c : parseChallenges(wwwAuthenticate)) {
+                if ("bearer".equals(c.scheme())) {
+                    String realm = c.params().get("realm");
+                    return new Result(Result.Scheme.BEARER, status, realm == null ? null : stripQuery(realm),
+                            realm == null ? "bearer challenge without realm" : null);
+                }
+                if ("basic".equals(c.scheme()) && basic == null) {
+                    basic = c;
+                }
+            }
+            if (basic != null) {
+                return new Result(Result.Scheme.BASIC, status, basic.params().get("realm"), null);
+            }
+            return new Result(Result.Scheme.NONE, status, null, "401 without a basic or bearer challenge");
+        }
+        return new Result(Result.Scheme.NONE, status, null, "unexpected status " + status);
+    }
+
+    /** One challenge of a WWW-Authenticate header: lowercase scheme, lowercase parameter names. */
+    record Challenge(String scheme, Map<String, String> params) {
+    }
+
+    /** Parses WWW-Authenticate values (RFC 9110 syntax, several challenges per value allowed). */
+    static List<Challenge> parseChallenges(List<String> values) {
+        List<Challenge> out = new ArrayList<>();
+        if (values == null) {
+            return out;
+        }
+        for (String v : values) {
+            if (v != null) {
+                parseChallenges(v, out);
+            }
+        }
+        return out;
+    }
+
+    private static void parseChallenges(String h, List<Challenge> out) {
+        int[] pos = {0};
+        int n = h.length();
+        while (pos[0] < n) {
+            skip(h, pos, " \t,");
+            String scheme = token(h, pos);
+            if (scheme.isEmpty()) {
+                pos[0]++; // junk: skip one character
+                continue;
+            }
+            Map<String, String> params = new LinkedHashMap<>();
+            while (true) {
+                skip(h, pos, " \t");
+                int save = pos[0];
+                String name = token(h, pos);
+                skip(h, pos, " \t");
+                if (name.isEmpty() || pos[0] >= n || h.charAt(pos[0]) != '=') {
+                    pos[0] = save; // next challenge (or nothing)
+                    break;
+                }
+                pos[0]++; // '='
+                if (pos[0] >= n || h.charAt(pos[0]) == '=' || h.charAt(pos[0]) == ',') {
+                    // token68 with '=' padding (e.g. "Negotiate abc=="): not a parameter
+                    skip(h, pos, "=");
+                    skip(h, pos, " \t");
+                    if (pos[0] < n && h.charAt(pos[0]) == ',') {
+                        pos[0]++;
+                    }
+                    break;
+                }
+                skip(h, pos, " \t");
+                String value = pos[0] < n && h.charAt(pos[0]) == '"' ? quoted(h, pos) : token(h, pos);
+                params.putIfAbsent(name.toLowerCase(Locale.ROOT), value);
+                skip(h, pos, " \t");
+                if (pos[0] < n && h.charAt(pos[0]) == ',') {
+                    pos[0]++;
+                } else {
+                    break;
+                }
+            }
+            out.add(new Challenge(scheme.toLowerCase(Locale.ROOT), Map.copyOf(params)));
+        }
+    }
+
+    private static void skip(String h, int[] pos, String chars) {
+        while (pos[0] < h.length() && chars.indexOf(h.charAt(pos[0])) >= 0) {
+            pos[0]++;
+        }
+    }
+
+    private static String token(String h, int[] pos) {
+        int b = pos[0];
+        while (pos[0] < h.length() && isTokenChar(h.charAt(pos[0]))) {
+            pos[0]++;
+        }
+        return h.substring(b, pos[0]);
+    }
+
+    private static boolean isTokenChar(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                || "!#$%&'*+-.^_`|~/:".indexOf(c) >= 0;
+    }
+
+    private static String quoted(String h, int[] pos) {
+        StringBuilder sb = new StringBuilder();
+        pos[0]++; // opening quote
+        while (pos[0] < h.length()) {
+            char c = h.charAt(pos[0]++);
+            if (c == '"') {
+                return sb.toString();
+            }
+            if (c == '\\' && pos[0] < h.length()) {
+                c = h.charAt(pos[0]++);
+            }
+            sb.append(c);
+        }
+        return sb.toString(); // unterminated: take what is there
+    }
+
+    /** The realm URL without query, fragment or user info. */
+    static String stripQuery(String realm) {
+        String r = realm.strip();
+        int cut = r.length();
+        for (char c : new char[] {'?', '#'}) {
+            int i = r.indexOf(c);
+            if (i >= 0 && i < cut) {
+                cut = i;
+            }
+        }
+        r = r.substring(0, cut);
+        try {
+            URI u = new URI(r);
+            if (u.getRawUserInfo() != null && u.getHost() != null) {
+                return new URI(u.getScheme(), null, u.getHost(), u.getPort(), u.getPath(), null, null).toString();
+            }
+        } catch (URISyntaxException e) {
+            // not a URL: return the text as it is
+        }
+        return r;
+    }
+
+    private static String describe(IOException e, Duration timeout) {
+        if (e instanceof HttpConnectTimeoutException) {
+            // the JDK client counts the TLS handshake as part of connecting
+            return "connect or tls handshake timed out after " + timeout.toMillis() + " ms";
+        }
+        if (e instanceof HttpTimeoutException) {
+            return "no answer within " + timeout.toMillis() + " ms";
+        }
+        Throwable root = e;
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            root = c;
+            if (c instanceof UnknownHostException || c instanceof UnresolvedAddressException) {
+                return "unknown host";
+            }
+            if (c instanceof CertificateException) {
+                String m = String.valueOf(c.getMessage());
+                if (m.contains("PKIX") || m.contains("unable to find valid certification path")) {
+                    return "tls: server certificate is not trusted (add its ca)";
+                }
+                if (m.contains("No subject alternative") || m.contains("No name matching")) {
+                    return "tls: server certificate does not match the host name";
+                }
+                return "tls: " + safeMessage(c);
+            }
+        }
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof ConnectException) {
+                String m = c.getMessage();
+                return m == null || m.isBlank() || m.toLowerCase(Locale.ROOT).contains("refused")
+                        ? "connection refused" : "connect failed: " + safeMessage(c);
+            }
+        }
+        if (e instanceof SSLHandshakeException || e instanceof SSLException) {
+            return "tls handshake failed: " + safeMessage(root);
+        }
+        return safeMessage(root);
+    }
+
+    /** A short message for logs and status: type name plus the first line of the message, truncated. */
+    static String safeMessage(Throwable t) {
+        String m = t.getMessage();
+        String s = t.getClass().getSimpleName() + (m == null || m.isBlank() ? "" : ": " + m.lines().findFirst().orElse(""));
+        return s.length() > MAX_ERROR ? s.substring(0, MAX_ERROR) + "…" : s;
+    }
+
+    // ==============================================================================================
+    // TLS
+
+    static SSLContext sslContext(List<byte[]> caPems, byte[] clientCertPem, byte[] clientKeyPem, boolean skipVerify)
+            throws GeneralSecurityException {
+        X509ExtendedTrustManager tm = skipVerify ? new TrustAll() : trustManager(caPems);
+        KeyManager[] kms = null;
+        if (clientCertPem != null || clientKeyPem != null) {
+            if (clientCertPem == null || clientKeyPem == null) {
+                throw new IllegalArgumentException("client certificate and key must be given together");
+            }
+            kms = keyManagers(clientCertPem, clientKeyPem);
+        }
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(kms, new TrustManager[] {tm}, new SecureRandom());
+        return ctx;
+    }
+
+    /** The default trust store, plus the given CAs when there are any. */
+    static X509ExtendedTrustManager trustManager(List<byte[]> caPems) throws GeneralSecurityException {
+        X509ExtendedTrustManager system = x509(null);
+        List<X509Certificate> extra = new ArrayList<>();
+        if (caPems != null) {
+            for (byte[] pem : caPems) {
+                if (pem != null) {
+                    extra.addAll(certificates(pem, "ca"));
+                }
+            }
+        }
+        if (extra.isEmpty()) {
+            return system;
+        }
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        try {
+            ks.load(null, null);
+        } catch (IOException e) {
+            throw new GeneralSecurityException("cannot create key store", e);
+        }
+        for (int i = 0; i < extra.size(); i++) {
+            ks.setCertificateEntry("ca-" + i, extra.get(i));
+        }
+        return new EitherTrust(system, x509(ks));
+    }
+
+    private static X509ExtendedTrustManager x509(KeyStore ks) throws GeneralSecurityException {
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(ks);
+        for (TrustManager tm : tmf.getTrustManagers()) {
+            if (tm instanceof X509ExtendedTrustManager) {
+                return (X509ExtendedTrustManager) tm;
+            }
+        }
+        throw new GeneralSecurityException("no X509 trust manager available");
+    }
+
+    private static final Pattern PEM = Pattern.compile(
+            "-----BEGIN ([A-Z0-9 ]+)-----([A-Za-z0-9+/=\\s]*?)-----END \\1-----");
+
+    /** All certificates in a PEM text; throws when there is none. */
+    static List<X509Certificate> certificates(byte[] pem, String what) throws GeneralSecurityException {
+        CertificateFactory cf = CertificateFactory.getInstance("X.509");
+        List<X509Certificate> certs = new ArrayList<>();
+        Matcher m = PEM.matcher(new String(pem, StandardCharsets.US_ASCII));
+        while (m.find()) {
+            if ("CERTIFICATE".equals(m.group(1))) {
+                byte[] der = Base64.getMimeDecoder().decode(m.group(2));
+                certs.add((X509Certificate) cf.generateCertificate(new ByteArrayInputStream(der)));
+            }
+        }
+        if (certs.isEmpty()) {
+            throw new CertificateException(what + " pem holds no certificate");
+        }
+        return certs;
+    }
+
+    static KeyManager[] keyManagers(byte[] certPem, byte[] keyPem) throws GeneralSecurityException {
+        List<X509Certificate> chain = certificates(certPem, "client certificate");
+        PrivateKey key = privateKey(keyPem, chain.get(0).getPublicKey().getAlgorithm());
+        char[] password = new char[16];
+        SecureRandom rnd = new SecureRandom();
+        for (int i = 0; i < password.length; i++) {
+            password[i] = (char) ('a' + rnd.nextInt(26));
+        }
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        try {
+            ks.load(null, null);
+        } catch (IOException e) {
+            throw new GeneralSecurityException("cannot create key store", e);
+        }
+        ks.setKeyEntry("client", key, password, chain.toArray(new X509Certificate[0]));
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(ks, password);
+        return kmf.getKeyManagers();
+    }
+
+    /**
+     * Reads an unencrypted PEM private key: PKCS#8 ({@code PRIVATE KEY}), PKCS#1 ({@code RSA PRIVATE KEY})
+     * or SEC1 ({@code EC PRIVATE KEY}). Errors never quote the key.
+     */
+    static PrivateKey privateKey(byte[] pem, String algorithmHint) throws GeneralSecurityException {
+        Matcher m = PEM.matcher(new String(pem, StandardCharsets.US_ASCII));
+        while (m.find()) {
+            String type = m.group(1);
+            byte[] der;
+            try {
+                der = Base64.getMimeDecoder().decode(m.group(2));
+            } catch (IllegalArgumentException e) {
+                throw new GeneralSecurityException("client key pem is not valid base64");
+            }
+            switch (type) {
+                case "PRIVATE KEY":
+                    return pkcs8(der, algorithmHint);
+                case "RSA PRIVATE KEY":
+                    return pkcs8(Der.rsaPkcs1ToPkcs8(der), "RSA");
+                case "EC PRIVATE KEY":
+                    return pkcs8(Der.ecSec1ToPkcs8(der), "EC");
+                case "ENCRYPTED PRIVATE KEY":
+                    throw new GeneralSecurityException("encrypted client keys are not supported");
+                default:
+                    // e.g. "EC PARAMETERS" before the key: keep looking
+            }
+        }
+        throw new GeneralSecurityException("client key pem holds no PKCS#8, PKCS#1 or SEC1 private key");
+    }
+
+    private static PrivateKey pkcs8(byte[] der, String algorithmHint) throws GeneralSecurityException {
+        List<String> algorithms = new ArrayList<>();
+        if (algorithmHint != null) {
+            algorithms.add(algorithmHint);
+        }
+        for (String a : List.of("RSA", "EC", "Ed25519", "Ed448")) {
+            if (!algorithms.contains(a)) {
+                algorithms.add(a);
+            }
+        }
+        for (String a : algorithms) {
+            try {
+                return KeyFactory.getInstance(a).generatePrivate(new PKCS8EncodedKeySpec(der));
+            } catch (GeneralSecurityException | RuntimeException e) {
+                // try the next algorithm; the key itself must never reach a message
+            }
+        }
+        throw new GeneralSecurityException("client key is not a readable RSA or EC private key");
+    }
+
+    /** Trusts a chain when either the system or the extra trust manager does (host name checks stay on). */
+    static final class EitherTrust extends X509ExtendedTrustManager {
+        private final X509ExtendedTrustManager first;
+        private final X509ExtendedTrustManager second;
+
+        EitherTrust(X509ExtendedTrustManager first, X509ExtendedTrustManager second) {
+            this.first = first;
+            this.second = second;
+        }
+
+        private interface Check {
+            void run(X509ExtendedTrustManager tm) throws CertificateException;
+        }
+
+        private void either(Check check) throws CertificateException {
+            try {
+                check.run(first);
+            } catch (CertificateException e1) {
+                try {
+                    check.run(second);
+                } catch (CertificateException e2) {
+                    e2.addSuppressed(e1);
+                    throw e2;
+                }
+            }
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+            either(tm -> tm.checkClientTrusted(chain, authType));
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+            either(tm -> tm.checkServerTrusted(chain, authType));
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
+                throws CertificateException {
+            either(tm -> tm.checkClientTrusted(chain, authType, socket));
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
+                throws CertificateException {
+            either(tm -> tm.checkServerTrusted(chain, authType, socket));
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+                throws CertificateException {
+            either(tm -> tm.checkClientTrusted(chain, authType, engine));
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+                throws CertificateException {
+            either(tm -> tm.checkServerTrusted(chain, authType, engine));
+        }
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+            X509Certificate[] a = first.getAcceptedIssuers();
+            X509Certificate[] b = second.getAcceptedIssuers();
+            X509Certificate[] all = new X509Certificate[a.length + b.length];
+            System.arraycopy(a, 0, all, 0, a.length);
+            System.arraycopy(b, 0, all, a.length, b.length);
+            return all;
+        }
+    }
+
+    /** skip_verify: accepts every certificate and host name. Used for one probe only. */
+    static final class TrustAll extends X509ExtendedTrustManager {
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType) {
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType) {
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {
+        }
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+            return new X509Certificate[0];
+        }
+    }
+
+    /** The few DER operations needed to turn PKCS#1 and SEC1 keys into PKCS#8. */
+    static final class Der {
+        private static final byte[] RSA_ALGORITHM = {
+            0x30, 0x0d, 0x06, 0x09, 0x2a, (byte) 0x86, 0x48, (byte) 0x86, (byte) 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00
+        };
+        private static final byte[] EC_PUBLIC_KEY_OID = {
+            0x06, 0x07, 0x2a, (byte) 0x86, 0x48, (byte) 0xce, 0x3d, 0x02, 0x01
+        };
+        private static final byte[] VERSION_0 = {0x02, 0x01, 0x00};
+
+        private Der() {
+        }
+
+        static byte[] rsaPkcs1ToPkcs8(byte[] pkcs1) {
+            return tlv(0x30, concat(VERSION_0, RSA_ALGORITHM, tlv(0x04, pkcs1)));
+        }
+
+        static byte[] ecSec1ToPkcs8(byte[] sec1) throws GeneralSecurityException {
+            byte[] curveOid = sec1CurveOid(sec1);
+            byte[] algorithm = tlv(0x30, concat(EC_PUBLIC_KEY_OID, curveOid));
+            return tlv(0x30, concat(VERSION_0, algorithm, tlv(0x04, sec1)));
+        }
+
+        /** The named-curve OID (whole TLV) from SEC1's {@code parameters [0]}. */
+        static byte[] sec1CurveOid(byte[] sec1) throws GeneralSecurityException {
+            try {
+                int[] p = {0};
+                if ((sec1[p[0]++] & 0xff) != 0x30) {
+                    throw new GeneralSecurityException("ec key is not a DER sequence");
+                }
+                int end = length(sec1, p) + p[0];
+                while (p[0] < end) {
+                    int tag = sec1[p[0]++] & 0xff;
+                    int len = length(sec1, p);
+                    if (tag == 0xa0) {
+                        int q = p[0];
+                        if ((sec1[q] & 0xff) != 0x06) {
+                            throw new GeneralSecurityException("ec key uses explicit curve parameters");
+                        }
+                        byte[] oid = new byte[len];
+                        System.arraycopy(sec1, q, oid, 0, len);
+                        return oid;
+                    }
+                    p[0] += len;
+                }
+            } catch (ArrayIndexOutOfBoundsException e) {
+                throw new GeneralSecurityException("ec key is not valid DER");
+            }
+            throw new GeneralSecurityException("ec key names no curve");
+        }
+
+        private static int length(byte[] d, int[] p) throws GeneralSecurityException {
+            int b = d[p[0]++] & 0xff;
+            if (b < 0x80) {
+                return b;
+            }
+            int n = b & 0x7f;
+            if (n == 0 || n > 3) {
+                throw new GeneralSecurityException("unsupported DER length");
+            }
+            int len = 0;
+            for (int i = 0; i < n; i++) {
+                len = (len << 8) | (d[p[0]++] & 0xff);
+            }
+            return len;
+        }
+
+        static byte[] tlv(int tag, byte[] value) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(value.length + 6);
+            out.write(tag);
+            int len = value.length;
+            if (len < 0x80) {
+                out.write(len);
+            } else if (len < 0x100) {
+                out.write(0x81);
+                out.write(len);
+            } else if (len < 0x10000) {
+                out.write(0x82);
+                out.write(len >> 8);
+                out.write(len);
+            } else {
+                out.write(0x83);
+                out.write(len >> 16);
+                out.write(len >> 8);
+                out.write(len);
+            }
+            out.write(value, 0, value.length);
+            return out.toByteArray();
+        }
+
+        private static byte[] concat(byte[]... parts) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            for (byte[] p : parts) {
+                out.write(p, 0, p.length);
+            }
+            return out.toByteArray();
+        }
+    }
+}
