@@ -32,6 +32,11 @@ public final class ControllerMain {
       "commands:",
       "  validate --policy FILE   check a policy file (bare policy.yaml or the registry-policy ConfigMap manifest)",
       "  demo                     validate the built-in example policy and print what it does",
+      "  render --policy FILE --namespaces FILE",
+      "                           print the Secrets and ServiceAccount changes for the Namespaces and",
+      "                           ServiceAccounts in FILE, without a cluster (Secret data redacted)",
+      "  run [--listen HOST:PORT] [--workers N] [--resync DURATION]",
+      "                           run the controller (in-cluster config or KUBECONFIG)",
       "exit codes: 0 ok, 1 invalid policy, 2 usage error");
 
   private ControllerMain() {}
@@ -50,6 +55,10 @@ public final class ControllerMain {
         return validate(List.of(args).subList(1, args.length), out, err);
       case "demo":
         return demo(List.of(args).subList(1, args.length), out, err);
+      case "render":
+        return render(List.of(args).subList(1, args.length), out, err);
+      case "run":
+        return ControllerRun.run(List.of(args).subList(1, args.length), out, err);
       case "-h":
       case "--help":
       case "help":
@@ -63,33 +72,78 @@ public final class ControllerMain {
   }
 
   private static int validate(List<String> args, PrintStream out, PrintStream err) {
-    String file = null;
+    java.util.Map<String, String> flags = flags("validate", args, List.of("--policy"), err);
+    if (flags == null) {
+      return USAGE;
+    }
+    String file = flags.get("--policy");
+    String text = read("validate", file, err);
+    return text == null ? USAGE : check(file, text, out, err);
+  }
+
+  private static int render(List<String> args, PrintStream out, PrintStream err) {
+    java.util.Map<String, String> flags = flags("render", args, List.of("--policy", "--namespaces"), err);
+    if (flags == null) {
+      return USAGE;
+    }
+    String policyText = read("render", flags.get("--policy"), err);
+    String nsText = read("render", flags.get("--namespaces"), err);
+    if (policyText == null || nsText == null) {
+      return USAGE;
+    }
+    try {
+      String inner = PolicyDocument.policyText(policyText);
+      Policy policy = PolicyDocument.parse(policyText);
+      out.print(Render.render(inner, policy, nsText));
+      return OK;
+    } catch (PolicyException e) {
+      err.println("render: invalid input (" + e.problems().size() + " problems)");
+      for (Problem p : e.problems()) {
+        err.println("  " + p);
+      }
+      return INVALID;
+    }
+  }
+
+  /** Parses {@code --flag value} / {@code --flag=value} pairs; every named flag is required. */
+  static java.util.Map<String, String> flags(String cmd, List<String> args, List<String> required, PrintStream err) {
+    java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
     for (int i = 0; i < args.size(); i++) {
       String a = args.get(i);
-      if (a.equals("--policy") && i + 1 < args.size()) {
-        file = args.get(++i);
-      } else if (a.startsWith("--policy=")) {
-        file = a.substring("--policy=".length());
-      } else {
-        err.println("validate: unexpected argument \"" + a + "\"");
+      int eq = a.indexOf('=');
+      String name = eq > 0 ? a.substring(0, eq) : a;
+      if (!required.contains(name)) {
+        err.println(cmd + ": unexpected argument \"" + a + "\"");
         err.println(USAGE_TEXT);
-        return USAGE;
+        return null;
+      }
+      if (eq > 0) {
+        out.put(name, a.substring(eq + 1));
+      } else if (i + 1 < args.size()) {
+        out.put(name, args.get(++i));
+      } else {
+        err.println(cmd + ": " + name + " needs a value");
+        return null;
       }
     }
-    if (file == null) {
-      err.println("validate: --policy FILE is required");
-      err.println(USAGE_TEXT);
-      return USAGE;
+    for (String r : required) {
+      if (!out.containsKey(r)) {
+        err.println(cmd + ": " + r + " FILE is required");
+        err.println(USAGE_TEXT);
+        return null;
+      }
     }
-    String text;
+    return out;
+  }
+
+  private static String read(String cmd, String file, PrintStream err) {
     try {
-      text = Files.readString(Path.of(file), StandardCharsets.UTF_8);
+      return Files.readString(Path.of(file), StandardCharsets.UTF_8);
     } catch (IOException | RuntimeException e) {
-      err.println("validate: cannot read policy file " + file + ": " + e.getClass().getSimpleName()
+      err.println(cmd + ": cannot read " + file + ": " + e.getClass().getSimpleName()
           + (e.getMessage() == null ? "" : " " + e.getMessage()));
-      return USAGE;
+      return null;
     }
-    return check(file, text, out, err);
   }
 
   private static int demo(List<String> args, PrintStream out, PrintStream err) {

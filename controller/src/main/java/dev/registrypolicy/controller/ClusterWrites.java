@@ -1,0 +1,28 @@
+package dev.registrypolicy.controller;
+
+import io.kubernetes.client.openapi.ApiException;
+import io.kubernetes.client.openapi.models.V1ConfigMap;
+import io.kubernetes.client.openapi.models.V1Secret;
+import java.util.Optional;
+
+/** Every call the reconciler makes that can change the cluster (plus the one read it needs on conflicts). */
+interface ClusterWrites {
+  void createSecret(String namespace, V1Secret secret) throws ApiException;
+
+  void replaceSecret(String namespace, V1Secret secret) throws ApiException;
+
+  void deleteSecret(String namespace, String name) throws ApiException;
+
+  /** Applies an RFC 6902 JSON Patch (the reconciler always guards it with a resourceVersion test). */
+  void patchServiceAccount(String namespace, String name, String jsonPatch) throws ApiException;
+
+  void createConfigMap(String namespace, V1ConfigMap configMap) throws ApiException;
+
+  void replaceConfigMap(String namespace, V1ConfigMap configMap) throws ApiException;
+
+  /** Records a Kubernetes Event about an object. */
+  void event(String namespace, String kind, String name, String type, String reason, String message);
+
+  /** Reads a Secret that the caches do not hold (used only after a create conflict). */
+  Optional<V1Secret> readSecret(String namespace, String name) throws ApiException;
+}

@@ -1,0 +1,169 @@
+package dev.registrypolicy.controller;
+
+import dev.registrypolicy.policy.Policy;
+import io.kubernetes.client.extended.leaderelection.LeaderElectionConfig;
+import io.kubernetes.client.extended.leaderelection.LeaderElector;
+import io.kubernetes.client.extended.leaderelection.resourcelock.LeaseLock;
+import io.kubernetes.client.extended.workqueue.DefaultRateLimitingQueue;
+import io.kubernetes.client.extended.workqueue.RateLimitingQueue;
+import io.kubernetes.client.openapi.ApiClient;
+import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * Informers on every replica; the work queue is drained only by the replica holding the Lease.
+ * Keys: the policy, the node credentials bundle, the status, and one per namespace.
+ */
+final class Controller implements AutoCloseable {
+  static final String POLICY_KEY = "policy";
+  static final String BUNDLE_KEY = "bundle";
+  static final String STATUS_KEY = "status";
+  static final String NS_PREFIX = "ns/";
+  static final String LEASE_NAME = "registry-policy-controller";
+  private static final Logger LOG = Logger.getLogger(Controller.class.getName());
+
+  /** Settings of a running controller. */
+  record Settings(String identity, int workers, Duration resync, Duration leaseDuration, Duration renewDeadline,
+      Duration retryPeriod) {
+    static Settings defaults(String identity) {
+      return new Settings(identity, 4, Duration.ofMinutes(10), Duration.ofSeconds(15), Duration.ofSeconds(10),
+          Duration.ofSeconds(2));
+    }
+  }
+
+  private final ApiClient client;
+  private final Settings settings;
+  private final InformerCluster cluster;
+  private final Reconciler reconciler;
+  private final Metrics metrics;
+  private final RateLimitingQueue<String> queue = new DefaultRateLimitingQueue<>(Executors.newSingleThreadExecutor());
+  private final ExecutorService workers;
+  private final ExecutorService electorThread = Executors.newSingleThreadExecutor();
+  private volatile LeaderElector elector;
+  private volatile boolean closed;
+
+  Controller(ApiClient client, Settings settings, Metrics metrics) {
+    this.client = client;
+    this.settings = settings;
+    this.metrics = metrics;
+    this.cluster = new InformerCluster(client, settings.resync().toMillis());
+    this.reconciler = new Reconciler(cluster, new ApiWrites(client, LEASE_NAME), metrics);
+    this.workers = Executors.newFixedThreadPool(settings.workers());
+    cluster.onChange(queue::add);
+  }
+
+  InformerCluster cluster() {
+    return cluster;
+  }
+
+  Reconciler reconciler() {
+    return reconciler;
+  }
+
+  boolean ready() {
+    return cluster.hasSynced();
+  }
+
+  /** Starts informers and the election; returns at once. */
+  void start() {
+    cluster.start();
+    LeaseLock lock = new LeaseLock(Policy.NAMESPACE, LEASE_NAME, settings.identity(), client);
+    elector = new LeaderElector(new LeaderElectionConfig(lock, settings.leaseDuration(), settings.renewDeadline(),
+        settings.retryPeriod()));
+    electorThread.submit(() -> elector.run(this::lead, () -> {
+      metrics.leader = false;
+      LOG.info(Log.kv("lost leadership", "identity", settings.identity()));
+    }));
+  }
+
+  private void lead() {
+    metrics.leader = true;
+    LOG.info(Log.kv("leading", "identity", settings.identity()));
+    while (!cluster.hasSynced() && !closed) {
+      sleep(50);
+    }
+    queue.add(POLICY_KEY);
+    for (int i = 0; i < settings.workers(); i++) {
+      workers.submit(this::work);
+    }
+  }
+
+  private void work() {
+    while (!closed && metrics.leader) {
+      String key;
+      try {
+        key = queue.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+      if (key == null) {
+        return; // queue shut down
+      }
+      try {
+        Reconciler.Result r = process(key);
+        if (r == Reconciler.Result.REQUEUE) {
+          queue.addRateLimited(key);
+        } else {
+          queue.forget(key);
+        }
+      } catch (RuntimeException e) {
+        LOG.warning(Log.kv("reconcile failed", "key", key, "error", e.getClass().getSimpleName()));
+        queue.addRateLimited(key);
+      } finally {
+        queue.done(key);
+      }
+    }
+  }
+
+  Reconciler.Result process(String key) {
+    metrics.reconciles.incrementAndGet();
+    switch (key) {
+      case POLICY_KEY:
+        if (reconciler.refreshPolicy()) {
+          for (String ns : reconciler.namespaceNames()) {
+            queue.add(NS_PREFIX + ns);
+          }
+        }
+        queue.add(BUNDLE_KEY);
+        queue.add(STATUS_KEY);
+        return Reconciler.Result.DONE;
+      case BUNDLE_KEY:
+        return reconciler.reconcileBundle();
+      case STATUS_KEY:
+        return reconciler.reconcileStatus();
+      default:
+        Reconciler.Result r = reconciler.reconcileNamespace(key.substring(NS_PREFIX.length()));
+        return r;
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    metrics.leader = false;
+    if (elector != null) {
+      elector.close();
+    }
+    queue.shutDown();
+    workers.shutdownNow();
+    electorThread.shutdownNow();
+    cluster.stop();
+    try {
+      workers.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

@@ -1,0 +1,160 @@
+package dev.registrypolicy.controller;
+
+import dev.registrypolicy.policy.Policy;
+import io.kubernetes.client.informer.ResourceEventHandler;
+import io.kubernetes.client.informer.SharedIndexInformer;
+import io.kubernetes.client.informer.SharedInformerFactory;
+import io.kubernetes.client.informer.cache.Lister;
+import io.kubernetes.client.openapi.ApiClient;
+import io.kubernetes.client.openapi.apis.CoreV1Api;
+import io.kubernetes.client.openapi.models.V1ConfigMap;
+import io.kubernetes.client.openapi.models.V1ConfigMapList;
+import io.kubernetes.client.openapi.models.V1Namespace;
+import io.kubernetes.client.openapi.models.V1NamespaceList;
+import io.kubernetes.client.openapi.models.V1Secret;
+import io.kubernetes.client.openapi.models.V1SecretList;
+import io.kubernetes.client.openapi.models.V1ServiceAccount;
+import io.kubernetes.client.openapi.models.V1ServiceAccountList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * The cluster as the controller's informers see it: the policy namespace's ConfigMaps and Secrets,
+ * all Namespaces, all ServiceAccounts, and the Secrets the controller manages everywhere (by
+ * label, so other Secrets are never cached). Every replica runs the informers; only the leader
+ * acts on them.
+ */
+final class InformerCluster implements ClusterView {
+  private final SharedInformerFactory factory;
+  private final SharedIndexInformer<V1ConfigMap> configMaps;
+  private final SharedIndexInformer<V1Secret> policySecrets;
+  private final SharedIndexInformer<V1Namespace> namespaces;
+  private final SharedIndexInformer<V1ServiceAccount> serviceAccounts;
+  private final SharedIndexInformer<V1Secret> managedSecrets;
+  private final Lister<V1ServiceAccount> saLister;
+  private final Lister<V1Secret> managedLister;
+
+  InformerCluster(ApiClient client, long resyncMillis) {
+    factory = new SharedInformerFactory(client);
+    CoreV1Api api = new CoreV1Api(client);
+    String ns = Policy.NAMESPACE;
+    configMaps = factory.sharedIndexInformerFor(p -> api.listNamespacedConfigMap(ns).resourceVersion(p.resourceVersion)
+        .watch(p.watch).timeoutSeconds(p.timeoutSeconds).buildCall(null), V1ConfigMap.class, V1ConfigMapList.class, resyncMillis);
+    policySecrets = factory.sharedIndexInformerFor(p -> api.listNamespacedSecret(ns).resourceVersion(p.resourceVersion)
+        .watch(p.watch).timeoutSeconds(p.timeoutSeconds).buildCall(null), V1Secret.class, V1SecretList.class, resyncMillis);
+    namespaces = factory.sharedIndexInformerFor(p -> api.listNamespace().resourceVersion(p.resourceVersion)
+        .watch(p.watch).timeoutSeconds(p.timeoutSeconds).buildCall(null), V1Namespace.class, V1NamespaceList.class, resyncMillis);
+    serviceAccounts = factory.sharedIndexInformerFor(p -> api.listServiceAccountForAllNamespaces()
+        .resourceVersion(p.resourceVersion).watch(p.watch).timeoutSeconds(p.timeoutSeconds).buildCall(null),
+        V1ServiceAccount.class, V1ServiceAccountList.class, resyncMillis);
+    managedSecrets = factory.sharedIndexInformerFor(p -> api.listSecretForAllNamespaces()
+        .labelSelector(Desired.MANAGED_BY_LABEL + "=" + Desired.MANAGED_BY).resourceVersion(p.resourceVersion)
+        .watch(p.watch).timeoutSeconds(p.timeoutSeconds).buildCall(null), V1Secret.class, V1SecretList.class, resyncMillis);
+    saLister = new Lister<>(serviceAccounts.getIndexer());
+    managedLister = new Lister<>(managedSecrets.getIndexer());
+  }
+
+  /** Routes informer events to work-queue keys. */
+  void onChange(Consumer<String> enqueue) {
+    configMaps.addEventHandler(handler(cm -> {
+      if (Policy.CONFIGMAP_NAME.equals(cm.getMetadata().getName())) {
+        enqueue.accept(Controller.POLICY_KEY);
+      }
+    }));
+    policySecrets.addEventHandler(handler(s -> {
+      if (!Desired.BUNDLE_SECRET.equals(s.getMetadata().getName())) {
+        enqueue.accept(Controller.POLICY_KEY);
+      }
+      enqueue.accept(Controller.BUNDLE_KEY);
+    }));
+    namespaces.addEventHandler(handler(n -> enqueue.accept(Controller.NS_PREFIX + n.getMetadata().getName())));
+    serviceAccounts.addEventHandler(handler(sa -> enqueue.accept(Controller.NS_PREFIX + sa.getMetadata().getNamespace())));
+    managedSecrets.addEventHandler(handler(s -> {
+      if (!Policy.NAMESPACE.equals(s.getMetadata().getNamespace())) {
+        enqueue.accept(Controller.NS_PREFIX + s.getMetadata().getNamespace());
+      }
+    }));
+  }
+
+  private static <T extends io.kubernetes.client.common.KubernetesObject> ResourceEventHandler<T> handler(Consumer<T> c) {
+    return new ResourceEventHandler<T>() {
+      @Override
+      public void onAdd(T obj) {
+        c.accept(obj);
+      }
+
+      @Override
+      public void onUpdate(T oldObj, T newObj) {
+        c.accept(newObj);
+      }
+
+      @Override
+      public void onDelete(T obj, boolean deletedFinalStateUnknown) {
+        c.accept(obj);
+      }
+    };
+  }
+
+  void start() {
+    factory.startAllRegisteredInformers();
+  }
+
+  void stop() {
+    factory.stopAllRegisteredInformers(true);
+  }
+
+  boolean hasSynced() {
+    return configMaps.hasSynced() && policySecrets.hasSynced() && namespaces.hasSynced() && serviceAccounts.hasSynced()
+        && managedSecrets.hasSynced();
+  }
+
+  @Override
+  public Optional<V1ConfigMap> policyConfigMap() {
+    return ownConfigMap(Policy.CONFIGMAP_NAME);
+  }
+
+  @Override
+  public Map<String, SourceSecret> sourceSecrets() {
+    Map<String, SourceSecret> out = new HashMap<>();
+    for (V1Secret s : policySecrets.getIndexer().list()) {
+      String name = s.getMetadata().getName();
+      if (!Desired.BUNDLE_SECRET.equals(name)) {
+        out.put(name, new SourceSecret(name, s.getType(), s.getData() == null ? Map.of() : s.getData()));
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public List<V1Namespace> namespaces() {
+    return namespaces.getIndexer().list();
+  }
+
+  @Override
+  public Optional<V1Namespace> namespace(String name) {
+    return Optional.ofNullable(namespaces.getIndexer().getByKey(name));
+  }
+
+  @Override
+  public List<V1ServiceAccount> serviceAccounts(String namespace) {
+    return saLister.namespace(namespace).list();
+  }
+
+  @Override
+  public List<V1Secret> managedSecrets(String namespace) {
+    return managedLister.namespace(namespace).list();
+  }
+
+  @Override
+  public Optional<V1Secret> ownSecret(String name) {
+    return Optional.ofNullable(policySecrets.getIndexer().getByKey(Policy.NAMESPACE + "/" + name));
+  }
+
+  @Override
+  public Optional<V1ConfigMap> ownConfigMap(String name) {
+    return Optional.ofNullable(configMaps.getIndexer().getByKey(Policy.NAMESPACE + "/" + name));
+  }
+}

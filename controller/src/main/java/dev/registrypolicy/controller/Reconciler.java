@@ -1,0 +1,437 @@
+package dev.registrypolicy.controller;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import dev.registrypolicy.policy.NamespaceInfo;
+import dev.registrypolicy.policy.Policy;
+import dev.registrypolicy.policy.PolicyDocument;
+import dev.registrypolicy.policy.PolicyException;
+import dev.registrypolicy.policy.Problem;
+import io.kubernetes.client.openapi.ApiException;
+import io.kubernetes.client.openapi.models.V1ConfigMap;
+import io.kubernetes.client.openapi.models.V1LocalObjectReference;
+import io.kubernetes.client.openapi.models.V1Namespace;
+import io.kubernetes.client.openapi.models.V1ObjectMeta;
+import io.kubernetes.client.openapi.models.V1Secret;
+import io.kubernetes.client.openapi.models.V1ServiceAccount;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.logging.Logger;
+
+/**
+ * Level-triggered reconciliation from the current policy: one namespace at a time, plus the node
+ * credentials bundle and the status ConfigMap. Reads come from {@link ClusterView} (caches), writes
+ * go to {@link ClusterWrites}; nothing is written when the cluster already matches. An invalid
+ * policy changes nothing: the last good one stays in force and the problems are reported.
+ */
+final class Reconciler {
+  static final String STATUS_CONFIGMAP = "registry-policy-status";
+  private static final Logger LOG = Logger.getLogger(Reconciler.class.getName());
+
+  /** What a reconcile asks of its caller. */
+  enum Result {
+    DONE,
+    /** A write lost a race (409/422) or failed transiently: try this key again. */
+    REQUEUE
+  }
+
+  private final ClusterView view;
+  private final ClusterWrites writes;
+  private final Metrics metrics;
+  private volatile State state = new State(null, null, new Desired.Grants(Map.of(), List.of()), List.of(), null);
+  /** Same-named Secrets the controller does not own: namespace/name → resourceVersion seen. */
+  private final Map<String, String> conflicts = new ConcurrentHashMap<>();
+  private final Set<String> reported = ConcurrentHashMap.newKeySet();
+
+  /** The policy in force and what was derived from it. */
+  record State(Policy policy, String seenSha, Desired.Grants grants, List<String> policyProblems, String invalidSha) {}
+
+  Reconciler(ClusterView view, ClusterWrites writes, Metrics metrics) {
+    this.view = view;
+    this.writes = writes;
+    this.metrics = metrics;
+  }
+
+  Policy policy() {
+    return state.policy();
+  }
+
+  /**
+   * Re-reads the policy ConfigMap and the source Secrets. Returns true when what namespaces
+   * should hold may have changed (every namespace then needs a pass).
+   */
+  synchronized boolean refreshPolicy() {
+    Optional<V1ConfigMap> cm = view.policyConfigMap();
+    State old = state;
+    if (cm.isEmpty()) {
+      // A deleted policy ConfigMap is treated like an invalid one: nothing is removed.
+      state = new State(old.policy(), null, old.grants(), List.of("policy ConfigMap " + Policy.NAMESPACE + "/"
+          + Policy.CONFIGMAP_NAME + " not found; keeping the last good policy"), old.invalidSha());
+      return false;
+    }
+    Map<String, String> data = cm.get().getData();
+    String text = data == null ? null : data.get(Policy.CONFIGMAP_KEY);
+    if (text == null) {
+      state = new State(old.policy(), null, old.grants(),
+          List.of("data." + Policy.CONFIGMAP_KEY + ": required; keeping the last good policy"), old.invalidSha());
+      return false;
+    }
+    try {
+      Policy p = PolicyDocument.parse(text);
+      Desired.Grants grants = Desired.grants(p, view.sourceSecrets());
+      boolean changed = old.policy() == null || !old.policy().sha256().equals(p.sha256())
+          || !sameGrants(old.grants(), grants);
+      if (old.policy() == null || !old.policy().sha256().equals(p.sha256())) {
+        LOG.info(Log.kv("policy loaded", "policy_sha256", p.sha256().substring(0, 12), "grants", p.access().size()));
+      }
+      state = new State(p, p.sha256(), grants, List.of(), null);
+      return changed;
+    } catch (PolicyException e) {
+      List<String> problems = new ArrayList<>();
+      for (Problem pr : e.problems()) {
+        problems.add(pr.toString());
+      }
+      String sha = Integer.toHexString(text.hashCode());
+      if (!sha.equals(old.invalidSha())) {
+        LOG.warning(Log.kv("policy invalid, keeping the last good policy", "problems", problems.size()));
+        writes.event(Policy.NAMESPACE, "ConfigMap", Policy.CONFIGMAP_NAME, "Warning", "InvalidPolicy",
+            truncate(problems.size() + " problems, keeping the last good policy: " + String.join("; ", problems)));
+        metrics.invalidPolicies.incrementAndGet();
+      }
+      state = new State(old.policy(), null, old.grants(), problems, sha);
+      return false;
+    }
+  }
+
+  private static boolean sameGrants(Desired.Grants a, Desired.Grants b) {
+    if (!a.configs().keySet().equals(b.configs().keySet()) || !a.problems().equals(b.problems())) {
+      return false;
+    }
+    for (Map.Entry<String, byte[]> e : a.configs().entrySet()) {
+      if (!Arrays.equals(e.getValue(), b.configs().get(e.getKey()))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Makes one namespace match the policy. */
+  Result reconcileNamespace(String name) {
+    State s = state;
+    if (s.policy() == null) {
+      return Result.DONE; // never had a valid policy: touch nothing
+    }
+    Optional<V1Namespace> nsObj = view.namespace(name);
+    if (nsObj.isEmpty() || nsObj.get().getMetadata() == null || nsObj.get().getMetadata().getDeletionTimestamp() != null) {
+      return Result.DONE; // gone or going: its objects go with it
+    }
+    V1ObjectMeta meta = nsObj.get().getMetadata();
+    NamespaceInfo info = new NamespaceInfo(name, nullToEmpty(meta.getLabels()), nullToEmpty(meta.getAnnotations()));
+    List<V1ServiceAccount> sas = view.serviceAccounts(name);
+    Set<String> saNames = new LinkedHashSet<>();
+    for (V1ServiceAccount sa : sas) {
+      saNames.add(sa.getMetadata().getName());
+    }
+    Desired.Namespace want = Desired.forNamespace(s.policy(), s.grants(), info, saNames);
+    Map<String, V1Secret> have = new TreeMap<>();
+    for (V1Secret sec : view.managedSecrets(name)) {
+      have.put(sec.getMetadata().getName(), sec);
+    }
+    Result result = Result.DONE;
+    Set<String> blocked = new LinkedHashSet<>();
+    for (Desired.PullSecret ps : want.secrets().values()) {
+      try {
+        if (!ensureSecret(name, ps, have.get(ps.name))) {
+          blocked.add(ps.name);
+        }
+      } catch (ApiException e) {
+        result = Result.REQUEUE;
+        blocked.add(ps.name);
+        LOG.fine(Log.kv("secret write failed", "namespace", name, "secret", ps.name, "code", e.getCode()));
+      }
+    }
+    for (V1ServiceAccount sa : sas) {
+      Set<String> wanted = new LinkedHashSet<>(want.serviceAccounts().getOrDefault(sa.getMetadata().getName(), Set.of()));
+      wanted.removeAll(blocked);
+      try {
+        patchServiceAccount(name, sa, wanted);
+      } catch (ApiException e) {
+        result = Result.REQUEUE; // 409/422: someone else wrote first; recompute from fresh caches
+        metrics.conflictsRetried.incrementAndGet();
+      }
+    }
+    if (result == Result.DONE) {
+      for (V1Secret sec : have.values()) {
+        String n = sec.getMetadata().getName();
+        if (!want.secrets().containsKey(n)) {
+          try {
+            writes.deleteSecret(name, n);
+            metrics.writes.incrementAndGet();
+            LOG.info(Log.kv("deleted pull secret", "namespace", name, "secret", n, "reason", "no longer granted"));
+          } catch (ApiException e) {
+            if (e.getCode() != 404) {
+              result = Result.REQUEUE;
+            }
+          }
+        }
+      }
+    }
+    return result;
+  }
+
+  /** Returns false when a foreign Secret holds the name (the grant is then not served there). */
+  private boolean ensureSecret(String ns, Desired.PullSecret ps, V1Secret existing) throws ApiException {
+    String key = ns + "/" + ps.name;
+    if (existing == null) {
+      if (conflicts.containsKey(key)) {
+        Optional<V1Secret> still = writes.readSecret(ns, ps.name);
+        if (still.isPresent() && !managed(still.get())) {
+          return false;
+        }
+        conflicts.remove(key);
+        reported.remove("conflict|" + key);
+      }
+      try {
+        writes.createSecret(ns, pullSecret(ns, ps, null));
+        metrics.writes.incrementAndGet();
+        LOG.info(Log.kv("created pull secret", "namespace", ns, "secret", ps.name, "grant", ps.grant));
+        return true;
+      } catch (ApiException e) {
+        if (e.getCode() != 409) {
+          throw e;
+        }
+        Optional<V1Secret> other = writes.readSecret(ns, ps.name);
+        if (other.isPresent() && !managed(other.get())) {
+          conflicts.put(key, Objects.toString(other.get().getMetadata().getResourceVersion(), ""));
+          if (reported.add("conflict|" + key)) {
+            String msg = "Secret " + key + " exists and is not managed by registry-policy; access grant " + ps.grant
+                + " is not applied in namespace " + ns;
+            LOG.warning(Log.kv("conflict", "namespace", ns, "secret", ps.name, "grant", ps.grant));
+            writes.event(Policy.NAMESPACE, "ConfigMap", Policy.CONFIGMAP_NAME, "Warning", "SecretConflict", msg);
+            writes.event(ns, "Namespace", ns, "Warning", "SecretConflict", msg);
+            metrics.conflicts.incrementAndGet();
+          }
+          return false;
+        }
+        throw e; // ours but not yet in the cache: retry later
+      }
+    }
+    byte[] have = existing.getData() == null ? null : existing.getData().get(".dockerconfigjson");
+    boolean sameType = SourceSecret.DOCKERCONFIGJSON_TYPE.equals(existing.getType());
+    boolean sameGrant = ps.grant.equals(label(existing, Desired.GRANT_LABEL));
+    if (sameType && sameGrant && Arrays.equals(have, ps.dockerConfigJson())) {
+      return true;
+    }
+    writes.replaceSecret(ns, pullSecret(ns, ps, existing.getMetadata().getResourceVersion()));
+    metrics.writes.incrementAndGet();
+    LOG.info(Log.kv("updated pull secret", "namespace", ns, "secret", ps.name, "grant", ps.grant, "reason", "credentials changed"));
+    return true;
+  }
+
+  private void patchServiceAccount(String ns, V1ServiceAccount sa, Set<String> wanted) throws ApiException {
+    List<String> current = new ArrayList<>();
+    if (sa.getImagePullSecrets() != null) {
+      for (V1LocalObjectReference r : sa.getImagePullSecrets()) {
+        if (r.getName() != null) {
+          current.add(r.getName());
+        }
+      }
+    }
+    Map<String, String> annotations = sa.getMetadata().getAnnotations();
+    String ann = annotations == null ? null : annotations.get(Desired.SA_ANNOTATION);
+    Set<String> ours = Desired.parseAnnotation(ann);
+    Desired.SaChange change = Desired.serviceAccount(current, ours, wanted);
+    boolean listSame = change.imagePullSecrets().equals(current);
+    boolean annSame = change.ours().isEmpty() ? ann == null : change.annotation().equals(ann);
+    if (listSame && annSame) {
+      return;
+    }
+    JsonArray ops = new JsonArray();
+    ops.add(op("test", "/metadata/resourceVersion", sa.getMetadata().getResourceVersion()));
+    if (!listSame) {
+      JsonArray list = new JsonArray();
+      for (String n : change.imagePullSecrets()) {
+        JsonObject ref = new JsonObject();
+        ref.addProperty("name", n);
+        list.add(ref);
+      }
+      JsonObject o = new JsonObject();
+      o.addProperty("op", sa.getImagePullSecrets() == null ? "add" : "replace");
+      o.addProperty("path", "/imagePullSecrets");
+      o.add("value", list);
+      ops.add(o);
+    }
+    if (!annSame) {
+      String path = "/metadata/annotations/" + Desired.SA_ANNOTATION.replace("~", "~0").replace("/", "~1");
+      if (change.ours().isEmpty()) {
+        ops.add(op("remove", path, null));
+      } else if (annotations == null) {
+        JsonObject o = new JsonObject();
+        o.addProperty("op", "add");
+        o.addProperty("path", "/metadata/annotations");
+        JsonObject v = new JsonObject();
+        v.addProperty(Desired.SA_ANNOTATION, change.annotation());
+        o.add("value", v);
+        ops.add(o);
+      } else {
+        ops.add(op("add", path, change.annotation()));
+      }
+    }
+    writes.patchServiceAccount(ns, sa.getMetadata().getName(), ops.toString());
+    metrics.writes.incrementAndGet();
+    LOG.info(Log.kv("patched service account", "namespace", ns, "serviceaccount", sa.getMetadata().getName(),
+        "image_pull_secrets", String.join(",", change.imagePullSecrets())));
+  }
+
+  private static JsonObject op(String op, String path, String value) {
+    JsonObject o = new JsonObject();
+    o.addProperty("op", op);
+    o.addProperty("path", path);
+    if (value != null) {
+      o.addProperty("value", value);
+    }
+    return o;
+  }
+
+  /** Keeps the node credentials bundle the agent mounts; a missing source leaves the old bundle in place. */
+  Result reconcileBundle() {
+    State s = state;
+    if (s.policy() == null) {
+      return Result.DONE;
+    }
+    Desired.Grants b = Desired.bundle(s.policy(), view.sourceSecrets());
+    if (!b.problems().isEmpty()) {
+      return Result.DONE; // reported in status; the agent keeps its last good files
+    }
+    Optional<V1Secret> have = view.ownSecret(Desired.BUNDLE_SECRET);
+    Map<String, byte[]> data = new TreeMap<>(b.configs());
+    if (have.isPresent() && sameData(have.get().getData(), data) && managed(have.get())) {
+      return Result.DONE;
+    }
+    V1Secret sec = new V1Secret().apiVersion("v1").kind("Secret").type("Opaque")
+        .metadata(new V1ObjectMeta().name(Desired.BUNDLE_SECRET).namespace(Policy.NAMESPACE).labels(managedLabels(null))
+            .annotations(Map.of("registry-policy.dev/node-level", "true: every pod on every node can use these credentials"))
+            .resourceVersion(have.map(h -> h.getMetadata().getResourceVersion()).orElse(null)))
+        .data(data);
+    try {
+      if (have.isPresent()) {
+        writes.replaceSecret(Policy.NAMESPACE, sec);
+      } else {
+        writes.createSecret(Policy.NAMESPACE, sec);
+      }
+      metrics.writes.incrementAndGet();
+      LOG.info(Log.kv("updated node credentials bundle", "keys", data.size()));
+      return Result.DONE;
+    } catch (ApiException e) {
+      return Result.REQUEUE;
+    }
+  }
+
+  /** Writes the status ConfigMap when what it says changed. */
+  Result reconcileStatus() {
+    State s = state;
+    Map<String, String> data = new LinkedHashMap<>();
+    data.put("policySha256", s.policy() == null ? "" : s.policy().sha256());
+    data.put("policyValid", String.valueOf(s.policyProblems().isEmpty() && s.policy() != null));
+    List<String> problems = new ArrayList<>(s.policyProblems());
+    problems.addAll(s.grants().problems());
+    if (s.policy() != null) {
+      problems.addAll(Desired.bundle(s.policy(), view.sourceSecrets()).problems());
+      data.put("nodeLevelCredentials", String.join(",", Desired.nodeLevelCredentials(s.policy())));
+      data.put("nodeLevelCredentialsNote", "node-level credentials (in hosts.toml) are usable by every pod on every node,"
+          + " bypassing namespace isolation");
+      data.put("grants", String.valueOf(s.policy().access().size()));
+      data.put("registries", String.valueOf(s.policy().registries().size()));
+    }
+    List<String> conflictList = new ArrayList<>(new java.util.TreeSet<>(conflicts.keySet()));
+    data.put("conflicts", String.join(",", conflictList));
+    data.put("problems", String.join("\n", problems));
+    Optional<V1ConfigMap> have = view.ownConfigMap(STATUS_CONFIGMAP);
+    if (have.isPresent() && data.equals(have.get().getData())) {
+      return Result.DONE;
+    }
+    V1ConfigMap cm = new V1ConfigMap().apiVersion("v1").kind("ConfigMap")
+        .metadata(new V1ObjectMeta().name(STATUS_CONFIGMAP).namespace(Policy.NAMESPACE).labels(managedLabels(null))
+            .resourceVersion(have.map(h -> h.getMetadata().getResourceVersion()).orElse(null)))
+        .data(data);
+    try {
+      if (have.isPresent()) {
+        writes.replaceConfigMap(Policy.NAMESPACE, cm);
+      } else {
+        writes.createConfigMap(Policy.NAMESPACE, cm);
+      }
+      metrics.writes.incrementAndGet();
+      return Result.DONE;
+    } catch (ApiException e) {
+      return Result.REQUEUE;
+    }
+  }
+
+  /** Namespaces that exist now (for a full pass). */
+  List<String> namespaceNames() {
+    List<String> out = new ArrayList<>();
+    for (V1Namespace ns : view.namespaces()) {
+      out.add(ns.getMetadata().getName());
+    }
+    return out;
+  }
+
+  static V1Secret pullSecret(String ns, Desired.PullSecret ps, String resourceVersion) {
+    return new V1Secret().apiVersion("v1").kind("Secret").type(SourceSecret.DOCKERCONFIGJSON_TYPE)
+        .metadata(new V1ObjectMeta().name(ps.name).namespace(ns).labels(managedLabels(ps.grant))
+            .resourceVersion(resourceVersion))
+        .data(Map.of(".dockerconfigjson", ps.dockerConfigJson()));
+  }
+
+  static Map<String, String> managedLabels(String grant) {
+    Map<String, String> l = new TreeMap<>();
+    l.put(Desired.MANAGED_BY_LABEL, Desired.MANAGED_BY);
+    if (grant != null) {
+      l.put(Desired.GRANT_LABEL, grant);
+    }
+    return l;
+  }
+
+  static boolean managed(V1Secret s) {
+    return Desired.MANAGED_BY.equals(label(s, Desired.MANAGED_BY_LABEL));
+  }
+
+  private static String label(V1Secret s, String key) {
+    Map<String, String> l = s.getMetadata() == null ? null : s.getMetadata().getLabels();
+    return l == null ? null : l.get(key);
+  }
+
+  private static boolean sameData(Map<String, byte[]> a, Map<String, byte[]> b) {
+    if (a == null || !a.keySet().equals(b.keySet())) {
+      return false;
+    }
+    for (Map.Entry<String, byte[]> e : b.entrySet()) {
+      if (!Arrays.equals(a.get(e.getKey()), e.getValue())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static Map<String, String> nullToEmpty(Map<String, String> m) {
+    return m == null ? Map.of() : m;
+  }
+
+  private static String truncate(String s) {
+    return s.length() > 1000 ? s.substring(0, 997) + "..." : s;
+  }
+
+  static String utf8(byte[] b) {
+    return new String(b, StandardCharsets.UTF_8);
+  }
+}

@@ -1,0 +1,225 @@
+package dev.registrypolicy.controller;
+
+import dev.registrypolicy.policy.CredentialRef;
+import dev.registrypolicy.policy.Policy;
+import dev.registrypolicy.policy.PolicyException;
+import dev.registrypolicy.policy.Problem;
+import dev.registrypolicy.policy.Yaml;
+import io.kubernetes.client.openapi.models.V1ConfigMap;
+import io.kubernetes.client.openapi.models.V1LocalObjectReference;
+import io.kubernetes.client.openapi.models.V1Namespace;
+import io.kubernetes.client.openapi.models.V1ObjectMeta;
+import io.kubernetes.client.openapi.models.V1Secret;
+import io.kubernetes.client.openapi.models.V1ServiceAccount;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * {@code render}: what the controller would do to the namespaces and ServiceAccounts described
+ * in a file, without a cluster. Runs the real reconciler against that file's objects and a writer
+ * that records instead of calling an API; Secret data is redacted.
+ */
+final class Render {
+  private Render() {}
+
+  /** A cluster made of the objects in the namespaces file; source Secrets are placeholders. */
+  static final class StaticCluster implements ClusterView {
+    final Map<String, V1Namespace> namespaces = new TreeMap<>();
+    final Map<String, List<V1ServiceAccount>> serviceAccounts = new TreeMap<>();
+    final Map<String, SourceSecret> sources = new TreeMap<>();
+    final V1ConfigMap policy;
+
+    StaticCluster(String policyText) {
+      policy = new V1ConfigMap().metadata(new V1ObjectMeta().name(Policy.CONFIGMAP_NAME).namespace(Policy.NAMESPACE))
+          .data(Map.of(Policy.CONFIGMAP_KEY, policyText));
+    }
+
+    @Override
+    public Optional<V1ConfigMap> policyConfigMap() {
+      return Optional.of(policy);
+    }
+
+    @Override
+    public Map<String, SourceSecret> sourceSecrets() {
+      return sources;
+    }
+
+    @Override
+    public List<V1Namespace> namespaces() {
+      return new ArrayList<>(namespaces.values());
+    }
+
+    @Override
+    public Optional<V1Namespace> namespace(String name) {
+      return Optional.ofNullable(namespaces.get(name));
+    }
+
+    @Override
+    public List<V1ServiceAccount> serviceAccounts(String namespace) {
+      return serviceAccounts.getOrDefault(namespace, List.of());
+    }
+
+    @Override
+    public List<V1Secret> managedSecrets(String namespace) {
+      return List.of();
+    }
+
+    @Override
+    public Optional<V1Secret> ownSecret(String name) {
+      return Optional.empty();
+    }
+
+    @Override
+    public Optional<V1ConfigMap> ownConfigMap(String name) {
+      return Optional.empty();
+    }
+  }
+
+  /** Records writes as text. */
+  static final class Recorder implements ClusterWrites {
+    final Map<String, List<String>> byNamespace = new TreeMap<>();
+
+    private void add(String ns, String line) {
+      byNamespace.computeIfAbsent(ns, k -> new ArrayList<>()).add(line);
+    }
+
+    @Override
+    public void createSecret(String namespace, V1Secret s) {
+      add(namespace, String.join("\n",
+          "apiVersion: v1",
+          "kind: Secret",
+          "metadata:",
+          "  name: " + s.getMetadata().getName(),
+          "  namespace: " + namespace,
+          "  labels: " + s.getMetadata().getLabels(),
+          "type: " + s.getType(),
+          "data:",
+          "  .dockerconfigjson: <redacted>"));
+    }
+
+    @Override
+    public void replaceSecret(String namespace, V1Secret s) {
+      createSecret(namespace, s);
+    }
+
+    @Override
+    public void deleteSecret(String namespace, String name) {
+      add(namespace, "# delete Secret " + namespace + "/" + name);
+    }
+
+    @Override
+    public void patchServiceAccount(String namespace, String name, String jsonPatch) {
+      add(namespace, "# ServiceAccount " + namespace + "/" + name + ": JSON Patch (guarded by its resourceVersion)\n# "
+          + jsonPatch);
+    }
+
+    @Override
+    public void createConfigMap(String namespace, V1ConfigMap cm) {}
+
+    @Override
+    public void replaceConfigMap(String namespace, V1ConfigMap cm) {}
+
+    @Override
+    public void event(String namespace, String kind, String name, String type, String reason, String message) {}
+
+    @Override
+    public Optional<V1Secret> readSecret(String namespace, String name) {
+      return Optional.empty();
+    }
+  }
+
+  /** Renders; returns the text, or throws with problems in the policy or the namespaces file. */
+  static String render(String policyText, Policy policy, String namespacesText) throws PolicyException {
+    StaticCluster cluster = new StaticCluster(policyText);
+    List<Problem> problems = new ArrayList<>();
+    List<Object> docs = Yaml.loadAll(namespacesText, "", problems);
+    if (docs == null) {
+      throw new PolicyException(problems);
+    }
+    List<Object> items = new ArrayList<>();
+    for (Object d : docs) {
+      if (d instanceof List) {
+        items.addAll((List<?>) d);
+      } else if (d instanceof Map && "List".equals(((Map<?, ?>) d).get("kind")) && ((Map<?, ?>) d).get("items") instanceof List) {
+        items.addAll((List<?>) ((Map<?, ?>) d).get("items"));
+      } else {
+        items.add(d);
+      }
+    }
+    for (int i = 0; i < items.size(); i++) {
+      Object o = items.get(i);
+      Map<?, ?> m = o instanceof Map ? (Map<?, ?>) o : null;
+      Map<?, ?> meta = m != null && m.get("metadata") instanceof Map ? (Map<?, ?>) m.get("metadata") : null;
+      String name = meta == null ? null : asString(meta.get("name"));
+      if (m == null || name == null) {
+        problems.add(new Problem("[" + i + "]", "want a Namespace or ServiceAccount with metadata.name"));
+        continue;
+      }
+      if ("Namespace".equals(m.get("kind"))) {
+        cluster.namespaces.put(name, new V1Namespace().metadata(new V1ObjectMeta().name(name)
+            .labels(strings(meta.get("labels"))).annotations(strings(meta.get("annotations")))));
+      } else if ("ServiceAccount".equals(m.get("kind"))) {
+        String ns = asString(meta.get("namespace"));
+        if (ns == null) {
+          problems.add(new Problem("[" + i + "].metadata.namespace", "required for a ServiceAccount"));
+          continue;
+        }
+        V1ServiceAccount sa = new V1ServiceAccount().metadata(new V1ObjectMeta().name(name).namespace(ns)
+            .annotations(strings(meta.get("annotations"))).resourceVersion("1"));
+        if (m.get("imagePullSecrets") instanceof List) {
+          for (Object ref : (List<?>) m.get("imagePullSecrets")) {
+            if (ref instanceof Map && ((Map<?, ?>) ref).get("name") != null) {
+              sa.addImagePullSecretsItem(new V1LocalObjectReference().name(asString(((Map<?, ?>) ref).get("name"))));
+            }
+          }
+        }
+        cluster.serviceAccounts.computeIfAbsent(ns, k -> new ArrayList<>()).add(sa);
+      } else {
+        problems.add(new Problem("[" + i + "].kind", "want Namespace or ServiceAccount, found " + m.get("kind")));
+      }
+    }
+    if (!problems.isEmpty()) {
+      throw new PolicyException(problems);
+    }
+    for (CredentialRef c : policy.credentials()) {
+      String registry = c.registry() == null ? "registry.example" : c.registry();
+      byte[] placeholder = ("{\"auths\":{\"" + registry + "\":{\"auth\":\"cmVkYWN0ZWQ6cmVkYWN0ZWQ=\"}}}")
+          .getBytes(StandardCharsets.UTF_8);
+      cluster.sources.put(c.secret(), new SourceSecret(c.secret(), SourceSecret.DOCKERCONFIGJSON_TYPE,
+          Map.of(".dockerconfigjson", placeholder)));
+    }
+    Recorder rec = new Recorder();
+    Reconciler r = new Reconciler(cluster, rec, new Metrics());
+    r.refreshPolicy();
+    for (String ns : cluster.namespaces.keySet()) {
+      r.reconcileNamespace(ns);
+    }
+    StringBuilder sb = new StringBuilder();
+    for (String ns : cluster.namespaces.keySet()) {
+      List<String> lines = rec.byNamespace.getOrDefault(ns, List.of());
+      sb.append("# ---- namespace ").append(ns).append(lines.isEmpty() ? ": nothing to do\n" : "\n");
+      for (String l : lines) {
+        sb.append(l.startsWith("#") ? l + "\n" : "---\n" + l + "\n");
+      }
+    }
+    return sb.toString();
+  }
+
+  private static String asString(Object o) {
+    return o instanceof String ? (String) o : null;
+  }
+
+  private static Map<String, String> strings(Object o) {
+    if (!(o instanceof Map)) {
+      return null;
+    }
+    Map<String, String> out = new LinkedHashMap<>();
+    ((Map<?, ?>) o).forEach((k, v) -> out.put(String.valueOf(k), String.valueOf(v)));
+    return out;
+  }
+}
