@@ -66,6 +66,10 @@ final class Agent implements AutoCloseable {
   private final Map<String, String> problems = new TreeMap<>();
   private CertsDir.Report lastReport;
   private ContainerdConfig.Diagnosis diagnosis;
+  /** Auth scheme of each endpoint that gets header credentials, probed in the background (daemon mode). */
+  private final Map<String, RegistryProbe.Result> probes = new java.util.concurrent.ConcurrentHashMap<>();
+  private java.util.concurrent.ExecutorService prober;
+  private String probedSha;
 
   Agent(Options options, Metrics metrics) {
     this.options = options;
@@ -169,6 +173,7 @@ final class Agent implements AutoCloseable {
       }
     }
     diagnose(found);
+    tokenAuthWarnings(found);
     report(found, lastGood != null);
     reconciles.labels(outcome.name().toLowerCase(java.util.Locale.ROOT)).inc();
     registerWatches();
@@ -187,6 +192,48 @@ final class Agent implements AutoCloseable {
     }
     for (String w : diagnosis.warnings()) {
       found.put("containerd|" + w, "containerd: " + w);
+    }
+  }
+
+  /**
+   * containerd before 2.1 does not send hosts.toml headers on token requests, so header
+   * credentials fail against token-auth registries there. A version 3 config means containerd 2.x;
+   * with an older config format the node may run 1.x.
+   */
+  private void tokenAuthWarnings(Map<String, String> found) {
+    if (prober != null && lastGood != null && !lastGood.policySha256().equals(probedSha)) {
+      probedSha = lastGood.policySha256();
+      probes.clear();
+      for (NodePlan.HostDir hd : lastGood.dirs().values()) {
+        for (HostsToml.Host h : hd.hostsToml().hosts()) {
+          if (h.authorization() == null) {
+            continue;
+          }
+          List<byte[]> cas = new ArrayList<>();
+          for (String ca : h.ca()) {
+            NodePlan.FileSpec f = hd.files().get(ca.substring(ca.lastIndexOf('/') + 1));
+            if (f != null) {
+              cas.add(f.content());
+            }
+          }
+          prober.submit(() -> {
+            RegistryProbe.Result r = RegistryProbe.probe(java.net.URI.create(h.url()), h.overridePath(), cas, null, null,
+                h.skipVerify(), Duration.ofSeconds(3));
+            probes.put(h.url(), r);
+            if (r.tokenAuth()) {
+              reconcile("probe"); // report it now rather than at the next event
+            }
+          });
+        }
+      }
+    }
+    boolean mayBeOld = diagnosis == null || diagnosis.configVersion() < 3;
+    for (Map.Entry<String, RegistryProbe.Result> e : probes.entrySet()) {
+      if (e.getValue().tokenAuth() && mayBeOld) {
+        found.put("token-auth|" + e.getKey(), e.getKey() + " uses token authentication: containerd before 2.1 does not"
+            + " send hosts.toml headers on token requests, so its credentials work only on containerd 2.1 or newer"
+            + " (use a pull Secret for it, or upgrade containerd)");
+      }
     }
   }
 
@@ -245,6 +292,11 @@ final class Agent implements AutoCloseable {
   /** Watches certs.d, each managed host directory, and the policy and credentials mounts; resyncs periodically. */
   void run() throws IOException, InterruptedException {
     watcher = options.certsDir().getFileSystem().newWatchService();
+    prober = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "registry-probe");
+      t.setDaemon(true);
+      return t;
+    });
     reconcile("start");
     long resync = options.resync().toMillis();
     try {
@@ -314,6 +366,9 @@ final class Agent implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    if (prober != null) {
+      prober.shutdownNow();
+    }
     WatchService ws = watcher;
     if (ws != null) {
       ws.close();
