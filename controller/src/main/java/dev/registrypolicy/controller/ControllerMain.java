@@ -46,6 +46,7 @@ public final class ControllerMain {
   }
 
   static int run(String[] args, PrintStream out, PrintStream err) {
+    Log.configure(args.length > 0 && args[0].equals("run") ? java.util.logging.Level.INFO : java.util.logging.Level.WARNING);
     if (args.length == 0) {
       err.println(USAGE_TEXT);
       return USAGE;
@@ -153,7 +154,21 @@ public final class ControllerMain {
     }
     String text = PolicyDocument.example();
     out.println("registry-policy demo: the built-in example (manifests/policy-configmap.yaml), no cluster needed");
-    return check("built-in example", text, out, err);
+    int code = check("built-in example", text, out, err);
+    if (code != OK) {
+      return code;
+    }
+    try (java.io.InputStream in = ControllerMain.class.getResourceAsStream("/dev/registrypolicy/controller/namespaces.yaml")) {
+      String namespaces = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+      out.println();
+      out.println("what the controller would do to the namespaces in manifests/examples/namespaces.yaml"
+          + " (render; Secret data redacted):");
+      out.print(Render.render(PolicyDocument.policyText(text), PolicyDocument.parse(text), namespaces));
+      return OK;
+    } catch (IOException | NullPointerException | PolicyException e) {
+      err.println("demo: cannot render the example namespaces: " + e.getMessage());
+      return INVALID;
+    }
   }
 
   static int check(String name, String text, PrintStream out, PrintStream err) {

@@ -4,6 +4,27 @@ package dev.registrypolicy.controller;
 final class Log {
   private Log() {}
 
+  /** One line per record on stderr: {@code ts=… level=INFO logger=Reconciler msg=… key=value}. */
+  static void configure(java.util.logging.Level level) {
+    java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
+    for (java.util.logging.Handler h : root.getHandlers()) {
+      root.removeHandler(h);
+    }
+    java.util.logging.Handler h = new java.util.logging.ConsoleHandler();
+    h.setLevel(level);
+    h.setFormatter(new java.util.logging.Formatter() {
+      @Override
+      public String format(java.util.logging.LogRecord r) {
+        String logger = r.getLoggerName() == null ? "" : r.getLoggerName().substring(r.getLoggerName().lastIndexOf('.') + 1);
+        String m = r.getMessage() == null ? "" : r.getMessage();
+        return "ts=" + r.getInstant() + " level=" + r.getLevel().getName() + " logger=" + logger + " "
+            + (m.startsWith("msg=") ? m : "msg=" + q(m)) + "\n";
+      }
+    });
+    root.addHandler(h);
+    root.setLevel(level);
+  }
+
   static String kv(String msg, Object... kv) {
     StringBuilder sb = new StringBuilder("msg=").append(q(msg));
     for (int i = 0; i + 1 < kv.length; i += 2) {

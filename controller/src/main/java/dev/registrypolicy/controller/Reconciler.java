@@ -266,7 +266,8 @@ final class Reconciler {
         list.add(ref);
       }
       JsonObject o = new JsonObject();
-      o.addProperty("op", sa.getImagePullSecrets() == null ? "add" : "replace");
+      // "add" on an object member sets or replaces it; "replace" would fail (422) when the field is absent.
+      o.addProperty("op", "add");
       o.addProperty("path", "/imagePullSecrets");
       o.add("value", list);
       ops.add(o);

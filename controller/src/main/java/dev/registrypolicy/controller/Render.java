@@ -96,7 +96,8 @@ final class Render {
           "metadata:",
           "  name: " + s.getMetadata().getName(),
           "  namespace: " + namespace,
-          "  labels: " + s.getMetadata().getLabels(),
+          "  labels:",
+          labels(s.getMetadata().getLabels()),
           "type: " + s.getType(),
           "data:",
           "  .dockerconfigjson: <redacted>"));
@@ -208,6 +209,12 @@ final class Render {
       }
     }
     return sb.toString();
+  }
+
+  private static String labels(Map<String, String> labels) {
+    List<String> lines = new ArrayList<>();
+    new TreeMap<>(labels).forEach((k, v) -> lines.add("    " + k + ": " + v));
+    return String.join("\n", lines);
   }
 
   private static String asString(Object o) {
