@@ -39,6 +39,9 @@ class ImageRefRandomTest {
   @Test
   void randomInputsParseOrFailCleanlyAndAgreeWithTheGrammar() {
     SplittableRandom rnd = new SplittableRandom(SEED);
+    java.lang.management.ThreadMXBean threads =
+        java.lang.management.ManagementFactory.getThreadMXBean();
+    long cpu0 = threads.isCurrentThreadCpuTimeSupported() ? threads.getCurrentThreadCpuTime() : 0;
     long t0 = System.nanoTime();
     Stats stats = new Stats();
     for (int i = 0; i < PER_KIND; i++) {
@@ -48,13 +51,18 @@ class ImageRefRandomTest {
       check(tokens(rnd), false, stats);
     }
     long ms = (System.nanoTime() - t0) / 1_000_000;
+    long cpuMs =
+        threads.isCurrentThreadCpuTimeSupported()
+            ? (threads.getCurrentThreadCpuTime() - cpu0) / 1_000_000
+            : -1;
     System.out.printf(
         Locale.ROOT,
-        "ImageRefRandomTest: %d strings (%d parsed, %d refused) in %d ms%n",
+        "ImageRefRandomTest: %d strings (%d parsed, %d refused) in %d ms (%d ms CPU)%n",
         stats.total,
         stats.parsed,
         stats.refused,
-        ms);
+        ms,
+        cpuMs);
     assertTrue(stats.failures.isEmpty(), () -> String.join("\n", stats.failures));
     assertTrue(stats.total >= 100_000);
     // The mix must exercise both outcomes substantially.

@@ -1,0 +1,112 @@
+package dev.registrypolicy.policy;
+
+/**
+ * An image reference or repository prefix that cannot be parsed. The message has the form
+ * {@code invalid reference "Foo/bar": repository name must be lowercase}: the input is echoed in
+ * quotes with control and other invisible characters escaped, and cut to about 200 characters, so
+ * the message is safe to log as one line.
+ */
+public final class InvalidImageRefException extends Exception {
+  private static final long serialVersionUID = 1L;
+
+  /** Longest part of the input echoed in the message. */
+  static final int ECHO_MAX = 200;
+
+  private final String input;
+  private final String reason;
+
+  /**
+   * @param input the text that was refused, or null
+   * @param reason what is wrong with it, lowercase and without a trailing period
+   */
+  public InvalidImageRefException(String input, String reason) {
+    this("reference", input, reason);
+  }
+
+  /**
+   * @param what what the input was meant to be ({@code reference}, {@code repository prefix})
+   */
+  InvalidImageRefException(String what, String input, String reason) {
+    super("invalid " + what + " " + echo(input) + ": " + reason);
+    this.input = input;
+    this.reason = reason;
+  }
+
+  /** The input that was refused, exactly as given (may be null). */
+  public String input() {
+    return input;
+  }
+
+  /** What is wrong with the input, without the echoed input. */
+  public String reason() {
+    return reason;
+  }
+
+  /** The input in double quotes, escaped and shortened for messages; {@code null} for null. */
+  static String echo(String s) {
+    if (s == null) {
+      return "null";
+    }
+    int end = s.length();
+    boolean cut = false;
+    if (end > ECHO_MAX) {
+      end = ECHO_MAX;
+      if (Character.isHighSurrogate(s.charAt(end - 1))) {
+        end--;
+      }
+      cut = true;
+    }
+    StringBuilder sb = new StringBuilder(end + 16);
+    sb.append('"');
+    for (int i = 0; i < end; i++) {
+      char c = s.charAt(i);
+      switch (c) {
+        case '"':
+          sb.append("\\\"");
+          break;
+        case '\\':
+          sb.append("\\\\");
+          break;
+        case '\n':
+          sb.append("\\n");
+          break;
+        case '\r':
+          sb.append("\\r");
+          break;
+        case '\t':
+          sb.append("\\t");
+          break;
+        default:
+          if (isInvisible(c)) {
+            sb.append(String.format("\\u%04x", (int) c));
+          } else {
+            sb.append(c);
+          }
+      }
+    }
+    sb.append('"');
+    if (cut) {
+      sb.append("... (").append(s.length()).append(" characters)");
+    }
+    return sb.toString();
+  }
+
+  /**
+   * Characters that would garble a log line or hide what the input really is: C0 and C1
+   * controls, DEL, line and paragraph separators, bidirectional controls, zero-width characters
+   * and lone surrogates.
+   */
+  static boolean isInvisible(char c) {
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) {
+      return true;
+    }
+    if (c < 0x200b) {
+      return c == 0xad;
+    }
+    return (c >= 0x200b && c <= 0x200f)
+        || (c >= 0x2028 && c <= 0x202e)
+        || (c >= 0x2060 && c <= 0x206f)
+        || c == 0xfeff
+        || Character.isSurrogate(c);
+  }
+}
