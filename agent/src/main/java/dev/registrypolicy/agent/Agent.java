@@ -297,6 +297,7 @@ final class Agent implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
+    registerWatches(); // before the first pass, so a change during it is not missed
     reconcile("start");
     long resync = options.resync().toMillis();
     try {

@@ -123,18 +123,20 @@ final class NodePlan {
       Builder b = new Builder(policy, secrets, base + "/" + dirName, problems, "registries[" + r.host() + "]");
       HostsToml toml;
       if (r.upstreamMode() == UpstreamMode.NEVER) {
-        Endpoint first = r.mirrors().get(0);
+        // The last mirror is the server (tried after the [host] tables), so the upstream is never
+        // contacted and no mirror is tried twice. A single mirror must still have a [host."…"]
+        // table (containerd 1.6, 1.7 < 1.7.32), so it appears twice.
         List<HostsToml.Host> hosts = new ArrayList<>();
-        HostsToml.Host rootHost = null;
         for (int i = 0; i < r.mirrors().size(); i++) {
-          HostsToml.Host h = b.host(r.mirrors().get(i), true, "mirrors[" + i + "]");
-          hosts.add(h);
-          if (i == 0) {
-            rootHost = new HostsToml.Host(null, h.capabilities(), h.ca(), h.client(), h.skipVerify(), h.overridePath(),
-                h.dialTimeout(), h.authorization());
-          }
+          hosts.add(b.host(r.mirrors().get(i), true, "mirrors[" + i + "]"));
         }
-        toml = new HostsToml(marker, first.url().toString(), rootHost, hosts);
+        HostsToml.Host last = hosts.get(hosts.size() - 1);
+        HostsToml.Host rootHost = new HostsToml.Host(null, last.capabilities(), last.ca(), last.client(), last.skipVerify(),
+            last.overridePath(), last.dialTimeout(), last.authorization());
+        if (hosts.size() > 1) {
+          hosts.remove(hosts.size() - 1);
+        }
+        toml = new HostsToml(marker, last.url(), rootHost, hosts);
       } else {
         HostsToml.Host up = r.upstream() == null ? null : b.host(r.upstream(), false, "upstream");
         List<HostsToml.Host> hosts = new ArrayList<>();

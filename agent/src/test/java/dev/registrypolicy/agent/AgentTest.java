@@ -103,7 +103,7 @@ class AgentTest {
     Health h = agent.health();
     assertTrue(h.healthy());
     assertTrue(h.ready());
-    assertEquals(List.of("_default", "docker.io", "ghcr.io", "lab.corp.example", "registry.corp.example:5000"),
+    assertEquals(List.of("_default", "docker.io", "gcr.io", "ghcr.io", "lab.corp.example", "registry.corp.example:5000"),
         h.details().get("managedHosts"));
   }
 

@@ -53,7 +53,7 @@ abstract class CertsDirConformance {
     Plan p = plan(Fixtures.POLICY);
     CertsDir.Report r = dir.apply(p, false);
     assertTrue(r.errors().isEmpty(), r.errors()::toString);
-    assertEquals(List.of("_default", "docker.io", "ghcr.io", "lab.corp.example", "registry.corp.example:5000"), dir.list());
+    assertEquals(List.of("_default", "docker.io", "gcr.io", "ghcr.io", "lab.corp.example", "registry.corp.example:5000"), dir.list());
     String sha = PolicyParser.parse(Fixtures.POLICY).sha256().substring(0, 12);
     for (String host : dir.list()) {
       String golden = Golden.read(host + "/hosts.toml").replace("@SHA@", sha);

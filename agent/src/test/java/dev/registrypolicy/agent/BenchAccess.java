@@ -1,0 +1,83 @@
+package dev.registrypolicy.agent;
+
+import dev.registrypolicy.policy.Policy;
+import dev.registrypolicy.policy.PolicyDocument;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Lets the benchmark harness ({@code dev.registrypolicy.agent.bench}) reach the package-private
+ * planner and writer. Only plain JDK types cross this boundary; nothing here is used by the agent.
+ */
+public final class BenchAccess {
+  private BenchAccess() {}
+
+  /** What certs.d should hold for a policy: file contents by path relative to certs.d, and which are 0600. */
+  public static final class Planned {
+    public final Map<String, byte[]> files;
+    public final Set<String> secret;
+
+    Planned(Map<String, byte[]> files, Set<String> secret) {
+      this.files = Collections.unmodifiableMap(files);
+      this.secret = Collections.unmodifiableSet(secret);
+    }
+  }
+
+  /** Plans the node files exactly as the agent would for {@code nodeCertsDir}; throws if the policy is unusable. */
+  public static Planned plan(String policyFileText, Path secretsDir, String nodeCertsDir) throws Exception {
+    Policy policy = PolicyDocument.parse(policyFileText);
+    NodePlan.Plan plan = NodePlan.plan(policy, SecretStore.directory(secretsDir), nodeCertsDir);
+    Map<String, byte[]> files = new TreeMap<>();
+    Set<String> secret = new TreeSet<>();
+    for (NodePlan.HostDir hd : plan.dirs().values()) {
+      for (Map.Entry<String, NodePlan.FileSpec> e : hd.files().entrySet()) {
+        String rel = hd.name() + "/" + e.getKey();
+        files.put(rel, e.getValue().content());
+        if (e.getValue().secret()) {
+          secret.add(rel);
+        }
+      }
+    }
+    return new Planned(files, secret);
+  }
+
+  /** Timings of one in-process pass: parse the policy text, plan, apply to certs.d. */
+  public static final class PassTiming {
+    public final long parseNanos;
+    public final long planNanos;
+    public final long applyNanos;
+    public final int written;
+    public final int unchanged;
+    public final int errors;
+
+    PassTiming(long parseNanos, long planNanos, long applyNanos, int written, int unchanged, int errors) {
+      this.parseNanos = parseNanos;
+      this.planNanos = planNanos;
+      this.applyNanos = applyNanos;
+      this.written = written;
+      this.unchanged = unchanged;
+      this.errors = errors;
+    }
+
+    public long totalNanos() {
+      return parseNanos + planNanos + applyNanos;
+    }
+  }
+
+  /** One reconcile's work done directly on the classes (no Agent, no logging, no watches). */
+  public static PassTiming planAndApply(String policyFileText, Path secretsDir, Path certsDir) throws Exception {
+    long t0 = System.nanoTime();
+    Policy policy = PolicyDocument.parse(policyFileText);
+    long t1 = System.nanoTime();
+    NodePlan.Plan plan = NodePlan.plan(policy, SecretStore.directory(secretsDir),
+        certsDir.toAbsolutePath().normalize().toString());
+    long t2 = System.nanoTime();
+    CertsDir.Report r = new CertsDir(certsDir).apply(plan, false);
+    long t3 = System.nanoTime();
+    return new PassTiming(t1 - t0, t2 - t1, t3 - t2, r.written().size(), r.unchanged(), r.errors().size());
+  }
+}
