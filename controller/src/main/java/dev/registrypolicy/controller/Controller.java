@@ -63,6 +63,10 @@ final class Controller implements AutoCloseable {
     return reconciler;
   }
 
+  boolean isLeader() {
+    return metrics.leader;
+  }
+
   boolean ready() {
     return cluster.hasSynced();
   }

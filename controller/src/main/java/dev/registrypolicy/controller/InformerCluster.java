@@ -29,6 +29,8 @@ import java.util.function.Consumer;
  */
 final class InformerCluster implements ClusterView {
   private final SharedInformerFactory factory;
+  /** A second factory: a factory holds one informer per type, and there are two Secret informers. */
+  private final SharedInformerFactory managedFactory;
   private final SharedIndexInformer<V1ConfigMap> configMaps;
   private final SharedIndexInformer<V1Secret> policySecrets;
   private final SharedIndexInformer<V1Namespace> namespaces;
@@ -39,6 +41,7 @@ final class InformerCluster implements ClusterView {
 
   InformerCluster(ApiClient client, long resyncMillis) {
     factory = new SharedInformerFactory(client);
+    managedFactory = new SharedInformerFactory(client);
     CoreV1Api api = new CoreV1Api(client);
     String ns = Policy.NAMESPACE;
     configMaps = factory.sharedIndexInformerFor(p -> api.listNamespacedConfigMap(ns).resourceVersion(p.resourceVersion)
@@ -50,7 +53,7 @@ final class InformerCluster implements ClusterView {
     serviceAccounts = factory.sharedIndexInformerFor(p -> api.listServiceAccountForAllNamespaces()
         .resourceVersion(p.resourceVersion).watch(p.watch).timeoutSeconds(p.timeoutSeconds).buildCall(null),
         V1ServiceAccount.class, V1ServiceAccountList.class, resyncMillis);
-    managedSecrets = factory.sharedIndexInformerFor(p -> api.listSecretForAllNamespaces()
+    managedSecrets = managedFactory.sharedIndexInformerFor(p -> api.listSecretForAllNamespaces()
         .labelSelector(Desired.MANAGED_BY_LABEL + "=" + Desired.MANAGED_BY).resourceVersion(p.resourceVersion)
         .watch(p.watch).timeoutSeconds(p.timeoutSeconds).buildCall(null), V1Secret.class, V1SecretList.class, resyncMillis);
     saLister = new Lister<>(serviceAccounts.getIndexer());
@@ -100,10 +103,12 @@ final class InformerCluster implements ClusterView {
 
   void start() {
     factory.startAllRegisteredInformers();
+    managedFactory.startAllRegisteredInformers();
   }
 
   void stop() {
     factory.stopAllRegisteredInformers(true);
+    managedFactory.stopAllRegisteredInformers(true);
   }
 
   boolean hasSynced() {

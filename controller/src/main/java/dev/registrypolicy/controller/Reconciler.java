@@ -128,8 +128,10 @@ final class Reconciler {
   /** Makes one namespace match the policy. */
   Result reconcileNamespace(String name) {
     State s = state;
-    if (s.policy() == null) {
-      return Result.DONE; // never had a valid policy: touch nothing
+    if (s.policy() == null || Policy.NAMESPACE.equals(name)) {
+      // Never had a valid policy: touch nothing. The policy's own namespace holds the sources,
+      // the bundle and the status, which have their own passes.
+      return Result.DONE;
     }
     Optional<V1Namespace> nsObj = view.namespace(name);
     if (nsObj.isEmpty() || nsObj.get().getMetadata() == null || nsObj.get().getMetadata().getDeletionTimestamp() != null) {

@@ -52,13 +52,28 @@ import java.util.regex.Pattern;
  * APIs, informers and lease-based leader election. It serves plain HTTP/1.1 on 127.0.0.1 and keeps
  * every object as a gson {@link JsonObject} in one store guarded by one lock.
  *
- * <p>What it reproduces on purpose (the behaviour the controller depends on): 201 on create, 409
- * AlreadyExists / Conflict (stale resourceVersion on PUT and PATCH), 422 for a failed JSON Patch
- * {@code test} or a patch op on a missing path, strategic merge patch replacing
- * {@code ServiceAccount.imagePullSecrets} whole (no merge key upstream), watches as
- * newline-delimited JSON over a chunked response, a 200 + ERROR/410 event for a watch from a
- * compacted resourceVersion, no automatic "default" ServiceAccount, and cascading namespace
- * deletion. See the project's test README or the report for what is approximated.
+ * <p>Reproduced on purpose, because the controller depends on it: 201 on create; 409
+ * AlreadyExists, and 409 Conflict for a stale resourceVersion on PUT or in a patched object; 422
+ * for a failed JSON Patch {@code test} or an op on a missing path; 415 for a PATCH whose
+ * Content-Type is not a patch type (what a typed client call made without PatchUtils sends);
+ * strategic merge patch replacing {@code ServiceAccount.imagePullSecrets} whole (no merge key
+ * upstream); no-op updates keeping their resourceVersion; watches as newline-delimited JSON over a
+ * chunked response, with objects moving in or out of a selector seen as ADDED / DELETED; a watch
+ * from a compacted resourceVersion answered 200 with one ERROR event (410 Expired); no
+ * automatic "default" ServiceAccount; namespace DELETE answering the Namespace (phase
+ * Terminating) and cascading at once; ServiceAccount DELETE answering the object, other DELETEs a
+ * Status; Secret {@code stringData} folded into {@code data}; namespace label
+ * {@code kubernetes.io/metadata.name}.
+ *
+ * <p>Approximated or absent: no authentication, admission (ValidatingAdmissionPolicies are stored,
+ * never enforced), validation beyond names, defaulting beyond the above, finalizers, graceful
+ * deletion, owner-reference garbage collection, managedFields. Server-side apply accepts JSON only
+ * and behaves as a strategic merge that may create the object (no field ownership, no conflicts,
+ * fields dropped from the applied configuration are kept). Strategic merge knows merge keys only
+ * for metadata.ownerReferences, metadata.finalizers and ServiceAccount.secrets; every other list
+ * is replaced. List {@code resourceVersion}/{@code resourceVersionMatch} are ignored (always the
+ * latest state); watch bookmarks and {@code sendInitialEvents} are not sent. Core and
+ * events.k8s.io Events are stored separately.
  */
 public final class FakeKubeApi implements AutoCloseable {
 
@@ -101,24 +116,26 @@ public final class FakeKubeApi implements AutoCloseable {
   private final List<Rule> interceptors = new CopyOnWriteArrayList<>();
 
   public FakeKubeApi() {
-    namespaces = registerResource(new ResourceType(
-        "", "v1", "namespaces", "Namespace", false, true, Set.of("status.phase")));
-    registerResource("", "v1", "serviceaccounts", "ServiceAccount", true);
-    registerResource("", "v1", "secrets", "Secret", true, "type");
-    registerResource("", "v1", "configmaps", "ConfigMap", true);
-    registerResource("", "v1", "events", "Event", true,
+    namespaces = registerResource(ResourceType.cluster("", "v1", "namespaces", "Namespace")
+        .withStatusSubresource().withFieldLabels("status.phase"));
+    registerResource(ResourceType.namespaced("", "v1", "serviceaccounts", "ServiceAccount")
+        .returningDeletedObject());
+    registerResource(ResourceType.namespaced("", "v1", "secrets", "Secret")
+        .withFieldLabels("type"));
+    registerResource(ResourceType.namespaced("", "v1", "configmaps", "ConfigMap"));
+    registerResource(ResourceType.namespaced("", "v1", "events", "Event").withFieldLabels(
         "involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
         "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
-        "involvedObject.fieldPath", "reason", "reportingComponent", "type");
-    registerResource("coordination.k8s.io", "v1", "leases", "Lease", true);
-    registerResource("events.k8s.io", "v1", "events", "Event", true,
-        "regarding.kind", "regarding.namespace", "regarding.name", "regarding.uid",
-        "regarding.apiVersion", "regarding.resourceVersion", "regarding.fieldPath", "reason",
-        "reportingController", "type");
-    registerResource(new ResourceType("admissionregistration.k8s.io", "v1",
-        "validatingadmissionpolicies", "ValidatingAdmissionPolicy", false, true, Set.of()));
-    registerResource("admissionregistration.k8s.io", "v1", "validatingadmissionpolicybindings",
-        "ValidatingAdmissionPolicyBinding", false);
+        "involvedObject.fieldPath", "reason", "reportingComponent", "type"));
+    registerResource(ResourceType.namespaced("coordination.k8s.io", "v1", "leases", "Lease"));
+    registerResource(ResourceType.namespaced("events.k8s.io", "v1", "events", "Event")
+        .withFieldLabels("regarding.kind", "regarding.namespace", "regarding.name",
+            "regarding.uid", "regarding.apiVersion", "regarding.resourceVersion",
+            "regarding.fieldPath", "reason", "reportingController", "type"));
+    registerResource(ResourceType.cluster("admissionregistration.k8s.io", "v1",
+        "validatingadmissionpolicies", "ValidatingAdmissionPolicy").withStatusSubresource());
+    registerResource(ResourceType.cluster("admissionregistration.k8s.io", "v1",
+        "validatingadmissionpolicybindings", "ValidatingAdmissionPolicyBinding"));
   }
 
   // ------------------------------------------------------------------- lifecycle
@@ -194,7 +211,7 @@ public final class FakeKubeApi implements AutoCloseable {
   public ResourceType registerResource(String group, String version, String plural, String kind,
       boolean namespaced, String... extraFieldLabels) {
     return registerResource(new ResourceType(group, version, plural, kind, namespaced, false,
-        Set.of(extraFieldLabels)));
+        Set.of(extraFieldLabels), false));
   }
 
   public ResourceType registerResource(ResourceType t) {
@@ -604,7 +621,6 @@ public final class FakeKubeApi implements AutoCloseable {
 
   private void handle(HttpExchange ex) {
     Request req = null;
-    int code = 500;
     try {
       String method = ex.getRequestMethod().toUpperCase(Locale.ROOT);
       String path = ex.getRequestURI().getRawPath();
@@ -642,12 +658,11 @@ public final class FakeKubeApi implements AutoCloseable {
       }
       for (Rule r : failures) {
         if (r.claim(req)) {
-          code = r.code;
-          if (code == 429) {
+          if (r.code == 429) {
             ex.getResponseHeaders().set("Retry-After", "1");
           }
-          respond(ex, code, StatusException.of(code, "injected failure (" + method + " " + path
-              + ")").status());
+          reply(ex, req, r.code, StatusException.of(r.code, "injected failure (" + method + " "
+              + path + ")").status());
           return;
         }
       }
@@ -655,37 +670,35 @@ public final class FakeKubeApi implements AutoCloseable {
         throw routeError;
       }
       if (discovery != null) {
-        code = 200;
-        respond(ex, 200, discovery);
+        reply(ex, req, 200, discovery);
         return;
       }
       boolean watch = "GET".equals(method) && (route.watchPath()
           || "true".equalsIgnoreCase(params.get("watch")) || "1".equals(params.get("watch")));
       if (watch) {
-        code = 200;
         serveWatch(ex, req, route, params);
-        req = null; // logged by serveWatch
         return;
       }
       JsonElement answer = serve(method, route, params, ct, body);
-      code = "POST".equals(method) ? 201 : 200;
-      respond(ex, code, answer);
+      reply(ex, req, "POST".equals(method) ? 201 : 200, answer);
     } catch (StatusException e) {
-      code = e.code();
-      respondQuietly(ex, code, e.status());
+      reply(ex, req, e.code(), e.status());
     } catch (JsonParseException | IllegalStateException | UnsupportedOperationException e) {
-      code = 400;
-      respondQuietly(ex, 400, StatusException.badRequest("malformed request body: "
+      reply(ex, req, 400, StatusException.badRequest("malformed request body: "
           + e.getMessage()).status());
     } catch (RuntimeException | IOException e) {
-      code = 500;
-      respondQuietly(ex, 500, StatusException.of(500, String.valueOf(e)).status());
+      reply(ex, req, 500, StatusException.of(500, String.valueOf(e)).status());
     } finally {
-      if (req != null) {
-        requestLog.add(req.withCode(code));
-      }
       ex.close();
     }
+  }
+
+  /** Logs the request, then answers it: a client that got the answer finds it in the log. */
+  private void reply(HttpExchange ex, Request req, int code, JsonElement body) {
+    if (req != null) {
+      requestLog.add(req.withCode(code));
+    }
+    respondQuietly(ex, code, body);
   }
 
   private JsonElement serve(String method, Route r, Map<String, String> q, String ct,
@@ -1318,8 +1331,9 @@ public final class FakeKubeApi implements AutoCloseable {
       remove(t, name);
       return terminating.deepCopy();
     }
-    if (!dryRun) {
-      remove(t, key(t, ns, name));
+    JsonObject last = dryRun ? existing.deepCopy() : remove(t, key(t, ns, name));
+    if (t.deleteReturnsObject()) {
+      return last;
     }
     JsonObject s = new JsonObject();
     s.addProperty("kind", "Status");
@@ -1357,14 +1371,15 @@ public final class FakeKubeApi implements AutoCloseable {
   }
 
   /** Removes one stored object and emits DELETED carrying a fresh resourceVersion. */
-  private void remove(ResourceType t, String key) {
+  private JsonObject remove(ResourceType t, String key) {
     JsonObject gone = bucket(t).remove(key);
     if (gone == null) {
-      return;
+      return null;
     }
     JsonObject last = gone.deepCopy();
     metadata(last).addProperty("resourceVersion", Long.toString(++revision));
     emit(t, "DELETED", last, gone);
+    return last;
   }
 
   private void checkTypeMeta(ResourceType t, JsonObject obj) {

@@ -14,6 +14,9 @@ import java.util.Set;
  * @param statusSubresource whether {@code .../status} exists; if so the main resource ignores
  *     writes to {@code status} and the subresource ignores everything but {@code status}
  * @param fieldLabels field selector keys accepted besides metadata.name / metadata.namespace
+ * @param deleteReturnsObject whether DELETE answers with the deleted object instead of a Status
+ *     (upstream does so for a few resources, e.g. ServiceAccount; client-java's generated return
+ *     types follow the OpenAPI spec, so a mismatch breaks deserialisation)
  */
 public record ResourceType(
     String group,
@@ -22,7 +25,31 @@ public record ResourceType(
     String kind,
     boolean namespaced,
     boolean statusSubresource,
-    Set<String> fieldLabels) {
+    Set<String> fieldLabels,
+    boolean deleteReturnsObject) {
+
+  public static ResourceType namespaced(String group, String version, String plural, String kind) {
+    return new ResourceType(group, version, plural, kind, true, false, Set.of(), false);
+  }
+
+  public static ResourceType cluster(String group, String version, String plural, String kind) {
+    return new ResourceType(group, version, plural, kind, false, false, Set.of(), false);
+  }
+
+  public ResourceType withStatusSubresource() {
+    return new ResourceType(group, version, plural, kind, namespaced, true, fieldLabels,
+        deleteReturnsObject);
+  }
+
+  public ResourceType withFieldLabels(String... labels) {
+    return new ResourceType(group, version, plural, kind, namespaced, statusSubresource,
+        Set.of(labels), deleteReturnsObject);
+  }
+
+  public ResourceType returningDeletedObject() {
+    return new ResourceType(group, version, plural, kind, namespaced, statusSubresource,
+        fieldLabels, true);
+  }
 
   public String apiVersion() {
     return group.isEmpty() ? version : group + "/" + version;

@@ -1,0 +1,136 @@
+package dev.registrypolicy.controller;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import dev.registrypolicy.controller.fakeapi.FakeKubeApi;
+import dev.registrypolicy.controller.fakeapi.Request;
+import io.kubernetes.client.openapi.ApiClient;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The scenarios on the in-process API, plus what only the fake can show (write counts, races, 410). */
+class FakeApiControllerTest extends ControllerScenarios {
+  FakeKubeApi fake;
+
+  @Override
+  @BeforeEach
+  void setUpPolicy() throws Exception {
+    fake = new FakeKubeApi().start();
+    super.setUpPolicy();
+  }
+
+  @AfterEach
+  void stopFake() {
+    stopControllers();
+    fake.close();
+  }
+
+  @Override
+  ApiClient client() {
+    return fake.client();
+  }
+
+  @Override
+  boolean autoDefaultServiceAccount() {
+    return false;
+  }
+
+  long writesExceptLeases() {
+    return fake.requests().stream().filter(Request::isWrite).filter(r -> !"leases".equals(r.resource())).count();
+  }
+
+  @Test
+  void newNamespace_costsExactlyTwoWrites() throws Exception {
+    startController("c1");
+    createNamespace("warm", Map.of("pull", "corp"));
+    awaitPullSecret("warm", "corp-pull");
+    await(() -> "true".equals(status().get("policyValid")), "status written");
+    fake.resetCounters();
+    createNamespace("two", Map.of("pull", "corp"));
+    ensureServiceAccount("two", "default");
+    await(() -> pullSecretsOf("two", "default").contains("corp-pull"), "granted");
+    List<Request> writes = fake.requests().stream().filter(Request::isWrite)
+        .filter(r -> "two".equals(r.namespace()) && !"namespaces".equals(r.resource())
+            && !("serviceaccounts".equals(r.resource()) && "POST".equals(r.method())))
+        .collect(Collectors.toList());
+    assertEquals(List.of("POST secrets", "PATCH serviceaccounts"),
+        writes.stream().map(r -> r.method() + " " + r.resource()).collect(Collectors.toList()));
+  }
+
+  @Test
+  void fullResyncWithNothingChanged_makesZeroWrites() throws Exception {
+    Controller first = startController("c1");
+    for (int i = 0; i < 5; i++) {
+      createNamespace("z" + i, Map.of("pull", "corp"));
+      ensureServiceAccount("z" + i, "default");
+    }
+    for (int i = 0; i < 5; i++) {
+      String ns = "z" + i;
+      await(() -> pullSecretsOf(ns, "default").contains("corp-pull"), ns);
+    }
+    await(() -> "true".equals(status().get("policyValid")), "status written");
+    first.close();
+    controllers.remove(first);
+    fake.resetCounters();
+    Controller second = startController("c2"); // fresh caches: a full pass over everything
+    await(second::isLeader, "second leads");
+    await(() -> second.reconciler().policy() != null, "policy loaded");
+    long deadline = System.nanoTime() + 2_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      Thread.sleep(50); // let the full pass run
+    }
+    assertEquals(0, writesExceptLeases(), () -> fake.requests().stream().filter(Request::isWrite)
+        .filter(r -> !"leases".equals(r.resource())).map(r -> r + " " + r.body()).collect(Collectors.joining("\n")));
+  }
+
+  @Test
+  void concurrentServiceAccountEdit_neitherWriterLosesEntries() throws Exception {
+    createNamespace("race", Map.of("pull", "corp"));
+    ensureServiceAccount("race", "default");
+    AtomicBoolean raced = new AtomicBoolean();
+    // Just before the controller's patch arrives, another writer appends its own entry.
+    fake.onNextRequest(r -> "PATCH".equals(r.method()) && "serviceaccounts".equals(r.resource()), r -> {
+      fake.mutate("serviceaccounts", "race", "default", sa -> {
+        JsonArray list = sa.has("imagePullSecrets") ? sa.getAsJsonArray("imagePullSecrets") : new JsonArray();
+        JsonObject ref = new JsonObject();
+        ref.addProperty("name", "other-writer");
+        list.add(ref);
+        sa.add("imagePullSecrets", list);
+      });
+      raced.set(true);
+    });
+    startController("c1");
+    await(raced::get, "the race happened");
+    await(() -> pullSecretsOf("race", "default").containsAll(List.of("other-writer", "corp-pull")), "both entries kept");
+    assertTrue(fake.requests().stream().anyMatch(r -> "serviceaccounts".equals(r.resource()) && r.code() == 422),
+        "the first patch lost the race (JSON Patch test failed)");
+  }
+
+  @Test
+  void expiredWatch_informersRelistAndKeepWorking() throws Exception {
+    startController("c1");
+    createNamespace("before", Map.of("pull", "corp"));
+    awaitPullSecret("before", "corp-pull");
+    fake.compactHistory();
+    fake.closeWatches();
+    createNamespace("after", Map.of("pull", "corp"));
+    awaitPullSecret("after", "corp-pull");
+  }
+
+  @Test
+  void deletedManagedSecret_isRecreated() throws Exception {
+    startController("c1");
+    createNamespace("heal", Map.of("pull", "corp"));
+    awaitPullSecret("heal", "corp-pull");
+    api.deleteNamespacedSecret("corp-pull", "heal").execute();
+    awaitPullSecret("heal", "corp-pull");
+  }
+}

@@ -1,0 +1,38 @@
+package dev.registrypolicy.controller;
+
+import io.kubernetes.client.openapi.ApiClient;
+import io.kubernetes.client.util.Config;
+import java.io.IOException;
+import java.io.StringReader;
+import org.junit.jupiter.api.BeforeAll;
+import org.testcontainers.junit.jupiter.Testcontainers;
+import org.testcontainers.k3s.K3sContainer;
+import org.testcontainers.utility.DockerImageName;
+
+/**
+ * The same scenarios on a real k3s (Testcontainers). Runs where a Docker engine is available;
+ * reported as skipped elsewhere (no Docker engine runs on this project's CI machines).
+ */
+@Testcontainers(disabledWithoutDocker = true)
+class K3sControllerTest extends ControllerScenarios {
+  static K3sContainer k3s;
+  static ApiClient client;
+
+  @BeforeAll
+  static void startK3s() throws IOException {
+    k3s = new K3sContainer(DockerImageName.parse("rancher/k3s:v1.31.4-k3s1"));
+    k3s.start();
+    client = Config.fromConfig(new StringReader(k3s.getKubeConfigYaml()));
+    client.setHttpClient(client.getHttpClient().newBuilder().readTimeout(0, java.util.concurrent.TimeUnit.SECONDS).build());
+  }
+
+  @Override
+  ApiClient client() {
+    return client;
+  }
+
+  @Override
+  boolean autoDefaultServiceAccount() {
+    return true;
+  }
+}
