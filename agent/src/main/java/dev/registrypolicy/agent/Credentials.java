@@ -4,11 +4,11 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.registrypolicy.policy.CredentialRef;
+import dev.registrypolicy.policy.RegistryHosts;
 import dev.registrypolicy.policy.SecretKeyRef;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
@@ -65,9 +65,9 @@ final class Credentials {
       throw new CredentialException("credentials " + ref.name() + ": Secret " + ref.secret() + " key "
           + DOCKERCONFIGJSON + " is not valid JSON");
     }
-    String want = normalizeAuthKey(host);
+    String want = RegistryHosts.authKeyHost(host);
     for (Map.Entry<String, JsonElement> e : auths.entrySet()) {
-      if (!normalizeAuthKey(e.getKey()).equals(want) || !e.getValue().isJsonObject()) {
+      if (!RegistryHosts.authKeyHost(e.getKey()).equals(want) || !e.getValue().isJsonObject()) {
         continue;
       }
       JsonObject entry = e.getValue().getAsJsonObject();
@@ -98,23 +98,6 @@ final class Credentials {
     }
     throw new CredentialException("credentials " + ref.name() + ": Secret " + ref.secret() + " has no auths entry for "
         + want + " (set registry in the credentials entry to pick another)");
-  }
-
-  /** Auth keys come as {@code host}, {@code host:port}, {@code https://host/v1/}; Docker Hub under several names. */
-  static String normalizeAuthKey(String key) {
-    String k = key.trim().toLowerCase(Locale.ROOT);
-    int scheme = k.indexOf("://");
-    if (scheme >= 0) {
-      k = k.substring(scheme + 3);
-    }
-    int slash = k.indexOf('/');
-    if (slash >= 0) {
-      k = k.substring(0, slash);
-    }
-    if (k.equals("index.docker.io") || k.equals("registry-1.docker.io")) {
-      return "docker.io";
-    }
-    return k;
   }
 
   private static String string(JsonObject o, String key) {

@@ -11,6 +11,7 @@ import dev.registrypolicy.policy.NamespaceInfo;
 import dev.registrypolicy.policy.Policy;
 import dev.registrypolicy.policy.PolicySummary;
 import dev.registrypolicy.policy.Registry;
+import dev.registrypolicy.policy.RegistryHosts;
 import dev.registrypolicy.policy.SecretKeyRef;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -19,7 +20,6 @@ import java.util.Base64;
 import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.SortedMap;
@@ -138,7 +138,7 @@ final class Desired {
       }
       boolean found = false;
       for (Map.Entry<String, JsonElement> e : sourceAuths.entrySet()) {
-        if (c.registry() == null || normalizeHost(e.getKey()).equals(c.registry())) {
+        if (c.registry() == null || RegistryHosts.authKeyHost(e.getKey()).equals(c.registry())) {
           auths.add(e.getKey(), e.getValue().deepCopy());
           found = true;
         }
@@ -175,19 +175,6 @@ final class Desired {
       auths.add(h, entry);
     }
     return null;
-  }
-
-  static String normalizeHost(String key) {
-    String k = key.trim().toLowerCase(Locale.ROOT);
-    int scheme = k.indexOf("://");
-    if (scheme >= 0) {
-      k = k.substring(scheme + 3);
-    }
-    int slash = k.indexOf('/');
-    if (slash >= 0) {
-      k = k.substring(0, slash);
-    }
-    return k.equals("index.docker.io") || k.equals("registry-1.docker.io") ? "docker.io" : k;
   }
 
   /**
