@@ -67,6 +67,8 @@ final class Agent implements AutoCloseable {
   private CertsDir.Report lastReport;
   private ContainerdConfig.Diagnosis diagnosis;
   /** Auth scheme of each endpoint that gets header credentials, probed in the background (daemon mode). */
+  /** Writes host directories in parallel (daemon mode); null writes them one after another. */
+  private java.util.concurrent.ExecutorService writers;
   private final Map<String, RegistryProbe.Result> probes = new java.util.concurrent.ConcurrentHashMap<>();
   private java.util.concurrent.ExecutorService prober;
   private String probedSha;
@@ -133,7 +135,7 @@ final class Agent implements AutoCloseable {
     Outcome outcome = valid ? Outcome.APPLIED : Outcome.INVALID;
     if (lastGood != null) {
       try {
-        CertsDir.Report r = certsDir.apply(lastGood, options.adopt());
+        CertsDir.Report r = certsDir.apply(lastGood, options.adopt(), writers);
         boolean sameAsApplied = lastGood.policySha256().equals(appliedSha) && firstApplyDone;
         for (String w : r.written()) {
           Log.info("wrote file", "path", w, "reason", sameAsApplied ? "drift" : reason);
@@ -292,6 +294,11 @@ final class Agent implements AutoCloseable {
   /** Watches certs.d, each managed host directory, and the policy and credentials mounts; resyncs periodically. */
   void run() throws IOException, InterruptedException {
     watcher = options.certsDir().getFileSystem().newWatchService();
+    writers = java.util.concurrent.Executors.newFixedThreadPool(4, r -> {
+      Thread t = new Thread(r, "certs-writer");
+      t.setDaemon(true);
+      return t;
+    });
     prober = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "registry-probe");
       t.setDaemon(true);
@@ -369,6 +376,9 @@ final class Agent implements AutoCloseable {
   public void close() throws IOException {
     if (prober != null) {
       prober.shutdownNow();
+    }
+    if (writers != null) {
+      writers.shutdown();
     }
     WatchService ws = watcher;
     if (ws != null) {

@@ -87,6 +87,24 @@ abstract class CertsDirConformance {
   }
 
   @Test
+  void apply_inParallelWritesTheSameAsSequentially() throws Exception {
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+    try {
+      CertsDir.Report parallel = dir.apply(plan(Fixtures.POLICY), false, pool);
+      Path other = newDirectory("certs-sequential");
+      CertsDir seq = new CertsDir(other);
+      CertsDir.Report sequential = seq.apply(plan(Fixtures.POLICY), false);
+      assertEquals(sequential.written(), parallel.written(), "same files, reported in plan order");
+      for (String host : dir.list()) {
+        assertEquals(Files.readString(other.resolve(host).resolve("hosts.toml")), read(host + "/hosts.toml"));
+      }
+      assertTrue(dir.apply(plan(Fixtures.POLICY), false, pool).changedNothing());
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
   void apply_secondRunWritesNothing() throws Exception {
     Plan p = plan(Fixtures.POLICY);
     CertsDir.Report first = dir.apply(p, false);

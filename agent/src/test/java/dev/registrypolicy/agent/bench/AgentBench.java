@@ -48,7 +48,7 @@ import java.util.stream.Stream;
 public final class AgentBench {
   /** The JVM options the DaemonSet sets in JAVA_TOOL_OPTIONS (manifests/agent-daemonset.yaml). */
   static final List<String> PRODUCTION_FLAGS = List.of("-Xmx32m", "-XX:+UseSerialGC", "-Xss256k",
-      "-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=16m", "-XX:MaxMetaspaceSize=48m",
+      "-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=16m", "-Xms8m", "-XX:MaxMetaspaceSize=48m",
       "-XX:+ExitOnOutOfMemoryError", "-XX:-UsePerfData");
 
   private static final Pattern LISTEN_LINE = Pattern.compile("msg=\"serving health and metrics\" address=\\S+:(\\d+)");
