@@ -151,6 +151,9 @@ final class Reconciler {
     }
     Result result = Result.DONE;
     Set<String> blocked = new LinkedHashSet<>();
+    // Secrets whose write failed (e.g. our own create answered 409 before the cache has it): not
+    // known to be foreign, so ServiceAccounts keep their entry for them as it is until the retry.
+    Set<String> unsettled = new LinkedHashSet<>();
     for (Desired.PullSecret ps : want.secrets().values()) {
       try {
         if (!ensureSecret(name, ps, have.get(ps.name))) {
@@ -158,13 +161,22 @@ final class Reconciler {
         }
       } catch (ApiException e) {
         result = Result.REQUEUE;
-        blocked.add(ps.name);
+        unsettled.add(ps.name);
         LOG.fine(Log.kv("secret write failed", "namespace", name, "secret", ps.name, "code", e.getCode()));
       }
     }
     for (V1ServiceAccount sa : sas) {
       Set<String> wanted = new LinkedHashSet<>(want.serviceAccounts().getOrDefault(sa.getMetadata().getName(), Set.of()));
       wanted.removeAll(blocked);
+      for (String u : unsettled) {
+        boolean listed = sa.getImagePullSecrets() != null
+            && sa.getImagePullSecrets().stream().anyMatch(r -> u.equals(r.getName()));
+        if (listed) {
+          wanted.add(u);
+        } else {
+          wanted.remove(u);
+        }
+      }
       try {
         patchServiceAccount(name, sa, wanted);
       } catch (ApiException e) {
@@ -278,7 +290,9 @@ final class Reconciler {
       String path = "/metadata/annotations/" + Desired.SA_ANNOTATION.replace("~", "~0").replace("/", "~1");
       if (change.ours().isEmpty()) {
         ops.add(op("remove", path, null));
-      } else if (annotations == null) {
+      } else if (annotations == null || annotations.isEmpty()) {
+        // client-java gives an absent metadata.annotations as an empty map; the server object may
+        // then have no annotations member, where adding one key would fail (422), so set the map.
         JsonObject o = new JsonObject();
         o.addProperty("op", "add");
         o.addProperty("path", "/metadata/annotations");
