@@ -52,9 +52,27 @@ final class Reconciler {
   /** Same-named Secrets the controller does not own: namespace/name → resourceVersion seen. */
   private final Map<String, String> conflicts = new ConcurrentHashMap<>();
   private final Set<String> reported = ConcurrentHashMap.newKeySet();
+  /**
+   * Expectations: writes the caches may not show yet. A Secret this controller created (namespace/
+   * name → when), and a ServiceAccount it patched (namespace/name → the resourceVersion the patch
+   * replaced). While the cache still shows the old state the namespace is retried later instead of
+   * writing again (which would only fail with 409/422).
+   */
+  private final Map<String, Long> createdSecrets = new ConcurrentHashMap<>();
+  private final Map<String, String> patchedFrom = new ConcurrentHashMap<>();
+  private static final long EXPECTATION_NANOS = 30_000_000_000L;
 
   /** The policy in force and what was derived from it. */
   record State(Policy policy, String seenSha, Desired.Grants grants, List<String> policyProblems, String invalidSha) {}
+
+  /** The cache has not caught up with this controller's own write yet: retry later, write nothing. */
+  static final class CacheBehind extends ApiException {
+    private static final long serialVersionUID = 1L;
+
+    CacheBehind() {
+      super("cache behind the controller's own write");
+    }
+  }
 
   Reconciler(ClusterView view, ClusterWrites writes, Metrics metrics) {
     this.view = view;
@@ -159,6 +177,8 @@ final class Reconciler {
         if (!ensureSecret(name, ps, have.get(ps.name))) {
           blocked.add(ps.name);
         }
+      } catch (CacheBehind e) {
+        result = Result.REQUEUE; // it exists (we just created it): ServiceAccounts may list it
       } catch (ApiException e) {
         result = Result.REQUEUE;
         unsettled.add(ps.name);
@@ -179,6 +199,8 @@ final class Reconciler {
       }
       try {
         patchServiceAccount(name, sa, wanted);
+      } catch (CacheBehind e) {
+        result = Result.REQUEUE;
       } catch (ApiException e) {
         result = Result.REQUEUE; // 409/422: someone else wrote first; recompute from fresh caches
         metrics.conflictsRetried.incrementAndGet();
@@ -206,7 +228,15 @@ final class Reconciler {
   /** Returns false when a foreign Secret holds the name (the grant is then not served there). */
   private boolean ensureSecret(String ns, Desired.PullSecret ps, V1Secret existing) throws ApiException {
     String key = ns + "/" + ps.name;
+    if (existing != null) {
+      createdSecrets.remove(key);
+    }
     if (existing == null) {
+      Long created = createdSecrets.get(key);
+      if (created != null && System.nanoTime() - created < EXPECTATION_NANOS) {
+        throw new CacheBehind(); // created by us a moment ago; the cache will show it
+      }
+      createdSecrets.remove(key);
       if (conflicts.containsKey(key)) {
         Optional<V1Secret> still = writes.readSecret(ns, ps.name);
         if (still.isPresent() && !managed(still.get())) {
@@ -217,6 +247,7 @@ final class Reconciler {
       }
       try {
         writes.createSecret(ns, pullSecret(ns, ps, null));
+        createdSecrets.put(key, System.nanoTime());
         metrics.writes.incrementAndGet();
         LOG.info(Log.kv("created pull secret", "namespace", ns, "secret", ps.name, "grant", ps.grant));
         return true;
@@ -264,6 +295,15 @@ final class Reconciler {
     Map<String, String> annotations = sa.getMetadata().getAnnotations();
     String ann = annotations == null ? null : annotations.get(Desired.SA_ANNOTATION);
     Set<String> ours = Desired.parseAnnotation(ann);
+    String saKey = ns + "/" + sa.getMetadata().getName();
+    String rv = sa.getMetadata().getResourceVersion();
+    String from = patchedFrom.get(saKey);
+    if (from != null) {
+      if (from.equals(rv)) {
+        throw new CacheBehind(); // our last patch is not in the cache yet
+      }
+      patchedFrom.remove(saKey);
+    }
     Desired.SaChange change = Desired.serviceAccount(current, ours, wanted);
     boolean listSame = change.imagePullSecrets().equals(current);
     boolean annSame = change.ours().isEmpty() ? ann == null : change.annotation().equals(ann);
@@ -305,6 +345,9 @@ final class Reconciler {
       }
     }
     writes.patchServiceAccount(ns, sa.getMetadata().getName(), ops.toString());
+    if (rv != null) {
+      patchedFrom.put(saKey, rv);
+    }
     metrics.writes.incrementAndGet();
     LOG.info(Log.kv("patched service account", "namespace", ns, "serviceaccount", sa.getMetadata().getName(),
         "image_pull_secrets", String.join(",", change.imagePullSecrets())));

@@ -115,6 +115,64 @@ class FakeApiControllerTest extends ControllerScenarios {
   }
 
   @Test
+  void serviceAccountStoredWithoutAnnotations_isPatched() throws Exception {
+    createNamespace("bare", Map.of("pull", "corp"));
+    // As kube-controller-manager creates it: no metadata.annotations member at all.
+    JsonObject sa = new JsonObject();
+    sa.addProperty("apiVersion", "v1");
+    sa.addProperty("kind", "ServiceAccount");
+    JsonObject meta = new JsonObject();
+    meta.addProperty("name", "default");
+    meta.addProperty("namespace", "bare");
+    sa.add("metadata", meta);
+    fake.create(sa);
+    startController("c1");
+    await(() -> pullSecretsOf("bare", "default").contains("corp-pull"), "patched");
+    assertTrue(fake.requests().stream().noneMatch(r -> "serviceaccounts".equals(r.resource()) && r.code() == 422),
+        "no failed patch");
+  }
+
+  @Test
+  void ownSecretCreateConflict_keepsTheServiceAccountEntry() throws Exception {
+    startController("c1");
+    createNamespace("keep", Map.of("pull", "corp"));
+    ensureServiceAccount("keep", "default");
+    await(() -> pullSecretsOf("keep", "default").contains("corp-pull"), "granted");
+    // Our Secret disappears and the next create fails once: the entry must not be dropped meanwhile.
+    fake.failNext("POST", "/namespaces/keep/secrets", 503);
+    fake.resetCounters();
+    api.deleteNamespacedSecret("corp-pull", "keep").execute();
+    awaitPullSecret("keep", "corp-pull");
+    assertTrue(fake.requests().stream().noneMatch(r -> "serviceaccounts".equals(r.resource()) && r.isWrite()),
+        "the ServiceAccount was not touched while the Secret was being recreated");
+    assertEquals(List.of("corp-pull"), pullSecretsOf("keep", "default"));
+  }
+
+  @Test
+  void newNamespaces_noFailedWritesFromStaleCaches() throws Exception {
+    startController("c1");
+    createNamespace("warm2", Map.of("pull", "corp"));
+    awaitPullSecret("warm2", "corp-pull");
+    fake.resetCounters();
+    for (int i = 0; i < 40; i++) {
+      createNamespace("fast" + i, Map.of("pull", "corp"));
+      ensureServiceAccount("fast" + i, "default");
+    }
+    for (int i = 0; i < 40; i++) {
+      String ns = "fast" + i;
+      await(() -> pullSecretsOf(ns, "default").contains("corp-pull"), ns);
+    }
+    List<Request> failed = fake.requests().stream()
+        .filter(r -> r.isWrite() && r.code() >= 400 && !"leases".equals(r.resource())).collect(Collectors.toList());
+    assertEquals(List.of(), failed.stream().map(Request::toString).collect(Collectors.toList()));
+    long writes = fake.requests().stream().filter(Request::isWrite)
+        .filter(r -> r.namespace() != null && r.namespace().startsWith("fast"))
+        .filter(r -> "secrets".equals(r.resource()) || ("serviceaccounts".equals(r.resource()) && "PATCH".equals(r.method())))
+        .count();
+    assertEquals(80, writes, "exactly two writes per namespace");
+  }
+
+  @Test
   void expiredWatch_informersRelistAndKeepWorking() throws Exception {
     startController("c1");
     createNamespace("before", Map.of("pull", "corp"));
