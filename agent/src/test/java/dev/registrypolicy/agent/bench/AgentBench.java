@@ -1,5 +1,7 @@
 package dev.registrypolicy.agent.bench;
 
+import dev.registrypolicy.policy.bench.ProcInfo;
+
 import dev.registrypolicy.agent.BenchAccess;
 import java.io.IOException;
 import java.net.URI;
@@ -162,7 +164,7 @@ public final class AgentBench {
       preload(root);
       machine = Machine.describe(s.java, root);
       for (String name : benches) {
-        String loadBefore = Machine.loadAverage();
+        String loadBefore = ProcInfo.loadAverage();
         try {
           switch (name) {
             case "reassert": b.reassert(); break;
@@ -174,7 +176,7 @@ public final class AgentBench {
           b.failures.add(name + " aborted: " + e);
           e.printStackTrace();
         }
-        b.add(name, "load average (1/5/15 min) before / after", loadBefore + " / " + Machine.loadAverage(),
+        b.add(name, "load average (1/5/15 min) before / after", loadBefore + " / " + ProcInfo.loadAverage(),
             "other work on the machine; " + Runtime.getRuntime().availableProcessors() + " CPUs");
       }
     } finally {
@@ -198,9 +200,10 @@ public final class AgentBench {
    */
   private static void preload(Path root) throws Exception {
     for (String c : List.of("AgentBench$Row", "AgentBench$Setup", "AgentProcess", "BenchPolicy", "CertsTree",
-        "CertsTree$1", "CertsTree$2", "Machine", "Machine$Memory")) {
+        "CertsTree$1", "CertsTree$2", "Machine")) {
       Class.forName(AgentBench.class.getPackageName() + "." + c);
     }
+    Class.forName(ProcInfo.Memory.class.getName());
     Path d = Files.createDirectories(root.resolve("preload"));
     String text = BenchPolicy.policy(5);
     BenchPolicy.writeBundle(d.resolve("credentials"));
@@ -377,7 +380,7 @@ public final class AgentBench {
         throw new IllegalStateException("initial write did not complete; log:\n" + AgentProcess.tail(a.logText()));
       }
       double startupMs = (done - a.startNanos) / 1e6;
-      Machine.Memory afterFirst = Machine.memory(a.pid());
+      ProcInfo.Memory afterFirst = ProcInfo.memory(a.pid());
       int port = Integer.parseInt(a.awaitLog(LISTEN_LINE, Duration.ofSeconds(30)));
       check(b, "tree after first write", st.tree.verify());
       Thread.sleep(s.steadySeconds * 1000L);
@@ -399,7 +402,7 @@ public final class AgentBench {
         healthMs[i] = (System.nanoTime() - t0) / 1e6;
         non200 += h.statusCode() == 200 ? 0 : 1;
       }
-      Machine.Memory afterScrapes = Machine.memory(a.pid());
+      ProcInfo.Memory afterScrapes = ProcInfo.memory(a.pid());
       Map<String, Double> m0 = parseMetrics(lastMetrics);
       if (m0.getOrDefault("registry_policy_agent_managed_hosts", -1.0) != s.rssHosts) {
         failures.add(b + ": managed_hosts metric is " + m0.get("registry_policy_agent_managed_hosts"));
@@ -410,7 +413,7 @@ public final class AgentBench {
       Thread.sleep(s.idleSeconds * 1000L);
       long ticks1 = Machine.cpuTicks(a.pid());
       double rec1 = scrapeMetrics(port).getOrDefault("registry_policy_agent_reconciles_total", -1.0);
-      Machine.Memory end = Machine.memory(a.pid());
+      ProcInfo.Memory end = ProcInfo.memory(a.pid());
       long hz = Machine.clockTicksPerSecond();
       double idleCpu = (ticks1 - ticks0) / (double) hz;
 

@@ -1,5 +1,7 @@
 package dev.registrypolicy.agent.bench;
 
+import dev.registrypolicy.policy.bench.ProcInfo;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -18,36 +20,6 @@ import java.util.concurrent.TimeUnit;
 /** What the figures were measured on, and the /proc readings the harness takes of agent processes. */
 final class Machine {
   private Machine() {}
-
-  /** Memory of a process in kB, from /proc/PID/status. */
-  record Memory(long rssKb, long hwmKb, long rssAnonKb, long rssFileKb, int threads) {}
-
-  static Memory memory(long pid) throws IOException {
-    long rss = -1;
-    long hwm = -1;
-    long anon = -1;
-    long file = -1;
-    int threads = -1;
-    for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
-      if (line.startsWith("VmRSS:")) {
-        rss = kb(line);
-      } else if (line.startsWith("VmHWM:")) {
-        hwm = kb(line);
-      } else if (line.startsWith("RssAnon:")) {
-        anon = kb(line);
-      } else if (line.startsWith("RssFile:")) {
-        file = kb(line);
-      } else if (line.startsWith("Threads:")) {
-        threads = (int) kb(line);
-      }
-    }
-    return new Memory(rss, hwm, anon, file, threads);
-  }
-
-  private static long kb(String line) {
-    String[] parts = line.substring(line.indexOf(':') + 1).trim().split("\\s+");
-    return Long.parseLong(parts[0]);
-  }
 
   /** utime + stime of a process in clock ticks, from /proc/PID/stat. */
   static long cpuTicks(long pid) throws IOException {
@@ -94,9 +66,9 @@ final class Machine {
   static Map<String, String> describe(String agentJava, Path tempRoot) {
     Map<String, String> m = new LinkedHashMap<>();
     m.put("nproc", Integer.toString(Runtime.getRuntime().availableProcessors()));
-    m.put("CPU", cpuModel());
-    m.put("memory", memTotal());
-    m.put("kernel", read("/proc/sys/kernel/osrelease"));
+    m.put("CPU", ProcInfo.cpuModel());
+    m.put("memory", ProcInfo.memTotal());
+    m.put("kernel", ProcInfo.read("/proc/sys/kernel/osrelease"));
     m.put("agent JDK", firstLine(safeRun(List.of(agentJava, "-version"))) + " ("
         + secondLine(safeRun(List.of(agentJava, "-version"))) + ")");
     m.put("harness JDK", System.getProperty("java.vm.name") + " " + Runtime.version());
@@ -105,37 +77,13 @@ final class Machine {
     return m;
   }
 
-  /** The 1, 5 and 15 minute load averages: other work on the machine shows up in every figure here. */
-  static String loadAverage() {
-    String[] f = read("/proc/loadavg").split("\\s+");
-    return f.length >= 3 ? f[0] + " " + f[1] + " " + f[2] : "unknown";
-  }
-
-  private static String cpuModel() {
-    for (String line : lines("/proc/cpuinfo")) {
-      if (line.startsWith("model name")) {
-        return line.substring(line.indexOf(':') + 1).trim();
-      }
-    }
-    return "unknown";
-  }
-
-  private static String memTotal() {
-    for (String line : lines("/proc/meminfo")) {
-      if (line.startsWith("MemTotal:")) {
-        return (kb(line) / 1024) + " MiB";
-      }
-    }
-    return "unknown";
-  }
-
   /** File-system type, device and (for a block device) whether the kernel calls it rotational. */
   static String disk(Path dir) {
     String abs = dir.toAbsolutePath().normalize().toString();
     String bestMount = "";
     String fsType = "?";
     String source = "?";
-    for (String line : lines("/proc/self/mountinfo")) {
+    for (String line : ProcInfo.lines("/proc/self/mountinfo")) {
       String[] halves = line.split(" - ", 2);
       if (halves.length < 2) {
         continue;
@@ -199,22 +147,6 @@ final class Machine {
       }
     } catch (IOException e) {
       return "unknown (" + e.getClass().getSimpleName() + ")";
-    }
-  }
-
-  private static String read(String path) {
-    try {
-      return Files.readString(Path.of(path)).trim();
-    } catch (IOException e) {
-      return "unknown";
-    }
-  }
-
-  private static List<String> lines(String path) {
-    try {
-      return Files.readAllLines(Path.of(path));
-    } catch (IOException e) {
-      return new ArrayList<>();
     }
   }
 

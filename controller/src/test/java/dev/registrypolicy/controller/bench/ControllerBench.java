@@ -513,7 +513,7 @@ public final class ControllerBench {
           break;
         }
       }
-      Machine.Memory fromParent = Machine.memory(childPid);
+      dev.registrypolicy.policy.bench.ProcInfo.Memory fromParent = Machine.memory(childPid);
       List<Request> log = fake.requests();
       Map<String, Long> writes = writesByKind(log);
       long outside = log.stream().filter(r -> isCounted(r) && !Policy.NAMESPACE.equals(r.namespace())).count();

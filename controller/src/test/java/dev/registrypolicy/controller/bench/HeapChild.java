@@ -73,7 +73,7 @@ public final class HeapChild {
       }
       MemoryUsage heap = mem.getHeapMemoryUsage();
       MemoryUsage nonHeap = mem.getNonHeapMemoryUsage();
-      Machine.Memory m = Machine.memory(ProcessHandle.current().pid());
+      dev.registrypolicy.policy.bench.ProcInfo.Memory m = Machine.memory(ProcessHandle.current().pid());
       System.out.println("HEAP used=" + heap.getUsed() + " committed=" + heap.getCommitted() + " max=" + heap.getMax()
           + " nonheap=" + nonHeap.getUsed() + " peakPoolSum=" + peakSum + " rssKb=" + m.rssKb() + " hwmKb=" + m.hwmKb()
           + " threads=" + m.threads() + " syncedMs=" + syncedMs + " settledMs=" + settledMs + " reconciles="

@@ -1,5 +1,7 @@
 package dev.registrypolicy.controller.bench;
 
+import dev.registrypolicy.policy.bench.ProcInfo;
+
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -14,40 +16,22 @@ import java.util.Map;
 final class Machine {
   private Machine() {}
 
-  /** Memory of a process in kB, from /proc/PID/status. */
-  record Memory(long rssKb, long hwmKb, long rssAnonKb, int threads) {}
-
-  static Memory memory(long pid) {
-    long rss = -1;
-    long hwm = -1;
-    long anon = -1;
-    int threads = -1;
-    for (String line : lines("/proc/" + pid + "/status")) {
-      if (line.startsWith("VmRSS:")) {
-        rss = kb(line);
-      } else if (line.startsWith("VmHWM:")) {
-        hwm = kb(line);
-      } else if (line.startsWith("RssAnon:")) {
-        anon = kb(line);
-      } else if (line.startsWith("Threads:")) {
-        threads = (int) kb(line);
-      }
+  /** Memory of a process; all -1 if /proc cannot be read. */
+  static ProcInfo.Memory memory(long pid) {
+    try {
+      return ProcInfo.memory(pid);
+    } catch (IOException e) {
+      return new ProcInfo.Memory(-1, -1, -1, -1, -1);
     }
-    return new Memory(rss, hwm, anon, threads);
-  }
-
-  private static long kb(String line) {
-    String[] parts = line.substring(line.indexOf(':') + 1).trim().split("\\s+");
-    return Long.parseLong(parts[0]);
   }
 
   /** Machine facts by name, in print order. */
   static Map<String, String> describe() {
     Map<String, String> m = new LinkedHashMap<>();
     m.put("nproc", Integer.toString(Runtime.getRuntime().availableProcessors()));
-    m.put("CPU", cpuModel());
-    m.put("memory", memTotal());
-    m.put("kernel", read("/proc/sys/kernel/osrelease"));
+    m.put("CPU", ProcInfo.cpuModel());
+    m.put("memory", ProcInfo.memTotal());
+    m.put("kernel", ProcInfo.read("/proc/sys/kernel/osrelease"));
     m.put("JDK", System.getProperty("java.vm.name") + " " + Runtime.version() + " (" + System.getProperty("java.vendor")
         + ", " + System.getProperty("java.home") + ")");
     m.put("harness JVM", "max heap " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB, GC "
@@ -61,16 +45,10 @@ final class Machine {
     return out;
   }
 
-  /** The 1, 5 and 15 minute load averages. */
-  static String loadAverage() {
-    String[] f = read("/proc/loadavg").split("\\s+");
-    return f.length >= 3 ? f[0] + " " + f[1] + " " + f[2] : "unknown";
-  }
-
   /** The 1 minute load average, or -1. */
   static double load1() {
     try {
-      return Double.parseDouble(read("/proc/loadavg").split("\\s+")[0]);
+      return Double.parseDouble(ProcInfo.read("/proc/loadavg").split("\\s+")[0]);
     } catch (RuntimeException e) {
       return -1;
     }
@@ -87,7 +65,7 @@ final class Machine {
 
   /** Samples the 1 minute load average every second while a benchmark runs. */
   static final class LoadSampler implements AutoCloseable {
-    private final String before = loadAverage();
+    private final String before = ProcInfo.loadAverage();
     private volatile double max = load1();
     private volatile boolean stop;
     private final Thread thread;
@@ -112,7 +90,7 @@ final class Machine {
 
     /** "before / max of 1-min during / after". */
     String summary() {
-      return before + " / " + String.format(Locale.ROOT, "%.2f", max) + " / " + loadAverage();
+      return before + " / " + String.format(Locale.ROOT, "%.2f", max) + " / " + ProcInfo.loadAverage();
     }
 
     @Override
@@ -122,37 +100,4 @@ final class Machine {
     }
   }
 
-  private static String cpuModel() {
-    for (String line : lines("/proc/cpuinfo")) {
-      if (line.startsWith("model name")) {
-        return line.substring(line.indexOf(':') + 1).trim();
-      }
-    }
-    return "unknown";
-  }
-
-  private static String memTotal() {
-    for (String line : lines("/proc/meminfo")) {
-      if (line.startsWith("MemTotal:")) {
-        return (kb(line) / 1024) + " MiB";
-      }
-    }
-    return "unknown";
-  }
-
-  private static String read(String path) {
-    try {
-      return Files.readString(Path.of(path)).trim();
-    } catch (IOException e) {
-      return "unknown";
-    }
-  }
-
-  private static List<String> lines(String path) {
-    try {
-      return Files.readAllLines(Path.of(path));
-    } catch (IOException e) {
-      return new ArrayList<>();
-    }
-  }
 }
