@@ -143,7 +143,7 @@ final class CertsDir {
         res.foreign.add(hd.name());
         return res;
       }
-      if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) && !owned(dir) && !adopt) {
+      if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) && !claimable(dir) && !adopt) {
         res.foreign.add(hd.name());
         return res;
       }
@@ -213,6 +213,29 @@ final class CertsDir {
     try (BufferedReader r = Files.newBufferedReader(toml, StandardCharsets.UTF_8)) {
       String first = r.readLine();
       return first != null && first.startsWith(HostsToml.MARKER_PREFIX);
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Whether the agent may write a directory the plan wants: it owns it, or the directory holds
+   * nothing but files of the agent's own kind (or nothing at all), so nothing anyone else made can
+   * be lost. This covers a wipe racing a rewrite, where the owner file was deleted after the
+   * directory was recreated. Removal and cleanup still require {@link #owned}.
+   */
+  boolean claimable(Path dir) {
+    if (owned(dir)) {
+      return true;
+    }
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+      for (Path p : ds) {
+        String n = p.getFileName().toString();
+        if (!(OWN_FILE.matcher(n).matches() || AtomicFiles.isTemp(n)) || !Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+          return false;
+        }
+      }
+      return true;
     } catch (IOException e) {
       return false;
     }

@@ -156,6 +156,22 @@ abstract class CertsDirConformance {
   }
 
   @Test
+  void apply_takesAnEmptyOrHalfWipedDirectoryButNeverRemovesAnUnmarkedOne() throws Exception {
+    Files.createDirectories(certs.resolve("ghcr.io"));                 // empty: nothing to lose
+    Files.createDirectories(certs.resolve("gcr.io"));
+    Files.writeString(certs.resolve("gcr.io/ca-0badc0de.crt"), "left by a wipe racing a rewrite");
+    Files.createDirectories(certs.resolve("unrelated.example"));       // empty, not in the policy
+    CertsDir.Report r = dir.apply(plan(Fixtures.POLICY), false);
+    assertTrue(r.foreign().isEmpty(), r::toString);
+    assertTrue(read("ghcr.io/hosts.toml").startsWith(HostsToml.MARKER_PREFIX));
+    assertTrue(read("gcr.io/hosts.toml").startsWith(HostsToml.MARKER_PREFIX));
+    assertFalse(Files.exists(certs.resolve("gcr.io/ca-0badc0de.crt")), "stale file of ours removed");
+    assertTrue(Files.isDirectory(certs.resolve("unrelated.example")), "an unmarked directory is never removed");
+    assertTrue(dir.cleanup().stream().noneMatch(p -> p.startsWith("unrelated.example")));
+    assertTrue(Files.isDirectory(certs.resolve("unrelated.example")));
+  }
+
+  @Test
   void apply_adoptTakesOverForeignDirectory() throws Exception {
     Files.createDirectories(certs.resolve("ghcr.io"));
     Files.writeString(certs.resolve("ghcr.io/hosts.toml"), "server = \"https://ghcr.io\"\n");
