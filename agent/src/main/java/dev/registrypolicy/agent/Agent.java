@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardWatchEventKinds;
 import java.nio.file.WatchKey;
@@ -352,7 +351,7 @@ final class Agent implements AutoCloseable {
       dirs.add(options.secretsDir());
     }
     for (Path d : dirs) {
-      if (Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS) || d.equals(options.secretsDir()) && Files.isDirectory(d)) {
+      if (Files.isDirectory(d)) {
         try {
           d.register(ws, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_DELETE,
               StandardWatchEventKinds.ENTRY_MODIFY);

@@ -52,11 +52,9 @@ final class Controller implements AutoCloseable {
     this.cluster = new InformerCluster(client, settings.resync().toMillis());
     this.reconciler = new Reconciler(cluster, new ApiWrites(client, LEASE_NAME), metrics);
     this.workers = Executors.newFixedThreadPool(settings.workers());
+    // Expectations are met by observation; a pass that runs first only requeues until then.
+    cluster.onObserved(reconciler::observed);
     cluster.onChange(queue::add);
-  }
-
-  InformerCluster cluster() {
-    return cluster;
   }
 
   Reconciler reconciler() {

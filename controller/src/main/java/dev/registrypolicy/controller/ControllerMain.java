@@ -93,9 +93,7 @@ public final class ControllerMain {
       return USAGE;
     }
     try {
-      String inner = PolicyDocument.policyText(policyText);
-      Policy policy = PolicyDocument.parse(policyText);
-      out.print(Render.render(inner, policy, nsText));
+      out.print(Render.render(policyText, nsText));
       return OK;
     } catch (PolicyException e) {
       err.println("render: invalid input (" + e.problems().size() + " problems)");
@@ -163,7 +161,7 @@ public final class ControllerMain {
       out.println();
       out.println("what the controller would do to the namespaces in manifests/examples/namespaces.yaml"
           + " (render; Secret data redacted):");
-      out.print(Render.render(PolicyDocument.policyText(text), PolicyDocument.parse(text), namespaces));
+      out.print(Render.render(text, namespaces));
       return OK;
     } catch (IOException | NullPointerException | PolicyException e) {
       err.println("demo: cannot render the example namespaces: " + e.getMessage());

@@ -88,16 +88,19 @@ final class Desired {
     }
   }
 
-  /** Pull Secrets' contents per grant, computed once per policy and source-Secret snapshot. */
-  record Grants(Map<String, byte[]> configs, List<String> problems) {
-    Grants {
-      configs = Collections.unmodifiableMap(new TreeMap<>(configs));
+  /**
+   * Contents by name, and the problems found building them: each grant's dockerconfigjson (by
+   * grant name), or the node credentials bundle (by bundle key).
+   */
+  record Keyed(Map<String, byte[]> values, List<String> problems) {
+    Keyed {
+      values = Collections.unmodifiableMap(new TreeMap<>(values));
       problems = List.copyOf(problems);
     }
   }
 
   /** Builds each grant's dockerconfigjson from its credentials. */
-  static Grants grants(Policy policy, Map<String, SourceSecret> sources) {
+  static Keyed grants(Policy policy, Map<String, SourceSecret> sources) {
     Map<String, byte[]> out = new TreeMap<>();
     List<String> problems = new ArrayList<>();
     for (AccessGrant g : policy.access()) {
@@ -117,7 +120,7 @@ final class Desired {
         out.put(g.name(), root.toString().getBytes(StandardCharsets.UTF_8));
       }
     }
-    return new Grants(out, problems);
+    return new Keyed(out, problems);
   }
 
   private static String addAuths(Policy policy, CredentialRef c, SourceSecret s, JsonObject auths) {
@@ -182,7 +185,7 @@ final class Desired {
    *
    * @param serviceAccounts the ServiceAccounts that exist in the namespace
    */
-  static Namespace forNamespace(Policy policy, Grants grants, NamespaceInfo ns, Set<String> serviceAccounts) {
+  static Namespace forNamespace(Policy policy, Keyed grants, NamespaceInfo ns, Set<String> serviceAccounts) {
     SortedMap<String, PullSecret> secrets = new TreeMap<>();
     SortedMap<String, Set<String>> sas = new TreeMap<>();
     List<String> problems = new ArrayList<>();
@@ -193,7 +196,7 @@ final class Desired {
       if (!g.namespaces().grants(ns)) {
         continue;
       }
-      byte[] cfg = grants.configs().get(g.name());
+      byte[] cfg = grants.values().get(g.name());
       if (cfg == null) {
         problems.add("access " + g.name() + " cannot be served: its credentials are unavailable");
         continue;
@@ -265,7 +268,7 @@ final class Desired {
    * The node credentials bundle the agent mounts: every Secret key a registry entry references
    * (CAs, client certificates, credentials), as {@code <secret>_<key>}. Missing sources are problems.
    */
-  static Grants bundle(Policy policy, Map<String, SourceSecret> sources) {
+  static Keyed bundle(Policy policy, Map<String, SourceSecret> sources) {
     Map<String, byte[]> data = new TreeMap<>();
     List<String> problems = new ArrayList<>();
     Set<SecretKeyRef> refs = new LinkedHashSet<>();
@@ -310,7 +313,7 @@ final class Desired {
         }
       }
     }
-    return new Grants(data, problems);
+    return new Keyed(data, problems);
   }
 
   /** Credentials that reach nodes (hosts.toml headers): usable by every pod on every node. */

@@ -82,6 +82,19 @@ final class InformerCluster implements ClusterView {
     }));
   }
 
+  /** Reports each managed Secret and ServiceAccount event (kind, namespace, name, resourceVersion). */
+  void onObserved(ObservedListener listener) {
+    managedSecrets.addEventHandler(handler(s -> listener.observed("Secret", s.getMetadata().getNamespace(),
+        s.getMetadata().getName(), s.getMetadata().getResourceVersion())));
+    serviceAccounts.addEventHandler(handler(sa -> listener.observed("ServiceAccount", sa.getMetadata().getNamespace(),
+        sa.getMetadata().getName(), sa.getMetadata().getResourceVersion())));
+  }
+
+  /** Receives informer observations. */
+  interface ObservedListener {
+    void observed(String kind, String namespace, String name, String resourceVersion);
+  }
+
   private static <T extends io.kubernetes.client.common.KubernetesObject> ResourceEventHandler<T> handler(Consumer<T> c) {
     return new ResourceEventHandler<T>() {
       @Override

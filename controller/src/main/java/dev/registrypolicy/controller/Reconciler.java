@@ -14,7 +14,6 @@ import io.kubernetes.client.openapi.models.V1Namespace;
 import io.kubernetes.client.openapi.models.V1ObjectMeta;
 import io.kubernetes.client.openapi.models.V1Secret;
 import io.kubernetes.client.openapi.models.V1ServiceAccount;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -48,7 +47,7 @@ final class Reconciler {
   private final ClusterView view;
   private final ClusterWrites writes;
   private final Metrics metrics;
-  private volatile State state = new State(null, null, new Desired.Grants(Map.of(), List.of()), List.of(), null);
+  private volatile State state = new State(null, null, new Desired.Keyed(Map.of(), List.of()), List.of(), null);
   /** Same-named Secrets the controller does not own: namespace/name → resourceVersion seen. */
   private final Map<String, String> conflicts = new ConcurrentHashMap<>();
   private final Set<String> reported = ConcurrentHashMap.newKeySet();
@@ -63,7 +62,7 @@ final class Reconciler {
   private static final long EXPECTATION_NANOS = 30_000_000_000L;
 
   /** The policy in force and what was derived from it. */
-  record State(Policy policy, String seenSha, Desired.Grants grants, List<String> policyProblems, String invalidSha) {}
+  record State(Policy policy, String seenSha, Desired.Keyed grants, List<String> policyProblems, String invalidSha) {}
 
   /** The cache has not caught up with this controller's own write yet: retry later, write nothing. */
   static final class CacheBehind extends ApiException {
@@ -106,7 +105,7 @@ final class Reconciler {
     }
     try {
       Policy p = PolicyDocument.parse(text);
-      Desired.Grants grants = Desired.grants(p, view.sourceSecrets());
+      Desired.Keyed grants = Desired.grants(p, view.sourceSecrets());
       boolean changed = old.policy() == null || !old.policy().sha256().equals(p.sha256())
           || !sameGrants(old.grants(), grants);
       if (old.policy() == null || !old.policy().sha256().equals(p.sha256())) {
@@ -131,16 +130,33 @@ final class Reconciler {
     }
   }
 
-  private static boolean sameGrants(Desired.Grants a, Desired.Grants b) {
-    if (!a.configs().keySet().equals(b.configs().keySet()) || !a.problems().equals(b.problems())) {
+  private static boolean sameGrants(Desired.Keyed a, Desired.Keyed b) {
+    if (!a.values().keySet().equals(b.values().keySet()) || !a.problems().equals(b.problems())) {
       return false;
     }
-    for (Map.Entry<String, byte[]> e : a.configs().entrySet()) {
-      if (!Arrays.equals(e.getValue(), b.configs().get(e.getKey()))) {
+    for (Map.Entry<String, byte[]> e : a.values().entrySet()) {
+      if (!Arrays.equals(e.getValue(), b.values().get(e.getKey()))) {
         return false;
       }
     }
     return true;
+  }
+
+  /**
+   * Called for every informer event on a managed Secret or a ServiceAccount: the cache has now seen
+   * that object, so a pending expectation about it is met (even if the object is already gone
+   * again, as when a create and a delete arrive in one queued pass).
+   */
+  void observed(String kind, String namespace, String name, String resourceVersion) {
+    String key = namespace + "/" + name;
+    if ("Secret".equals(kind)) {
+      createdSecrets.remove(key);
+    } else {
+      String from = patchedFrom.get(key);
+      if (from != null && !from.equals(resourceVersion)) {
+        patchedFrom.remove(key);
+      }
+    }
   }
 
   /** Makes one namespace match the policy. */
@@ -369,12 +385,12 @@ final class Reconciler {
     if (s.policy() == null) {
       return Result.DONE;
     }
-    Desired.Grants b = Desired.bundle(s.policy(), view.sourceSecrets());
+    Desired.Keyed b = Desired.bundle(s.policy(), view.sourceSecrets());
     if (!b.problems().isEmpty()) {
       return Result.DONE; // reported in status; the agent keeps its last good files
     }
     Optional<V1Secret> have = view.ownSecret(Desired.BUNDLE_SECRET);
-    Map<String, byte[]> data = new TreeMap<>(b.configs());
+    Map<String, byte[]> data = new TreeMap<>(b.values());
     if (have.isPresent() && sameData(have.get().getData(), data) && managed(have.get())) {
       return Result.DONE;
     }
@@ -489,9 +505,5 @@ final class Reconciler {
 
   private static String truncate(String s) {
     return s.length() > 1000 ? s.substring(0, 997) + "..." : s;
-  }
-
-  static String utf8(byte[] b) {
-    return new String(b, StandardCharsets.UTF_8);
   }
 }

@@ -2,7 +2,9 @@ package dev.registrypolicy.controller;
 
 import dev.registrypolicy.policy.CredentialRef;
 import dev.registrypolicy.policy.Policy;
+import dev.registrypolicy.policy.PolicyDocument;
 import dev.registrypolicy.policy.PolicyException;
+import dev.registrypolicy.policy.PolicyParser;
 import dev.registrypolicy.policy.Problem;
 import dev.registrypolicy.policy.Yaml;
 import io.kubernetes.client.openapi.models.V1ConfigMap;
@@ -135,7 +137,9 @@ final class Render {
   }
 
   /** Renders; returns the text, or throws with problems in the policy or the namespaces file. */
-  static String render(String policyText, Policy policy, String namespacesText) throws PolicyException {
+  static String render(String fileText, String namespacesText) throws PolicyException {
+    String policyText = PolicyDocument.policyText(fileText);
+    Policy policy = PolicyParser.parse(policyText);
     StaticCluster cluster = new StaticCluster(policyText);
     List<Problem> problems = new ArrayList<>();
     List<Object> docs = Yaml.loadAll(namespacesText, "", problems);

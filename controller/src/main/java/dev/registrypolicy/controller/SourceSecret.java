@@ -38,10 +38,6 @@ final class SourceSecret {
     return v == null ? null : v.clone();
   }
 
-  java.util.Set<String> keys() {
-    return data.keySet();
-  }
-
   @Override
   public boolean equals(Object o) {
     if (!(o instanceof SourceSecret)) {

@@ -140,8 +140,8 @@ public final class ControllerBenchAccess {
     Policy p = PolicyDocument.parse(policyText);
     Map<String, SourceSecret> src = new java.util.HashMap<>();
     sources.forEach((name, typeAndData) -> src.put(name, new SourceSecret(name, typeAndData.getKey(), typeAndData.getValue())));
-    Desired.Grants g = Desired.grants(p, src);
-    byte[] cfg = g.configs().get(grant);
+    Desired.Keyed g = Desired.grants(p, src);
+    byte[] cfg = g.values().get(grant);
     if (cfg == null) {
       throw new IllegalArgumentException("grant " + grant + " cannot be served: " + g.problems());
     }

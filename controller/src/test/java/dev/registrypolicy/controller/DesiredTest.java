@@ -90,7 +90,7 @@ class DesiredTest {
   void forNamespace(String name, Map<String, String> labels, Map<String, String> annotations, Set<String> sas,
       Set<String> wantSecrets, Map<String, Set<String>> wantSas) throws Exception {
     Policy p = policy();
-    Desired.Grants g = Desired.grants(p, SOURCES);
+    Desired.Keyed g = Desired.grants(p, SOURCES);
     assertTrue(g.problems().isEmpty(), g.problems()::toString);
     Desired.Namespace d = Desired.forNamespace(p, g, new NamespaceInfo(name, labels, annotations), sas);
     assertEquals(wantSecrets, d.secrets().keySet());
@@ -99,17 +99,17 @@ class DesiredTest {
 
   @Test
   void grants_mergeCredentialsIntoOneDockerConfig() throws Exception {
-    Desired.Grants g = Desired.grants(policy(), SOURCES);
-    String teamA = new String(g.configs().get("team-a"), StandardCharsets.UTF_8);
+    Desired.Keyed g = Desired.grants(policy(), SOURCES);
+    String teamA = new String(g.values().get("team-a"), StandardCharsets.UTF_8);
     assertEquals("{\"auths\":{\"ghcr.io\":{\"username\":\"robot\",\"password\":\"robot-pass\",\"auth\":\"cm9ib3Q6cm9ib3QtcGFzcw==\"},"
         + "\"https://registry.corp.example/v1/\":{\"auth\":\"YTpi\"}}}", teamA);
-    String everywhere = new String(g.configs().get("everywhere"), StandardCharsets.UTF_8);
+    String everywhere = new String(g.values().get("everywhere"), StandardCharsets.UTF_8);
     assertFalse(everywhere.contains("other.example"), "only the named auths entry is copied");
   }
 
   @Test
   void grants_missingSourceIsAProblemAndTheGrantIsNotServed() throws Exception {
-    Desired.Grants g = Desired.grants(policy(), Map.of("corp-pull", SOURCES.get("corp-pull")));
+    Desired.Keyed g = Desired.grants(policy(), Map.of("corp-pull", SOURCES.get("corp-pull")));
     assertEquals(List.of("access team-a: credentials robot: Secret registry-policy/robot-basic not found",
         "access ci: credentials robot: Secret registry-policy/robot-basic not found"), g.problems());
     Desired.Namespace d = Desired.forNamespace(policy(), g, NamespaceInfo.named("team-a"), Set.of("default"));
@@ -143,18 +143,18 @@ class DesiredTest {
 
   @Test
   void bundle_holdsEveryNodeReferencedKey() throws Exception {
-    Desired.Grants b = Desired.bundle(policy(), SOURCES);
+    Desired.Keyed b = Desired.bundle(policy(), SOURCES);
     assertTrue(b.problems().isEmpty(), b.problems()::toString);
-    assertEquals(Set.of("corp-ca_ca.crt", "hub-basic_username", "hub-basic_password"), b.configs().keySet());
-    assertTrue(Arrays.equals(bytes("hub-pass"), b.configs().get("hub-basic_password")));
+    assertEquals(Set.of("corp-ca_ca.crt", "hub-basic_username", "hub-basic_password"), b.values().keySet());
+    assertTrue(Arrays.equals(bytes("hub-pass"), b.values().get("hub-basic_password")));
     assertEquals(List.of("hub"), Desired.nodeLevelCredentials(policy()));
   }
 
   @Test
   void bundle_missingSourceIsReported() throws Exception {
-    Desired.Grants b = Desired.bundle(policy(), Map.of());
+    Desired.Keyed b = Desired.bundle(policy(), Map.of());
     assertEquals(2, b.problems().size(), b.problems()::toString);
-    assertNull(b.configs().get("corp-ca_ca.crt"));
+    assertNull(b.values().get("corp-ca_ca.crt"));
   }
 
   @Test
