@@ -1,5 +1,6 @@
 package dev.registrypolicy.agent.bench;
 
+import dev.registrypolicy.policy.bench.BenchArgs;
 import dev.registrypolicy.policy.bench.ProcInfo;
 
 import dev.registrypolicy.agent.BenchAccess;
@@ -122,31 +123,12 @@ public final class AgentBench {
 
   public static void main(String[] args) throws Exception {
     Settings s = new Settings();
-    Set<String> benches = new LinkedHashSet<>();
-    for (String arg : args) {
-      for (String tok : arg.trim().split("[\\s,]+")) {
-        if (tok.isEmpty()) {
-          continue;
-        }
-        String t = tok.startsWith("--") ? tok.substring(2) : tok;
-        int eq = t.indexOf('=');
-        if (eq > 0) {
-          s.set(t.substring(0, eq), t.substring(eq + 1));
-        } else if (t.equals("all")) {
-          benches.addAll(List.of("reassert", "rss", "scale"));
-        } else if (t.equals("reassert") || t.equals("rss") || t.equals("scale")) {
-          benches.add(t);
-        } else if (t.equals("help")) {
-          System.out.println("usage: AgentBench [reassert] [rss] [scale] [all] [key=value ...]");
-          System.out.println("keys: iterations reassert-hosts rss-hosts scale-hosts steady idle scrapes once-runs poll-us java jar tmp keep strict tmpfs defaults add-flags");
-          return;
-        } else {
-          throw new IllegalArgumentException("unknown benchmark or argument \"" + tok + "\"");
-        }
-      }
-    }
-    if (benches.isEmpty()) {
-      benches.addAll(List.of("reassert", "rss", "scale"));
+    Set<String> benches = BenchArgs.parse(args, List.of("reassert", "rss", "scale"), s::set,
+        "usage: AgentBench [reassert] [rss] [scale] [all] [key=value ...]\n"
+        + "keys: iterations reassert-hosts rss-hosts scale-hosts steady idle scrapes once-runs poll-us java jar tmp keep"
+        + " strict tmpfs defaults add-flags");
+    if (benches == null) {
+      return;
     }
     s.jar = findJar(s.jar);
     Path root = Files.createTempDirectory(s.tmp, "registry-policy-bench-");

@@ -1,5 +1,7 @@
 package dev.registrypolicy.controller.bench;
 
+import dev.registrypolicy.policy.bench.BenchArgs;
+
 import dev.registrypolicy.controller.ControllerBenchAccess;
 import dev.registrypolicy.controller.fakeapi.FakeKubeApi;
 import dev.registrypolicy.controller.fakeapi.Request;
@@ -18,7 +20,6 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -138,32 +139,12 @@ public final class ControllerBench {
 
   public static void main(String[] args) throws Exception {
     Settings s = new Settings();
-    Set<String> benches = new LinkedHashSet<>();
-    for (String arg : args) {
-      for (String tok : arg.trim().split("[\\s,]+")) {
-        if (tok.isEmpty()) {
-          continue;
-        }
-        String t = tok.startsWith("--") ? tok.substring(2) : tok;
-        int eq = t.indexOf('=');
-        if (eq > 0) {
-          s.set(t.substring(0, eq), t.substring(eq + 1));
-        } else if (t.equals("all")) {
-          benches.addAll(ALL);
-        } else if (ALL.contains(t)) {
-          benches.add(t);
-        } else if (t.equals("help")) {
-          System.out.println("usage: ControllerBench [grant] [latency] [heap] [all] [key=value ...]");
-          System.out.println("keys: workers grant-namespaces latency-count latency-background pace-ms burst heap-namespaces"
-              + " heap-sas heap-xmx heap-gcs(default+serial) poll-us settle-ms timeout lease-ms java keep strict nodelay");
-          return;
-        } else {
-          throw new IllegalArgumentException("unknown benchmark or argument \"" + tok + "\"");
-        }
-      }
-    }
-    if (benches.isEmpty()) {
-      benches.addAll(ALL);
+    Set<String> benches = BenchArgs.parse(args, ALL, s::set,
+        "usage: ControllerBench [grant] [latency] [heap] [all] [key=value ...]\n"
+        + "keys: workers grant-namespaces latency-count latency-background pace-ms burst heap-namespaces"
+        + " heap-sas heap-xmx heap-gcs(default+serial) poll-us settle-ms timeout lease-ms java keep strict nodelay");
+    if (benches == null) {
+      return;
     }
     // Read once, when the first HttpServer is created: so before any fake starts.
     System.setProperty("sun.net.httpserver.nodelay", Boolean.toString(s.nodelay));
