@@ -52,42 +52,12 @@ public final class PrefixIndex<T> {
    */
   @SuppressWarnings("unchecked")
   public List<T> matches(ImageRef ref) {
-    Node node = domains.get(ref.domain());
-    if (node == null) {
-      return List.of();
-    }
-    List<T> out = null;
-    String p = ref.path();
-    int len = p.length();
-    int start = 0;
-    while (true) {
-      if (node.values.length > 0) {
-        if (out == null) {
-          out = new ArrayList<>();
-        }
-        for (Object v : node.values) {
-          out.add((T) v);
-        }
-      }
-      if (start > len) {
-        break;
-      }
-      int h = 0;
-      int i = start;
-      for (; i < len; i++) {
-        char c = p.charAt(i);
-        if (c == '/') {
-          break;
-        }
-        h = 31 * h + c;
-      }
-      node = node.child(p, start, i, h);
-      if (node == null) {
-        break;
-      }
-      start = i + 1;
-    }
-    return out == null ? List.of() : Collections.unmodifiableList(out);
+    List<T> out = new ArrayList<>();
+    anyMatch(ref, v -> {
+      out.add(v);
+      return false; // keep walking: collect every match
+    });
+    return out.isEmpty() ? List.of() : Collections.unmodifiableList(out);
   }
 
   /**
