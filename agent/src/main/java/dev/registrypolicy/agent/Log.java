@@ -1,5 +1,6 @@
 package dev.registrypolicy.agent;
 
+import dev.registrypolicy.policy.LogLine;
 import java.time.Instant;
 import java.util.logging.ConsoleHandler;
 import java.util.logging.Formatter;
@@ -61,35 +62,6 @@ final class Log {
   }
 
   static String format(String msg, Object... kv) {
-    StringBuilder sb = new StringBuilder("msg=").append(value(msg));
-    for (int i = 0; i + 1 < kv.length; i += 2) {
-      sb.append(' ').append(kv[i]).append('=').append(value(String.valueOf(kv[i + 1])));
-    }
-    return sb.toString();
-  }
-
-  private static String value(String v) {
-    boolean plain = !v.isEmpty();
-    for (int i = 0; i < v.length() && plain; i++) {
-      char c = v.charAt(i);
-      plain = c > ' ' && c != '"' && c != '=' && c != '\\' && c < 0x7f;
-    }
-    if (plain) {
-      return v;
-    }
-    StringBuilder sb = new StringBuilder("\"");
-    for (int i = 0; i < v.length(); i++) {
-      char c = v.charAt(i);
-      if (c == '"' || c == '\\') {
-        sb.append('\\').append(c);
-      } else if (c == '\n') {
-        sb.append("\\n");
-      } else if (c < ' ') {
-        sb.append(String.format("\\u%04x", (int) c));
-      } else {
-        sb.append(c);
-      }
-    }
-    return sb.append('"').toString();
+    return LogLine.format(msg, kv);
   }
 }

@@ -1,5 +1,7 @@
 package dev.registrypolicy.controller;
 
+import dev.registrypolicy.policy.LogLine;
+
 /** key=value log lines; never pass credentials. */
 final class Log {
   private Log() {}
@@ -18,7 +20,7 @@ final class Log {
         String logger = r.getLoggerName() == null ? "" : r.getLoggerName().substring(r.getLoggerName().lastIndexOf('.') + 1);
         String m = r.getMessage() == null ? "" : r.getMessage();
         return "ts=" + r.getInstant() + " level=" + r.getLevel().getName() + " logger=" + logger + " "
-            + (m.startsWith("msg=") ? m : "msg=" + q(m)) + "\n";
+            + (m.startsWith("msg=") ? m : LogLine.format(m)) + "\n";
       }
     });
     root.addHandler(h);
@@ -26,15 +28,6 @@ final class Log {
   }
 
   static String kv(String msg, Object... kv) {
-    StringBuilder sb = new StringBuilder("msg=").append(q(msg));
-    for (int i = 0; i + 1 < kv.length; i += 2) {
-      sb.append(' ').append(kv[i]).append('=').append(q(String.valueOf(kv[i + 1])));
-    }
-    return sb.toString();
-  }
-
-  private static String q(String v) {
-    boolean plain = !v.isEmpty() && v.chars().allMatch(c -> c > ' ' && c != '"' && c != '=' && c < 0x7f);
-    return plain ? v : '"' + v.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n") + '"';
+    return LogLine.format(msg, kv);
   }
 }
