@@ -52,14 +52,11 @@ final class Reconciler {
   private final Map<String, String> conflicts = new ConcurrentHashMap<>();
   private final Set<String> reported = ConcurrentHashMap.newKeySet();
   /**
-   * Expectations: writes the caches may not show yet. A Secret this controller created (namespace/
-   * name → when), and a ServiceAccount it patched (namespace/name → the resourceVersion the patch
-   * replaced). While the cache still shows the old state the namespace is retried later instead of
-   * writing again (which would only fail with 409/422).
+   * Secrets this controller created and ServiceAccounts it patched, until the caches show them
+   * (keys "Secret/namespace/name" and "ServiceAccount/namespace/name"). While a pass's cache still
+   * shows the old state the namespace is retried later instead of writing again.
    */
-  private final Map<String, Long> createdSecrets = new ConcurrentHashMap<>();
-  private final Map<String, String> patchedFrom = new ConcurrentHashMap<>();
-  private static final long EXPECTATION_NANOS = 30_000_000_000L;
+  private final Expectations expectations = new Expectations(30_000_000_000L, System::nanoTime);
 
   /** The policy in force and what was derived from it. */
   record State(Policy policy, String seenSha, Desired.Keyed grants, List<String> policyProblems, String invalidSha) {}
@@ -148,19 +145,12 @@ final class Reconciler {
    * again, as when a create and a delete arrive in one queued pass).
    */
   void observed(String kind, String namespace, String name, String resourceVersion) {
-    String key = namespace + "/" + name;
-    if ("Secret".equals(kind)) {
-      createdSecrets.remove(key);
-    } else {
-      String from = patchedFrom.get(key);
-      if (from != null && !from.equals(resourceVersion)) {
-        patchedFrom.remove(key);
-      }
-    }
+    expectations.observed(kind + "/" + namespace + "/" + name, resourceVersion);
   }
 
   /** Makes one namespace match the policy. */
   Result reconcileNamespace(String name) {
+    long mark = expectations.mark(); // before any cache read
     State s = state;
     if (s.policy() == null || Policy.NAMESPACE.equals(name)) {
       // Never had a valid policy: touch nothing. The policy's own namespace holds the sources,
@@ -190,7 +180,7 @@ final class Reconciler {
     Set<String> unsettled = new LinkedHashSet<>();
     for (Desired.PullSecret ps : want.secrets().values()) {
       try {
-        if (!ensureSecret(name, ps, have.get(ps.name))) {
+        if (!ensureSecret(name, ps, have.get(ps.name), mark)) {
           blocked.add(ps.name);
         }
       } catch (CacheBehind e) {
@@ -214,7 +204,7 @@ final class Reconciler {
         }
       }
       try {
-        patchServiceAccount(name, sa, wanted);
+        patchServiceAccount(name, sa, wanted, mark);
       } catch (CacheBehind e) {
         result = Result.REQUEUE;
       } catch (ApiException e) {
@@ -242,17 +232,16 @@ final class Reconciler {
   }
 
   /** Returns false when a foreign Secret holds the name (the grant is then not served there). */
-  private boolean ensureSecret(String ns, Desired.PullSecret ps, V1Secret existing) throws ApiException {
+  private boolean ensureSecret(String ns, Desired.PullSecret ps, V1Secret existing, long mark) throws ApiException {
     String key = ns + "/" + ps.name;
+    String expectationKey = "Secret/" + key;
     if (existing != null) {
-      createdSecrets.remove(key);
+      expectations.forget(expectationKey);
     }
     if (existing == null) {
-      Long created = createdSecrets.get(key);
-      if (created != null && System.nanoTime() - created < EXPECTATION_NANOS) {
+      if (expectations.pending(expectationKey, mark, null)) {
         throw new CacheBehind(); // created by us a moment ago; the cache will show it
       }
-      createdSecrets.remove(key);
       if (conflicts.containsKey(key)) {
         Optional<V1Secret> still = writes.readSecret(ns, ps.name);
         if (still.isPresent() && !managed(still.get())) {
@@ -263,7 +252,7 @@ final class Reconciler {
       }
       try {
         writes.createSecret(ns, pullSecret(ns, ps, null));
-        createdSecrets.put(key, System.nanoTime());
+        expectations.created(expectationKey);
         metrics.writes.incrementAndGet();
         LOG.info(Log.kv("created pull secret", "namespace", ns, "secret", ps.name, "grant", ps.grant));
         return true;
@@ -299,7 +288,7 @@ final class Reconciler {
     return true;
   }
 
-  private void patchServiceAccount(String ns, V1ServiceAccount sa, Set<String> wanted) throws ApiException {
+  private void patchServiceAccount(String ns, V1ServiceAccount sa, Set<String> wanted, long mark) throws ApiException {
     List<String> current = new ArrayList<>();
     if (sa.getImagePullSecrets() != null) {
       for (V1LocalObjectReference r : sa.getImagePullSecrets()) {
@@ -311,14 +300,10 @@ final class Reconciler {
     Map<String, String> annotations = sa.getMetadata().getAnnotations();
     String ann = annotations == null ? null : annotations.get(Desired.SA_ANNOTATION);
     Set<String> ours = Desired.parseAnnotation(ann);
-    String saKey = ns + "/" + sa.getMetadata().getName();
+    String saKey = "ServiceAccount/" + ns + "/" + sa.getMetadata().getName();
     String rv = sa.getMetadata().getResourceVersion();
-    String from = patchedFrom.get(saKey);
-    if (from != null) {
-      if (from.equals(rv)) {
-        throw new CacheBehind(); // our last patch is not in the cache yet
-      }
-      patchedFrom.remove(saKey);
+    if (expectations.pending(saKey, mark, rv)) {
+      throw new CacheBehind(); // our last patch is not in this pass's cache
     }
     Desired.SaChange change = Desired.serviceAccount(current, ours, wanted);
     boolean listSame = change.imagePullSecrets().equals(current);
@@ -362,7 +347,7 @@ final class Reconciler {
     }
     writes.patchServiceAccount(ns, sa.getMetadata().getName(), ops.toString());
     if (rv != null) {
-      patchedFrom.put(saKey, rv);
+      expectations.patched(saKey, rv);
     }
     metrics.writes.incrementAndGet();
     LOG.info(Log.kv("patched service account", "namespace", ns, "serviceaccount", sa.getMetadata().getName(),

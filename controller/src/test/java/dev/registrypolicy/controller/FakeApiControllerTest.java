@@ -164,7 +164,7 @@ class FakeApiControllerTest extends ControllerScenarios {
     }
     List<Request> failed = fake.requests().stream()
         .filter(r -> r.isWrite() && r.code() >= 400 && !"leases".equals(r.resource())).collect(Collectors.toList());
-    assertEquals(List.of(), failed.stream().map(Request::toString).collect(Collectors.toList()));
+    assertEquals(List.of(), failed.stream().map(Request::toString).collect(Collectors.toList()), () -> history(failed));
     long writes = fake.requests().stream().filter(Request::isWrite)
         .filter(r -> r.namespace() != null && r.namespace().startsWith("fast"))
         .filter(r -> "secrets".equals(r.resource()) || ("serviceaccounts".equals(r.resource()) && "PATCH".equals(r.method())))
@@ -190,5 +190,12 @@ class FakeApiControllerTest extends ControllerScenarios {
     awaitPullSecret("heal", "corp-pull");
     api.deleteNamespacedSecret("corp-pull", "heal").execute();
     awaitPullSecret("heal", "corp-pull");
+  }
+
+  /** Every call about the namespaces of these failed requests, with bodies, to explain a failure. */
+  private String history(List<Request> failed) {
+    java.util.Set<String> namespaces = failed.stream().map(Request::namespace).collect(Collectors.toSet());
+    return fake.requests().stream().filter(r -> namespaces.contains(r.namespace()))
+        .map(r -> r + (r.body().isEmpty() ? "" : " " + r.body())).collect(Collectors.joining("\n", "\n", ""));
   }
 }
