@@ -622,9 +622,9 @@ class RealContainerdAgentTest {
                     + " upstream requests: " + never.description());
         }
 
-        /** The daemon log written since offset {@code from}, waiting up to 2 s for {@code expected} to appear. */
+        /** The daemon log written since offset {@code from}, waiting up to 10 s for {@code expected} to appear. */
         String awaitLog(int from, String expected) {
-            long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
             String part;
             do {
                 String all = ctrd.log();
@@ -753,7 +753,7 @@ class RealContainerdAgentTest {
 
     private static List<AccessLogEntry> awaitNew(java.util.function.Supplier<List<AccessLogEntry>> log, int from,
                                                  Predicate<AccessLogEntry> match) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         List<AccessLogEntry> fresh;
         do {
             List<AccessLogEntry> all = log.get();

@@ -116,7 +116,7 @@ class LabSmokeTest {
             assertTrue(pull.imageRef().startsWith("sha256:"), pull::toString);
             assertTrue(ctrd.cri().imageStatus(IMAGE).isPresent(), "ImageStatus after pull");
             assertTrue(registry.awaitRequest(e -> e.uri().contains("/v2/library/hello/manifests/v1")
-                            && e.uri().contains("ns=docker.io"), Duration.ofSeconds(2)),
+                            && e.uri().contains("ns=docker.io"), Duration.ofSeconds(10)),
                     () -> "registry access log shows no ?ns=docker.io request: " + registry.accessLog());
 
             ctrd.cri().removeImage(IMAGE);
@@ -159,7 +159,7 @@ class LabSmokeTest {
                             .anyMatch(r -> r.status() == 200 && "Basic".equals(r.authKind())),
                     () -> "token server saw no Basic-authenticated request: " + registry.tokenServer().requests());
             assertTrue(registry.awaitTokenRegistryRequest(e -> e.uri().contains("ns=docker.io") && e.status() == 200,
-                    Duration.ofSeconds(2)), () -> "token registry log: " + registry.tokenRegistryAccessLog());
+                    Duration.ofSeconds(10)), () -> "token registry log: " + registry.tokenRegistryAccessLog());
         }
     }
 

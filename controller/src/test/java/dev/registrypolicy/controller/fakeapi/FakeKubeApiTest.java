@@ -717,8 +717,9 @@ class FakeKubeApiTest {
 
   private static LeaderElector elector(String id, ApiClient c) {
     LeaseLock lock = new LeaseLock("registry-policy", "registry-policy-controller", id, c);
-    return new LeaderElector(new LeaderElectionConfig(lock, Duration.ofSeconds(2),
-        Duration.ofMillis(1500), Duration.ofMillis(200)));
+    // Renewals have 3 s to get through, so a loaded machine does not hand over by accident.
+    return new LeaderElector(new LeaderElectionConfig(lock, Duration.ofSeconds(4),
+        Duration.ofSeconds(3), Duration.ofMillis(200)));
   }
 
   @Test
