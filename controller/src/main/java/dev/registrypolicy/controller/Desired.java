@@ -23,7 +23,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SortedMap;
+import java.util.SortedSet;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * What the cluster should hold for a policy: pure functions of the policy, the source Secrets and
@@ -77,13 +79,18 @@ final class Desired {
    *
    * @param secrets pull Secrets by name
    * @param serviceAccounts for each ServiceAccount that should list pull Secrets: their names
+   * @param held pull Secrets of grants that select this namespace but whose credentials are
+   *     unavailable (source Secret deleted or broken): what exists is kept as it is, neither
+   *     updated nor deleted, and ServiceAccounts keep or lack their entry as they do now. A source
+   *     deleted and re-created, or a typo in it, must not take pulls away from every namespace.
    * @param problems why some grant could not be served (missing source Secret…), safe to show
    */
   record Namespace(SortedMap<String, PullSecret> secrets, SortedMap<String, Set<String>> serviceAccounts,
-      List<String> problems) {
+      SortedSet<String> held, List<String> problems) {
     Namespace {
       secrets = Collections.unmodifiableSortedMap(new TreeMap<>(secrets));
       serviceAccounts = Collections.unmodifiableSortedMap(new TreeMap<>(serviceAccounts));
+      held = Collections.unmodifiableSortedSet(new TreeSet<>(held));
       problems = List.copyOf(problems);
     }
   }
@@ -188,9 +195,10 @@ final class Desired {
   static Namespace forNamespace(Policy policy, Keyed grants, NamespaceInfo ns, Set<String> serviceAccounts) {
     SortedMap<String, PullSecret> secrets = new TreeMap<>();
     SortedMap<String, Set<String>> sas = new TreeMap<>();
+    SortedSet<String> held = new TreeSet<>();
     List<String> problems = new ArrayList<>();
     if (Policy.NAMESPACE.equals(ns.name())) {
-      return new Namespace(secrets, sas, problems); // the policy's own namespace holds the sources
+      return new Namespace(secrets, sas, held, problems); // the policy's own namespace holds the sources
     }
     for (AccessGrant g : policy.access()) {
       if (!g.namespaces().grants(ns)) {
@@ -198,7 +206,9 @@ final class Desired {
       }
       byte[] cfg = grants.values().get(g.name());
       if (cfg == null) {
-        problems.add("access " + g.name() + " cannot be served: its credentials are unavailable");
+        problems.add("access " + g.name() + " cannot be served: its credentials are unavailable;"
+            + " Secret " + g.secretName() + " is kept as it is");
+        held.add(g.secretName());
         continue;
       }
       secrets.put(g.secretName(), new PullSecret(g.secretName(), g.name(), cfg));
@@ -208,7 +218,8 @@ final class Desired {
         }
       }
     }
-    return new Namespace(secrets, sas, problems);
+    held.removeAll(secrets.keySet()); // another grant serves that name
+    return new Namespace(secrets, sas, held, problems);
   }
 
   /**

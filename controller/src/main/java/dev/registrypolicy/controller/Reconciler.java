@@ -175,9 +175,10 @@ final class Reconciler {
     }
     Result result = Result.DONE;
     Set<String> blocked = new LinkedHashSet<>();
-    // Secrets whose write failed (e.g. our own create answered 409 before the cache has it): not
-    // known to be foreign, so ServiceAccounts keep their entry for them as it is until the retry.
-    Set<String> unsettled = new LinkedHashSet<>();
+    // Secrets whose write failed (e.g. our own create answered 409 before the cache has it), and
+    // those of grants whose credentials are unavailable: ServiceAccounts keep their entry for them
+    // as it is (listed stays listed, absent stays absent).
+    Set<String> unsettled = new LinkedHashSet<>(want.held());
     for (Desired.PullSecret ps : want.secrets().values()) {
       try {
         if (!ensureSecret(name, ps, have.get(ps.name), mark)) {
@@ -215,7 +216,7 @@ final class Reconciler {
     if (result == Result.DONE) {
       for (V1Secret sec : have.values()) {
         String n = sec.getMetadata().getName();
-        if (!want.secrets().containsKey(n)) {
+        if (!want.secrets().containsKey(n) && !want.held().contains(n)) {
           try {
             writes.deleteSecret(name, n);
             metrics.writes.incrementAndGet();

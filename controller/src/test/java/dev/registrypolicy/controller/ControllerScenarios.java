@@ -162,6 +162,25 @@ abstract class ControllerScenarios {
   }
 
   @Test
+  void deletedSourceSecret_keepsEveryCopyAndEntryUntilItIsBack() throws Exception {
+    startController("c1");
+    createNamespace("team-s", Map.of("pull", "corp"));
+    ensureServiceAccount("team-s", "default");
+    await(() -> pullSecretsOf("team-s", "default").contains("corp-pull"), "granted");
+    api.deleteNamespacedSecret("corp-source", Policy.NAMESPACE).execute();
+    await(() -> status().getOrDefault("problems", "").contains("corp-source"), "the missing source is reported");
+    long until = System.nanoTime() + 1_500_000_000L;
+    while (System.nanoTime() < until) { // the namespace passes queued with the status run meanwhile
+      assertTrue(secretExists("team-s", "corp-pull"), "the copy is kept while its source is missing");
+      assertEquals(List.of("corp-pull"), pullSecretsOf("team-s", "default"), "and so is the entry");
+      Thread.sleep(20);
+    }
+    upsertSecret(Policy.NAMESPACE, "corp-source", dockerConfig("YmFjazphZ2Fpbg=="));
+    await(() -> pullSecretData("team-s", "corp-pull").contains("YmFjazphZ2Fpbg=="), "re-created source rolls out");
+    assertEquals(List.of("corp-pull"), pullSecretsOf("team-s", "default"));
+  }
+
+  @Test
   void foreignSameNamedSecret_isNeverOverwrittenAndIsReported() throws Exception {
     createNamespace("team-h", Map.of("pull", "corp"));
     createNamespace("team-i", Map.of("pull", "corp"));

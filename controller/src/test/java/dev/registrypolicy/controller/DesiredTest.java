@@ -108,13 +108,19 @@ class DesiredTest {
   }
 
   @Test
-  void grants_missingSourceIsAProblemAndTheGrantIsNotServed() throws Exception {
+  void grants_missingSourceIsAProblemAndTheGrantsSecretIsHeldAsItIs() throws Exception {
     Desired.Keyed g = Desired.grants(policy(), Map.of("corp-pull", SOURCES.get("corp-pull")));
     assertEquals(List.of("access team-a: credentials robot: Secret registry-policy/robot-basic not found",
         "access ci: credentials robot: Secret registry-policy/robot-basic not found"), g.problems());
     Desired.Namespace d = Desired.forNamespace(policy(), g, NamespaceInfo.named("team-a"), Set.of("default"));
     assertEquals(Set.of("corp-pull"), d.secrets().keySet());
     assertEquals(1, d.problems().size());
+    Desired.Namespace all = Desired.forNamespace(policy(), Desired.grants(policy(), SOURCES),
+        NamespaceInfo.named("team-a"), Set.of("default"));
+    Set<String> missing = new java.util.TreeSet<>(all.secrets().keySet());
+    missing.removeAll(d.secrets().keySet());
+    assertEquals(missing, d.held(), "neither created, updated nor deleted while the source is missing");
+    assertFalse(d.held().isEmpty());
   }
 
   static Stream<Arguments> saChanges() {
