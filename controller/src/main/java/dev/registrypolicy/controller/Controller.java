@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Logger;
 
 /**
@@ -44,6 +45,8 @@ final class Controller implements AutoCloseable {
   private final ExecutorService electorThread = Executors.newSingleThreadExecutor();
   private volatile LeaderElector elector;
   private volatile boolean closed;
+  /** Counts terms of leadership; a worker serves only the term it was started for. */
+  private final AtomicInteger term = new AtomicInteger();
 
   Controller(ApiClient client, Settings settings, Metrics metrics) {
     this.client = client;
@@ -69,32 +72,68 @@ final class Controller implements AutoCloseable {
     return cluster.hasSynced();
   }
 
-  /** Starts informers and the election; returns at once. */
+  /**
+   * Starts informers and the election; returns at once. A replica that loses the Lease stops
+   * reconciling and campaigns again, so some replica always leads once the API is reachable.
+   */
   void start() {
     cluster.start();
-    LeaseLock lock = new LeaseLock(Policy.NAMESPACE, LEASE_NAME, settings.identity(), client);
-    elector = new LeaderElector(new LeaderElectionConfig(lock, settings.leaseDuration(), settings.renewDeadline(),
-        settings.retryPeriod()));
-    electorThread.submit(() -> elector.run(this::lead, () -> {
+    electorThread.submit(() -> {
+      while (!closed) {
+        LeaseLock lock = new LeaseLock(Policy.NAMESPACE, LEASE_NAME, settings.identity(), client);
+        LeaderElector e = new LeaderElector(new LeaderElectionConfig(lock, settings.leaseDuration(),
+            settings.renewDeadline(), settings.retryPeriod()));
+        elector = e;
+        if (closed) {
+          e.close();
+          return;
+        }
+        e.run(this::lead, this::stopLeading); // returns when leadership is lost or on close
+        e.close();
+        if (metrics.leader) {
+          stopLeading(); // run() ended without calling the hook
+        }
+        if (!closed) {
+          sleep(settings.retryPeriod().toMillis());
+        }
+      }
+    });
+  }
+
+  private void stopLeading() {
+    if (metrics.leader) {
       metrics.leader = false;
+      term.incrementAndGet(); // this term's workers stop after the key they hold
       LOG.info(Log.kv("lost leadership", "identity", settings.identity()));
-    }));
+    }
   }
 
   private void lead() {
+    int myTerm = term.incrementAndGet();
     metrics.leader = true;
-    LOG.info(Log.kv("leading", "identity", settings.identity()));
+    LOG.info(Log.kv("leading", "identity", settings.identity(), "term", myTerm));
     while (!cluster.hasSynced() && !closed) {
       sleep(50);
     }
-    queue.add(POLICY_KEY);
+    // The policy as the caches show it now, before any pass acts on it; then a full pass over
+    // whatever happened while another replica led, or while none did.
+    reconciler.refreshPolicy();
+    for (String ns : reconciler.namespaceNames()) {
+      queue.add(NS_PREFIX + ns);
+    }
+    queue.add(BUNDLE_KEY);
+    queue.add(STATUS_KEY);
     for (int i = 0; i < settings.workers(); i++) {
-      workers.submit(this::work);
+      workers.submit(() -> work(myTerm));
     }
   }
 
-  private void work() {
-    while (!closed && metrics.leader) {
+  private boolean serving(int myTerm) {
+    return !closed && metrics.leader && term.get() == myTerm;
+  }
+
+  private void work(int myTerm) {
+    while (serving(myTerm)) {
       String key;
       try {
         key = queue.get();
@@ -104,6 +143,12 @@ final class Controller implements AutoCloseable {
       }
       if (key == null) {
         return; // queue shut down
+      }
+      if (!serving(myTerm)) {
+        // Leadership was lost while waiting: leave the key for whoever serves next.
+        queue.done(key);
+        queue.add(key);
+        return;
       }
       try {
         Reconciler.Result r = process(key);

@@ -1,6 +1,7 @@
 package dev.registrypolicy.controller;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonArray;
@@ -170,6 +171,21 @@ class FakeApiControllerTest extends ControllerScenarios {
         .filter(r -> "secrets".equals(r.resource()) || ("serviceaccounts".equals(r.resource()) && "PATCH".equals(r.method())))
         .count();
     assertEquals(80, writes, "exactly two writes per namespace");
+  }
+
+  @Test
+  void lostLease_stopsReconcilingAndCampaignsAgain() throws Exception {
+    Controller c = startController("c1");
+    createNamespace("lease-a", Map.of("pull", "corp"));
+    awaitPullSecret("lease-a", "corp-pull");
+    FakeKubeApi.Registration partition = fake.failWhen(r -> "leases".equals(r.resource()) && "PUT".equals(r.method()), 500);
+    await(() -> !c.isLeader(), "renewals fail: the replica steps down");
+    createNamespace("lease-b", Map.of("pull", "corp"));
+    Thread.sleep(500); // the informer has the namespace long before this
+    assertFalse(secretExists("lease-b", "corp-pull"), "a replica that does not lead writes nothing");
+    partition.close();
+    await(c::isLeader, "it campaigns again and leads");
+    awaitPullSecret("lease-b", "corp-pull");
   }
 
   @Test
