@@ -20,6 +20,8 @@ import java.util.logging.Logger;
 
 /** {@link ClusterWrites} over the Kubernetes API. */
 final class ApiWrites implements ClusterWrites {
+  /** Where Events about cluster-scoped objects are recorded. */
+  static final String EVENTS_FOR_CLUSTER_OBJECTS = "default";
   private static final Logger LOG = Logger.getLogger(ApiWrites.class.getName());
   private final ApiClient client;
   private final CoreV1Api api;
@@ -66,15 +68,19 @@ final class ApiWrites implements ClusterWrites {
   @Override
   public void event(String namespace, String kind, String name, String type, String reason, String message) {
     OffsetDateTime now = OffsetDateTime.now(ZoneOffset.UTC);
+    // An Event about a cluster-scoped object (a Namespace) has no involvedObject.namespace, and the
+    // API server then only accepts it in "default"; kubectl describe finds it there.
+    boolean clusterScoped = "Namespace".equals(kind);
+    String eventNamespace = clusterScoped ? EVENTS_FOR_CLUSTER_OBJECTS : namespace;
     CoreV1Event e = new CoreV1Event().apiVersion("v1").kind("Event")
-        .metadata(new V1ObjectMeta().namespace(namespace)
+        .metadata(new V1ObjectMeta().namespace(eventNamespace)
             .name(name + "." + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE)))
         .involvedObject(new V1ObjectReference().apiVersion("v1").kind(kind).name(name)
-            .namespace("Namespace".equals(kind) ? null : namespace))
+            .namespace(clusterScoped ? null : namespace))
         .type(type).reason(reason).message(message).count(1).firstTimestamp(now).lastTimestamp(now)
         .source(new V1EventSource().component(component));
     try {
-      api.createNamespacedEvent(namespace, e).execute();
+      api.createNamespacedEvent(eventNamespace, e).execute();
     } catch (ApiException ex) {
       LOG.fine(Log.kv("event not recorded", "reason", reason, "code", ex.getCode()));
     }

@@ -69,6 +69,7 @@ abstract class ControllerScenarios {
   @BeforeEach
   void setUpPolicy() throws Exception {
     api = new CoreV1Api(client());
+    createNamespace("default", Map.of()); // as in every cluster
     createNamespace(Policy.NAMESPACE, Map.of());
     upsertSecret(Policy.NAMESPACE, "corp-source", dockerConfig("dXNlcjpwYXNz"));
     upsertPolicy(POLICY);
@@ -190,8 +191,9 @@ abstract class ControllerScenarios {
     awaitPullSecret("team-i", "corp-pull"); // the rest of the policy is applied
     await(() -> events(Policy.NAMESPACE).stream().anyMatch(ev -> "SecretConflict".equals(ev.getReason())),
         "conflict event on the policy ConfigMap");
-    await(() -> events("team-h").stream().anyMatch(ev -> "SecretConflict".equals(ev.getReason())),
-        "conflict event in the namespace");
+    await(() -> events(ApiWrites.EVENTS_FOR_CLUSTER_OBJECTS).stream().anyMatch(ev -> "SecretConflict".equals(ev.getReason())
+        && "Namespace".equals(ev.getInvolvedObject().getKind()) && "team-h".equals(ev.getInvolvedObject().getName())),
+        "conflict event on the Namespace (kubectl describe namespace team-h)");
     V1Secret theirs = api.readNamespacedSecret("corp-pull", "team-h").execute();
     assertTrue(theirs.getMetadata().getLabels() == null
         || !Desired.MANAGED_BY.equals(theirs.getMetadata().getLabels().get(Desired.MANAGED_BY_LABEL)));

@@ -1103,6 +1103,9 @@ public final class FakeKubeApi implements AutoCloseable {
       meta.addProperty("name", name);
     }
     validateName(t, name);
+    if (t.group().isEmpty() && "events".equals(t.plural())) {
+      validateCoreEvent(ns, obj);
+    }
     if (t.namespaced()) {
       String bodyNs = str(meta, "namespace");
       if (bodyNs != null && !bodyNs.isEmpty() && !bodyNs.equals(ns)) {
@@ -1403,6 +1406,40 @@ public final class FakeKubeApi implements AutoCloseable {
     }
     obj.addProperty("apiVersion", t.apiVersion());
     obj.addProperty("kind", t.kind());
+  }
+
+  /**
+   * The API server's check of a core/v1 Event's namespace: an Event about a namespaced object lives
+   * in that object's namespace; one about a cluster-scoped object (Namespace, Node…) names no
+   * namespace and is accepted only in "default" (or without one).
+   */
+  private void validateCoreEvent(String ns, JsonObject event) {
+    JsonObject involved = event.has("involvedObject") && event.get("involvedObject").isJsonObject()
+        ? event.getAsJsonObject("involvedObject") : new JsonObject();
+    String kind = str(involved, "kind");
+    String involvedNs = str(involved, "namespace");
+    boolean empty = involvedNs == null || involvedNs.isEmpty();
+    ResourceType known = null;
+    for (ResourceType rt : types.values()) {
+      if (rt.kind().equals(kind) && rt.group().isEmpty()) {
+        known = rt;
+      }
+    }
+    if (known != null && known.namespaced() && empty) {
+      throw StatusException.invalid("Event \"" + str(metadata(event), "name") + "\" is invalid:"
+          + " involvedObject.namespace: Required value: required for kind " + kind);
+    }
+    if (known != null && !known.namespaced() && !empty) {
+      throw StatusException.invalid("Event \"" + str(metadata(event), "name") + "\" is invalid:"
+          + " involvedObject.namespace: Invalid value: \"" + involvedNs + "\": not allowed for kind " + kind);
+    }
+    String eventNs = ns == null ? "" : ns;
+    boolean ok = empty ? (eventNs.isEmpty() || "default".equals(eventNs)) : eventNs.equals(involvedNs);
+    if (!ok) {
+      throw StatusException.invalid("Event \"" + str(metadata(event), "name") + "\" is invalid:"
+          + " involvedObject.namespace: Invalid value: \"" + (empty ? "" : involvedNs)
+          + "\": does not match event.namespace");
+    }
   }
 
   private static void validateName(ResourceType t, String name) {

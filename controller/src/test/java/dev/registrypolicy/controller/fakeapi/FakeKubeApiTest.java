@@ -679,6 +679,38 @@ class FakeKubeApiTest {
   }
 
   @Test
+  void coreEventsMustLiveInTheNamespaceOfWhatTheyAreAbout() throws Exception {
+    namespace("default");
+    namespace("apps");
+    // About a Namespace (cluster-scoped): no involvedObject.namespace, recorded in "default".
+    assertEquals(201, core.createNamespacedEvent("default", event("default", "Namespace", "apps", null))
+        .executeWithHttpInfo().getStatusCode());
+    ApiException inApps = assertThrows(ApiException.class,
+        () -> core.createNamespacedEvent("apps", event("apps", "Namespace", "apps", null)).execute());
+    assertEquals(422, inApps.getCode());
+    assertTrue(inApps.getResponseBody().contains("does not match event.namespace"), inApps.getResponseBody());
+    ApiException named = assertThrows(ApiException.class,
+        () -> core.createNamespacedEvent("apps", event("apps", "Namespace", "apps", "apps")).execute());
+    assertEquals(422, named.getCode());
+    // About a namespaced object: in its namespace, which must be named.
+    assertEquals(201, core.createNamespacedEvent("apps", event("apps", "Secret", "s", "apps"))
+        .executeWithHttpInfo().getStatusCode());
+    assertEquals(422, assertThrows(ApiException.class,
+        () -> core.createNamespacedEvent("default", event("default", "Secret", "s", "apps")).execute()).getCode());
+    assertEquals(422, assertThrows(ApiException.class,
+        () -> core.createNamespacedEvent("apps", event("apps", "Secret", "s", null)).execute()).getCode());
+  }
+
+  private static io.kubernetes.client.openapi.models.CoreV1Event event(String ns, String kind, String name,
+      String involvedNs) {
+    return new io.kubernetes.client.openapi.models.CoreV1Event().apiVersion("v1").kind("Event")
+        .metadata(new V1ObjectMeta().namespace(ns).name(name + "." + System.nanoTime()))
+        .involvedObject(new io.kubernetes.client.openapi.models.V1ObjectReference().apiVersion("v1").kind(kind)
+            .name(name).namespace(involvedNs))
+        .reason("Test").message("m").type("Normal");
+  }
+
+  @Test
   void leaderElectionAcquiresAndHandsOver() throws Exception {
     namespace("registry-policy");
     CountDownLatch aLeads = new CountDownLatch(1);
