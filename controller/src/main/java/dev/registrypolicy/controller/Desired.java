@@ -223,22 +223,22 @@ final class Desired {
   }
 
   /**
-   * The ServiceAccount's new imagePullSecrets: every entry not added by this controller is kept,
-   * in place; entries the controller added and no longer wants are dropped; wanted entries that
-   * are missing are appended. Returns the new list and the new set of controller-added names.
+   * The ServiceAccount's new imagePullSecrets: every entry not added by this controller is kept
+   * exactly as it is and where it is (duplicates and entries without a name included: they are
+   * someone else's); entries the controller added and no longer wants are dropped; wanted entries
+   * that are missing are appended. {@code current} holds null for an entry without a name. Returns
+   * the new list and the new set of controller-added names.
    */
   static SaChange serviceAccount(List<String> current, Set<String> ours, Set<String> wanted) {
     List<String> next = new ArrayList<>();
     Set<String> nextOurs = new LinkedHashSet<>();
     for (String name : current) {
-      if (next.contains(name)) {
-        continue; // duplicates collapse
-      }
-      if (ours.contains(name) && !wanted.contains(name)) {
+      boolean isOurs = name != null && ours.contains(name);
+      if (isOurs && !wanted.contains(name)) {
         continue; // ours, revoked
       }
       next.add(name);
-      if (ours.contains(name) && wanted.contains(name)) {
+      if (isOurs) {
         nextOurs.add(name);
       }
     }
@@ -251,10 +251,13 @@ final class Desired {
     return new SaChange(next, nextOurs);
   }
 
-  /** A ServiceAccount's imagePullSecrets after reconciling, and which of them the controller added. */
+  /**
+   * A ServiceAccount's imagePullSecrets after reconciling (null for an entry without a name), and
+   * which of them the controller added.
+   */
   record SaChange(List<String> imagePullSecrets, Set<String> ours) {
     SaChange {
-      imagePullSecrets = List.copyOf(imagePullSecrets);
+      imagePullSecrets = Collections.unmodifiableList(new ArrayList<>(imagePullSecrets));
       ours = Collections.unmodifiableSet(new LinkedHashSet<>(ours));
     }
 

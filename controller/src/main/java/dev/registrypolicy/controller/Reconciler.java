@@ -197,7 +197,7 @@ final class Reconciler {
       wanted.removeAll(blocked);
       for (String u : unsettled) {
         boolean listed = sa.getImagePullSecrets() != null
-            && sa.getImagePullSecrets().stream().anyMatch(r -> u.equals(r.getName()));
+            && sa.getImagePullSecrets().stream().anyMatch(r -> r != null && u.equals(r.getName()));
         if (listed) {
           wanted.add(u);
         } else {
@@ -293,9 +293,7 @@ final class Reconciler {
     List<String> current = new ArrayList<>();
     if (sa.getImagePullSecrets() != null) {
       for (V1LocalObjectReference r : sa.getImagePullSecrets()) {
-        if (r.getName() != null) {
-          current.add(r.getName());
-        }
+        current.add(r == null ? null : r.getName()); // an entry without a name is kept as it is
       }
     }
     Map<String, String> annotations = sa.getMetadata().getAnnotations();
@@ -318,7 +316,9 @@ final class Reconciler {
       JsonArray list = new JsonArray();
       for (String n : change.imagePullSecrets()) {
         JsonObject ref = new JsonObject();
-        ref.addProperty("name", n);
+        if (n != null) {
+          ref.addProperty("name", n);
+        }
         list.add(ref);
       }
       JsonObject o = new JsonObject();
@@ -352,7 +352,8 @@ final class Reconciler {
     }
     metrics.writes.incrementAndGet();
     LOG.info(Log.kv("patched service account", "namespace", ns, "serviceaccount", sa.getMetadata().getName(),
-        "image_pull_secrets", String.join(",", change.imagePullSecrets())));
+        "image_pull_secrets", change.imagePullSecrets().stream().map(n -> n == null ? "<no name>" : n)
+            .collect(java.util.stream.Collectors.joining(","))));
   }
 
   private static JsonObject op(String op, String path, String value) {

@@ -132,6 +132,19 @@ abstract class ControllerScenarios {
   }
 
   @Test
+  void othersDuplicateEntries_areKeptAsTheyAre() throws Exception {
+    createNamespace("team-dup", Map.of("pull", "corp"));
+    api.createNamespacedServiceAccount("team-dup", new V1ServiceAccount()
+        .metadata(new V1ObjectMeta().name("builder").namespace("team-dup"))
+        .addImagePullSecretsItem(new V1LocalObjectReference().name("x"))
+        .addImagePullSecretsItem(new V1LocalObjectReference().name("x"))).execute();
+    upsertPolicy(policy("all", ""));
+    startController("c1");
+    await(() -> pullSecretsOf("team-dup", "builder").contains("corp-pull"), "granted");
+    assertEquals(List.of("x", "x", "corp-pull"), pullSecretsOf("team-dup", "builder"));
+  }
+
+  @Test
   void revoke_andOptOut_cleanUp() throws Exception {
     startController("c1");
     createNamespace("team-d", Map.of("pull", "corp"));

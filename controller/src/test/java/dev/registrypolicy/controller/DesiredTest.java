@@ -133,7 +133,12 @@ class DesiredTest {
         // someone else listed "a" before us: keep it, never claim it, never remove it
         Arguments.of(List.of("a"), Set.of(), Set.of("a"), List.of("a"), Set.of()),
         Arguments.of(List.of("a"), Set.of(), Set.of(), List.of("a"), Set.of()),
-        Arguments.of(List.of("x", "x", "a"), Set.of("a"), Set.of("a"), List.of("x", "a"), Set.of("a")),
+        // others' duplicates and entries without a name are theirs: kept as they are
+        Arguments.of(List.of("x", "x", "a"), Set.of("a"), Set.of("a"), List.of("x", "x", "a"), Set.of("a")),
+        Arguments.of(java.util.Arrays.asList("x", null, "x"), Set.of(), Set.of(),
+            java.util.Arrays.asList("x", null, "x"), Set.of()),
+        Arguments.of(java.util.Arrays.asList(null, "a", "y"), Set.of("a"), Set.of(), java.util.Arrays.asList(null, "y"),
+            Set.of()),
         // ours but removed by hand: re-added
         Arguments.of(List.of("x"), Set.of("a"), Set.of("a"), List.of("x", "a"), Set.of("a")));
   }
