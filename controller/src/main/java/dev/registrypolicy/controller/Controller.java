@@ -168,6 +168,15 @@ final class Controller implements AutoCloseable {
 
   Reconciler.Result process(String key) {
     metrics.reconciles.incrementAndGet();
+    long conflicts = reconciler.conflictChanges();
+    Reconciler.Result r = dispatch(key);
+    if (!STATUS_KEY.equals(key) && reconciler.conflictChanges() != conflicts) {
+      queue.add(STATUS_KEY); // the status lists the conflicts
+    }
+    return r;
+  }
+
+  private Reconciler.Result dispatch(String key) {
     switch (key) {
       case POLICY_KEY:
         if (reconciler.refreshPolicy()) {
@@ -183,8 +192,7 @@ final class Controller implements AutoCloseable {
       case STATUS_KEY:
         return reconciler.reconcileStatus();
       default:
-        Reconciler.Result r = reconciler.reconcileNamespace(key.substring(NS_PREFIX.length()));
-        return r;
+        return reconciler.reconcileNamespace(key.substring(NS_PREFIX.length()));
     }
   }
 

@@ -50,6 +50,8 @@ final class Reconciler {
   private volatile State state = new State(null, null, new Desired.Keyed(Map.of(), List.of()), List.of(), null);
   /** Same-named Secrets the controller does not own: namespace/name → resourceVersion seen. */
   private final Map<String, String> conflicts = new ConcurrentHashMap<>();
+  /** Bumped whenever the set of conflicts changes, so the status is written again. */
+  private final java.util.concurrent.atomic.AtomicLong conflictChanges = new java.util.concurrent.atomic.AtomicLong();
   private final Set<String> reported = ConcurrentHashMap.newKeySet();
   /**
    * Secrets this controller created and ServiceAccounts it patched, until the caches show them
@@ -148,6 +150,18 @@ final class Reconciler {
     expectations.observed(kind + "/" + namespace + "/" + name, resourceVersion);
   }
 
+  private void forgetConflict(String key) {
+    if (conflicts.remove(key) != null) {
+      conflictChanges.incrementAndGet();
+    }
+    reported.remove("conflict|" + key);
+  }
+
+  /** Changes whenever the set of Secret name conflicts (shown in the status) changes. */
+  long conflictChanges() {
+    return conflictChanges.get();
+  }
+
   /** Makes one namespace match the policy. */
   Result reconcileNamespace(String name) {
     long mark = expectations.mark(); // before any cache read
@@ -169,6 +183,11 @@ final class Reconciler {
       saNames.add(sa.getMetadata().getName());
     }
     Desired.Namespace want = Desired.forNamespace(s.policy(), s.grants(), info, saNames);
+    for (String key : conflicts.keySet()) {
+      if (key.startsWith(name + "/") && !want.secrets().containsKey(key.substring(name.length() + 1))) {
+        forgetConflict(key); // no longer wanted here: nothing to report
+      }
+    }
     Map<String, V1Secret> have = new TreeMap<>();
     for (V1Secret sec : view.managedSecrets(name)) {
       have.put(sec.getMetadata().getName(), sec);
@@ -248,8 +267,7 @@ final class Reconciler {
         if (still.isPresent() && !managed(still.get())) {
           return false;
         }
-        conflicts.remove(key);
-        reported.remove("conflict|" + key);
+        forgetConflict(key);
       }
       try {
         writes.createSecret(ns, pullSecret(ns, ps, null));
@@ -263,7 +281,9 @@ final class Reconciler {
         }
         Optional<V1Secret> other = writes.readSecret(ns, ps.name);
         if (other.isPresent() && !managed(other.get())) {
-          conflicts.put(key, Objects.toString(other.get().getMetadata().getResourceVersion(), ""));
+          if (conflicts.put(key, Objects.toString(other.get().getMetadata().getResourceVersion(), "")) == null) {
+            conflictChanges.incrementAndGet();
+          }
           if (reported.add("conflict|" + key)) {
             String msg = "Secret " + key + " exists and is not managed by registry-policy; access grant " + ps.grant
                 + " is not applied in namespace " + ns;
@@ -377,6 +397,22 @@ final class Reconciler {
       return Result.DONE; // reported in status; the agent keeps its last good files
     }
     Optional<V1Secret> have = view.ownSecret(Desired.BUNDLE_SECRET);
+    String conflictKey = Policy.NAMESPACE + "/" + Desired.BUNDLE_SECRET;
+    if (have.isPresent() && !managed(have.get())) {
+      // Someone else's Secret under the bundle's name: never overwritten; reported.
+      if (conflicts.put(conflictKey, Objects.toString(have.get().getMetadata().getResourceVersion(), "")) == null) {
+        conflictChanges.incrementAndGet();
+      }
+      if (reported.add("conflict|" + conflictKey)) {
+        LOG.warning(Log.kv("conflict", "namespace", Policy.NAMESPACE, "secret", Desired.BUNDLE_SECRET));
+        writes.event(Policy.NAMESPACE, "ConfigMap", Policy.CONFIGMAP_NAME, "Warning", "SecretConflict",
+            "Secret " + conflictKey + " exists and is not managed by registry-policy; the node credentials"
+                + " bundle is not written");
+        metrics.conflicts.incrementAndGet();
+      }
+      return Result.DONE;
+    }
+    forgetConflict(conflictKey);
     Map<String, byte[]> data = new TreeMap<>(b.values());
     if (have.isPresent() && sameData(have.get().getData(), data) && managed(have.get())) {
       return Result.DONE;

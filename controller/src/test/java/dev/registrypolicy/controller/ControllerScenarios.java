@@ -53,6 +53,9 @@ abstract class ControllerScenarios {
 
   static final String POLICY = policy("default", "");
 
+  /** Someone else's dockerconfigjson (the API server accepts only valid JSON for that type). */
+  static final String THEIRS = "{\"auths\":{\"theirs.example\":{}}}";
+
   static byte[] dockerConfig(String auth) {
     return ("{\"auths\":{\"registry.corp.example\":{\"auth\":\"" + auth + "\"}}}").getBytes(StandardCharsets.UTF_8);
   }
@@ -199,7 +202,7 @@ abstract class ControllerScenarios {
     createNamespace("team-h", Map.of("pull", "corp"));
     createNamespace("team-i", Map.of("pull", "corp"));
     ensureServiceAccount("team-h", "default");
-    upsertSecret("team-h", "corp-pull", "theirs".getBytes(StandardCharsets.UTF_8));
+    upsertSecret("team-h", "corp-pull", THEIRS.getBytes(StandardCharsets.UTF_8));
     startController("c1");
     awaitPullSecret("team-i", "corp-pull"); // the rest of the policy is applied
     await(() -> events(Policy.NAMESPACE).stream().anyMatch(ev -> "SecretConflict".equals(ev.getReason())),
@@ -210,9 +213,33 @@ abstract class ControllerScenarios {
     V1Secret theirs = api.readNamespacedSecret("corp-pull", "team-h").execute();
     assertTrue(theirs.getMetadata().getLabels() == null
         || !Desired.MANAGED_BY.equals(theirs.getMetadata().getLabels().get(Desired.MANAGED_BY_LABEL)));
-    assertEquals("theirs", new String(theirs.getData().get(".dockerconfigjson"), StandardCharsets.UTF_8),
+    assertEquals(THEIRS, new String(theirs.getData().get(".dockerconfigjson"), StandardCharsets.UTF_8),
         "their data untouched");
     assertFalse(pullSecretsOf("team-h", "default").contains("corp-pull"));
+    await(() -> status().getOrDefault("conflicts", "").contains("team-h/corp-pull"), "the status lists the conflict");
+    V1Namespace h = api.readNamespace("team-h").execute();
+    h.getMetadata().getLabels().remove("pull");
+    api.replaceNamespace("team-h", h).execute();
+    await(() -> !status().getOrDefault("conflicts", "").contains("team-h"), "no longer granted: no conflict");
+  }
+
+  @Test
+  void foreignBundleSecret_isNeverOverwrittenAndIsReported() throws Exception {
+    upsertSecret(Policy.NAMESPACE, Desired.BUNDLE_SECRET, THEIRS.getBytes(StandardCharsets.UTF_8));
+    upsertSecret(Policy.NAMESPACE, "corp-ca", dockerConfig("Y2E6Y2E="));
+    upsertPolicy(POLICY + String.join("\n", "",
+        "registries:",
+        "  - host: registry.corp.example",
+        "    mirrors:",
+        "      - url: https://mirror.corp.example",
+        "        ca: [{secret: corp-ca, key: .dockerconfigjson}]",
+        ""));
+    startController("c1");
+    await(() -> status().getOrDefault("conflicts", "").contains(Policy.NAMESPACE + "/" + Desired.BUNDLE_SECRET),
+        "the status lists the conflict");
+    assertTrue(events(Policy.NAMESPACE).stream().anyMatch(ev -> "SecretConflict".equals(ev.getReason())));
+    V1Secret theirs = api.readNamespacedSecret(Desired.BUNDLE_SECRET, Policy.NAMESPACE).execute();
+    assertEquals(THEIRS, new String(theirs.getData().get(".dockerconfigjson"), StandardCharsets.UTF_8));
   }
 
   @Test

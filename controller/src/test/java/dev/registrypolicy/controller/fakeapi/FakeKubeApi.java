@@ -1135,6 +1135,7 @@ public final class FakeKubeApi implements AutoCloseable {
     meta.addProperty("creationTimestamp", now());
     meta.addProperty("generation", 1);
     applyDefaults(t, obj);
+    validateSecret(t, obj); // after stringData is folded into data
     if (dryRun) {
       meta.remove("resourceVersion");
       return obj;
@@ -1208,6 +1209,7 @@ public final class FakeKubeApi implements AutoCloseable {
       }
     }
     applyDefaults(t, obj);
+    validateSecret(t, obj); // after stringData is folded into data
     meta.addProperty("resourceVersion", currentRv);
     if (Patches.sameJson(obj, existing)) {
       return existing.deepCopy(); // no-op writes keep their resourceVersion, as upstream
@@ -1439,6 +1441,30 @@ public final class FakeKubeApi implements AutoCloseable {
       throw StatusException.invalid("Event \"" + str(metadata(event), "name") + "\" is invalid:"
           + " involvedObject.namespace: Invalid value: \"" + (empty ? "" : involvedNs)
           + "\": does not match event.namespace");
+    }
+  }
+
+  /**
+   * The API server's check of a {@code kubernetes.io/dockerconfigjson} Secret: the key
+   * {@code .dockerconfigjson} must be present and hold JSON (422 otherwise).
+   */
+  private static void validateSecret(ResourceType t, JsonObject secret) {
+    if (!t.group().isEmpty() || !"secrets".equals(t.plural())
+        || !"kubernetes.io/dockerconfigjson".equals(str(secret, "type"))) {
+      return;
+    }
+    JsonObject data = secret.has("data") && secret.get("data").isJsonObject() ? secret.getAsJsonObject("data")
+        : new JsonObject();
+    String name = str(metadata(secret), "name");
+    if (!data.has(".dockerconfigjson")) {
+      throw StatusException.invalid("Secret \"" + name + "\" is invalid: data[.dockerconfigjson]: Required value");
+    }
+    try {
+      byte[] raw = java.util.Base64.getDecoder().decode(data.get(".dockerconfigjson").getAsString());
+      com.google.gson.JsonParser.parseString(new String(raw, UTF_8)).getAsJsonObject();
+    } catch (RuntimeException e) {
+      throw StatusException.invalid("Secret \"" + name + "\" is invalid: data[.dockerconfigjson]: Invalid value:"
+          + " \"<secret contents redacted>\": invalid character in JSON");
     }
   }
 

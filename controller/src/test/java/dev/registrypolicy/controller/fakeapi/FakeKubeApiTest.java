@@ -679,6 +679,28 @@ class FakeKubeApiTest {
   }
 
   @Test
+  void dockerConfigJsonSecretsMustHoldJson() throws Exception {
+    namespace("apps");
+    V1Secret bad = new V1Secret().metadata(new V1ObjectMeta().name("pull").namespace("apps"))
+        .type("kubernetes.io/dockerconfigjson").data(java.util.Map.of(".dockerconfigjson",
+            "not json".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    ApiException e = assertThrows(ApiException.class, () -> core.createNamespacedSecret("apps", bad).execute());
+    assertEquals(422, e.getCode());
+    assertFalse(e.getResponseBody().contains("not json"), "the contents are not echoed");
+    V1Secret missing = new V1Secret().metadata(new V1ObjectMeta().name("pull").namespace("apps"))
+        .type("kubernetes.io/dockerconfigjson").data(java.util.Map.of());
+    assertEquals(422, assertThrows(ApiException.class,
+        () -> core.createNamespacedSecret("apps", missing).execute()).getCode());
+    V1Secret good = new V1Secret().metadata(new V1ObjectMeta().name("pull").namespace("apps"))
+        .type("kubernetes.io/dockerconfigjson").stringData(java.util.Map.of(".dockerconfigjson", "{\"auths\":{}}"));
+    assertEquals(201, core.createNamespacedSecret("apps", good).executeWithHttpInfo().getStatusCode());
+    V1Secret stored = core.readNamespacedSecret("pull", "apps").execute();
+    stored.setData(java.util.Map.of(".dockerconfigjson", "{".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    assertEquals(422, assertThrows(ApiException.class,
+        () -> core.replaceNamespacedSecret("pull", "apps", stored).execute()).getCode());
+  }
+
+  @Test
   void coreEventsMustLiveInTheNamespaceOfWhatTheyAreAbout() throws Exception {
     namespace("default");
     namespace("apps");
