@@ -261,6 +261,9 @@ public final class PolicyParser {
       } else if (dial != null && !validDuration(dial)) {
         n.problem("dialTimeout", "invalid duration " + Node.quote(dial) + " (want a Go duration such as \"500ms\" or \"2s\")");
         dial = null;
+      } else if (dial != null && durationNanos(dial) < 0) {
+        n.problem("dialTimeout", "duration " + Node.quote(dial) + " is out of range (at most " + MAX_DURATION + ")");
+        dial = null;
       }
       List<SecretKeyRef> ca = new ArrayList<>();
       Object caRaw = n.raw("ca");
@@ -726,8 +729,88 @@ public final class PolicyParser {
     }
   }
 
+  /** The longest duration Go's {@code time.ParseDuration} accepts: 2^63-1 nanoseconds. */
+  static final String MAX_DURATION = "2562047h47m16.854775807s";
+
+  /** Whether {@code s} has the form of a non-zero Go duration (its range is {@link #durationNanos}'s concern). */
   static boolean validDuration(String s) {
     return GO_DURATION.matcher(s).matches() && s.chars().anyMatch(c -> c >= '1' && c <= '9');
+  }
+
+  /**
+   * A duration of the {@link #validDuration} form in nanoseconds, computed as Go's
+   * {@code time.ParseDuration} does, or -1 when Go rejects it for overflow: each number times its
+   * unit, and the running sum, must stay at most 2^63-1 ns. A fraction adds
+   * {@code (long) (fraction * (unit / 10^digits))} in double arithmetic, as in Go, and digits of a
+   * fraction past what fits in 63 bits are ignored.
+   */
+  static long durationNanos(String s) {
+    long total = 0;
+    int i = 0;
+    int len = s.length();
+    try {
+      while (i < len) {
+        long whole = 0;
+        while (i < len && isDigit(s.charAt(i))) {
+          whole = Math.addExact(Math.multiplyExact(whole, 10), s.charAt(i) - '0');
+          i++;
+        }
+        long fraction = 0;
+        double scale = 1;
+        if (i < len && s.charAt(i) == '.') {
+          i++;
+          boolean full = false;
+          while (i < len && isDigit(s.charAt(i))) {
+            int digit = s.charAt(i) - '0';
+            if (!full && fraction <= Long.MAX_VALUE / 10) {
+              long room = Long.MAX_VALUE - fraction * 10;
+              if (digit <= room) {
+                fraction = fraction * 10 + digit;
+                scale *= 10;
+              } else if (digit == room + 1) {
+                fraction = Long.MAX_VALUE; // Go keeps 2^63 here, the same number as a double
+                scale *= 10;
+              } else {
+                full = true;
+              }
+            } else {
+              full = true;
+            }
+            i++;
+          }
+        }
+        int unitStart = i;
+        while (i < len && !isDigit(s.charAt(i)) && s.charAt(i) != '.') {
+          i++;
+        }
+        long unit = unitNanos(s.substring(unitStart, i));
+        long v = Math.multiplyExact(whole, unit);
+        if (fraction > 0) {
+          v = Math.addExact(v, (long) (fraction * (unit / scale)));
+        }
+        total = Math.addExact(total, v);
+      }
+    } catch (ArithmeticException e) {
+      return -1;
+    }
+    return total;
+  }
+
+  private static boolean isDigit(char c) {
+    return c >= '0' && c <= '9';
+  }
+
+  private static long unitNanos(String unit) {
+    switch (unit) {
+      case "ns": return 1L;
+      case "us":
+      case "\u00b5s": return 1_000L;
+      case "ms": return 1_000_000L;
+      case "s": return 1_000_000_000L;
+      case "m": return 60_000_000_000L;
+      case "h": return 3_600_000_000_000L;
+      default: throw new IllegalArgumentException("not a duration unit: " + unit);
+    }
   }
 
   /** Parses a Kubernetes-style quantity of bytes ({@code 2Gi}, {@code 500M}, {@code 1024}). */

@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class PolicyParserTest {
@@ -224,6 +225,57 @@ class PolicyParserTest {
   void parse_dialTimeoutAsNumber_explainsTheUnit() {
     List<String> got = problems(HEAD + "registries:\n  - host: a.example\n    mirrors: [{url: https://m.example, dialTimeout: 2}]\n");
     assertEquals(List.of("registries[0].mirrors[0].dialTimeout: must be a duration string such as \"500ms\" or \"2s\", found a number"), got);
+  }
+
+  /** Go's time.ParseDuration in nanoseconds; -1 where it fails for overflow (containerd 2.1 then drops the file). */
+  @ParameterizedTest
+  @CsvSource({
+      "2s, 2000000000",
+      "500ms, 500000000",
+      "1h30m, 5400000000000",
+      "1.5h, 5400000000000",
+      ".5s, 500000000",
+      "1.s, 1000000000",
+      "1us, 1000",
+      "1\u00b5s, 1000",
+      "0.1ns, 0",
+      "2562047h, 9223369200000000000",
+      "2562047.7h, 9223371720000000000",
+      "2562047h47m16.854775807s, 9223372036854775807",
+      "2562047h47m16.8547758079999s, 9223372036854775807",
+      "9223372036854775807ns, 9223372036854775807",
+      "0.000000000000000000000000001h1ns, 1",
+      "2562047h47m16.854775808s, -1",
+      "9223372036854775808ns, -1",
+      "2562048h, -1",
+      "2562047.9999999h, -1",
+      "3000000h, -1",
+      "99999999999999999999s, -1",
+      "2000000h2000000h, -1",
+      "1h9223372036854775807ns, -1",
+  })
+  void durationNanos_matchesGoParseDuration(String duration, long nanos) {
+    assertTrue(PolicyParser.validDuration(duration), duration);
+    assertEquals(nanos, PolicyParser.durationNanos(duration), duration);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"3000000h", "99999999999999999999s", "2000000h2000000h", "2562048h", "2562047h47m16.854775808s"})
+  void parse_dialTimeoutGoRejectsForOverflow_isAProblemAtItsPath(String duration) {
+    String problem = "dialTimeout: duration \"" + duration + "\" is out of range (at most 2562047h47m16.854775807s)";
+    assertEquals(List.of("registries[0]." + problem),
+        problems(HEAD + "registries:\n  - host: a.example\n    dialTimeout: \"" + duration + "\"\n"));
+    assertEquals(List.of("registries[0].mirrors[0]." + problem),
+        problems(HEAD + "registries:\n  - host: a.example\n    mirrors: [{url: https://m.example, dialTimeout: \""
+            + duration + "\"}]\n"));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"2s", "500ms", "1h30m", "1.5h", "1\u00b5s", "2562047h47m16.854775807s", "9223372036854775807ns"})
+  void parse_dialTimeoutWithinRange_isKeptAsWritten(String duration) throws Exception {
+    Policy p = PolicyParser.parse(HEAD + "registries:\n  - host: a.example\n    mirrors: [{url: https://m.example, dialTimeout: \""
+        + duration + "\"}]\n");
+    assertEquals(duration, p.registries().get(0).mirrors().get(0).dialTimeout());
   }
 
   @Test
