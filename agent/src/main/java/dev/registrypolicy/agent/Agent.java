@@ -45,7 +45,21 @@ final class Agent implements AutoCloseable {
     /** The policy or its credentials are unusable; the last good plan (if any) was re-asserted. */
     INVALID,
     /** Writing to certs.d failed for some hosts. */
-    FAILED
+    FAILED,
+    /**
+     * certs.d itself was deleted on the node while this process still reaches it through its
+     * mount: nothing written can reach containerd until the container restarts and the mount is
+     * made again. Nothing was written and no problem was recorded; the caller exits.
+     */
+    CERTS_DIR_DELETED
+  }
+
+  /** Why {@link #run()} returned. */
+  enum RunResult {
+    /** Closed or interrupted: shutting down. */
+    STOPPED,
+    /** A pass found certs.d deleted on the node ({@link Outcome#CERTS_DIR_DELETED}). */
+    CERTS_DIR_DELETED
   }
 
   private final Options options;
@@ -56,6 +70,9 @@ final class Agent implements AutoCloseable {
   private final Metrics.Counter driftRepairs;
   private final Metrics.Counter reconciles;
   private final Metrics.Gauge problemGauge;
+  private final Metrics.Gauge policyInfo;
+  /** The sha256 label of the one series {@link #policyInfo} has, or null before the first good policy. */
+  private String policyInfoSha;
   private volatile WatchService watcher;
 
   private Plan lastGood;
@@ -64,7 +81,7 @@ final class Agent implements AutoCloseable {
   private boolean firstApplyDone;
   private final Map<String, String> problems = new TreeMap<>();
   private CertsDir.Report lastReport;
-  private ContainerdConfig.Diagnosis diagnosis;
+  private volatile ContainerdConfig.Diagnosis diagnosis;
   /** Auth scheme of each endpoint that gets header credentials, probed in the background (daemon mode). */
   /** Writes host directories in parallel (daemon mode); null writes them one after another. */
   private java.util.concurrent.ExecutorService writers;
@@ -87,6 +104,17 @@ final class Agent implements AutoCloseable {
     metrics.gauge("registry_policy_agent_problems", "Number of current problems.", () -> problemCount());
     metrics.gauge("registry_policy_agent_managed_hosts", "Host directories in the applied plan.",
         () -> lastGoodSize());
+    this.policyInfo = metrics.gauge("registry_policy_agent_policy_info",
+        "1 for the last good policy, labelled with its full sha256 (as policySha256 in /healthz).", "sha256");
+    if (options.containerdConfig() != null) {
+      // Only with --containerd-config: without it there is nothing to diagnose.
+      metrics.gauge("registry_policy_agent_containerd_config_version",
+          "containerd config.toml's version (1 when it has none, 2 or 3); 0 while it cannot be read.",
+          () -> diagnosis == null ? 0 : diagnosis.configVersion());
+      metrics.gauge("registry_policy_agent_containerd_config_path_ok",
+          "1 when containerd's registry config_path names the certs dir, else 0 (also while config.toml cannot be read).",
+          () -> diagnosis != null && diagnosis.pointsAtCertsDir() ? 1 : 0);
+    }
   }
 
   private synchronized double problemCount() {
@@ -130,11 +158,20 @@ final class Agent implements AutoCloseable {
             "files", plan.fileCount(), "reason", reason);
       }
       lastGood = plan;
+      setPolicyInfo(plan.policySha256());
     }
     Outcome outcome = valid ? Outcome.APPLIED : Outcome.INVALID;
+    if (lastGood != null && certsDir.rootDeleted(false)) {
+      reconciles.labels(Outcome.CERTS_DIR_DELETED.name().toLowerCase(java.util.Locale.ROOT)).inc();
+      return Outcome.CERTS_DIR_DELETED;
+    }
     if (lastGood != null) {
       try {
         CertsDir.Report r = certsDir.apply(lastGood, options.adopt(), writers);
+        if (!r.errors().isEmpty() && certsDir.rootDeleted(true)) {
+          reconciles.labels(Outcome.CERTS_DIR_DELETED.name().toLowerCase(java.util.Locale.ROOT)).inc();
+          return Outcome.CERTS_DIR_DELETED;
+        }
         boolean sameAsApplied = lastGood.policySha256().equals(appliedSha) && firstApplyDone;
         for (String w : r.written()) {
           Log.info("wrote file", "path", w, "reason", sameAsApplied ? "drift" : reason);
@@ -168,6 +205,10 @@ final class Agent implements AutoCloseable {
           }
         }
       } catch (IOException | RuntimeException e) {
+        if (certsDir.rootDeleted(true)) {
+          reconciles.labels(Outcome.CERTS_DIR_DELETED.name().toLowerCase(java.util.Locale.ROOT)).inc();
+          return Outcome.CERTS_DIR_DELETED;
+        }
         found.put("write-failed", "cannot apply to " + options.certsDir() + ": " + e.getClass().getSimpleName()
             + (e.getMessage() == null ? "" : ": " + e.getMessage()));
         outcome = Outcome.FAILED;
@@ -179,6 +220,17 @@ final class Agent implements AutoCloseable {
     reconciles.labels(outcome.name().toLowerCase(java.util.Locale.ROOT)).inc();
     registerWatches();
     return outcome;
+  }
+
+  /** Moves the policy_info series to {@code sha}: the new series first, so a scrape never sees none. */
+  private void setPolicyInfo(String sha) {
+    if (!sha.equals(policyInfoSha)) {
+      policyInfo.labels(sha).set(1);
+      if (policyInfoSha != null) {
+        policyInfo.remove(policyInfoSha);
+      }
+      policyInfoSha = sha;
+    }
   }
 
   private void diagnose(Map<String, String> found) {
@@ -290,8 +342,11 @@ final class Agent implements AutoCloseable {
     return new Health(!writeFailing, firstApplyDone, d);
   }
 
-  /** Watches certs.d, each managed host directory, and the policy and credentials mounts; resyncs periodically. */
-  void run() throws IOException, InterruptedException {
+  /**
+   * Watches certs.d, each managed host directory, and the policy and credentials mounts; resyncs
+   * periodically. Returns when closed, or as soon as a pass finds certs.d deleted on the node.
+   */
+  RunResult run() throws IOException, InterruptedException {
     watcher = options.certsDir().getFileSystem().newWatchService();
     writers = java.util.concurrent.Executors.newFixedThreadPool(4, r -> {
       Thread t = new Thread(r, "certs-writer");
@@ -304,26 +359,33 @@ final class Agent implements AutoCloseable {
       return t;
     });
     registerWatches(); // before the first pass, so a change during it is not missed
-    reconcile("start");
+    if (reconcile("start") == Outcome.CERTS_DIR_DELETED) {
+      return RunResult.CERTS_DIR_DELETED;
+    }
     long resync = options.resync().toMillis();
     try {
       while (!Thread.currentThread().isInterrupted()) {
         WatchKey key = watcher.poll(resync, TimeUnit.MILLISECONDS);
+        Outcome o;
         if (key == null) {
-          reconcile("resync");
-          continue;
+          o = reconcile("resync");
+        } else {
+          drain(key);
+          // Coalesce a burst (rm -rf, kubelet's symlink swap) into one pass.
+          WatchKey more;
+          while ((more = watcher.poll(5, TimeUnit.MILLISECONDS)) != null) {
+            drain(more);
+          }
+          o = reconcile("watch");
         }
-        drain(key);
-        // Coalesce a burst (rm -rf, kubelet's symlink swap) into one pass.
-        WatchKey more;
-        while ((more = watcher.poll(5, TimeUnit.MILLISECONDS)) != null) {
-          drain(more);
+        if (o == Outcome.CERTS_DIR_DELETED) {
+          return RunResult.CERTS_DIR_DELETED;
         }
-        reconcile("watch");
       }
     } catch (ClosedWatchServiceException e) {
       // closed: shutting down
     }
+    return RunResult.STOPPED;
   }
 
   private static void drain(WatchKey key) {

@@ -19,12 +19,16 @@ import java.util.logging.Level;
  * </pre>
  *
  * Exit codes: 0 success, 1 the policy (or a credential it references) is invalid or certs.d
- * could not be written (nothing valid was changed), 2 usage error.
+ * could not be written (nothing valid was changed), 2 usage error, 4 certs.d itself was deleted on
+ * the node while mounted (with or without {@code --once}; the container's restart re-creates the
+ * hostPath). 3 is left to the JVM, which exits with it under {@code -XX:+ExitOnOutOfMemoryError}.
  */
 public final class AgentMain {
   static final int OK = 0;
   static final int FAILED = 1;
   static final int USAGE = 2;
+  /** certs.d was deleted on the node; distinct from 3, the JVM's -XX:+ExitOnOutOfMemoryError code. */
+  static final int CERTS_DIR_DELETED = 4;
 
   static final String USAGE_TEXT = String.join("\n",
       "usage: registry-policy-agent --policy FILE --certs-dir DIR [--secrets-dir DIR] [options]",
@@ -41,7 +45,8 @@ public final class AgentMain {
       "  --cleanup                 remove every file and directory the agent manages, then exit",
       "  --adopt                   take over existing unmanaged host directories the policy names",
       "  --verbose                 log no-op passes too",
-      "exit codes: 0 ok, 1 invalid policy or write failure (nothing valid changed), 2 usage error");
+      "exit codes: 0 ok, 1 invalid policy or write failure (nothing valid changed), 2 usage error,",
+      "            4 certs.d itself was deleted (restart the container to re-create its mount)");
 
   private AgentMain() {}
 
@@ -100,6 +105,9 @@ public final class AgentMain {
       }
       if (f.once()) {
         Agent.Outcome o = agent.reconcile("once");
+        if (o == Agent.Outcome.CERTS_DIR_DELETED) {
+          return certsDirDeleted(f);
+        }
         Log.info("once done", "outcome", o.name().toLowerCase(java.util.Locale.ROOT), "problems", agent.problems().size());
         return o == Agent.Outcome.APPLIED ? OK : FAILED;
       }
@@ -109,7 +117,7 @@ public final class AgentMain {
       }
       CountDownLatch stopped = new CountDownLatch(1);
       Thread main = Thread.currentThread();
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      Thread hook = new Thread(() -> {
         try {
           agent.close();
           main.interrupt();
@@ -117,14 +125,25 @@ public final class AgentMain {
         } catch (IOException | InterruptedException e) {
           Thread.currentThread().interrupt();
         }
-      }));
+      });
+      Runtime.getRuntime().addShutdownHook(hook);
+      Agent.RunResult result;
       try {
-        agent.run();
+        result = agent.run();
       } finally {
         if (server != null) {
           server.close();
         }
         stopped.countDown();
+        try {
+          Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+          // already shutting down: the hook is running
+        }
+      }
+      if (result == Agent.RunResult.CERTS_DIR_DELETED) {
+        agent.close();
+        return certsDirDeleted(f);
       }
       return OK;
     } catch (InterruptedException e) {
@@ -134,6 +153,14 @@ public final class AgentMain {
       Log.error("agent failed", "error", e.getClass().getSimpleName() + ": " + e.getMessage());
       return FAILED;
     }
+  }
+
+  /** Logs, once, why the process exits with {@link #CERTS_DIR_DELETED}. */
+  private static int certsDirDeleted(Flags f) {
+    Log.error("certs dir deleted", "certs_dir", f.certsDir(), "node_certs_dir", f.nodeCertsDir(),
+        "exit_code", CERTS_DIR_DELETED, "action", "exiting: the container restart re-creates the hostPath mount,"
+            + " then the next pass rewrites every file");
+    return CERTS_DIR_DELETED;
   }
 
   /** Parses flags; null means help was asked for. */

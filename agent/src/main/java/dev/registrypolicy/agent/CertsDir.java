@@ -16,6 +16,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 /**
@@ -28,9 +30,16 @@ final class CertsDir {
   private static final Pattern OWN_FILE = Pattern.compile("(ca-[0-9a-f]{8}\\.crt|client-[0-9a-f]{8}\\.(crt|key))");
 
   private final Path root;
+  /** Makes new entries of a directory durable: {@link AtomicFiles#fsyncDirectory}, or a recorder in tests. */
+  private final Consumer<Path> syncDirectory;
 
   CertsDir(Path root) {
+    this(root, AtomicFiles::fsyncDirectory);
+  }
+
+  CertsDir(Path root, Consumer<Path> syncDirectory) {
     this.root = root;
+    this.syncDirectory = syncDirectory;
   }
 
   Path root() {
@@ -73,7 +82,13 @@ final class CertsDir {
    * cost is fsync, so this shortens re-assertion after a wipe. A null pool writes sequentially.
    */
   Report apply(Plan plan, boolean adopt, java.util.concurrent.ExecutorService pool) throws IOException {
-    Files.createDirectories(root);
+    if (!Files.isDirectory(root)) {
+      Files.createDirectories(root);
+      Path parent = root.toAbsolutePath().getParent();
+      if (parent != null) {
+        syncDirectory.accept(parent);
+      }
+    }
     List<DirResult> results = new ArrayList<>();
     if (pool == null || plan.dirs().size() < 2) {
       for (HostDir hd : plan.dirs().values()) {
@@ -151,7 +166,11 @@ final class CertsDir {
       if (escaped != null && Files.exists(resolve(escaped), LinkOption.NOFOLLOW_LINKS) && !owned(resolve(escaped))) {
         res.shadowed.add(escaped);
       }
-      Files.createDirectories(dir);
+      if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+        Files.createDirectories(dir);
+        // The new entry in certs.d must survive a power loss like the files written into it.
+        syncDirectory.accept(root);
+      }
       // The owner file first (ownership before content), hosts.toml last (it switches to the new files).
       List<String> order = new ArrayList<>();
       order.add(NodePlan.OWNER_FILE);
@@ -241,6 +260,48 @@ final class CertsDir {
     }
   }
 
+  /**
+   * Whether certs.d itself has been deleted on the node while this process still reaches it: a
+   * bind mount (the DaemonSet's hostPath) keeps pointing at the deleted directory, where nothing
+   * created is visible on the node and creating anything fails. A certs.d that simply does not
+   * exist is not deleted in this sense ({@link #apply} creates it).
+   *
+   * <p>Where the file system reports a link count ({@code unix:nlink}), only a count of 0 leads
+   * to a check; elsewhere only {@code afterFailure} (a pass whose writes failed) does. The check
+   * creates and removes a temp file in certs.d: it fails with {@link NoSuchFileException} in a
+   * deleted directory although the directory itself is still there.
+   */
+  boolean rootDeleted(boolean afterFailure) {
+    if (!Files.isDirectory(root)) {
+      return false;
+    }
+    Integer links = linkCount(root);
+    if (links == null ? !afterFailure : links > 0) {
+      return false;
+    }
+    Path probe = root.resolve(AtomicFiles.TEMP_PREFIX + "probe." + Long.toHexString(ThreadLocalRandom.current().nextLong())
+        + AtomicFiles.TEMP_SUFFIX);
+    try {
+      Files.createFile(probe);
+      Files.deleteIfExists(probe);
+      return false;
+    } catch (NoSuchFileException e) {
+      return Files.isDirectory(root);
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** The link count of {@code p} (following symlinks), or null where the file system has none. */
+  static Integer linkCount(Path p) {
+    try {
+      Object n = Files.getAttribute(p, "unix:nlink");
+      return n instanceof Integer ? (Integer) n : null;
+    } catch (UnsupportedOperationException | IllegalArgumentException | IOException e) {
+      return null;
+    }
+  }
+
   /** Directory names directly under certs.d. */
   List<String> list() throws IOException {
     TreeSet<String> names = new TreeSet<>();
@@ -274,7 +335,7 @@ final class CertsDir {
         removed.add(name + "/");
       }
     }
-    AtomicFiles.fsyncDirectory(root);
+    syncDirectory.accept(root);
     return removed;
   }
 

@@ -3,16 +3,22 @@ package dev.registrypolicy.agent;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
@@ -120,6 +126,130 @@ class AgentTest {
     assertEquals(AgentMain.USAGE, main("--once", "--cleanup", "--policy", "p", "--certs-dir", "c"));
     assertEquals(AgentMain.OK, main("--cleanup", "--certs-dir", certs.toString()));
     assertFalse(Files.exists(certs.resolve("docker.io")));
+  }
+
+  // ---- certs.d deleted on the node ------------------------------------------------------------
+  // In the pod, certs.d is a bind mount of the node's directory; deleting that directory on the
+  // node leaves the mount pointing at the deleted inode. /proc/self/fd/<n> of an open descriptor
+  // of the directory reaches it the same way: after the delete, it still "is" a directory, its
+  // link count is 0 and creating anything in it fails with ENOENT.
+
+  /** An open descriptor of a directory and the /proc path that reaches it through the descriptor. */
+  record Held(FileChannel channel, Path path) implements AutoCloseable {
+    @Override
+    public void close() throws IOException {
+      channel.close();
+    }
+  }
+
+  static Held hold(Path dir) throws IOException {
+    Path fds = Path.of("/proc/self/fd");
+    assumeTrue(Files.isDirectory(fds), "needs Linux /proc");
+    Path real = dir.toRealPath();
+    FileChannel ch = FileChannel.open(real, StandardOpenOption.READ);
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(fds)) {
+      for (Path fd : ds) {
+        try {
+          if (Files.readSymbolicLink(fd).equals(real)) {
+            return new Held(ch, fds.resolve(fd.getFileName()));
+          }
+        } catch (IOException e) {
+          // closed meanwhile (the stream's own descriptor)
+        }
+      }
+    }
+    ch.close();
+    throw new IllegalStateException("no descriptor for " + real);
+  }
+
+  /** rm -rf, retried while a running agent recreates entries in between. */
+  static void removeTree(Path dir) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (Files.exists(dir)) {
+      try {
+        CertsDirConformance.deleteTree(dir);
+      } catch (IOException e) {
+        if (System.nanoTime() > deadline) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  @Test
+  void rootDeleted_onlyForADirectoryDeletedUnderItsMount() throws Exception {
+    assertFalse(new CertsDir(certs).rootDeleted(true), "missing: apply creates it");
+    Files.createDirectories(certs);
+    assertFalse(new CertsDir(certs).rootDeleted(true), "a live directory");
+    try (Held held = hold(certs)) {
+      CertsDir viaMount = new CertsDir(held.path());
+      assertFalse(viaMount.rootDeleted(true));
+      Files.delete(certs);
+      assertTrue(Files.isDirectory(held.path()), "still reachable, as through a bind mount");
+      assertEquals(0, CertsDir.linkCount(held.path()));
+      assertTrue(viaMount.rootDeleted(false), "link count 0: no failed write needed");
+      assertTrue(viaMount.rootDeleted(true));
+    }
+  }
+
+  @Test
+  void once_certsDirDeletedOnTheNode_exitsWithItsOwnCode() throws Exception {
+    Files.createDirectories(certs);
+    try (Held held = hold(certs)) {
+      Files.delete(certs);
+      Agent a = new Agent(new Agent.Options(policy, bundle, held.path(), Fixtures.NODE_CERTS, false, Duration.ofSeconds(60),
+          null), new Metrics());
+      assertEquals(Agent.Outcome.CERTS_DIR_DELETED, a.reconcile("test"));
+      assertTrue(a.problems().isEmpty(), "not a write failure: " + a.problems());
+      assertEquals(AgentMain.CERTS_DIR_DELETED, main("--once", "--policy", policy.toString(), "--certs-dir",
+          held.path().toString(), "--secrets-dir", bundle.toString(), "--node-certs-dir", Fixtures.NODE_CERTS));
+    }
+    assertEquals(4, AgentMain.CERTS_DIR_DELETED, "documented; 3 is the JVM's ExitOnOutOfMemoryError code");
+  }
+
+  @Test
+  void run_certsDirDeletedWhileRunning_returnsAtOnceInsteadOfFailingOn() throws Exception {
+    Files.createDirectories(certs);
+    try (Held held = hold(certs)) {
+      Agent a = new Agent(new Agent.Options(policy, bundle, held.path(), Fixtures.NODE_CERTS, false, Duration.ofSeconds(60),
+          null), new Metrics());
+      CompletableFuture<Agent.RunResult> run = CompletableFuture.supplyAsync(() -> {
+        try {
+          return a.run();
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      try {
+        waitFor(() -> Files.exists(certs.resolve("docker.io/hosts.toml")));
+        removeTree(certs);
+        // The deletion is seen by the watch (resync is 60 s), well before a liveness restart.
+        assertEquals(Agent.RunResult.CERTS_DIR_DELETED, run.get(10, TimeUnit.SECONDS));
+      } finally {
+        a.close();
+      }
+    }
+  }
+
+  @Test
+  void main_daemonExitsWithCertsDirDeletedCode() throws Exception {
+    Files.createDirectories(certs);
+    try (Held held = hold(certs)) {
+      CompletableFuture<Integer> code = CompletableFuture.supplyAsync(() -> main("--policy", policy.toString(),
+          "--certs-dir", held.path().toString(), "--secrets-dir", bundle.toString(), "--node-certs-dir", Fixtures.NODE_CERTS,
+          "--listen", "off"));
+      waitFor(() -> Files.exists(certs.resolve("docker.io/hosts.toml")));
+      removeTree(certs);
+      assertEquals(AgentMain.CERTS_DIR_DELETED, code.get(10, TimeUnit.SECONDS));
+    }
+  }
+
+  static void waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!condition.getAsBoolean()) {
+      assertTrue(System.nanoTime() < deadline, "timed out");
+      Thread.sleep(10);
+    }
   }
 
   private static int main(String... args) {

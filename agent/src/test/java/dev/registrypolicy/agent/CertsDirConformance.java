@@ -6,14 +6,21 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.registrypolicy.agent.NodePlan.Plan;
+import dev.registrypolicy.policy.PolicyDocument;
+import dev.registrypolicy.policy.PolicyException;
 import dev.registrypolicy.policy.PolicyParser;
+import dev.registrypolicy.policy.Problem;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
@@ -255,6 +262,99 @@ abstract class CertsDirConformance {
   void resolve_refusesNamesThatEscapeCertsDir() {
     for (String bad : List.of("..", ".", "", "a/b", "../etc", "a\\b", "x\0y")) {
       assertThrows(IllegalArgumentException.class, () -> dir.resolve(bad), bad);
+    }
+  }
+
+  @Test
+  void apply_fsyncsCertsDirAfterCreatingAHostDirectory() throws Exception {
+    // At each sync of certs.d, which host directories exist: each must have been there for one.
+    List<List<String>> seenAtRootSync = Collections.synchronizedList(new ArrayList<>());
+    CertsDir recording = new CertsDir(certs, p -> {
+      if (p.equals(certs)) {
+        try {
+          seenAtRootSync.add(dir.list());
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
+      AtomicFiles.fsyncDirectory(p);
+    });
+    Plan p = plan(Fixtures.POLICY);
+    recording.apply(p, false);
+    Set<String> synced = new java.util.TreeSet<>();
+    seenAtRootSync.forEach(synced::addAll);
+    assertEquals(Set.copyOf(dir.list()), synced, "certs.d synced after every new host directory");
+    assertEquals(p.dirs().size(), seenAtRootSync.size(), "once per new directory");
+
+    seenAtRootSync.clear();
+    recording.apply(p, false);
+    assertEquals(List.of(), seenAtRootSync, "no new directory, no sync of certs.d");
+
+    deleteTree(certs.resolve("ghcr.io"));
+    recording.apply(p, false);
+    assertEquals(1, seenAtRootSync.size(), "the re-created directory");
+    assertTrue(seenAtRootSync.get(0).contains("ghcr.io"));
+  }
+
+  @Test
+  void rootDeleted_isFalseForALiveOrMissingCertsDir() throws Exception {
+    dir.apply(plan(Fixtures.POLICY), false);
+    assertFalse(dir.rootDeleted(false));
+    assertFalse(dir.rootDeleted(true), "the probe succeeds in a live directory");
+    assertEquals(List.of(), dir.list().stream().filter(AtomicFiles::isTemp).collect(Collectors.toList()), "probe removed");
+    deleteTree(certs);
+    assertFalse(dir.rootDeleted(true), "missing is not deleted-under-a-mount: apply re-creates it");
+  }
+
+  /** Hosts that would leave certs.d (or pick a directory other than their own) as a path. */
+  static final List<String> ESCAPING_HOSTS = List.of("../x", "a/b", "..", ".", "foo/../../etc", "../../etc/containerd",
+      "/etc", "x/..", "..\\x", "docker.io/../../x", "_default");
+
+  @Test
+  void apply_policyWithPathLikeHost_isRejectedWholeAndNothingIsCreated() throws Exception {
+    Path outside = certs.getParent();
+    List<String> before = tree(outside);
+    for (String host : ESCAPING_HOSTS) {
+      Path target = certs.resolve(host.replace('\\', '/')).normalize();
+      boolean targetExisted = Files.exists(target);
+      String quoted = "\"" + host.replace("\\", "\\\\") + "\"";
+      // Alone, next to good registries (the whole policy goes), and in the ConfigMap form the agent reads.
+      String alone = "apiVersion: registry-policy.dev/v1alpha1\nkind: RegistryPolicy\nregistries:\n  - host: " + quoted + "\n";
+      String mixed = Fixtures.POLICY + "  - host: " + quoted + "\n";
+      String configMap = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: registry-policy, namespace: registry-policy}\n"
+          + "data:\n  policy.yaml: |\n" + mixed.replaceAll("(?m)^", "    ");
+      int index = (int) Fixtures.POLICY.lines().filter(l -> l.startsWith("  - host: ")).count();
+      for (String text : List.of(alone, mixed, configMap)) {
+        String path = "registries[" + (text.equals(alone) ? 0 : index) + "].host";
+        PolicyException e = assertThrows(PolicyException.class, () -> {
+          Plan p = NodePlan.plan(PolicyDocument.parse(text), SecretStore.directory(bundle), Fixtures.NODE_CERTS);
+          dir.apply(p, false);
+        }, host);
+        List<String> problems = e.problems().stream().map(Problem::toString).collect(Collectors.toList());
+        assertTrue(problems.stream().anyMatch(pr -> pr.startsWith(path + ": ")), () -> host + ": " + problems);
+      }
+      // The agent's own pass: same result, reported, nothing written.
+      Path policyFile = newDirectory("policy-" + ESCAPING_HOSTS.indexOf(host)).resolve("policy.yaml");
+      Files.writeString(policyFile, configMap);
+      Agent agent = new Agent(new Agent.Options(policyFile, bundle, certs, Fixtures.NODE_CERTS, false, Duration.ofSeconds(60),
+          null), new Metrics());
+      assertEquals(Agent.Outcome.INVALID, agent.reconcile("test"), host);
+      assertTrue(agent.problems().values().stream().anyMatch(pr -> pr.startsWith("policy invalid: registries[")
+          && pr.contains("].host: ")), () -> host + ": " + agent.problems());
+      Files.delete(policyFile);
+      Files.delete(policyFile.getParent());
+      try (Stream<Path> inside = Files.list(certs)) {
+        assertEquals(0, inside.count(), () -> host + ": nothing inside certs.d");
+      }
+      assertEquals(before, tree(outside), () -> host + ": nothing next to or outside certs.d");
+      assertEquals(targetExisted, Files.exists(target), () -> host + ": " + target);
+    }
+  }
+
+  /** Every path below {@code top}, relative to it, sorted. */
+  static List<String> tree(Path top) throws IOException {
+    try (Stream<Path> s = Files.walk(top)) {
+      return s.map(p -> top.relativize(p).toString()).sorted().collect(Collectors.toList());
     }
   }
 

@@ -6,12 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -266,5 +270,98 @@ class MetricsTest {
         for (String line : out.split("\n")) {
             assertTrue(sample.matcher(line).matches() || comment.matcher(line).matches(), line);
         }
+    }
+
+    // ---- the agent's own series ------------------------------------------------------------
+
+    @TempDir
+    Path tmp;
+
+    /** An agent on a fresh certs.d in {@link #tmp}; {@code containerdConfig} may be null (no --containerd-config). */
+    private Agent agent(Metrics metrics, Path policy, Path containerdConfig) throws Exception {
+        Path bundle = tmp.resolve("bundle");
+        Fixtures.writeBundle(bundle);
+        return new Agent(new Agent.Options(policy, bundle, tmp.resolve("certs.d"), Fixtures.NODE_CERTS, false,
+                Duration.ofSeconds(60), containerdConfig), metrics);
+    }
+
+    private static List<String> lines(Metrics m, String name) {
+        List<String> out = new ArrayList<>();
+        for (String line : m.render().split("\n")) {
+            if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+                out.add(line);
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void agentPolicyInfo_hasOnlyTheCurrentGoodPolicysFullSha() throws Exception {
+        Metrics m = new Metrics();
+        Path policy = tmp.resolve("policy.yaml");
+        Files.writeString(policy, "apiVersion: nope\n");
+        Agent a = agent(m, policy, null);
+        a.reconcile("test");
+        assertEquals(List.of(), lines(m, "registry_policy_agent_policy_info"), "no good policy yet");
+
+        Files.writeString(policy, Fixtures.POLICY);
+        a.reconcile("test");
+        String first = (String) a.health().details().get("policySha256");
+        assertEquals(64, first.length());
+        assertEquals(List.of("registry_policy_agent_policy_info{sha256=\"" + first + "\"} 1"),
+                lines(m, "registry_policy_agent_policy_info"), "the same sha as /healthz");
+
+        Files.writeString(policy, Fixtures.POLICY + "# changed\n");
+        a.reconcile("test");
+        String second = (String) a.health().details().get("policySha256");
+        assertFalse(first.equals(second));
+        assertEquals(List.of("registry_policy_agent_policy_info{sha256=\"" + second + "\"} 1"),
+                lines(m, "registry_policy_agent_policy_info"), "no stale series for the previous policy");
+
+        Files.writeString(policy, "apiVersion: nope\n");
+        a.reconcile("test");
+        assertEquals(List.of("registry_policy_agent_policy_info{sha256=\"" + second + "\"} 1"),
+                lines(m, "registry_policy_agent_policy_info"), "an invalid policy keeps the last good one");
+    }
+
+    @Test
+    void agentContainerdDiagnosis_versionAndConfigPath() throws Exception {
+        Path policy = tmp.resolve("policy.yaml");
+        Files.writeString(policy, Fixtures.POLICY);
+        Path config = tmp.resolve("config.toml");
+        Metrics m = new Metrics();
+        Agent a = agent(m, policy, config);
+
+        Files.writeString(config, "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".registry]\n  config_path = \""
+                + Fixtures.NODE_CERTS + "\"\n");
+        a.reconcile("test");
+        assertEquals(List.of("registry_policy_agent_containerd_config_version 2"),
+                lines(m, "registry_policy_agent_containerd_config_version"));
+        assertEquals(List.of("registry_policy_agent_containerd_config_path_ok 1"),
+                lines(m, "registry_policy_agent_containerd_config_path_ok"));
+
+        Files.writeString(config, "version = 3\n[plugins.'io.containerd.cri.v1.images'.registry]\n"
+                + "  config_path = '/etc/docker/certs.d'\n");
+        a.reconcile("test");
+        assertEquals(List.of("registry_policy_agent_containerd_config_version 3"),
+                lines(m, "registry_policy_agent_containerd_config_version"));
+        assertEquals(List.of("registry_policy_agent_containerd_config_path_ok 0"),
+                lines(m, "registry_policy_agent_containerd_config_path_ok"), "points elsewhere");
+
+        Files.delete(config);
+        a.reconcile("test");
+        assertEquals(List.of("registry_policy_agent_containerd_config_version 0"),
+                lines(m, "registry_policy_agent_containerd_config_version"), "unreadable");
+        assertEquals(List.of("registry_policy_agent_containerd_config_path_ok 0"),
+                lines(m, "registry_policy_agent_containerd_config_path_ok"));
+    }
+
+    @Test
+    void agentContainerdDiagnosis_absentWithoutContainerdConfig() throws Exception {
+        Path policy = tmp.resolve("policy.yaml");
+        Files.writeString(policy, Fixtures.POLICY);
+        Metrics m = new Metrics();
+        agent(m, policy, null).reconcile("test");
+        assertFalse(m.render().contains("registry_policy_agent_containerd_"), m::render);
     }
 }
