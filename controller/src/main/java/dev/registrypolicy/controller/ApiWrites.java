@@ -7,7 +7,9 @@ import io.kubernetes.client.openapi.apis.CoreV1Api;
 import io.kubernetes.client.openapi.models.CoreV1Event;
 import io.kubernetes.client.openapi.models.V1ConfigMap;
 import io.kubernetes.client.openapi.models.V1EventSource;
+import io.kubernetes.client.openapi.models.V1DeleteOptions;
 import io.kubernetes.client.openapi.models.V1ObjectMeta;
+import io.kubernetes.client.openapi.models.V1Preconditions;
 import io.kubernetes.client.openapi.models.V1ObjectReference;
 import io.kubernetes.client.openapi.models.V1Secret;
 import io.kubernetes.client.openapi.models.V1ServiceAccount;
@@ -44,8 +46,13 @@ final class ApiWrites implements ClusterWrites {
   }
 
   @Override
-  public void deleteSecret(String namespace, String name) throws ApiException {
-    api.deleteNamespacedSecret(name, namespace).execute();
+  public void deleteSecret(String namespace, String name, String uid) throws ApiException {
+    V1DeleteOptions options = new V1DeleteOptions();
+    if (uid != null) {
+      // A same-named Secret re-created by someone else in the meantime is a different object.
+      options.preconditions(new V1Preconditions().uid(uid));
+    }
+    api.deleteNamespacedSecret(name, namespace).body(options).execute();
   }
 
   @Override

@@ -11,7 +11,8 @@ interface ClusterWrites {
 
   void replaceSecret(String namespace, V1Secret secret) throws ApiException;
 
-  void deleteSecret(String namespace, String name) throws ApiException;
+  /** Deletes the Secret only if it is still the object with {@code uid} (null: any). */
+  void deleteSecret(String namespace, String name, String uid) throws ApiException;
 
   /** Applies an RFC 6902 JSON Patch (the reconciler always guards it with a resourceVersion test). */
   void patchServiceAccount(String namespace, String name, String jsonPatch) throws ApiException;

@@ -237,7 +237,7 @@ final class Reconciler {
         String n = sec.getMetadata().getName();
         if (!want.secrets().containsKey(n) && !want.held().contains(n)) {
           try {
-            writes.deleteSecret(name, n);
+            writes.deleteSecret(name, n, sec.getMetadata().getUid());
             metrics.writes.incrementAndGet();
             LOG.info(Log.kv("deleted pull secret", "namespace", name, "secret", n, "reason", "no longer granted"));
           } catch (ApiException e) {
@@ -303,7 +303,7 @@ final class Reconciler {
     if (sameType && sameGrant && Arrays.equals(have, ps.dockerConfigJson())) {
       return true;
     }
-    writes.replaceSecret(ns, pullSecret(ns, ps, existing.getMetadata().getResourceVersion()));
+    writes.replaceSecret(ns, pullSecret(ns, ps, existing));
     metrics.writes.incrementAndGet();
     LOG.info(Log.kv("updated pull secret", "namespace", ns, "secret", ps.name, "grant", ps.grant, "reason", "credentials changed"));
     return true;
@@ -485,10 +485,19 @@ final class Reconciler {
     return out;
   }
 
-  static V1Secret pullSecret(String ns, Desired.PullSecret ps, String resourceVersion) {
+  /**
+   * The managed pull Secret; when it replaces {@code existing}, labels and annotations other tools
+   * put on it are kept (only the controller's own labels are set).
+   */
+  static V1Secret pullSecret(String ns, Desired.PullSecret ps, V1Secret existing) {
+    V1ObjectMeta old = existing == null ? null : existing.getMetadata();
+    Map<String, String> labels = new TreeMap<>(old == null || old.getLabels() == null ? Map.of() : old.getLabels());
+    labels.putAll(managedLabels(ps.grant));
+    Map<String, String> annotations = old == null || old.getAnnotations() == null || old.getAnnotations().isEmpty()
+        ? null : new TreeMap<>(old.getAnnotations());
     return new V1Secret().apiVersion("v1").kind("Secret").type(SourceSecret.DOCKERCONFIGJSON_TYPE)
-        .metadata(new V1ObjectMeta().name(ps.name).namespace(ns).labels(managedLabels(ps.grant))
-            .resourceVersion(resourceVersion))
+        .metadata(new V1ObjectMeta().name(ps.name).namespace(ns).labels(labels).annotations(annotations)
+            .resourceVersion(old == null ? null : old.getResourceVersion()))
         .data(Map.of(".dockerconfigjson", ps.dockerConfigJson()));
   }
 

@@ -111,7 +111,7 @@ final class Render {
     }
 
     @Override
-    public void deleteSecret(String namespace, String name) {
+    public void deleteSecret(String namespace, String name, String uid) {
       add(namespace, "# delete Secret " + namespace + "/" + name);
     }
 

@@ -172,10 +172,18 @@ abstract class ControllerScenarios {
     createNamespace("team-g", Map.of("pull", "corp"));
     awaitPullSecret("team-f", "corp-pull");
     awaitPullSecret("team-g", "corp-pull");
+    V1Secret marked = api.readNamespacedSecret("corp-pull", "team-f").execute();
+    marked.getMetadata().putLabelsItem("backup.example/include", "true");
+    marked.getMetadata().putAnnotationsItem("note.example/owner", "platform");
+    api.replaceNamespacedSecret("corp-pull", "team-f", marked).execute();
     upsertSecret(Policy.NAMESPACE, "corp-source", dockerConfig("cm90YXRlZDpuZXc="));
     for (String ns : List.of("team-f", "team-g")) {
       await(() -> pullSecretData(ns, "corp-pull").contains("cm90YXRlZDpuZXc="), "rotated in " + ns);
     }
+    V1ObjectMeta kept = api.readNamespacedSecret("corp-pull", "team-f").execute().getMetadata();
+    assertEquals("true", kept.getLabels().get("backup.example/include"), "others' labels survive a rotation");
+    assertEquals("platform", kept.getAnnotations().get("note.example/owner"), "and their annotations");
+    assertEquals(Desired.MANAGED_BY, kept.getLabels().get(Desired.MANAGED_BY_LABEL));
   }
 
   @Test
