@@ -188,8 +188,26 @@ final class Render {
         problems.add(new Problem("[" + i + "].kind", "want Namespace or ServiceAccount, found " + m.get("kind")));
       }
     }
+    for (int i = 0; i < items.size(); i++) {
+      Object o = items.get(i);
+      if (o instanceof Map && "ServiceAccount".equals(((Map<?, ?>) o).get("kind"))
+          && ((Map<?, ?>) o).get("metadata") instanceof Map) {
+        String ns = asString(((Map<?, ?>) ((Map<?, ?>) o).get("metadata")).get("namespace"));
+        if (ns != null && !cluster.namespaces.containsKey(ns)) {
+          problems.add(new Problem("[" + i + "].metadata.namespace", "namespace " + ns
+              + " is not in the file (add a Namespace item for it)"));
+        }
+      }
+    }
     if (!problems.isEmpty()) {
       throw new PolicyException(problems);
+    }
+    // Kubernetes gives every namespace a "default" ServiceAccount; assume it where the file has none.
+    for (String ns : cluster.namespaces.keySet()) {
+      List<V1ServiceAccount> sas = cluster.serviceAccounts.computeIfAbsent(ns, k -> new ArrayList<>());
+      if (sas.stream().noneMatch(sa -> "default".equals(sa.getMetadata().getName()))) {
+        sas.add(0, new V1ServiceAccount().metadata(new V1ObjectMeta().name("default").namespace(ns).resourceVersion("1")));
+      }
     }
     for (CredentialRef c : policy.credentials()) {
       String registry = c.registry() == null ? "registry.example" : c.registry();
