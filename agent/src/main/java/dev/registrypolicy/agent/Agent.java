@@ -122,7 +122,19 @@ final class Agent implements AutoCloseable {
   }
 
   private synchronized double lastGoodSize() {
-    return lastGood == null ? 0 : lastGood.dirs().size();
+    return managedHosts().size();
+  }
+
+  /** Host directories of the applied plan that are the agent's (not those left alone as foreign). */
+  private synchronized List<String> managedHosts() {
+    if (lastGood == null) {
+      return List.of();
+    }
+    List<String> hosts = new ArrayList<>(lastGood.dirs().keySet());
+    if (lastReport != null) {
+      hosts.removeAll(lastReport.foreign());
+    }
+    return hosts;
   }
 
   /** One full pass. */
@@ -323,7 +335,7 @@ final class Agent implements AutoCloseable {
   synchronized Health health() {
     Map<String, Object> d = new LinkedHashMap<>();
     d.put("policySha256", lastGood == null ? null : lastGood.policySha256());
-    d.put("managedHosts", lastGood == null ? List.of() : new ArrayList<>(lastGood.dirs().keySet()));
+    d.put("managedHosts", managedHosts());
     d.put("lastSuccessUnixSeconds", lastSuccessMillis / 1000);
     d.put("problems", new ArrayList<>(problems.values()));
     if (lastReport != null) {

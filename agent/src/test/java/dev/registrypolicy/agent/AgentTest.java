@@ -101,6 +101,10 @@ class AgentTest {
     agent.reconcile("test");
     assertTrue(Files.exists(certs.resolve("docker.io/hosts.toml")));
     assertTrue(agent.problems().values().stream().anyMatch(p -> p.contains("certs.d/ghcr.io exists and is not managed")));
+    @SuppressWarnings("unchecked")
+    List<String> managed = (List<String>) agent.health().details().get("managedHosts");
+    assertFalse(managed.contains("ghcr.io"), "a host left alone is not listed as managed: " + managed);
+    assertTrue(managed.contains("docker.io"), managed::toString);
   }
 
   @Test
