@@ -34,10 +34,55 @@ public record AdmissionRule(
     blockedImages = List.copyOf(blockedImages);
   }
 
-  /** An image name glob and an optional tag glob ({@code *} any run of characters, {@code ?} one). */
+  /**
+   * An image name glob and an optional tag glob ({@code *} any run of characters, {@code ?} one).
+   * The name glob is matched against {@link ImageRef#name()}, the normalized name; write it with
+   * {@link #normalizeName} first, as the parser does.
+   */
   public record NameTagPattern(Glob name, Glob tag) {
     public NameTagPattern {
       Objects.requireNonNull(name, "name");
+    }
+
+    /**
+     * A name pattern as written in a policy, normalized the way image references are, so that it
+     * can match {@link ImageRef#name()}:
+     *
+     * <ul>
+     *   <li>A first {@code /}-separated component that is a registry domain by ImageRef's rule
+     *       (contains {@code .} or {@code :}, is {@code localhost}) is lowercased, with
+     *       {@code index.docker.io} and {@code registry-1.docker.io} read as {@code docker.io};
+     *       a single component after {@code docker.io} gets {@code library/}: {@code
+     *       docker.io/nginx} is {@code docker.io/library/nginx}.
+     *   <li>Otherwise the pattern is a Docker Hub name: {@code bitnami/*} is {@code
+     *       docker.io/bitnami/*}, and a pattern without {@code /} is an official image: {@code
+     *       nginx} is {@code docker.io/library/nginx}, {@code nginx*} is {@code
+     *       docker.io/library/nginx*}.
+     *   <li>A part that starts with a wildcard can stand for what normalization would add, so it
+     *       is kept as written: {@code *} still matches every image, {@code *}{@code /nginx} every
+     *       repository ending in {@code /nginx} on any registry, {@code docker.io/*} all of Docker
+     *       Hub.
+     * </ul>
+     */
+    public static String normalizeName(String pattern) {
+      int slash = pattern.indexOf('/');
+      if (slash < 0) {
+        return startsWithWildcard(pattern) ? pattern : ImageRef.DEFAULT_DOMAIN + "/" + ImageRef.OFFICIAL_PREFIX + pattern;
+      }
+      String first = pattern.substring(0, slash);
+      String rest = pattern.substring(slash + 1);
+      if (!startsWithWildcard(first) && !ImageRef.looksLikeDomain(first, 0, first.length())) {
+        return ImageRef.DEFAULT_DOMAIN + "/" + pattern;
+      }
+      String domain = RegistryHosts.canonicalName(first);
+      if (domain.equals(ImageRef.DEFAULT_DOMAIN) && rest.indexOf('/') < 0 && !startsWithWildcard(rest)) {
+        rest = ImageRef.OFFICIAL_PREFIX + rest;
+      }
+      return domain + "/" + rest;
+    }
+
+    private static boolean startsWithWildcard(String s) {
+      return !s.isEmpty() && (s.charAt(0) == '*' || s.charAt(0) == '?');
     }
 
     public boolean matches(ImageRef ref) {
@@ -54,7 +99,12 @@ public record AdmissionRule(
 
   /**
    * An image to refuse, by any combination of host glob, port, repository path glob and tag glob
-   * (Tanzu's custom rule). Unset parts match anything.
+   * (Tanzu's custom rule). Unset parts match anything. The host glob is compared with {@link
+   * ImageRef#host()}, so write it lowercase with Docker Hub as {@code docker.io} ({@link
+   * RegistryHosts#canonicalName}, as the parser does). A path glob without {@code /} also matches a
+   * Docker Hub official image without its implicit {@code library/}: {@code busybox} blocks
+   * {@code busybox}, {@code docker.io/library/busybox:1.36} and, with no host set, {@code
+   * registry.corp/busybox}.
    */
   public record BlockedImage(Glob host, Integer port, Glob path, Glob tag) {
     public boolean matches(ImageRef ref) {
@@ -64,7 +114,7 @@ public record AdmissionRule(
       if (port != null && ref.port() != port) {
         return false;
       }
-      if (path != null && !path.matches(ref.path())) {
+      if (path != null && !path.matches(ref.path()) && !matchesOfficial(ref)) {
         return false;
       }
       if (tag != null) {
@@ -72,6 +122,14 @@ public record AdmissionRule(
         return t != null && tag.matches(t);
       }
       return true;
+    }
+
+    private boolean matchesOfficial(ImageRef ref) {
+      String p = ref.path();
+      return path.pattern().indexOf('/') < 0
+          && ref.domain().equals(ImageRef.DEFAULT_DOMAIN)
+          && p.startsWith(ImageRef.OFFICIAL_PREFIX)
+          && path.matches(p.substring(ImageRef.OFFICIAL_PREFIX.length()));
     }
   }
 

@@ -38,7 +38,8 @@ import java.util.Objects;
  * </ul>
  *
  * <p>Stricter than the grammar: a port must be 1 to 65535 written without leading zeros, so that
- * one registry has one spelling in a policy. Digests: {@code sha256},
+ * one registry has one spelling in a policy; an IPv6 host must be a real address
+ * ({@link #isIpv6}: {@code [::1]}, not {@code [1::2::3]} or {@code [:]}). Digests: {@code sha256},
  * {@code sha384} and {@code sha512} need exactly 64, 96 or 128 lowercase hex digits, and a case
  * variant of these names ({@code SHA256}) is refused; other algorithms follow the grammar's
  * general rule ({@code [A-Za-z][A-Za-z0-9]*} components joined by {@code -_+.}, then at least 32
@@ -69,6 +70,9 @@ public record ImageRef(String domain, String path, String tag, String digest) {
   static final String LOWERCASE = "repository name must be lowercase";
   static final String AMBIGUOUS_HOST =
       LOWERCASE + " (a registry host needs a '.' or a port, or must be localhost)";
+  static final String IPV6_RULE =
+      "an IPv6 address in brackets has eight groups of hex digits separated by ':', or fewer"
+          + " around one '::' (e.g. [2001:db8::1])";
   static final String TOO_LONG =
       "repository name must not be more than " + NAME_TOTAL_LENGTH_MAX + " characters";
 
@@ -341,16 +345,14 @@ public record ImageRef(String domain, String path, String tag, String digest) {
     }
     int i = from;
     if (s.charAt(i) == '[') {
-      i++;
-      int start = i;
-      while (i < to && isHexOrColon(s.charAt(i))) {
-        i++;
+      int close = i + 1;
+      while (close < to && s.charAt(close) != ']') {
+        close++;
       }
-      if (i == start || i >= to || s.charAt(i) != ']') {
-        return "invalid registry host " + quote(s, from, to)
-            + ": an IPv6 address in brackets has only hex digits and ':'";
+      if (close >= to || !isIpv6(s, i + 1, close)) {
+        return "invalid registry host " + quote(s, from, to) + ": " + IPV6_RULE;
       }
-      i++;
+      i = close + 1;
     } else {
       while (true) {
         if (i >= to || !isAlnum(s.charAt(i))) {
@@ -615,8 +617,57 @@ public record ImageRef(String domain, String path, String tag, String digest) {
     return isAlnum(c) || c == '_';
   }
 
-  private static boolean isHexOrColon(char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':';
+  private static boolean isHex(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  }
+
+  /**
+   * Whether s[from, to) is an IPv6 address in the hex-and-colon form the reference grammar allows
+   * inside brackets: eight groups of one to four hex digits, or fewer around a single {@code ::}
+   * (RFC 4291 section 2.2, without an embedded IPv4 address or a zone). {@link RegistryHosts}
+   * holds policy hosts to the same rule.
+   */
+  static boolean isIpv6(String s, int from, int to) {
+    int i = from;
+    int groups = 0;
+    boolean compressed = false;
+    if (to - from >= 2 && s.charAt(i) == ':' && s.charAt(i + 1) == ':') {
+      compressed = true;
+      i += 2;
+      if (i == to) {
+        return true;
+      }
+    }
+    while (true) {
+      int start = i;
+      while (i < to && i - start < 5 && isHex(s.charAt(i))) {
+        i++;
+      }
+      if (i == start || i - start > 4) {
+        return false;
+      }
+      groups++;
+      if (i == to) {
+        break;
+      }
+      if (s.charAt(i) != ':') {
+        return false;
+      }
+      i++;
+      if (i < to && s.charAt(i) == ':') {
+        if (compressed) {
+          return false;
+        }
+        compressed = true;
+        i++;
+        if (i == to) {
+          break;
+        }
+      } else if (i == to) {
+        return false;
+      }
+    }
+    return compressed ? groups <= 7 : groups == 8;
   }
 
   private static boolean isSeparator(char c) {

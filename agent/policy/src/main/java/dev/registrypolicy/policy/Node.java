@@ -115,16 +115,29 @@ final class Node {
     return List.of();
   }
 
-  /** A list of strings; each bad item is reported with its index. */
-  List<String> strings(String key) {
-    List<String> out = new ArrayList<>();
+  /** One good item of a list of strings, with its path, which has its index in the user's list. */
+  record Item(String path, String value) {}
+
+  /**
+   * The non-empty strings of a list; each bad item is reported with its index, and the good ones
+   * keep theirs (in {@link Item#path()}) so that later problems name the item the user wrote.
+   */
+  List<Item> strings(String key) {
+    return strings(key, false);
+  }
+
+  /** {@link #strings(String)}, optionally taking empty strings as good items. */
+  List<Item> strings(String key, boolean allowEmpty) {
+    List<Item> out = new ArrayList<>();
     List<Object> items = list(key);
     for (int i = 0; i < items.size(); i++) {
       Object o = items.get(i);
-      if (o instanceof String && !((String) o).isEmpty()) {
-        out.add((String) o);
+      String itemPath = child(key) + "[" + i + "]";
+      if (o instanceof String && (allowEmpty || !((String) o).isEmpty())) {
+        out.add(new Item(itemPath, (String) o));
       } else {
-        problems.add(new Problem(child(key) + "[" + i + "]", "must be a non-empty string, found " + typeName(o)));
+        problems.add(new Problem(itemPath, (allowEmpty ? "must be a string, found " : "must be a non-empty string, found ")
+            + ("".equals(o) ? "an empty string" : typeName(o))));
       }
     }
     return out;

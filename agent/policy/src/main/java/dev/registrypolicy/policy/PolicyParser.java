@@ -180,7 +180,7 @@ public final class PolicyParser {
             upstreamUrl = url(r, "url");
           }
         } else if (host != null && !Registry.CATCH_ALL.equals(host)) {
-          upstreamUrl = URI.create(RegistryHosts.upstreamUrl(host));
+          upstreamUrl = uri(r, "host", RegistryHosts.upstreamUrl(host));
         }
         Endpoint upstreamEndpoint = endpointSettings(r, upstreamUrl, EnumSet.allOf(Capability.class), false, false);
         List<Endpoint> mirrors = new ArrayList<>();
@@ -227,9 +227,8 @@ public final class PolicyParser {
         return EnumSet.of(Capability.PULL, Capability.RESOLVE);
       }
       Set<Capability> caps = EnumSet.noneOf(Capability.class);
-      List<String> names = m.strings("capabilities");
-      for (int k = 0; k < names.size(); k++) {
-        String c = names.get(k);
+      for (Node.Item item : m.strings("capabilities")) {
+        String c = item.value();
         switch (c) {
           case "pull":
             caps.add(Capability.PULL);
@@ -241,8 +240,7 @@ public final class PolicyParser {
             caps.add(Capability.PUSH);
             break;
           default:
-            problems.add(new Problem(m.child("capabilities") + "[" + k + "]",
-                "unknown capability " + Node.quote(c) + " (want pull, resolve or push)"));
+            problems.add(new Problem(item.path(), "unknown capability " + Node.quote(c) + " (want pull, resolve or push)"));
         }
       }
       if (caps.isEmpty() && problems.stream().noneMatch(p -> p.path().startsWith(m.child("capabilities")))) {
@@ -327,16 +325,28 @@ public final class PolicyParser {
       if (s == null) {
         return null;
       }
+      // Checked on the text before java.net.URI reads it: URI takes an authority it cannot parse as
+      // a server (say with "_" in the host) as registry-based and reports no user info in it. User
+      // info, query and fragment can hold passwords and tokens, so they are never quoted. Any "@"
+      // counts: an unencoded "/" in a password would otherwise end the authority before it.
+      if (s.indexOf('@') >= 0) {
+        n.problem(key, "URL must not contain credentials (user info, not shown here); reference a Secret with credentials");
+        return null;
+      }
+      if (s.indexOf('?') >= 0 || s.indexOf('#') >= 0) {
+        n.problem(key, "URL must not have a query or fragment (not shown here)");
+        return null;
+      }
       URI u;
       try {
         u = new URI(s);
       } catch (URISyntaxException e) {
-        n.problem(key, "invalid URL " + Node.quote(redactUserInfo(s)) + ": " + e.getReason());
+        n.problem(key, "invalid URL " + Node.quote(redactUrl(s)) + ": " + e.getReason());
         return null;
       }
       String scheme = u.getScheme() == null ? null : u.getScheme().toLowerCase(Locale.ROOT);
       if (scheme == null) {
-        n.problem(key, "URL " + Node.quote(redactUserInfo(s)) + " has no scheme (want http or https)");
+        n.problem(key, "URL " + Node.quote(redactUrl(s)) + " has no scheme (want http or https)");
         return null;
       }
       if (!scheme.equals("http") && !scheme.equals("https")) {
@@ -344,28 +354,38 @@ public final class PolicyParser {
         return null;
       }
       if (u.getRawUserInfo() != null) {
-        n.problem(key, "URL must not contain credentials (user info was removed from this message); reference a Secret with credentials");
+        n.problem(key, "URL must not contain credentials (user info, not shown here); reference a Secret with credentials");
         return null;
       }
       if (u.getRawQuery() != null || u.getRawFragment() != null) {
-        n.problem(key, "URL " + Node.quote(s) + " must not have a query or fragment");
+        n.problem(key, "URL must not have a query or fragment (not shown here)");
         return null;
       }
       String authority = u.getRawAuthority();
       String hp = authority == null ? null : RegistryHosts.problem(authority);
       if (authority == null || hp != null) {
-        n.problem(key, "URL " + Node.quote(s) + ": " + (authority == null ? "no host" : hp));
+        n.problem(key, "URL " + Node.quote(redactUrl(s)) + ": " + (authority == null ? "no host" : hp));
         return null;
       }
       String path = u.getRawPath() == null ? "" : u.getRawPath();
       if (path.contains("/../") || path.endsWith("/..") || path.contains("//")) {
-        n.problem(key, "URL " + Node.quote(s) + " has an unusual path");
+        n.problem(key, "URL " + Node.quote(redactUrl(s)) + " has an unusual path");
         return null;
       }
       while (path.endsWith("/")) {
         path = path.substring(0, path.length() - 1);
       }
-      return URI.create(scheme + "://" + authority.toLowerCase(Locale.ROOT) + path);
+      return uri(n, key, scheme + "://" + authority.toLowerCase(Locale.ROOT) + path);
+    }
+
+    /** A URI from text the parser checked; should java.net.URI still refuse it, a problem at the key. */
+    private URI uri(Node n, String key, String text) {
+      try {
+        return new URI(text);
+      } catch (URISyntaxException e) {
+        n.problem(key, "cannot form a URL from " + Node.quote(redactUrl(text)) + ": " + e.getReason());
+        return null;
+      }
     }
 
     // ---- access grants ----------------------------------------------------------------------
@@ -386,16 +406,17 @@ public final class PolicyParser {
         Object rawCreds = g.raw("credentials");
         if (rawCreds instanceof String) {
           creds.add((String) rawCreds);
+          credentialUses.add(new String[] {g.child("credentials"), (String) rawCreds});
         } else if (rawCreds == null) {
           g.problem("credentials", "required (the credentials this grant hands out)");
         } else {
-          creds.addAll(g.strings("credentials"));
+          for (Node.Item item : g.strings("credentials")) {
+            creds.add(item.value());
+            credentialUses.add(new String[] {item.path(), item.value()});
+          }
           if (creds.isEmpty() && rawCreds instanceof List && ((List<?>) rawCreds).isEmpty()) {
             g.problem("credentials", "must not be empty");
           }
-        }
-        for (int k = 0; k < creds.size(); k++) {
-          credentialUses.add(new String[] {g.child("credentials") + (rawCreds instanceof List ? "[" + k + "]" : ""), creds.get(k)});
         }
         String secretName;
         if (g.has("secretName")) {
@@ -435,13 +456,11 @@ public final class PolicyParser {
       }
       if (raw instanceof List) {
         Set<String> names = new LinkedHashSet<>();
-        List<String> l = g.strings("serviceAccounts");
-        for (int i = 0; i < l.size(); i++) {
-          String s = l.get(i);
-          if (!DNS_SUBDOMAIN.matcher(s).matches()) {
-            problems.add(new Problem(g.child("serviceAccounts") + "[" + i + "]", "invalid ServiceAccount name " + Node.quote(s)));
+        for (Node.Item item : g.strings("serviceAccounts")) {
+          if (!DNS_SUBDOMAIN.matcher(item.value()).matches()) {
+            problems.add(new Problem(item.path(), "invalid ServiceAccount name " + Node.quote(item.value())));
           } else {
-            names.add(s);
+            names.add(item.value());
           }
         }
         return new ServiceAccountSelector(false, names);
@@ -465,12 +484,11 @@ public final class PolicyParser {
 
     private Set<String> namespaceNames(Node n, String key) {
       Set<String> out = new LinkedHashSet<>();
-      List<String> l = n.strings(key);
-      for (int i = 0; i < l.size(); i++) {
-        if (!DNS_LABEL.matcher(l.get(i)).matches()) {
-          problems.add(new Problem(n.child(key) + "[" + i + "]", "invalid namespace name " + Node.quote(l.get(i))));
+      for (Node.Item item : n.strings(key)) {
+        if (!DNS_LABEL.matcher(item.value()).matches()) {
+          problems.add(new Problem(item.path(), "invalid namespace name " + Node.quote(item.value())));
         } else {
-          out.add(l.get(i));
+          out.add(item.value());
         }
       }
       return out;
@@ -516,8 +534,20 @@ public final class PolicyParser {
         if (opName != null && op == null) {
           e.problem("operator", "must be In, NotIn, Exists or DoesNotExist, found " + Node.quote(opName));
         }
-        List<String> values = e.strings("values");
-        if (op == LabelSelector.Operator.IN || op == LabelSelector.Operator.NOT_IN) {
+        // Values are label values, as in matchLabels (the empty string included, as Kubernetes has it).
+        List<String> values = new ArrayList<>();
+        boolean badValue = false;
+        for (Node.Item item : e.strings("values", true)) {
+          if (LABEL_VALUE.matcher(item.value()).matches()) {
+            values.add(item.value());
+          } else {
+            problems.add(new Problem(item.path(), "invalid label value " + Node.quote(item.value())));
+            badValue = true;
+          }
+        }
+        if (badValue) {
+          op = null; // already wrong at its items; without them the requirement would select otherwise
+        } else if (op == LabelSelector.Operator.IN || op == LabelSelector.Operator.NOT_IN) {
           if (values.isEmpty()) {
             e.problem("values", "required and non-empty for " + opName);
           }
@@ -634,10 +664,14 @@ public final class PolicyParser {
         if (nm != null && (nm.contains(" ") || nm.contains("@"))) {
           p.problem("name", "invalid name pattern " + Node.quote(nm));
           nm = null;
+        } else if (nm != null && hasTagPart(nm)) {
+          p.problem("name", "name pattern " + Node.quote(nm) + " has a tag (put it under tag)");
+          nm = null;
         }
         p.finish("image", "use name", "tags", "use tag");
         if (nm != null) {
-          nameTags.add(new AdmissionRule.NameTagPattern(Glob.of(nm), tag == null ? null : Glob.of(tag)));
+          nameTags.add(new AdmissionRule.NameTagPattern(Glob.of(AdmissionRule.NameTagPattern.normalizeName(nm)),
+              tag == null ? null : Glob.of(tag)));
         }
       }
       List<AdmissionRule.BlockedImage> blocked = new ArrayList<>();
@@ -655,13 +689,19 @@ public final class PolicyParser {
         } else if (rawPort != null) {
           b.problem("port", "must be a number from 1 to 65535");
         }
+        if (host != null && (host.startsWith("[") ? host.contains("]:") : host.contains(":"))) {
+          b.problem("host", "host " + Node.quote(host) + " has a port (put it under port)");
+        }
         String path = b.string("name", false);
         String tag = b.string("tag", false);
+        if (path != null && (path.contains("@") || hasTagPart(path))) {
+          b.problem("name", "name " + Node.quote(path) + " has a tag or digest (put the tag under tag)");
+        }
         b.finish("hostname", "use host", "imagename", "use name", "image", "use name");
         if (host == null && port == null && path == null && tag == null && rawPort == null) {
           b.problem(null, "needs at least one of host, port, name, tag");
         } else {
-          blocked.add(new AdmissionRule.BlockedImage(host == null ? null : Glob.of(host.toLowerCase(Locale.ROOT)), port,
+          blocked.add(new AdmissionRule.BlockedImage(host == null ? null : Glob.of(RegistryHosts.canonicalName(host)), port,
               path == null ? null : Glob.of(path), tag == null ? null : Glob.of(tag)));
         }
       }
@@ -697,6 +737,11 @@ public final class PolicyParser {
     }
 
     // ---- small validators -------------------------------------------------------------------
+
+    /** Whether the last "/"-separated component of an image name pattern has a ":" (a tag). */
+    private static boolean hasTagPart(String name) {
+      return name.indexOf(':', name.lastIndexOf('/') + 1) >= 0;
+    }
 
     private String dnsLabel(Node n, String key) {
       String s = n.string(key, true);
@@ -842,13 +887,33 @@ public final class PolicyParser {
     }
   }
 
-  static String redactUserInfo(String url) {
-    int scheme = url.indexOf("://");
-    int at = url.indexOf('@');
-    int slash = url.indexOf('/', scheme < 0 ? 0 : scheme + 3);
-    if (at > 0 && (slash < 0 || at < slash)) {
-      return (scheme < 0 ? "" : url.substring(0, scheme + 3)) + "***@" + url.substring(at + 1);
+  /** Where the authority of a URL that starts at {@code from} ends: at the first "/", "?" or "#", or the end. */
+  static int authorityEnd(String url, int from) {
+    for (int i = from; i < url.length(); i++) {
+      char c = url.charAt(i);
+      if (c == '/' || c == '?' || c == '#') {
+        return i;
+      }
     }
-    return url;
+    return url.length();
+  }
+
+  /**
+   * A URL fit for a message: user info (up to the last "@" of the authority, since a password may
+   * hold "@" too) becomes {@code ***}, and query and fragment are cut off.
+   */
+  static String redactUrl(String url) {
+    int cut = url.length();
+    for (int i = 0; i < url.length(); i++) {
+      if (url.charAt(i) == '?' || url.charAt(i) == '#') {
+        cut = i;
+        break;
+      }
+    }
+    String u = url.substring(0, cut);
+    int scheme = u.indexOf("://");
+    int start = scheme < 0 ? 0 : scheme + 3;
+    int at = u.lastIndexOf('@', authorityEnd(u, start) - 1);
+    return at < start ? u : u.substring(0, start) + "***@" + u.substring(at + 1);
   }
 }

@@ -5,8 +5,10 @@ import java.util.Locale;
 /**
  * Registry host names as they appear in the policy and as containerd's certs.d directory names.
  * A valid host can never name a path outside certs.d: no {@code /}, no {@code ..}, no whitespace
- * or control characters, nothing but DNS labels, an IPv4 address or a bracketed IPv6 address,
- * and an optional port.
+ * or control characters, nothing but DNS labels, an IPv4 address or a bracketed IPv6 address
+ * (by the same rule as image references, {@code ImageRef.isIpv6}), and an optional port. Problems
+ * never quote a host holding {@code @}, {@code ?} or {@code #} (user info, query or fragment of a
+ * pasted URL).
  */
 public final class RegistryHosts {
   /** The canonical domain of Docker Hub, and the URL containerd uses to reach it. */
@@ -23,6 +25,15 @@ public final class RegistryHosts {
     if (problem(host) != null) {
       return null;
     }
+    return canonicalName(host);
+  }
+
+  /**
+   * The spelling every part of the policy compares hosts in, without validating: lowercase, and
+   * {@code index.docker.io} and {@code registry-1.docker.io} merged into {@code docker.io}. Host
+   * globs of admission rules ({@code *.Corp}) go through this too.
+   */
+  public static String canonicalName(String host) {
     String h = host.toLowerCase(Locale.ROOT);
     if (h.equals("index.docker.io") || h.equals("registry-1.docker.io")) {
       return DOCKER_HUB;
@@ -37,6 +48,14 @@ public final class RegistryHosts {
     }
     if (host.length() > 253 + 6) {
       return "too long (" + host.length() + " characters, at most 259)";
+    }
+    // Never quote a host that looks like it carries user info, a query or a fragment: those
+    // parts of a pasted URL can hold passwords and tokens.
+    if (host.indexOf('@') >= 0) {
+      return "invalid host: must not contain credentials (user info); reference a Secret with credentials";
+    }
+    if (host.indexOf('?') >= 0 || host.indexOf('#') >= 0) {
+      return "invalid host: a host has no query or fragment";
     }
     for (int i = 0; i < host.length(); i++) {
       char c = host.charAt(i);
@@ -54,9 +73,8 @@ public final class RegistryHosts {
       if (close < 0) {
         return "invalid host " + Node.quote(host) + ": unclosed \"[\"";
       }
-      String v6 = host.substring(1, close);
-      if (v6.isEmpty() || !v6.chars().allMatch(c -> Character.digit(c, 16) >= 0 || c == ':' || c == '.')) {
-        return "invalid host " + Node.quote(host) + ": not an IPv6 address";
+      if (!ImageRef.isIpv6(host, 1, close)) {
+        return "invalid host " + Node.quote(host) + ": " + ImageRef.IPV6_RULE;
       }
       String rest = host.substring(close + 1);
       if (!rest.isEmpty()) {

@@ -224,11 +224,19 @@ class ImageRefRandomTest {
             + rnd.nextInt(256);
         break;
       case 3:
+        // Eight groups, or fewer around one "::" (either side may be empty).
         StringBuilder v6 = new StringBuilder("[");
-        int groups = 1 + rnd.nextInt(4);
-        for (int g = 0; g < groups; g++) {
-          v6.append(rnd.nextInt(2) == 0 ? "::" : ":");
-          v6.append(Integer.toHexString(rnd.nextInt(0x10000)));
+        boolean compressed = rnd.nextInt(4) != 0;
+        int left = compressed ? rnd.nextInt(4) : 8;
+        int right = compressed ? rnd.nextInt(8 - left) : 0;
+        for (int g = 0; g < left; g++) {
+          v6.append(g > 0 ? ":" : "").append(Integer.toHexString(rnd.nextInt(0x10000)));
+        }
+        if (compressed) {
+          v6.append("::");
+        }
+        for (int g = 0; g < right; g++) {
+          v6.append(g > 0 ? ":" : "").append(Integer.toHexString(rnd.nextInt(0x10000)));
         }
         if (rnd.nextInt(2) == 0) {
           v6 = new StringBuilder(v6.toString().toUpperCase(Locale.ROOT));
@@ -334,7 +342,8 @@ class ImageRefRandomTest {
    * A second, deliberately naive reading of the reference grammar, written with regular
    * expressions and string operations instead of the hand-written scanner, plus this project's
    * normalization and stricter rules (Docker Hub aliases, lowercase domains, ambiguous uppercase
-   * hosts, port range, known digest lengths). Returns {domain, path, tag, digest} or null.
+   * hosts, port range, IPv6 addresses as java.net.URI reads them, known digest lengths). Returns
+   * {domain, path, tag, digest} or null.
    */
   static final class Oracle {
     private static final String ALNUM = "[a-z0-9]+";
@@ -355,6 +364,15 @@ class ImageRefRandomTest {
     private static final Pattern IDENTIFIER = Pattern.compile("[a-f0-9]{64}");
     private static final Pattern LOWER_HEX = Pattern.compile("[a-f0-9]+");
     private static final Pattern KNOWN_ALGORITHM = Pattern.compile("(?i)sha(256|384|512)");
+
+    /** Whether java.net.URI, an independent IPv6 parser, reads {@code [...]} as an address. */
+    static boolean javaAcceptsIpv6(String bracketed) {
+      try {
+        return new java.net.URI("http://" + bracketed + "/").getHost() != null;
+      } catch (java.net.URISyntaxException e) {
+        return false;
+      }
+    }
 
     static String[] parse(String s) {
       if (s.isEmpty() || IDENTIFIER.matcher(s).matches()) {
@@ -381,6 +399,9 @@ class ImageRefRandomTest {
       }
       Matcher d = DOMAIN.matcher(domain);
       if (!d.matches()) {
+        return null;
+      }
+      if (domain.startsWith("[") && !javaAcceptsIpv6(domain.substring(0, domain.indexOf(']') + 1))) {
         return null;
       }
       String port = d.group(1);

@@ -13,9 +13,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class PolicyParserTest {
@@ -359,5 +363,280 @@ class PolicyParserTest {
     PolicyException e = assertThrows(PolicyException.class, () -> PolicyParser.parse(yaml));
     assertFalse(e.getMessage().contains(secret), e.getMessage());
     assertTrue(e.problems().size() >= 5, e.getMessage());
+  }
+
+  // ---- bracketed hosts: only real IPv6 addresses, and never an exception other than PolicyException
+
+  @ParameterizedTest
+  @ValueSource(strings = {"[..]", "[.]:5000", "[1.2.3.4]", "[1::2::3]", "[:]", "[fffff::1]", "[::ffff:1.2.3.4]",
+      "[1:2:3:4:5:6:7]", "[1:2:3:4:5:6:7::8]"})
+  void parse_bracketedHostThatIsNoIpv6Address_isReportedWithTheOtherProblems(String host) {
+    String yaml = "apiVersion: registry-policy.dev/v1alpha1\nkind: Policy\n"
+        + "credentials:\n  - {name: c, secret: s, registry: \"" + host + "\"}\n"
+        + "registries:\n  - host: \"" + host + "\"\n"
+        + "  - host: a.example\n    mirrors: [{url: \"https://" + host + "/\"}]\n";
+    List<String> got = problems(yaml); // assertThrows: any exception but PolicyException fails here
+    String invalid = "invalid host \"" + host + "\": " + ImageRef.IPV6_RULE;
+    assertEquals(4, got.size(), got::toString);
+    assertEquals("credentials[0].registry: " + invalid, got.get(0));
+    assertEquals("kind: must be RegistryPolicy, found \"Policy\"", got.get(1));
+    assertEquals("registries[0].host: " + invalid, got.get(2));
+    assertTrue(got.get(3).startsWith("registries[1].mirrors[0].url: "), got::toString);
+  }
+
+  @ParameterizedTest
+  @CsvSource({"'[::1]', https://[::1]", "'[2001:DB8::1]:5000', https://[2001:db8::1]:5000",
+      "'[1:2:3:4:5:6:7:8]', https://[1:2:3:4:5:6:7:8]", "'[::]:443', https://[::]:443"})
+  void parse_bracketedIpv6Host_isAccepted(String host, String url) throws Exception {
+    Policy p = PolicyParser.parse(HEAD + "registries:\n  - host: \"" + host + "\"\n");
+    assertEquals(url, p.registries().get(0).upstreamUrl().toString());
+  }
+
+  // ---- URLs and hosts never echo user info, query or fragment -------------------------------------
+
+  static final List<String> URL_SECRETS = List.of("s3cr3tPW", "Hunter2", "SECRET", "Secret@", "p@ss", "pa/ss");
+
+  @ParameterizedTest
+  @ValueSource(strings = {
+      "https://user:s3cr3tPW@host_name.corp/",
+      "https://x:Hunter2@Secret@m.corp",
+      "https://m.corp/v2?token=SECRET",
+      "https://m.corp#SECRET",
+      "https://m.corp/#SECRET",
+      "HTTPS://M.corp:99999/v2/?SECRET",
+      "https://u:p@ss w@h",
+      "https://u:pa/ss@m.corp",
+      "ftp://u:s3cr3tPW@m.corp",
+      "m.corp?token=SECRET",
+      "u:s3cr3tPW@m.corp",
+  })
+  void parse_urlWithUserInfoQueryOrFragment_neverQuotesThem(String url) {
+    String quoted = "\"" + url.replace("\\", "\\\\") + "\"";
+    String yaml = HEAD + "registries:\n  - host: a.example\n    url: " + quoted + "\n"
+        + "    mirrors: [{url: " + quoted + "}]\n";
+    PolicyException e = assertThrows(PolicyException.class, () -> PolicyParser.parse(yaml));
+    List<String> got = e.problems().stream().map(Problem::toString).collect(Collectors.toList());
+    assertEquals(2, got.size(), got::toString);
+    assertTrue(got.get(0).startsWith("registries[0].mirrors[0].url: URL must not "), got::toString);
+    assertTrue(got.get(1).startsWith("registries[0].url: URL must not "), got::toString);
+    for (String secret : URL_SECRETS) {
+      assertFalse(e.getMessage().contains(secret), () -> secret + " in " + e.getMessage());
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"user:s3cr3tPW@h.example", "https://u:s3cr3tPW@h.example/", "h.example?token=SECRET",
+      "h.example#SECRET", "u:pa/ss@h.example"})
+  void parse_hostWithUserInfoQueryOrFragment_neverQuotesThem(String host) {
+    PolicyException e = assertThrows(PolicyException.class, () -> PolicyParser.parse(HEAD
+        + "credentials: [{name: c, secret: s, registry: \"" + host + "\"}]\nregistries:\n  - host: \"" + host + "\"\n"));
+    assertEquals(2, e.problems().size(), e::getMessage);
+    assertEquals("credentials[0].registry", e.problems().get(0).path());
+    assertEquals("registries[0].host", e.problems().get(1).path());
+    for (String secret : URL_SECRETS) {
+      assertFalse(e.getMessage().contains(secret), () -> secret + " in " + e.getMessage());
+    }
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "https://u:p@ss@h/x        | https://***@h/x",
+      "https://u:p@ss w@h        | https://***@h",
+      "https://h/x?token=SECRET  | https://h/x",
+      "https://u:p@h#SECRET@x    | https://***@h",
+      "https://h/a@b             | https://h/a@b",
+      "u:p@ss@h/x                | ***@h/x",
+      "https://h.example:5000/v2 | https://h.example:5000/v2",
+  })
+  void redactUrl_hidesUserInfoToTheLastAtOfTheAuthority_andDropsQueryAndFragment(String url, String want) {
+    assertEquals(want, PolicyParser.redactUrl(url));
+  }
+
+  // ---- YAML errors name a category, never the token -------------------------------------------
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "password: *Hunter2Secret         | undefined alias",
+      "password: !Hunter2Secret         | unknown tag",
+      "password: !Hunter2Secret x       | unknown tag",
+      "password: !!Hunter2Secret x      | unknown tag",
+      "password: !h!Hunter2Secret x     | undefined tag handle",
+      "password: &Hunter2Secret x       | ''",
+      "password: *Hunter2Secret*        | syntax error",
+      "'password: \tHunter2Secret'      | a tab where a token must start \\(indent with spaces\\)",
+      "'\tpassword: Hunter2Secret'      | a tab where a token must start \\(indent with spaces\\)",
+  })
+  void parse_yamlAliasOrTagError_reportsACategoryWithoutTheToken(String line, String category) {
+    PolicyException e = assertThrows(PolicyException.class, () -> PolicyParser.parse(HEAD
+        + "credentials:\n  - name: c\n    secret: s\n    " + line + "\n"));
+    assertFalse(e.getMessage().contains("Hunter2"), e::getMessage);
+    if (!category.isEmpty()) {
+      assertEquals(1, e.problems().size(), e::getMessage);
+      String got = e.problems().get(0).toString();
+      assertTrue(got.matches("invalid YAML at line 6, column \\d+: " + category), got);
+    }
+  }
+
+  // ---- every item problem names the item's index in the user's list --------------------------------
+
+  static Stream<Arguments> listItemProblems() {
+    return Stream.of(
+        Arguments.of("registries: [{host: a.example, mirrors: [{url: https://m.example, capabilities: ['', fetch, 7]}]}]",
+            List.of("registries[0].mirrors[0].capabilities[0]: must be a non-empty string, found an empty string",
+                "registries[0].mirrors[0].capabilities[1]: unknown capability \"fetch\" (want pull, resolve or push)",
+                "registries[0].mirrors[0].capabilities[2]: must be a non-empty string, found a number")),
+        Arguments.of("credentials: [{name: c, secret: s}]\naccess: [{name: g, credentials: ['', c, ghost], namespaces: {}}]",
+            List.of("access[0].credentials[0]: must be a non-empty string, found an empty string",
+                "access[0].credentials[2]: unknown credentials \"ghost\" (not in credentials)")),
+        Arguments.of("credentials: [{name: c, secret: s}]\n"
+                + "access: [{name: g, credentials: c, namespaces: {}, serviceAccounts: ['', ok, Bad_SA]}]",
+            List.of("access[0].serviceAccounts[0]: must be a non-empty string, found an empty string",
+                "access[0].serviceAccounts[2]: invalid ServiceAccount name \"Bad_SA\"")),
+        Arguments.of("credentials: [{name: c, secret: s}]\n"
+                + "access: [{name: g, credentials: c, namespaces: {names: ['', NOT_OK], exclude: [ok, '', BAD]}}]",
+            List.of("access[0].namespaces.exclude[1]: must be a non-empty string, found an empty string",
+                "access[0].namespaces.exclude[2]: invalid namespace name \"BAD\"",
+                "access[0].namespaces.names[0]: must be a non-empty string, found an empty string",
+                "access[0].namespaces.names[1]: invalid namespace name \"NOT_OK\"")),
+        Arguments.of("admission: {exemptNamespaces: ['', kube-system, Kube_System]}",
+            List.of("admission.exemptNamespaces[0]: must be a non-empty string, found an empty string",
+                "admission.exemptNamespaces[2]: invalid namespace name \"Kube_System\"")),
+        Arguments.of("admission: {allowedSources: [{prefix: registry.corp, scope: {names: ['', X]}}]}",
+            List.of("admission.allowedSources[0].scope.names[0]: must be a non-empty string, found an empty string",
+                "admission.allowedSources[0].scope.names[1]: invalid namespace name \"X\"")));
+  }
+
+  @ParameterizedTest
+  @MethodSource("listItemProblems")
+  void parse_badListItems_areReportedAtTheirOwnIndex(String yaml, List<String> want) {
+    assertEquals(want, problems(HEAD + yaml + "\n"));
+  }
+
+  // ---- label selector values ----------------------------------------------------------------------
+
+  @Test
+  void parse_matchExpressionValues_mustBeLabelValues() {
+    List<String> got = problems(HEAD + "credentials: [{name: c, secret: s}]\naccess:\n"
+        + "  - name: a\n    credentials: c\n    namespaces:\n      selector:\n        matchExpressions:\n"
+        + "          - {key: env, operator: NotIn, values: [\"bad value!\", \"-x\", ok, \"\", \"" + "v".repeat(64) + "\", 7]}\n"
+        + "          - {key: tier, operator: In, values: [\"x-\"]}\n");
+    assertEquals(List.of(
+        "access[0].namespaces.selector.matchExpressions[0].values[0]: invalid label value \"bad value!\"",
+        "access[0].namespaces.selector.matchExpressions[0].values[1]: invalid label value \"-x\"",
+        "access[0].namespaces.selector.matchExpressions[0].values[4]: invalid label value \"" + "v".repeat(64) + "\"",
+        "access[0].namespaces.selector.matchExpressions[0].values[5]: must be a string, found a number",
+        "access[0].namespaces.selector.matchExpressions[1].values[0]: invalid label value \"x-\""), got);
+  }
+
+  @Test
+  void parse_matchExpressionValues_acceptLabelValuesAndTheEmptyString() throws Exception {
+    Policy p = PolicyParser.parse(HEAD + "credentials: [{name: c, secret: s}]\naccess:\n"
+        + "  - name: a\n    credentials: c\n    namespaces:\n      selector:\n        matchExpressions:\n"
+        + "          - {key: env, operator: NotIn, values: [\"\", qa, a.b_c-D9]}\n");
+    NamespaceSelector ns = p.access().get(0).namespaces();
+    assertTrue(ns.grants(new NamespaceInfo("x", Map.of("env", "prod"), Map.of())));
+    assertFalse(ns.grants(new NamespaceInfo("x", Map.of("env", ""), Map.of())));
+    assertFalse(ns.grants(new NamespaceInfo("x", Map.of("env", "a.b_c-D9"), Map.of())));
+  }
+
+  // ---- admission patterns are normalized as image references are ---------------------------------
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      // check                                                  | image                               | matches
+      "blockedImages: [{name: busybox}]                          | busybox                             | true",
+      "blockedImages: [{name: busybox}]                          | busybox:1.36                        | true",
+      "blockedImages: [{name: busybox}]                          | docker.io/library/busybox:1.36      | true",
+      "blockedImages: [{name: busybox}]                          | index.docker.io/busybox@sha256:0000000000000000000000000000000000000000000000000000000000000000 | true",
+      "blockedImages: [{name: busybox}]                          | registry.corp/busybox               | true",
+      "blockedImages: [{name: busybox}]                          | registry.corp/library/busybox       | false",
+      "blockedImages: [{name: busybox}]                          | bitnami/busybox                     | false",
+      "blockedImages: [{name: busybox}]                          | busybox-extra                       | false",
+      "blockedImages: [{name: 'busy*', tag: '1.*'}]              | busybox:1.36                        | true",
+      "blockedImages: [{name: 'busy*', tag: '1.*'}]              | busybox:2.0                         | false",
+      "blockedImages: [{name: library/busybox}]                  | busybox                             | true",
+      "blockedImages: [{host: docker.io, name: busybox}]         | busybox:1.36                        | true",
+      "blockedImages: [{host: docker.io, name: busybox}]         | registry.corp/busybox               | false",
+      "blockedImages: [{host: index.docker.io}]                  | nginx                               | true",
+      "blockedImages: [{host: Registry-1.Docker.IO}]             | bitnami/redis:7                     | true",
+      "blockedImages: [{host: index.docker.io}]                  | registry.corp/nginx                 | false",
+      "blockedImages: [{host: '*.Corp.Example'}]                 | registry.corp.example/x             | true",
+      "blockedImages: [{host: registry.corp, port: 5000}]        | registry.corp:5000/x                | true",
+      "blockedImages: [{host: registry.corp, port: 5000}]        | registry.corp/x                     | false",
+      "allowedNameTags: [{name: nginx}]                          | nginx:1.25                          | true",
+      "allowedNameTags: [{name: nginx}]                          | docker.io/library/nginx             | true",
+      "allowedNameTags: [{name: nginx}]                          | registry.corp/nginx                 | false",
+      "allowedNameTags: [{name: nginx}]                          | nginxinc/nginx-unprivileged         | false",
+      "allowedNameTags: [{name: docker.io/nginx}]                | nginx                               | true",
+      "allowedNameTags: [{name: Index.Docker.IO/nginx}]          | nginx:1.25                          | true",
+      "allowedNameTags: [{name: 'nginx*'}]                       | nginx-unprivileged                  | true",
+      "allowedNameTags: [{name: 'bitnami/*'}]                    | bitnami/redis:7                     | true",
+      "allowedNameTags: [{name: 'bitnami/*'}]                    | registry.corp/bitnami/redis         | false",
+      "allowedNameTags: [{name: 'docker.io/*'}]                  | bitnami/redis                       | true",
+      "allowedNameTags: [{name: 'docker.io/*'}]                  | nginx                               | true",
+      "allowedNameTags: [{name: '*'}]                            | registry.corp/team/app              | true",
+      "allowedNameTags: [{name: '*/nginx'}]                      | registry.corp/team/nginx            | true",
+      "allowedNameTags: [{name: 'Registry.Corp/team/*', tag: 'v*'}] | registry.corp/team/app:v1        | true",
+      "allowedNameTags: [{name: 'Registry.Corp/team/*', tag: 'v*'}] | registry.corp/team/app             | false",
+      "allowedNameTags: [{name: 'localhost:5000/x'}]             | localhost:5000/x:1                  | true",
+  })
+  void parse_admissionPatterns_matchImagesAsTheyAreNormalized(String check, String image, boolean want) throws Exception {
+    Policy p = PolicyParser.parse(HEAD + "admission:\n  rules:\n    - name: r\n      " + check + "\n");
+    AdmissionRule rule = p.admission().rules().get(0);
+    ImageRef ref = ImageRef.parse(image);
+    boolean got = rule.blockedImages().stream().anyMatch(b -> b.matches(ref))
+        || rule.allowedNameTags().stream().anyMatch(t -> t.matches(ref));
+    assertEquals(want, got, () -> check + " vs " + ref);
+  }
+
+  @Test
+  void parse_admissionPatternsThatCouldNeverMatch_areReported() {
+    List<String> got = problems(HEAD + "admission:\n  rules:\n    - name: r\n"
+        + "      blockedImages: [{host: 'registry.corp:5000'}, {host: '[::1]:5000'}, {name: 'busybox:1.36'}, {name: 'x@sha256'}]\n"
+        + "      allowedNameTags: [{name: 'nginx:1.25'}]\n");
+    assertEquals(List.of(
+        "admission.rules[0].allowedNameTags[0].name: name pattern \"nginx:1.25\" has a tag (put it under tag)",
+        "admission.rules[0].blockedImages[0].host: host \"registry.corp:5000\" has a port (put it under port)",
+        "admission.rules[0].blockedImages[1].host: host \"[::1]:5000\" has a port (put it under port)",
+        "admission.rules[0].blockedImages[2].name: name \"busybox:1.36\" has a tag or digest (put the tag under tag)",
+        "admission.rules[0].blockedImages[3].name: name \"x@sha256\" has a tag or digest (put the tag under tag)"), got);
+  }
+
+  // ---- problems sort with numeric indexes -----------------------------------------------------------
+
+  @Test
+  void parse_problems_sortIndexesAsNumbers() {
+    StringBuilder yaml = new StringBuilder(HEAD + "registries:\n");
+    for (int i = 0; i < 12; i++) {
+      yaml.append("  - host: \"bad host ").append(i).append("\"\n");
+    }
+    List<String> paths = assertThrows(PolicyException.class, () -> PolicyParser.parse(yaml.toString()))
+        .problems().stream().map(Problem::path).collect(Collectors.toList());
+    assertEquals(IntStream.range(0, 12).mapToObj(i -> "registries[" + i + "].host").collect(Collectors.toList()), paths);
+  }
+
+  @Test
+  void problem_compareTo_readsIndexesAsNumbers_andPutsAMappingBeforeItsKeys() {
+    List<Problem> ps = new java.util.ArrayList<>(List.of(
+        new Problem("registries[10].host", "b"),
+        new Problem("registries[2].mirrors[10].url", "a"),
+        new Problem("registries[2].mirrors[9].url", "a"),
+        new Problem("registries[2]", "z"),
+        new Problem("registries[1].host", "line 10"),
+        new Problem("registries[1].host", "line 9"),
+        new Problem("kind", "x"),
+        new Problem("", "empty policy")));
+    ps.sort(null);
+    assertEquals(List.of(
+        new Problem("", "empty policy"),
+        new Problem("kind", "x"),
+        new Problem("registries[1].host", "line 9"),
+        new Problem("registries[1].host", "line 10"),
+        new Problem("registries[2]", "z"),
+        new Problem("registries[2].mirrors[9].url", "a"),
+        new Problem("registries[2].mirrors[10].url", "a"),
+        new Problem("registries[10].host", "b")), ps);
+    assertTrue(Problem.compareNatural("a[01]", "a[1]") > 0);
+    assertEquals(0, Problem.compareNatural("a[1]", "a[1]"));
   }
 }
