@@ -102,7 +102,7 @@ final class Agent implements AutoCloseable {
     metrics.gauge("registry_policy_agent_last_success_timestamp_seconds",
         "Unix time of the last reconcile that applied the current policy.", () -> lastSuccessMillis / 1000.0);
     metrics.gauge("registry_policy_agent_problems", "Number of current problems.", () -> problemCount());
-    metrics.gauge("registry_policy_agent_managed_hosts", "Host directories in the applied plan.",
+    metrics.gauge("registry_policy_agent_managed_hosts", "Host directories of the applied plan that the agent manages (not those left alone as foreign).",
         () -> lastGoodSize());
     this.policyInfo = metrics.gauge("registry_policy_agent_policy_info",
         "1 for the last good policy, labelled with its full sha256 (as policySha256 in /healthz).", "sha256");
