@@ -40,7 +40,11 @@ final class Controller implements AutoCloseable {
   private final InformerCluster cluster;
   private final Reconciler reconciler;
   private final Metrics metrics;
-  private final RateLimitingQueue<String> queue = new DefaultRateLimitingQueue<>(Executors.newSingleThreadExecutor());
+  private final RateLimitingQueue<String> queue = new DefaultRateLimitingQueue<>(Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "work-queue-delays");
+    t.setDaemon(true); // never keeps the JVM alive on its own (a failed start exits)
+    return t;
+  }));
   private final ExecutorService workers;
   private final ExecutorService electorThread = Executors.newSingleThreadExecutor();
   private volatile LeaderElector elector;

@@ -37,7 +37,7 @@ public final class ControllerMain {
       "                           ServiceAccounts in FILE, without a cluster (Secret data redacted)",
       "  run [--listen HOST:PORT] [--workers N] [--resync DURATION]",
       "                           run the controller (in-cluster config or KUBECONFIG)",
-      "exit codes: 0 ok, 1 invalid policy, 2 usage error");
+      "exit codes: 0 ok, 1 invalid policy (run: could not start), 2 usage error");
 
   private ControllerMain() {}
 
@@ -106,12 +106,18 @@ public final class ControllerMain {
 
   /** Parses {@code --flag value} / {@code --flag=value} pairs; every named flag is required. */
   static java.util.Map<String, String> flags(String cmd, List<String> args, List<String> required, PrintStream err) {
+    return flags(cmd, args, required, List.of(), err);
+  }
+
+  /** Like {@link #flags(String, List, List, PrintStream)}, also accepting the {@code optional} flags. */
+  static java.util.Map<String, String> flags(String cmd, List<String> args, List<String> required,
+      List<String> optional, PrintStream err) {
     java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
     for (int i = 0; i < args.size(); i++) {
       String a = args.get(i);
       int eq = a.indexOf('=');
       String name = eq > 0 ? a.substring(0, eq) : a;
-      if (!required.contains(name)) {
+      if (!required.contains(name) && !optional.contains(name)) {
         err.println(cmd + ": unexpected argument \"" + a + "\"");
         err.println(USAGE_TEXT);
         return null;

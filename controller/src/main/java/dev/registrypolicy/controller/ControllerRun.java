@@ -23,50 +23,55 @@ final class ControllerRun {
   private ControllerRun() {}
 
   static int run(List<String> args, PrintStream out, PrintStream err) {
-    String listen = "0.0.0.0:9742";
-    int workers = 4;
-    Duration resync = Duration.ofMinutes(10);
-    for (int i = 0; i < args.size(); i++) {
-      String a = args.get(i);
-      if (i + 1 >= args.size()) {
-        err.println("run: unexpected argument \"" + a + "\"");
-        return ControllerMain.USAGE;
-      }
-      String v = args.get(++i);
-      try {
-        switch (a) {
-          case "--listen": listen = v; break;
-          case "--workers": workers = Integer.parseInt(v); break;
-          case "--resync": resync = Duration.parse("PT" + v.toUpperCase(java.util.Locale.ROOT)); break;
-          default:
-            err.println("run: unknown flag \"" + a + "\"");
-            return ControllerMain.USAGE;
-        }
-      } catch (RuntimeException e) {
-        err.println("run: bad value for " + a + ": \"" + v + "\"");
-        return ControllerMain.USAGE;
-      }
+    Map<String, String> f = ControllerMain.flags("run", args, List.of(), List.of("--listen", "--workers", "--resync"), err);
+    if (f == null) {
+      return ControllerMain.USAGE;
+    }
+    String listen = f.getOrDefault("--listen", "0.0.0.0:9742");
+    int workers;
+    Duration resync;
+    try {
+      workers = Integer.parseInt(f.getOrDefault("--workers", "4"));
+      resync = Duration.parse("PT" + f.getOrDefault("--resync", "10m").toUpperCase(java.util.Locale.ROOT));
+    } catch (RuntimeException e) {
+      err.println("run: --workers wants a whole number and --resync a duration such as 10m");
+      return ControllerMain.USAGE;
+    }
+    if (workers < 1 || resync.isNegative() || resync.isZero() || address(listen) == null) {
+      err.println("run: want --workers >= 1, --resync > 0 and --listen HOST:PORT (port 1-65535)");
+      return ControllerMain.USAGE;
     }
     String identity = System.getenv().getOrDefault("POD_NAME", hostname());
+    Controller controller = null;
+    HttpServer server = null;
     try {
       ApiClient client = Config.defaultClient();
       client.setHttpClient(client.getHttpClient().newBuilder().readTimeout(0, TimeUnit.SECONDS).build());
       Metrics metrics = new Metrics();
       Controller.Settings s = Controller.Settings.defaults(identity);
-      Controller controller = new Controller(client, new Controller.Settings(identity, workers, resync,
+      controller = new Controller(client, new Controller.Settings(identity, workers, resync,
           s.leaseDuration(), s.renewDeadline(), s.retryPeriod()), metrics);
-      HttpServer server = serve(listen, controller::ready, metrics::render);
+      server = serve(listen, controller::ready, metrics::render);
       controller.start();
       CountDownLatch stop = new CountDownLatch(1);
+      Controller running = controller;
+      HttpServer serving = server;
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-        controller.close();
-        server.stop(0);
+        running.close();
+        serving.stop(0);
         stop.countDown();
       }));
       stop.await();
       return ControllerMain.OK;
-    } catch (IOException e) {
-      err.println("run: " + e.getMessage());
+    } catch (IOException | RuntimeException e) {
+      err.println(Log.kv("could not start", "error", e.getClass().getSimpleName(),
+          "detail", e.getMessage() == null ? "" : e.getMessage()));
+      if (server != null) {
+        server.stop(0);
+      }
+      if (controller != null) {
+        controller.close();
+      }
       return ControllerMain.INVALID;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -74,11 +79,31 @@ final class ControllerRun {
     }
   }
 
+  /** HOST:PORT as a socket address (not resolved), or null when it is not one. */
+  static InetSocketAddress address(String listen) {
+    int colon = listen.lastIndexOf(':');
+    if (colon <= 0) {
+      return null;
+    }
+    try {
+      int port = Integer.parseInt(listen.substring(colon + 1));
+      String host = listen.substring(0, colon);
+      if (host.startsWith("[") && host.endsWith("]")) {
+        host = host.substring(1, host.length() - 1);
+      }
+      return port < 1 || port > 65535 ? null : InetSocketAddress.createUnresolved(host, port);
+    } catch (NumberFormatException e) {
+      return null;
+    }
+  }
+
   /** /healthz (always, every replica), /readyz (caches synced), /metrics. */
   static HttpServer serve(String listen, BooleanSupplier ready, Supplier<String> metrics) throws IOException {
-    int colon = listen.lastIndexOf(':');
-    HttpServer server = HttpServer.create(new InetSocketAddress(listen.substring(0, colon),
-        Integer.parseInt(listen.substring(colon + 1))), 16);
+    InetSocketAddress a = address(listen);
+    if (a == null) {
+      throw new IOException("not HOST:PORT: " + listen);
+    }
+    HttpServer server = HttpServer.create(new InetSocketAddress(a.getHostString(), a.getPort()), 16);
     Map<String, Supplier<Object[]>> routes = Map.of(
         "/healthz", () -> new Object[] {200, "ok\n"},
         "/readyz", () -> ready.getAsBoolean() ? new Object[] {200, "ok\n"} : new Object[] {503, "caches not synced\n"},
