@@ -209,6 +209,10 @@ final class Agent implements AutoCloseable {
           outcome = Outcome.FAILED;
         }
         lastReport = r;
+        if (r.written().isEmpty() && r.removed().isEmpty()) {
+          Log.debug("pass", "reason", reason, "outcome", valid ? "unchanged" : "kept last good", "files_unchanged",
+              r.unchanged());
+        }
         if (r.errors().isEmpty()) {
           appliedSha = lastGood.policySha256();
           firstApplyDone = true;

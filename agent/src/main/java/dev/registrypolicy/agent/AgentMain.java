@@ -44,7 +44,7 @@ public final class AgentMain {
       "  --once                    apply once and exit",
       "  --cleanup                 remove every file and directory the agent manages, then exit",
       "  --adopt                   take over existing unmanaged host directories the policy names",
-      "  --verbose                 log no-op passes too",
+      "  --verbose                 also log passes that change nothing, probes and health-server details",
       "exit codes: 0 ok, 1 invalid policy or write failure (nothing valid changed), 2 usage error,",
       "            4 certs.d itself was deleted (restart the container to re-create its mount)");
 

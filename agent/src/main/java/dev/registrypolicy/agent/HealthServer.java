@@ -16,8 +16,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * The agent's probe and metrics endpoint, built on the JDK's {@code com.sun.net.httpserver} so the
@@ -36,7 +34,6 @@ import java.util.logging.Logger;
  */
 public final class HealthServer implements AutoCloseable {
 
-    private static final Logger LOG = Logger.getLogger(HealthServer.class.getName());
     private static final String JSON = "application/json; charset=utf-8";
     private static final int MAX_DEPTH = 16;
 
@@ -84,7 +81,7 @@ public final class HealthServer implements AutoCloseable {
         server.createContext("/", hs::handle);
         server.setExecutor(executor);
         server.start();
-        LOG.log(Level.FINE, "health server listening on {0}", server.getAddress());
+        Log.debug("health server listening", "address", server.getAddress());
         return hs;
     }
 
@@ -152,7 +149,7 @@ public final class HealthServer implements AutoCloseable {
             }
         } catch (IOException | RuntimeException e) {
             // the client went away or a bug in rendering: never let it kill the server thread
-            LOG.log(Level.FINE, "health request failed: {0}", e.getClass().getName());
+            Log.debug("health request failed", "error", e.getClass().getName());
         }
     }
 

@@ -30,11 +30,15 @@ final class Log {
     h.setFormatter(new Formatter() {
       @Override
       public String format(LogRecord r) {
-        return "ts=" + Instant.ofEpochMilli(r.getMillis()) + " level=" + r.getLevel().getName() + " " + r.getMessage() + "\n";
+        String line = r.getLoggerName() != null && r.getLoggerName().startsWith("dev.registrypolicy")
+            ? r.getMessage()
+            : LogLine.format(formatMessage(r), "logger", r.getLoggerName()); // a library's own line
+        return "ts=" + Instant.ofEpochMilli(r.getMillis()) + " level=" + r.getLevel().getName() + " " + line + "\n";
       }
     });
     root.addHandler(h);
-    root.setLevel(level);
+    // --verbose is about the agent's own lines; libraries and the JDK stay at INFO.
+    root.setLevel(level.intValue() < Level.INFO.intValue() ? Level.INFO : level);
     LOGGER.setLevel(level);
   }
 

@@ -11,8 +11,6 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.DoubleSupplier;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 import java.util.regex.Pattern;
 
 /**
@@ -28,7 +26,6 @@ import java.util.regex.Pattern;
  */
 public final class Metrics {
 
-    private static final Logger LOG = Logger.getLogger(Metrics.class.getName());
 
     private static final Pattern METRIC_NAME = Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:]*");
     private static final Pattern LABEL_NAME = Pattern.compile("[a-zA-Z_][a-zA-Z0-9_]*");
@@ -428,7 +425,7 @@ public final class Metrics {
             try {
                 return supplier.getAsDouble();
             } catch (RuntimeException e) {
-                LOG.log(Level.FINE, "gauge {0}: supplier failed: {1}", new Object[] {name, e.getClass().getName()});
+                Log.debug("gauge supplier failed", "gauge", name, "error", e.getClass().getName());
                 return Double.NaN;
             }
         }

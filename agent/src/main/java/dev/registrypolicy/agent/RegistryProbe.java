@@ -32,8 +32,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.net.ssl.KeyManager;
@@ -62,7 +60,6 @@ import javax.net.ssl.X509ExtendedTrustManager;
  */
 public final class RegistryProbe {
 
-    private static final Logger LOG = Logger.getLogger(RegistryProbe.class.getName());
     private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
     private static final int MAX_ERROR = 160;
 
@@ -152,8 +149,8 @@ public final class RegistryProbe {
         } catch (RuntimeException e) {
             r = Result.unreachable("probe failed: " + e.getClass().getSimpleName());
         }
-        LOG.log(Level.FINE, "probe {0}://{1}:{2}: {3} {4}",
-                new Object[] {target.getScheme(), target.getHost(), target.getPort(), r.scheme(), r.status()});
+        Log.debug("probed registry", "scheme", target.getScheme(), "host", target.getHost(), "port", target.getPort(),
+                "auth", r.scheme(), "status", r.status());
         return r;
     }
 
