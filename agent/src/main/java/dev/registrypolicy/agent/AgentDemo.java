@@ -38,6 +38,10 @@ final class AgentDemo {
     Files.writeString(bundle.resolve("hub-mirror-basic_password"), "demo-password");
     Files.writeString(bundle.resolve("corp-registry-pull_.dockerconfigjson"),
         "{\"auths\":{\"registry.corp.example\":{\"username\":\"demo\",\"password\":\"demo-password\"}}}");
+    for (String name : List.of("pull-through-client_tls.key", "hub-mirror-basic_username", "hub-mirror-basic_password",
+        "corp-registry-pull_.dockerconfigjson")) {
+      setOwnerOnly(bundle.resolve(name)); // placeholders, but credential files are 0600 all the same
+    }
 
     out.println("registry-policy agent demo: the example policy applied to " + certs);
     Agent agent = new Agent(new Agent.Options(policy, bundle, certs, certs.toString(), false, Duration.ofSeconds(60), null),
@@ -62,6 +66,10 @@ final class AgentDemo {
         + ", files rewritten: " + (newest(certs) == before ? 0 : "some"));
     out.println("(left in " + work + " for a look; delete it when done)");
     return first == Agent.Outcome.APPLIED && second == Agent.Outcome.APPLIED ? AgentMain.OK : AgentMain.FAILED;
+  }
+
+  private static void setOwnerOnly(Path file) throws IOException {
+    Files.setPosixFilePermissions(file, AtomicFiles.PRIVATE);
   }
 
   private static long newest(Path dir) throws IOException {
