@@ -49,7 +49,7 @@ import java.util.stream.Stream;
  * {@code strict=true}.
  */
 public final class AgentBench {
-  /** The JVM options the DaemonSet sets in JAVA_TOOL_OPTIONS (manifests/agent-daemonset.yaml). */
+  /** The JVM options on the DaemonSet's command line (manifests/agent-daemonset.yaml; a test keeps them equal). */
   static final List<String> PRODUCTION_FLAGS = List.of("-Xmx32m", "-XX:+UseSerialGC", "-Xss256k",
       "-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=16m", "-Xms8m", "-XX:MaxMetaspaceSize=48m",
       "-XX:+ExitOnOutOfMemoryError", "-XX:-UsePerfData");
