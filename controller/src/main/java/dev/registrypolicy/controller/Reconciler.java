@@ -150,6 +150,26 @@ final class Reconciler {
     expectations.observed(kind + "/" + namespace + "/" + name, resourceVersion);
   }
 
+  /**
+   * A same-named Secret this controller does not own: listed in the status, and reported once
+   * (log, Events on the policy ConfigMap and on the Namespace, metric) until it is forgotten.
+   */
+  private void recordConflict(String ns, String secret, V1Secret foreign, String consequence) {
+    String key = ns + "/" + secret;
+    if (conflicts.put(key, Objects.toString(foreign.getMetadata().getResourceVersion(), "")) == null) {
+      conflictChanges.incrementAndGet();
+    }
+    if (reported.add("conflict|" + key)) {
+      String msg = "Secret " + key + " exists and is not managed by registry-policy; " + consequence;
+      LOG.warning(Log.kv("conflict", "namespace", ns, "secret", secret));
+      writes.event(Policy.NAMESPACE, "ConfigMap", Policy.CONFIGMAP_NAME, "Warning", "SecretConflict", msg);
+      if (!Policy.NAMESPACE.equals(ns)) {
+        writes.event(ns, "Namespace", ns, "Warning", "SecretConflict", msg);
+      }
+      metrics.conflicts.incrementAndGet();
+    }
+  }
+
   private void forgetConflict(String key) {
     if (conflicts.remove(key) != null) {
       conflictChanges.incrementAndGet();
@@ -281,17 +301,7 @@ final class Reconciler {
         }
         Optional<V1Secret> other = writes.readSecret(ns, ps.name);
         if (other.isPresent() && !managed(other.get())) {
-          if (conflicts.put(key, Objects.toString(other.get().getMetadata().getResourceVersion(), "")) == null) {
-            conflictChanges.incrementAndGet();
-          }
-          if (reported.add("conflict|" + key)) {
-            String msg = "Secret " + key + " exists and is not managed by registry-policy; access grant " + ps.grant
-                + " is not applied in namespace " + ns;
-            LOG.warning(Log.kv("conflict", "namespace", ns, "secret", ps.name, "grant", ps.grant));
-            writes.event(Policy.NAMESPACE, "ConfigMap", Policy.CONFIGMAP_NAME, "Warning", "SecretConflict", msg);
-            writes.event(ns, "Namespace", ns, "Warning", "SecretConflict", msg);
-            metrics.conflicts.incrementAndGet();
-          }
+          recordConflict(ns, ps.name, other.get(), "access grant " + ps.grant + " is not applied in namespace " + ns);
           return false;
         }
         throw e; // ours but not yet in the cache: retry later
@@ -400,16 +410,7 @@ final class Reconciler {
     String conflictKey = Policy.NAMESPACE + "/" + Desired.BUNDLE_SECRET;
     if (have.isPresent() && !managed(have.get())) {
       // Someone else's Secret under the bundle's name: never overwritten; reported.
-      if (conflicts.put(conflictKey, Objects.toString(have.get().getMetadata().getResourceVersion(), "")) == null) {
-        conflictChanges.incrementAndGet();
-      }
-      if (reported.add("conflict|" + conflictKey)) {
-        LOG.warning(Log.kv("conflict", "namespace", Policy.NAMESPACE, "secret", Desired.BUNDLE_SECRET));
-        writes.event(Policy.NAMESPACE, "ConfigMap", Policy.CONFIGMAP_NAME, "Warning", "SecretConflict",
-            "Secret " + conflictKey + " exists and is not managed by registry-policy; the node credentials"
-                + " bundle is not written");
-        metrics.conflicts.incrementAndGet();
-      }
+      recordConflict(Policy.NAMESPACE, Desired.BUNDLE_SECRET, have.get(), "the node credentials bundle is not written");
       return Result.DONE;
     }
     forgetConflict(conflictKey);

@@ -156,6 +156,7 @@ final class Render {
         items.add(d);
       }
     }
+    Map<Integer, String> saNamespaces = new java.util.TreeMap<>();
     for (int i = 0; i < items.size(); i++) {
       Object o = items.get(i);
       Map<?, ?> m = o instanceof Map ? (Map<?, ?>) o : null;
@@ -184,19 +185,15 @@ final class Render {
           }
         }
         cluster.serviceAccounts.computeIfAbsent(ns, k -> new ArrayList<>()).add(sa);
+        saNamespaces.put(i, ns); // checked once every Namespace item is known
       } else {
         problems.add(new Problem("[" + i + "].kind", "want Namespace or ServiceAccount, found " + m.get("kind")));
       }
     }
-    for (int i = 0; i < items.size(); i++) {
-      Object o = items.get(i);
-      if (o instanceof Map && "ServiceAccount".equals(((Map<?, ?>) o).get("kind"))
-          && ((Map<?, ?>) o).get("metadata") instanceof Map) {
-        String ns = asString(((Map<?, ?>) ((Map<?, ?>) o).get("metadata")).get("namespace"));
-        if (ns != null && !cluster.namespaces.containsKey(ns)) {
-          problems.add(new Problem("[" + i + "].metadata.namespace", "namespace " + ns
-              + " is not in the file (add a Namespace item for it)"));
-        }
+    for (Map.Entry<Integer, String> sa : saNamespaces.entrySet()) {
+      if (!cluster.namespaces.containsKey(sa.getValue())) {
+        problems.add(new Problem("[" + sa.getKey() + "].metadata.namespace", "namespace " + sa.getValue()
+            + " is not in the file (add a Namespace item for it)"));
       }
     }
     if (!problems.isEmpty()) {
