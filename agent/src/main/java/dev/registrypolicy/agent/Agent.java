@@ -150,14 +150,17 @@ final class Agent implements AutoCloseable {
     if (text != null) {
       try {
         Policy policy = PolicyDocument.parse(text);
-        plan = NodePlan.plan(policy, SecretStore.directory(options.secretsDir()), options.nodeCertsDir());
+        plan = NodePlan.plan(policy, SecretStore.directory(options.secretsDir()), options.nodeCertsDir())
+            .keepingFrom(lastGood);
+        for (Map.Entry<String, List<String>> h : plan.held().entrySet()) {
+          String kept = plan.dirs().containsKey(h.getKey()) ? "keeping its last good files" : "leaving it as it is";
+          for (String p : h.getValue()) {
+            found.put("credentials|" + p, p + " (host directory " + h.getKey() + ": " + kept + "; other hosts applied)");
+          }
+        }
       } catch (PolicyException e) {
         for (Problem p : e.problems()) {
           found.put("policy-invalid|" + p, "policy invalid: " + p);
-        }
-      } catch (NodePlan.PlanException e) {
-        for (String p : e.problems()) {
-          found.put("credentials|" + p, p);
         }
       } catch (IOException e) {
         found.put("credentials-unreadable", "cannot read credentials bundle: " + e.getClass().getSimpleName());

@@ -125,8 +125,8 @@ final class CertsDir {
       unchanged += d.unchanged;
     }
     for (String name : list()) {
-      if (plan.dirs().containsKey(name)) {
-        continue;
+      if (plan.dirs().containsKey(name) || plan.held().containsKey(name)) {
+        continue; // a held host keeps whatever it has
       }
       Path dir = resolve(name);
       if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) && !Files.isSymbolicLink(dir) && owned(dir)) {

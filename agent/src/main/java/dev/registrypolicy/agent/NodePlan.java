@@ -24,6 +24,7 @@ import java.util.TreeMap;
 /**
  * What certs.d should hold for a policy: per host directory, hosts.toml and the CA and client
  * certificate files it points at. Pure apart from reading the credentials bundle; writes nothing.
+ * A host whose Secrets are missing or unusable is held ({@link Plan#held}), not the whole node.
  */
 final class NodePlan {
   static final String HOSTS_TOML = "hosts.toml";
@@ -81,29 +82,46 @@ final class NodePlan {
     }
   }
 
-  /** Everything the node should have, by directory name. */
-  record Plan(String policySha256, SortedMap<String, HostDir> dirs) {
+  /**
+   * Everything the node should have, by directory name. {@code held} names the host directories
+   * whose inputs are incomplete (a referenced Secret key is missing or unusable), with why: each is
+   * left as it is on the node, or given the files of the last good plan ({@link #keepingFrom}),
+   * while every other host is applied. containerd reads each host directory on its own, so one
+   * missing Secret never holds back the others.
+   */
+  record Plan(String policySha256, SortedMap<String, HostDir> dirs, SortedMap<String, List<String>> held) {
     Plan {
       dirs = Collections.unmodifiableSortedMap(new TreeMap<>(dirs));
+      SortedMap<String, List<String>> h = new TreeMap<>();
+      held.forEach((k, v) -> h.put(k, List.copyOf(v)));
+      held = Collections.unmodifiableSortedMap(h);
+    }
+
+    Plan(String policySha256, SortedMap<String, HostDir> dirs) {
+      this(policySha256, dirs, new TreeMap<>());
     }
 
     int fileCount() {
       return dirs.values().stream().mapToInt(d -> d.files().size()).sum();
     }
-  }
 
-  /** The plan cannot be made (a referenced Secret is missing or unusable); messages hold no secret values. */
-  static final class PlanException extends Exception {
-    private static final long serialVersionUID = 1L;
-    private final transient List<String> problems;
-
-    PlanException(List<String> problems) {
-      super(String.join("; ", problems));
-      this.problems = List.copyOf(problems);
-    }
-
-    List<String> problems() {
-      return problems;
+    /**
+     * This plan with each held host given its directory from {@code previous} (the last plan
+     * applied), so a held host keeps its last good files, re-asserted like any other. A held host
+     * that {@code previous} does not have stays out of {@link #dirs} and is left alone on the node.
+     */
+    Plan keepingFrom(Plan previous) {
+      if (previous == null || held.isEmpty()) {
+        return this;
+      }
+      SortedMap<String, HostDir> merged = new TreeMap<>(dirs);
+      for (String name : held.keySet()) {
+        HostDir old = previous.dirs().get(name);
+        if (old != null) {
+          merged.put(name, old);
+        }
+      }
+      return new Plan(policySha256, merged, held);
     }
   }
 
@@ -113,13 +131,14 @@ final class NodePlan {
    * @param nodeCertsDir the certs directory as containerd on the node sees it (paths in
    *     hosts.toml are absolute and must be valid on the node, not inside the agent's container)
    */
-  static Plan plan(Policy policy, SecretStore secrets, String nodeCertsDir) throws PlanException, IOException {
-    List<String> problems = new ArrayList<>();
+  static Plan plan(Policy policy, SecretStore secrets, String nodeCertsDir) throws IOException {
     SortedMap<String, HostDir> dirs = new TreeMap<>();
+    SortedMap<String, List<String>> held = new TreeMap<>();
     String marker = HostsToml.MARKER_PREFIX + "; policy-sha256=" + policy.sha256().substring(0, 12);
     String base = nodeCertsDir.endsWith("/") ? nodeCertsDir.substring(0, nodeCertsDir.length() - 1) : nodeCertsDir;
     for (Registry r : policy.registries()) {
       String dirName = r.hostDirectory();
+      List<String> problems = new ArrayList<>();
       Builder b = new Builder(policy, secrets, base + "/" + dirName, problems, "registries[" + r.host() + "]");
       HostsToml toml;
       if (r.upstreamMode() == UpstreamMode.NEVER) {
@@ -156,16 +175,16 @@ final class NodePlan {
       String bad = toml.verify(text);
       if (bad != null) {
         problems.add(b.path + ": rendered hosts.toml failed verification: " + bad);
+      }
+      if (!problems.isEmpty()) {
+        held.put(dirName, problems);
         continue;
       }
       b.files.put(HOSTS_TOML, new FileSpec(text.getBytes(StandardCharsets.UTF_8), toml.hasCredentials()));
       b.files.put(OWNER_FILE, new FileSpec((r.host() + "\n").getBytes(StandardCharsets.UTF_8), false));
       dirs.put(dirName, new HostDir(dirName, toml, b.files));
     }
-    if (!problems.isEmpty()) {
-      throw new PlanException(problems);
-    }
-    return new Plan(policy.sha256(), dirs);
+    return new Plan(policy.sha256(), dirs, held);
   }
 
   /** Collects one host directory's files while turning endpoints into hosts.toml settings. */
