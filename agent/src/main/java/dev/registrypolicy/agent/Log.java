@@ -1,12 +1,10 @@
 package dev.registrypolicy.agent;
 
+import dev.registrypolicy.common.LogFormat;
 import dev.registrypolicy.policy.LogLine;
-import java.time.Instant;
 import java.util.logging.ConsoleHandler;
-import java.util.logging.Formatter;
 import java.util.logging.Handler;
 import java.util.logging.Level;
-import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 
 /**
@@ -19,7 +17,7 @@ final class Log {
 
   private Log() {}
 
-  /** Routes the agent's logger to stderr in key=value form (called once by the CLI). */
+  /** Routes the agent's logger to stderr in key=value form (called once by the CLI); stack traces only with --verbose. */
   static void configure(Level level) {
     Logger root = Logger.getLogger("");
     for (Handler h : root.getHandlers()) {
@@ -27,15 +25,7 @@ final class Log {
     }
     Handler h = new ConsoleHandler();
     h.setLevel(level);
-    h.setFormatter(new Formatter() {
-      @Override
-      public String format(LogRecord r) {
-        String line = r.getLoggerName() != null && r.getLoggerName().startsWith("dev.registrypolicy")
-            ? r.getMessage()
-            : LogLine.format(formatMessage(r), "logger", r.getLoggerName()); // a library's own line
-        return "ts=" + Instant.ofEpochMilli(r.getMillis()) + " level=" + r.getLevel().getName() + " " + line + "\n";
-      }
-    });
+    h.setFormatter(new LogFormat(level.intValue() < Level.INFO.intValue()));
     root.addHandler(h);
     // --verbose is about the agent's own lines; libraries and the JDK stay at INFO.
     root.setLevel(level.intValue() < Level.INFO.intValue() ? Level.INFO : level);

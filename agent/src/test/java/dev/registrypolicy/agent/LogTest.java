@@ -35,7 +35,7 @@ class LogTest {
       Log.debug("pass", "reason", "resync", "outcome", "unchanged");
       Logger.getLogger("some.library").fine("library detail");
     });
-    assertTrue(out.contains("level=FINE msg=pass reason=resync outcome=unchanged"), out);
+    assertTrue(out.contains("level=FINE logger=agent msg=pass reason=resync outcome=unchanged"), out);
     assertFalse(out.contains("library detail"), out);
   }
 
@@ -48,6 +48,6 @@ class LogTest {
   @Test
   void aLibrarysLineIsKeyValueWithItsParametersFilledIn() {
     String out = run(Level.INFO, () -> Logger.getLogger("some.library").log(Level.WARNING, "listening on {0}", "port 1"));
-    assertTrue(out.contains("level=WARNING msg=\"listening on port 1\" logger=some.library"), out);
+    assertTrue(out.contains("level=WARNING logger=library msg=\"listening on port 1\""), out);
   }
 }

@@ -12,6 +12,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
@@ -84,7 +85,7 @@ final class Controller implements AutoCloseable {
     cluster.start();
     electorThread.submit(() -> {
       while (!closed) {
-        LeaseLock lock = new LeaseLock(Policy.NAMESPACE, LEASE_NAME, settings.identity(), client);
+        ReportingLock lock = new ReportingLock(new LeaseLock(Policy.NAMESPACE, LEASE_NAME, settings.identity(), client));
         LeaderElector e = new LeaderElector(new LeaderElectionConfig(lock, settings.leaseDuration(),
             settings.renewDeadline(), settings.retryPeriod()));
         elector = e;
@@ -92,7 +93,11 @@ final class Controller implements AutoCloseable {
           e.close();
           return;
         }
-        e.run(this::lead, this::stopLeading); // returns when leadership is lost or on close
+        try {
+          e.run(this::lead, this::stopLeading); // returns when leadership is lost or on close
+        } catch (RuntimeException ex) {
+          LOG.log(Level.WARNING, Log.kv("leader election failed; campaigning again"), ex);
+        }
         e.close();
         if (metrics.leader) {
           stopLeading(); // run() ended without calling the hook
@@ -161,8 +166,10 @@ final class Controller implements AutoCloseable {
         } else {
           queue.forget(key);
         }
-      } catch (RuntimeException e) {
-        LOG.warning(Log.kv("reconcile failed", "key", key, "error", e.getClass().getSimpleName()));
+      } catch (RuntimeException | LinkageError | StackOverflowError e) {
+        // A bug or an unexpected answer on one key never ends the worker: logged with its cause,
+        // retried with the queue's backoff, and every other key goes on.
+        LOG.log(Level.WARNING, Log.kv("reconcile failed; will retry with backoff", "key", key), e);
         queue.addRateLimited(key);
       } finally {
         queue.done(key);
@@ -171,7 +178,7 @@ final class Controller implements AutoCloseable {
   }
 
   Reconciler.Result process(String key) {
-    metrics.reconciles.incrementAndGet();
+    metrics.reconciles.inc();
     long conflicts = reconciler.conflictChanges();
     Reconciler.Result r = dispatch(key);
     if (!STATUS_KEY.equals(key) && reconciler.conflictChanges() != conflicts) {

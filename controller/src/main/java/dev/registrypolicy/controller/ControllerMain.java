@@ -6,38 +6,73 @@ import dev.registrypolicy.policy.PolicyException;
 import dev.registrypolicy.policy.PolicySummary;
 import dev.registrypolicy.policy.Problem;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
- * The controller's command line.
- *
- * <pre>
- * registry-policy-controller validate --policy FILE   check a policy (bare policy.yaml or the ConfigMap manifest)
- * registry-policy-controller demo                     validate the built-in example policy and summarize it
- * </pre>
- *
- * Exit codes: 0 success, 1 invalid policy, 2 usage error.
+ * The controller's command line. Exit codes, the same in both jars: 0 ok; 1 the command ran and
+ * found a problem (invalid policy or input, run could not start); 2 usage error (unknown command
+ * or flag, bad or missing flag value, a named input file that does not exist or cannot be read).
  */
 public final class ControllerMain {
   static final int OK = 0;
   static final int INVALID = 1;
   static final int USAGE = 2;
+  static final String NAME = "registry-policy-controller";
+  /** A policy is a ConfigMap value: the API server refuses more than 1 MiB. */
+  static final long MAX_POLICY_BYTES = 1 << 20;
+  /** {@code kubectl get ns,sa -A -o yaml} of 10,000 namespaces is about 20 MiB. */
+  static final long MAX_NAMESPACES_BYTES = 64L << 20;
 
-  private static final String USAGE_TEXT = String.join("\n",
-      "usage: registry-policy-controller <command> [options]",
+  static final String USAGE_TEXT = String.join("\n",
+      "usage: " + NAME + " <command> [flags]",
       "commands:",
       "  validate --policy FILE   check a policy file (bare policy.yaml or the registry-policy ConfigMap manifest)",
-      "  demo                     validate the built-in example policy and print what it does",
       "  render --policy FILE --namespaces FILE",
       "                           print the Secrets and ServiceAccount changes for the Namespaces and",
       "                           ServiceAccounts in FILE, without a cluster (Secret data redacted)",
-      "  run [--listen HOST:PORT] [--workers N] [--resync DURATION]",
-      "                           run the controller (in-cluster config or KUBECONFIG)",
-      "exit codes: 0 ok, 1 invalid policy (run: could not start), 2 usage error");
+      "  demo                     validate the built-in example policy and print what it does",
+      "  run [--listen HOST:PORT] [--workers N] [--resync DURATION] [--verbose]",
+      "                           run the controller (KUBECONFIG, in-cluster config or ~/.kube/config)",
+      "  --version                print the version",
+      "  <command> --help         help for one command",
+      "exit codes: 0 ok, 1 a problem found (invalid policy or input; run: could not start), 2 usage error");
+
+  private static final Map<String, String> HELP = Map.of(
+      "validate", String.join("\n",
+          "usage: " + NAME + " validate --policy FILE",
+          "Checks a policy: a bare policy.yaml or the registry-policy ConfigMap manifest. Prints a summary",
+          "when it is valid; otherwise every problem with its path (registries[2].mirrors[0].url: ...).",
+          "exit codes: 0 valid, 1 invalid, 2 usage error or FILE missing/unreadable"),
+      "render", String.join("\n",
+          "usage: " + NAME + " render --policy FILE --namespaces FILE",
+          "Prints what run would write for the Namespaces and ServiceAccounts in the namespaces FILE (a YAML",
+          "list or List, as kubectl get ns,sa -A -o yaml prints it), without a cluster; Secret data redacted.",
+          "Objects of other kinds are skipped with a note; ServiceAccounts the policy names but the file",
+          "lacks are reported.",
+          "exit codes: 0 rendered, 1 invalid policy or input, 2 usage error or FILE missing/unreadable"),
+      "demo", String.join("\n",
+          "usage: " + NAME + " demo",
+          "Validates the built-in example policy (manifests/policy-configmap.yaml) and renders it for",
+          "manifests/examples/namespaces.yaml. No cluster needed.",
+          "exit codes: 0 ok, 1 the example failed, 2 usage error"),
+      "run", String.join("\n",
+          "usage: " + NAME + " run [--listen HOST:PORT] [--workers N] [--resync DURATION] [--verbose]",
+          "Runs the controller. The API server: the file KUBECONFIG names (must exist), else the in-cluster",
+          "ServiceAccount, else ~/.kube/config.",
+          "  --listen HOST:PORT   /healthz, /readyz and /metrics (default 0.0.0.0:9742)",
+          "  --workers N          reconcile workers (default 4)",
+          "  --resync DURATION    informer resync period, e.g. 10m, 1h30m (default 10m)",
+          "  --verbose            stack traces with errors, and the client library's retry lines",
+          "exit codes: 0 stopped, 1 could not start (no API configuration, port taken), 2 usage error"));
 
   private ControllerMain() {}
 
@@ -46,57 +81,100 @@ public final class ControllerMain {
   }
 
   static int run(String[] args, PrintStream out, PrintStream err) {
-    Log.configure(args.length > 0 && args[0].equals("run") ? java.util.logging.Level.INFO : java.util.logging.Level.WARNING);
+    return run(args, out, err, System.getenv(), null);
+  }
+
+  /** {@code stop} (tests): run returns when it is counted down instead of at JVM shutdown. */
+  static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env,
+      java.util.concurrent.CountDownLatch stop) {
+    boolean running = args.length > 0 && args[0].equals("run");
+    Log.configure(running ? java.util.logging.Level.INFO : java.util.logging.Level.WARNING, false, null, err);
     if (args.length == 0) {
       err.println(USAGE_TEXT);
       return USAGE;
     }
+    List<String> rest = List.of(args).subList(1, args.length);
     switch (args[0]) {
       case "validate":
-        return validate(List.of(args).subList(1, args.length), out, err);
+        return validate(rest, out, err);
       case "demo":
-        return demo(List.of(args).subList(1, args.length), out, err);
+        return demo(rest, out, err);
       case "render":
-        return render(List.of(args).subList(1, args.length), out, err);
+        return render(rest, out, err);
       case "run":
-        return ControllerRun.run(List.of(args).subList(1, args.length), out, err);
+        return ControllerRun.run(rest, out, err, env, stop);
       case "-h":
       case "--help":
       case "help":
         out.println(USAGE_TEXT);
         return OK;
+      case "--version":
+      case "version":
+        out.println(NAME + " " + version());
+        return OK;
       default:
-        err.println("unknown command \"" + args[0] + "\"");
-        err.println(USAGE_TEXT);
+        err.println(NAME + ": unknown command \"" + args[0] + "\" (run " + NAME + " --help for the commands)");
         return USAGE;
     }
   }
 
-  private static int validate(List<String> args, PrintStream out, PrintStream err) {
-    java.util.Map<String, String> flags = flags("validate", args, List.of("--policy"), err);
-    if (flags == null) {
-      return USAGE;
+  /** The jar manifest's Implementation-Version. */
+  static String version() {
+    String v = ControllerMain.class.getPackage().getImplementationVersion();
+    return v == null ? "unknown (not run from the built jar)" : v;
+  }
+
+  /**
+   * The command's flags, or null when the caller is done: help was printed (exit 0) or the flags
+   * were wrong (each problem printed once, exit 2); {@code exit[0]} holds the code then.
+   */
+  static Flags flags(String cmd, List<String> args, List<Flags.Spec> specs, PrintStream out, PrintStream err,
+      int[] exit) {
+    Flags f = Flags.parse(args, specs);
+    if (f.help) {
+      out.println(HELP.get(cmd));
+      exit[0] = OK;
+      return null;
     }
-    String file = flags.get("--policy");
-    String text = read("validate", file, err);
-    return text == null ? USAGE : check(file, text, out, err);
+    if (!f.errors.isEmpty()) {
+      for (String e : f.errors) {
+        err.println(cmd + ": " + e);
+      }
+      err.println("run " + NAME + " " + cmd + " --help for usage");
+      exit[0] = USAGE;
+      return null;
+    }
+    return f;
+  }
+
+  private static int validate(List<String> args, PrintStream out, PrintStream err) {
+    int[] exit = new int[1];
+    Flags f = flags("validate", args, List.of(Flags.Spec.required("--policy", "FILE")), out, err, exit);
+    if (f == null) {
+      return exit[0];
+    }
+    String file = f.get("--policy", "");
+    Input policy = read("validate", "--policy", file, MAX_POLICY_BYTES, err);
+    return policy.text == null ? policy.exit : check(file, policy.text, out, err);
   }
 
   private static int render(List<String> args, PrintStream out, PrintStream err) {
-    java.util.Map<String, String> flags = flags("render", args, List.of("--policy", "--namespaces"), err);
-    if (flags == null) {
-      return USAGE;
+    int[] exit = new int[1];
+    Flags f = flags("render", args, List.of(Flags.Spec.required("--policy", "FILE"),
+        Flags.Spec.required("--namespaces", "FILE")), out, err, exit);
+    if (f == null) {
+      return exit[0];
     }
-    String policyText = read("render", flags.get("--policy"), err);
-    String nsText = read("render", flags.get("--namespaces"), err);
-    if (policyText == null || nsText == null) {
-      return USAGE;
+    Input policy = read("render", "--policy", f.get("--policy", ""), MAX_POLICY_BYTES, err);
+    Input namespaces = read("render", "--namespaces", f.get("--namespaces", ""), MAX_NAMESPACES_BYTES, err);
+    if (policy.text == null || namespaces.text == null) {
+      return Math.max(policy.text == null ? policy.exit : OK, namespaces.text == null ? namespaces.exit : OK);
     }
     try {
-      out.print(Render.render(policyText, nsText));
+      out.print(Render.render(policy.text, namespaces.text));
       return OK;
     } catch (PolicyException e) {
-      err.println("render: invalid input (" + e.problems().size() + " problems)");
+      err.println("render: invalid input (" + problems(e.problems().size()) + ")");
       for (Problem p : e.problems()) {
         err.println("  " + p);
       }
@@ -104,57 +182,49 @@ public final class ControllerMain {
     }
   }
 
-  /** Parses {@code --flag value} / {@code --flag=value} pairs; every named flag is required. */
-  static java.util.Map<String, String> flags(String cmd, List<String> args, List<String> required, PrintStream err) {
-    return flags(cmd, args, required, List.of(), err);
+  static String problems(int n) {
+    return n + (n == 1 ? " problem" : " problems");
   }
 
-  /** Like {@link #flags(String, List, List, PrintStream)}, also accepting the {@code optional} flags. */
-  static java.util.Map<String, String> flags(String cmd, List<String> args, List<String> required,
-      List<String> optional, PrintStream err) {
-    java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
-    for (int i = 0; i < args.size(); i++) {
-      String a = args.get(i);
-      int eq = a.indexOf('=');
-      String name = eq > 0 ? a.substring(0, eq) : a;
-      if (!required.contains(name) && !optional.contains(name)) {
-        err.println(cmd + ": unexpected argument \"" + a + "\"");
-        err.println(USAGE_TEXT);
-        return null;
-      }
-      if (eq > 0) {
-        out.put(name, a.substring(eq + 1));
-      } else if (i + 1 < args.size()) {
-        out.put(name, args.get(++i));
-      } else {
-        err.println(cmd + ": " + name + " needs a value");
-        return null;
-      }
-    }
-    for (String r : required) {
-      if (!out.containsKey(r)) {
-        err.println(cmd + ": " + r + " FILE is required");
-        err.println(USAGE_TEXT);
-        return null;
-      }
-    }
-    return out;
-  }
+  /** A named input's text, or null with the exit code and a message already printed. */
+  record Input(String text, int exit) {}
 
-  private static String read(String cmd, String file, PrintStream err) {
-    try {
-      return Files.readString(Path.of(file), StandardCharsets.UTF_8);
+  static Input read(String cmd, String flag, String file, long maxBytes, PrintStream err) {
+    Path p = Path.of(file);
+    String what = cmd + ": " + flag + " " + file;
+    if (!Files.exists(p)) {
+      err.println(what + ": no such file");
+      return new Input(null, USAGE);
+    }
+    if (Files.isDirectory(p)) {
+      err.println(what + ": is a directory, not a file");
+      return new Input(null, USAGE);
+    }
+    byte[] bytes;
+    try (InputStream in = Files.newInputStream(p)) {
+      bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
     } catch (IOException | RuntimeException e) {
-      err.println(cmd + ": cannot read " + file + ": " + e.getClass().getSimpleName()
-          + (e.getMessage() == null ? "" : " " + e.getMessage()));
-      return null;
+      err.println(what + ": cannot be read: " + Log.describe(e));
+      return new Input(null, USAGE);
+    }
+    if (bytes.length > maxBytes) {
+      err.println(what + ": larger than the limit of " + (maxBytes >> 20) + " MiB; nothing was parsed");
+      return new Input(null, INVALID);
+    }
+    try {
+      return new Input(StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString(), OK);
+    } catch (CharacterCodingException e) {
+      err.println(what + ": not UTF-8 text");
+      return new Input(null, INVALID);
     }
   }
 
   private static int demo(List<String> args, PrintStream out, PrintStream err) {
-    if (!args.isEmpty()) {
-      err.println("demo: takes no arguments");
-      return USAGE;
+    int[] exit = new int[1];
+    Flags f = flags("demo", args, List.of(), out, err, exit);
+    if (f == null) {
+      return exit[0];
     }
     String text = PolicyDocument.example();
     out.println("registry-policy demo: the built-in example (manifests/policy-configmap.yaml), no cluster needed");
@@ -162,15 +232,20 @@ public final class ControllerMain {
     if (code != OK) {
       return code;
     }
-    try (java.io.InputStream in = ControllerMain.class.getResourceAsStream("/dev/registrypolicy/controller/namespaces.yaml")) {
+    try (InputStream in = ControllerMain.class.getResourceAsStream("/dev/registrypolicy/controller/namespaces.yaml")) {
+      if (in == null) {
+        err.println("demo: the example namespaces are missing from the jar; nothing rendered");
+        return INVALID;
+      }
       String namespaces = new String(in.readAllBytes(), StandardCharsets.UTF_8);
       out.println();
       out.println("what the controller would do to the namespaces in manifests/examples/namespaces.yaml"
           + " (render; Secret data redacted):");
       out.print(Render.render(text, namespaces));
       return OK;
-    } catch (IOException | NullPointerException | PolicyException e) {
-      err.println("demo: cannot render the example namespaces: " + e.getMessage());
+    } catch (IOException | PolicyException e) {
+      err.println("demo: cannot render the example namespaces: " + (e instanceof PolicyException
+          ? ((PolicyException) e).problems() : Log.describe(e)));
       return INVALID;
     }
   }
@@ -182,8 +257,7 @@ public final class ControllerMain {
       out.print(PolicySummary.of(policy));
       return OK;
     } catch (PolicyException e) {
-      err.println("policy is invalid: " + name + " (" + e.problems().size()
-          + (e.problems().size() == 1 ? " problem" : " problems") + ")");
+      err.println("policy is invalid: " + name + " (" + problems(e.problems().size()) + ")");
       for (Problem p : e.problems()) {
         err.println("  " + p);
       }

@@ -2,7 +2,6 @@ package dev.registrypolicy.controller;
 
 import com.sun.net.httpserver.HttpServer;
 import io.kubernetes.client.openapi.ApiClient;
-import io.kubernetes.client.util.Config;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -17,55 +16,91 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /** {@code run}: the controller in a cluster. */
 final class ControllerRun {
+  private static final Logger LOG = Logger.getLogger(ControllerRun.class.getName());
   private ControllerRun() {}
 
-  static int run(List<String> args, PrintStream out, PrintStream err) {
-    Map<String, String> f = ControllerMain.flags("run", args, List.of(), List.of("--listen", "--workers", "--resync"), err);
+  static int run(List<String> args, PrintStream out, PrintStream err, Map<String, String> env, CountDownLatch stopped) {
+    int[] exit = new int[1];
+    Flags f = ControllerMain.flags("run", args, List.of(Flags.Spec.optional("--listen", "HOST:PORT"),
+        Flags.Spec.optional("--workers", "N"), Flags.Spec.optional("--resync", "DURATION"), Flags.Spec.flag("--verbose")),
+        out, err, exit);
     if (f == null) {
-      return ControllerMain.USAGE;
+      return exit[0];
     }
-    String listen = f.getOrDefault("--listen", "0.0.0.0:9742");
-    int workers;
-    Duration resync;
+    List<String> bad = new java.util.ArrayList<>();
+    String listen = f.get("--listen", "0.0.0.0:9742");
+    if (address(listen) == null) {
+      bad.add("--listen wants HOST:PORT with a port 1-65535, not \"" + listen + "\"");
+    }
+    int workers = 0;
     try {
-      workers = Integer.parseInt(f.getOrDefault("--workers", "4"));
-      resync = Duration.parse("PT" + f.getOrDefault("--resync", "10m").toUpperCase(java.util.Locale.ROOT));
+      workers = Integer.parseInt(f.get("--workers", "4"));
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    if (workers < 1) {
+      bad.add("--workers wants a whole number >= 1, not \"" + f.get("--workers", "") + "\"");
+    }
+    Duration resync = null;
+    try {
+      resync = Duration.parse("PT" + f.get("--resync", "10m").toUpperCase(java.util.Locale.ROOT));
     } catch (RuntimeException e) {
-      err.println("run: --workers wants a whole number and --resync a duration such as 10m");
+      // reported below
+    }
+    if (resync == null || resync.isNegative() || resync.isZero()) {
+      bad.add("--resync wants a duration > 0 such as 10m or 1h30m, not \"" + f.get("--resync", "") + "\"");
+    }
+    if (!bad.isEmpty()) {
+      bad.forEach(b -> err.println("run: " + b));
+      err.println("run " + ControllerMain.NAME + " run --help for usage");
       return ControllerMain.USAGE;
     }
-    if (workers < 1 || resync.isNegative() || resync.isZero() || address(listen) == null) {
-      err.println("run: want --workers >= 1, --resync > 0 and --listen HOST:PORT (port 1-65535)");
-      return ControllerMain.USAGE;
+    boolean verbose = f.isSet("--verbose");
+    ClusterConfig.Loaded cfg;
+    try {
+      cfg = ClusterConfig.load(env);
+    } catch (ClusterConfig.ConfigException e) {
+      err.println("run: " + e.getMessage());
+      return e.exitCode;
     }
-    String identity = System.getenv().getOrDefault("POD_NAME", hostname());
+    Log.configure(Level.INFO, verbose, cfg.server(), err);
+    String identity = env.getOrDefault("POD_NAME", hostname());
+    LOG.info(Log.kv("starting", "version", ControllerMain.version(), "server", cfg.server(), "config", cfg.source(),
+        "identity", identity, "listen", listen));
     Controller controller = null;
     HttpServer server = null;
     try {
-      ApiClient client = Config.defaultClient();
+      ApiClient client = cfg.client();
       client.setHttpClient(client.getHttpClient().newBuilder().readTimeout(0, TimeUnit.SECONDS).build());
       Metrics metrics = new Metrics();
       Controller.Settings s = Controller.Settings.defaults(identity);
       controller = new Controller(client, new Controller.Settings(identity, workers, resync,
           s.leaseDuration(), s.renewDeadline(), s.retryPeriod()), metrics);
-      server = serve(listen, controller::ready, metrics::render);
+      server = serve(listen, controller::ready, metrics::scrape);
       controller.start();
-      CountDownLatch stop = new CountDownLatch(1);
+      CountDownLatch stop = stopped == null ? new CountDownLatch(1) : stopped;
       Controller running = controller;
       HttpServer serving = server;
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      Thread hook = new Thread(() -> {
         running.close();
         serving.stop(0);
         stop.countDown();
-      }));
+      });
+      Runtime.getRuntime().addShutdownHook(hook);
       stop.await();
+      if (stopped != null) {
+        Runtime.getRuntime().removeShutdownHook(hook);
+        running.close();
+        serving.stop(0);
+      }
       return ControllerMain.OK;
     } catch (IOException | RuntimeException e) {
-      err.println(Log.kv("could not start", "error", e.getClass().getSimpleName(),
-          "detail", e.getMessage() == null ? "" : e.getMessage()));
+      LOG.log(Level.SEVERE, Log.kv("could not start", "listen", listen), e);
       if (server != null) {
         server.stop(0);
       }
@@ -112,7 +147,8 @@ final class ControllerRun {
       Supplier<Object[]> r = routes.get(ex.getRequestURI().getPath());
       Object[] res = r == null ? new Object[] {404, "not found\n"} : r.get();
       byte[] body = ((String) res[1]).getBytes(StandardCharsets.UTF_8);
-      ex.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+      ex.getResponseHeaders().set("Content-Type", "/metrics".equals(ex.getRequestURI().getPath())
+          ? Metrics.CONTENT_TYPE : "text/plain; charset=utf-8");
       ex.sendResponseHeaders((Integer) res[0], body.length);
       try (OutputStream o = ex.getResponseBody()) {
         o.write(body);

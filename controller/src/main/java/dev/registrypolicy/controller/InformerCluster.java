@@ -1,11 +1,16 @@
 package dev.registrypolicy.controller;
 
 import dev.registrypolicy.policy.Policy;
+import com.google.gson.reflect.TypeToken;
+import io.kubernetes.client.common.KubernetesListObject;
+import io.kubernetes.client.common.KubernetesObject;
+import io.kubernetes.client.informer.ListerWatcher;
 import io.kubernetes.client.informer.ResourceEventHandler;
 import io.kubernetes.client.informer.SharedIndexInformer;
 import io.kubernetes.client.informer.SharedInformerFactory;
 import io.kubernetes.client.informer.cache.Lister;
 import io.kubernetes.client.openapi.ApiClient;
+import io.kubernetes.client.openapi.ApiException;
 import io.kubernetes.client.openapi.apis.CoreV1Api;
 import io.kubernetes.client.openapi.models.V1ConfigMap;
 import io.kubernetes.client.openapi.models.V1ConfigMapList;
@@ -15,11 +20,18 @@ import io.kubernetes.client.openapi.models.V1Secret;
 import io.kubernetes.client.openapi.models.V1SecretList;
 import io.kubernetes.client.openapi.models.V1ServiceAccount;
 import io.kubernetes.client.openapi.models.V1ServiceAccountList;
+import io.kubernetes.client.util.CallGenerator;
+import io.kubernetes.client.util.CallGeneratorParams;
+import io.kubernetes.client.util.Watch;
+import io.kubernetes.client.util.Watchable;
+import java.lang.reflect.Type;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * The cluster as the controller's informers see it: the policy namespace's ConfigMaps and Secrets,
@@ -38,26 +50,75 @@ final class InformerCluster implements ClusterView {
   private final SharedIndexInformer<V1Secret> managedSecrets;
   private final Lister<V1ServiceAccount> saLister;
   private final Lister<V1Secret> managedLister;
+  private final ApiClient client;
+  private static final Logger LOG = Logger.getLogger(InformerCluster.class.getName());
 
   InformerCluster(ApiClient client, long resyncMillis) {
     factory = new SharedInformerFactory(client);
     managedFactory = new SharedInformerFactory(client);
     CoreV1Api api = new CoreV1Api(client);
     String ns = Policy.NAMESPACE;
-    configMaps = factory.sharedIndexInformerFor(p -> api.listNamespacedConfigMap(ns).resourceVersion(p.resourceVersion)
-        .watch(p.watch).timeoutSeconds(p.timeoutSeconds).buildCall(null), V1ConfigMap.class, V1ConfigMapList.class, resyncMillis);
-    policySecrets = factory.sharedIndexInformerFor(p -> api.listNamespacedSecret(ns).resourceVersion(p.resourceVersion)
-        .watch(p.watch).timeoutSeconds(p.timeoutSeconds).buildCall(null), V1Secret.class, V1SecretList.class, resyncMillis);
-    namespaces = factory.sharedIndexInformerFor(p -> api.listNamespace().resourceVersion(p.resourceVersion)
-        .watch(p.watch).timeoutSeconds(p.timeoutSeconds).buildCall(null), V1Namespace.class, V1NamespaceList.class, resyncMillis);
-    serviceAccounts = factory.sharedIndexInformerFor(p -> api.listServiceAccountForAllNamespaces()
+    this.client = client;
+    String server = client.getBasePath();
+    configMaps = informer(factory, "ConfigMaps in namespace " + ns, p -> api.listNamespacedConfigMap(ns)
+        .resourceVersion(p.resourceVersion).watch(p.watch).timeoutSeconds(p.timeoutSeconds).buildCall(null),
+        V1ConfigMap.class, V1ConfigMapList.class, resyncMillis);
+    policySecrets = informer(factory, "Secrets in namespace " + ns, p -> api.listNamespacedSecret(ns)
+        .resourceVersion(p.resourceVersion).watch(p.watch).timeoutSeconds(p.timeoutSeconds).buildCall(null),
+        V1Secret.class, V1SecretList.class, resyncMillis);
+    namespaces = informer(factory, "Namespaces", p -> api.listNamespace().resourceVersion(p.resourceVersion)
+        .watch(p.watch).timeoutSeconds(p.timeoutSeconds).buildCall(null), V1Namespace.class, V1NamespaceList.class,
+        resyncMillis);
+    serviceAccounts = informer(factory, "ServiceAccounts in all namespaces", p -> api.listServiceAccountForAllNamespaces()
         .resourceVersion(p.resourceVersion).watch(p.watch).timeoutSeconds(p.timeoutSeconds).buildCall(null),
         V1ServiceAccount.class, V1ServiceAccountList.class, resyncMillis);
-    managedSecrets = managedFactory.sharedIndexInformerFor(p -> api.listSecretForAllNamespaces()
+    managedSecrets = informer(managedFactory, "managed Secrets in all namespaces", p -> api.listSecretForAllNamespaces()
         .labelSelector(Desired.MANAGED_BY_LABEL + "=" + Desired.MANAGED_BY).resourceVersion(p.resourceVersion)
         .watch(p.watch).timeoutSeconds(p.timeoutSeconds).buildCall(null), V1Secret.class, V1SecretList.class, resyncMillis);
+    LOG.fine(Log.kv("informers created", "server", server));
     saLister = new Lister<>(serviceAccounts.getIndexer());
     managedLister = new Lister<>(managedSecrets.getIndexer());
+  }
+
+  /** The message of an informer's failure line; its recovery is found by the same text. */
+  static String failure(String what) {
+    return Log.kv("cannot list and watch " + what + "; retrying");
+  }
+
+  /**
+   * An informer whose failures are logged with their cause through {@link Log} (each distinct
+   * failure once, see {@link RepeatedFailures}) and whose next successful list or watch logs the
+   * recovery. The client's own handler would log only "Reflector loop failed unexpectedly", and
+   * connection failures of a watch not at all.
+   */
+  private <T extends KubernetesObject, L extends KubernetesListObject> SharedIndexInformer<T> informer(
+      SharedInformerFactory f, String what, CallGenerator calls, Class<T> type, Class<L> listType, long resyncMillis) {
+    String failure = failure(what);
+    Type watchType = TypeToken.getParameterized(Watch.Response.class, type).getType();
+    ListerWatcher<T, L> lw = new ListerWatcher<>() {
+      @Override
+      public L list(CallGeneratorParams p) throws ApiException {
+        L list = client.<L>execute(calls.generate(p), listType).getData();
+        Log.recovered(LOG.getName(), failure);
+        return list;
+      }
+
+      @Override
+      public Watchable<T> watch(CallGeneratorParams p) throws ApiException {
+        try {
+          Watchable<T> w = Watch.createWatch(client, calls.generate(p), watchType);
+          Log.recovered(LOG.getName(), failure);
+          return w;
+        } catch (ApiException e) {
+          if (e.getCode() == 0) {
+            // The informer retries a watch that could not connect without calling its handler.
+            LOG.log(Level.WARNING, failure, e);
+          }
+          throw e;
+        }
+      }
+    };
+    return f.sharedIndexInformerFor(lw, type, resyncMillis, (cls, t) -> LOG.log(Level.WARNING, failure, t));
   }
 
   /** Routes informer events to work-queue keys. */

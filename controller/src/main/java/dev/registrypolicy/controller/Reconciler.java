@@ -25,6 +25,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
@@ -122,7 +123,7 @@ final class Reconciler {
         LOG.warning(Log.kv("policy invalid, keeping the last good policy", "problems", problems.size()));
         writes.event(Policy.NAMESPACE, "ConfigMap", Policy.CONFIGMAP_NAME, "Warning", "InvalidPolicy",
             truncate(problems.size() + " problems, keeping the last good policy: " + String.join("; ", problems)));
-        metrics.invalidPolicies.incrementAndGet();
+        metrics.invalidPolicies.inc();
       }
       state = new State(old.policy(), null, old.grants(), problems, sha);
       return false;
@@ -166,7 +167,7 @@ final class Reconciler {
       if (!Policy.NAMESPACE.equals(ns)) {
         writes.event(ns, "Namespace", ns, "Warning", "SecretConflict", msg);
       }
-      metrics.conflicts.incrementAndGet();
+      metrics.conflicts.inc();
     }
   }
 
@@ -228,7 +229,12 @@ final class Reconciler {
       } catch (ApiException e) {
         result = Result.REQUEUE;
         unsettled.add(ps.name);
-        LOG.fine(Log.kv("secret write failed", "namespace", name, "secret", ps.name, "code", e.getCode()));
+        if (e.getCode() == 409) {
+          LOG.fine(Log.kv("secret write lost a race; will retry", "namespace", name, "secret", ps.name));
+        } else {
+          LOG.log(Level.WARNING, Log.kv("secret write failed; will retry with backoff", "namespace", name,
+              "secret", ps.name), e);
+        }
       }
     }
     for (V1ServiceAccount sa : sas) {
@@ -249,7 +255,12 @@ final class Reconciler {
         result = Result.REQUEUE;
       } catch (ApiException e) {
         result = Result.REQUEUE; // 409/422: someone else wrote first; recompute from fresh caches
-        metrics.conflictsRetried.incrementAndGet();
+        if (e.getCode() == 409 || e.getCode() == 422) {
+          metrics.conflictsRetried.inc();
+        } else {
+          LOG.log(Level.WARNING, Log.kv("service account patch failed; will retry with backoff", "namespace", name,
+              "serviceaccount", sa.getMetadata().getName()), e);
+        }
       }
     }
     if (result == Result.DONE) {
@@ -258,11 +269,13 @@ final class Reconciler {
         if (!want.secrets().containsKey(n) && !want.held().contains(n)) {
           try {
             writes.deleteSecret(name, n, sec.getMetadata().getUid());
-            metrics.writes.incrementAndGet();
+            metrics.writes.inc();
             LOG.info(Log.kv("deleted pull secret", "namespace", name, "secret", n, "reason", "no longer granted"));
           } catch (ApiException e) {
             if (e.getCode() != 404) {
               result = Result.REQUEUE;
+              LOG.log(Level.WARNING, Log.kv("pull secret delete failed; will retry with backoff", "namespace", name,
+                  "secret", n), e);
             }
           }
         }
@@ -292,7 +305,7 @@ final class Reconciler {
       try {
         writes.createSecret(ns, pullSecret(ns, ps, null));
         expectations.created(expectationKey);
-        metrics.writes.incrementAndGet();
+        metrics.writes.inc();
         LOG.info(Log.kv("created pull secret", "namespace", ns, "secret", ps.name, "grant", ps.grant));
         return true;
       } catch (ApiException e) {
@@ -314,7 +327,7 @@ final class Reconciler {
       return true;
     }
     writes.replaceSecret(ns, pullSecret(ns, ps, existing));
-    metrics.writes.incrementAndGet();
+    metrics.writes.inc();
     LOG.info(Log.kv("updated pull secret", "namespace", ns, "secret", ps.name, "grant", ps.grant, "reason", "credentials changed"));
     return true;
   }
@@ -380,7 +393,7 @@ final class Reconciler {
     if (rv != null) {
       expectations.patched(saKey, rv);
     }
-    metrics.writes.incrementAndGet();
+    metrics.writes.inc();
     LOG.info(Log.kv("patched service account", "namespace", ns, "serviceaccount", sa.getMetadata().getName(),
         "image_pull_secrets", change.imagePullSecrets().stream().map(n -> n == null ? "<no name>" : n)
             .collect(java.util.stream.Collectors.joining(","))));
@@ -429,10 +442,13 @@ final class Reconciler {
       } else {
         writes.createSecret(Policy.NAMESPACE, sec);
       }
-      metrics.writes.incrementAndGet();
+      metrics.writes.inc();
       LOG.info(Log.kv("updated node credentials bundle", "keys", data.size()));
       return Result.DONE;
     } catch (ApiException e) {
+      if (e.getCode() != 409) {
+        LOG.log(Level.WARNING, Log.kv("node credentials bundle write failed; will retry with backoff"), e);
+      }
       return Result.REQUEUE;
     }
   }
@@ -470,9 +486,12 @@ final class Reconciler {
       } else {
         writes.createConfigMap(Policy.NAMESPACE, cm);
       }
-      metrics.writes.incrementAndGet();
+      metrics.writes.inc();
       return Result.DONE;
     } catch (ApiException e) {
+      if (e.getCode() != 409) {
+        LOG.log(Level.WARNING, Log.kv("status ConfigMap write failed; will retry with backoff"), e);
+      }
       return Result.REQUEUE;
     }
   }

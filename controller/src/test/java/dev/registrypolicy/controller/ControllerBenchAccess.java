@@ -59,16 +59,16 @@ public final class ControllerBenchAccess {
 
     /** Work-queue keys processed so far. */
     public long reconciles() {
-      return metrics.reconciles.get();
+      return (long) metrics.reconciles.get();
     }
 
     /** Successful writes the reconciler counted. */
     public long writes() {
-      return metrics.writes.get();
+      return (long) metrics.writes.get();
     }
 
     public long writeRaces() {
-      return metrics.conflictsRetried.get();
+      return (long) metrics.conflictsRetried.get();
     }
 
     @Override
