@@ -1,6 +1,8 @@
 package dev.registrypolicy.controller;
 
+import dev.registrypolicy.policy.AccessGrant;
 import dev.registrypolicy.policy.CredentialRef;
+import dev.registrypolicy.policy.NamespaceInfo;
 import dev.registrypolicy.policy.Policy;
 import dev.registrypolicy.policy.PolicyDocument;
 import dev.registrypolicy.policy.PolicyException;
@@ -27,6 +29,9 @@ import java.util.TreeMap;
  * that records instead of calling an API; Secret data is redacted.
  */
 final class Render {
+  /** The JSON Patch {@code test} value for a ServiceAccount whose input carries no resourceVersion. */
+  static final String UNKNOWN_RESOURCE_VERSION = "<resourceVersion of the live object>";
+
   private Render() {}
 
   /** A cluster made of the objects in the namespaces file; source Secrets are placeholders. */
@@ -157,16 +162,24 @@ final class Render {
       }
     }
     Map<Integer, String> saNamespaces = new java.util.TreeMap<>();
+    List<String> skipped = new ArrayList<>();
     for (int i = 0; i < items.size(); i++) {
       Object o = items.get(i);
       Map<?, ?> m = o instanceof Map ? (Map<?, ?>) o : null;
       Map<?, ?> meta = m != null && m.get("metadata") instanceof Map ? (Map<?, ?>) m.get("metadata") : null;
       String name = meta == null ? null : asString(meta.get("name"));
+      Object kind = m == null ? null : m.get("kind");
+      if (kind instanceof String && !"Namespace".equals(kind) && !"ServiceAccount".equals(kind)) {
+        String ns = meta == null ? null : asString(meta.get("namespace"));
+        skipped.add("# skipped [" + i + "] " + kind + " " + (ns == null ? "" : ns + "/") + (name == null ? "" : name)
+            + ": render reads only Namespaces and ServiceAccounts");
+        continue;
+      }
       if (m == null || name == null) {
         problems.add(new Problem("[" + i + "]", "want a Namespace or ServiceAccount with metadata.name"));
         continue;
       }
-      if ("Namespace".equals(m.get("kind"))) {
+      if ("Namespace".equals(kind)) {
         cluster.namespaces.put(name, new V1Namespace().metadata(new V1ObjectMeta().name(name)
             .labels(strings(meta.get("labels"))).annotations(strings(meta.get("annotations")))));
       } else if ("ServiceAccount".equals(m.get("kind"))) {
@@ -175,8 +188,9 @@ final class Render {
           problems.add(new Problem("[" + i + "].metadata.namespace", "required for a ServiceAccount"));
           continue;
         }
+        String rv = meta.get("resourceVersion") == null ? UNKNOWN_RESOURCE_VERSION : String.valueOf(meta.get("resourceVersion"));
         V1ServiceAccount sa = new V1ServiceAccount().metadata(new V1ObjectMeta().name(name).namespace(ns)
-            .annotations(strings(meta.get("annotations"))).resourceVersion("1"));
+            .annotations(strings(meta.get("annotations"))).resourceVersion(rv));
         if (m.get("imagePullSecrets") instanceof List) {
           for (Object ref : (List<?>) m.get("imagePullSecrets")) {
             if (ref instanceof Map && ((Map<?, ?>) ref).get("name") != null) {
@@ -187,7 +201,7 @@ final class Render {
         cluster.serviceAccounts.computeIfAbsent(ns, k -> new ArrayList<>()).add(sa);
         saNamespaces.put(i, ns); // checked once every Namespace item is known
       } else {
-        problems.add(new Problem("[" + i + "].kind", "want Namespace or ServiceAccount, found " + m.get("kind")));
+        problems.add(new Problem("[" + i + "].kind", "required: Namespace or ServiceAccount"));
       }
     }
     for (Map.Entry<Integer, String> sa : saNamespaces.entrySet()) {
@@ -203,7 +217,8 @@ final class Render {
     for (String ns : cluster.namespaces.keySet()) {
       List<V1ServiceAccount> sas = cluster.serviceAccounts.computeIfAbsent(ns, k -> new ArrayList<>());
       if (sas.stream().noneMatch(sa -> "default".equals(sa.getMetadata().getName()))) {
-        sas.add(0, new V1ServiceAccount().metadata(new V1ObjectMeta().name("default").namespace(ns).resourceVersion("1")));
+        sas.add(0, new V1ServiceAccount().metadata(new V1ObjectMeta().name("default").namespace(ns)
+            .resourceVersion(UNKNOWN_RESOURCE_VERSION)));
       }
     }
     for (CredentialRef c : policy.credentials()) {
@@ -220,14 +235,42 @@ final class Render {
       r.reconcileNamespace(ns);
     }
     StringBuilder sb = new StringBuilder();
+    skipped.forEach(l -> sb.append(l).append('\n'));
     for (String ns : cluster.namespaces.keySet()) {
       List<String> lines = rec.byNamespace.getOrDefault(ns, List.of());
-      sb.append("# ---- namespace ").append(ns).append(lines.isEmpty() ? ": nothing to do\n" : "\n");
+      List<String> missing = missingServiceAccounts(policy, cluster, ns);
+      sb.append("# ---- namespace ").append(ns).append(lines.isEmpty() && missing.isEmpty() ? ": nothing to do\n" : "\n");
+      missing.forEach(l -> sb.append(l).append('\n'));
       for (String l : lines) {
         sb.append(l.startsWith("#") ? l + "\n" : "---\n" + l + "\n");
       }
     }
     return sb.toString();
+  }
+
+  /** Notes for the ServiceAccounts a grant names in this namespace that the input does not have. */
+  private static List<String> missingServiceAccounts(Policy policy, StaticCluster cluster, String ns) {
+    V1Namespace n = cluster.namespaces.get(ns);
+    NamespaceInfo info = new NamespaceInfo(ns, n.getMetadata().getLabels() == null ? Map.of() : n.getMetadata().getLabels(),
+        n.getMetadata().getAnnotations() == null ? Map.of() : n.getMetadata().getAnnotations());
+    java.util.Set<String> have = new java.util.HashSet<>();
+    cluster.serviceAccounts(ns).forEach(sa -> have.add(sa.getMetadata().getName()));
+    List<String> out = new ArrayList<>();
+    if (Policy.NAMESPACE.equals(ns)) {
+      return out;
+    }
+    for (AccessGrant g : policy.access()) {
+      if (g.serviceAccounts().all() || !g.namespaces().grants(info)) {
+        continue;
+      }
+      for (String name : new java.util.TreeSet<>(g.serviceAccounts().names())) {
+        if (!have.contains(name)) {
+          out.add("# ServiceAccount " + ns + "/" + name + " (named by access grant " + g.name()
+              + ") is not in the input: nothing to patch; run patches it once it exists");
+        }
+      }
+    }
+    return out;
   }
 
   private static String labels(Map<String, String> labels) {

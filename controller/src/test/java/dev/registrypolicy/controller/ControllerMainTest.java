@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -83,10 +84,106 @@ class ControllerMainTest {
   @Test
   void run_portInUseExitsWith1AndSaysWhy() throws Exception {
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      Path kubeconfig = tmp.resolve("config");
+      Files.writeString(kubeconfig, String.join("\n",
+          "apiVersion: v1",
+          "kind: Config",
+          "clusters: [{name: c, cluster: {server: \"http://127.0.0.1:" + taken.getLocalPort() + "\"}}]",
+          "users: [{name: u, user: {token: t}}]",
+          "contexts: [{name: x, context: {cluster: c, user: u}}]",
+          "current-context: x",
+          ""));
+      PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8);
       int code = assertTimeoutPreemptively(Duration.ofSeconds(20),
-          () -> main("run", "--listen", "127.0.0.1:" + taken.getLocalPort()));
+          () -> ControllerMain.run(new String[] {"run", "--listen", "127.0.0.1:" + taken.getLocalPort()}, e, e,
+              java.util.Map.of("KUBECONFIG", kubeconfig.toString()), null));
       assertEquals(1, code, err());
       assertTrue(err().contains("msg=\"could not start\""), err());
+      assertTrue(err().contains("error=\"Address already in use"), err());
     }
+  }
+
+  private String out() {
+    return out.toString(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void version_printsTheNameAndAVersion() {
+    assertEquals(0, main("--version"), err());
+    assertTrue(out().startsWith("registry-policy-controller "), out());
+    assertFalse(out().strip().endsWith("null"), out());
+  }
+
+  @Test
+  void help_onTheJarAndOnEverySubcommand_exits0WithThatCommandsUsage() {
+    assertEquals(0, main("--help"), err());
+    assertTrue(out().contains("usage: registry-policy-controller <command>"), out());
+    for (String cmd : List.of("validate", "render", "demo", "run")) {
+      out.reset();
+      assertEquals(0, main(cmd, "--help"), cmd + ": " + err());
+      assertTrue(out().contains("usage: registry-policy-controller " + cmd), cmd + ": " + out());
+      out.reset();
+      assertEquals(0, main(cmd, "-h"), cmd + ": " + err());
+      assertTrue(out().contains("usage: registry-policy-controller " + cmd), cmd + ": " + out());
+    }
+    assertEquals("", err());
+  }
+
+  @Test
+  void oneMessagePerBadFlag() {
+    assertEquals(2, main("render", "--bogus", "--policy", "--namespaces=", "--other=1"));
+    List<String> lines = List.of(err().split("\n"));
+    assertEquals(List.of(
+        "render: unknown flag --bogus",
+        "render: --policy needs a value (--policy FILE)",
+        "render: --namespaces needs a value (--namespaces FILE)",
+        "render: unknown flag --other",
+        "run registry-policy-controller render --help for usage"), lines);
+  }
+
+  @Test
+  void run_badValuesAreEachReported() {
+    assertEquals(2, main("run", "--workers", "x", "--resync", "soon", "--listen", "nope"));
+    String e = err();
+    assertTrue(e.contains("run: --listen wants HOST:PORT"), e);
+    assertTrue(e.contains("run: --workers wants a whole number >= 1, not \"x\""), e);
+    assertTrue(e.contains("run: --resync wants a duration > 0"), e);
+  }
+
+  @Test
+  void aMissingOrUnreadableInputFileIsAUsageError() throws Exception {
+    assertEquals(2, main("validate", "--policy", tmp.resolve("nope.yaml").toString()));
+    assertTrue(err().contains("validate: --policy " + tmp.resolve("nope.yaml") + ": no such file"), err());
+    assertEquals(2, main("validate", "--policy", tmp.toString()));
+    assertTrue(err().contains("is a directory"), err());
+    Path ns = tmp.resolve("ns.yaml");
+    Files.writeString(ns, "[]\n");
+    assertEquals(2, main("render", "--policy", tmp.resolve("nope.yaml").toString(), "--namespaces", ns.toString()));
+  }
+
+  @Test
+  void inputThatIsNotUtf8OrTooLargeIsAProblemNotAClassName() throws Exception {
+    Path latin1 = tmp.resolve("latin1.yaml");
+    Files.write(latin1, new byte[] {'k', ':', ' ', (byte) 0xe9, '\n'});
+    assertEquals(1, main("validate", "--policy", latin1.toString()));
+    assertTrue(err().contains(": not UTF-8 text"), err());
+    Path big = tmp.resolve("big.yaml");
+    Files.write(big, new byte[(int) ControllerMain.MAX_POLICY_BYTES + 1]);
+    assertEquals(1, main("validate", "--policy", big.toString()));
+    assertTrue(err().contains("larger than the limit of 1 MiB"), err());
+    assertFalse(err().contains("Exception"), err());
+  }
+
+  @Test
+  void oneProblemIsSingular() throws Exception {
+    Path bad = tmp.resolve("one.yaml");
+    Files.writeString(bad, "apiVersion: registry-policy.dev/v1alpha1\nkind: RegistryPolicy\nbogus: 1\n");
+    assertEquals(1, main("validate", "--policy", bad.toString()));
+    assertTrue(err().contains("(1 problem)"), err());
+    Path ns = tmp.resolve("ns.yaml");
+    Files.writeString(ns, "[]\n");
+    err.reset();
+    assertEquals(1, main("render", "--policy", bad.toString(), "--namespaces", ns.toString()));
+    assertTrue(err().contains("render: invalid input (1 problem)"), err());
   }
 }
