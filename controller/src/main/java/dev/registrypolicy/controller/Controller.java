@@ -133,48 +133,12 @@ final class Controller implements AutoCloseable {
     queue.add(BUNDLE_KEY);
     queue.add(STATUS_KEY);
     for (int i = 0; i < settings.workers(); i++) {
-      workers.submit(() -> work(myTerm));
+      workers.submit(new Worker(queue, this::process, () -> serving(myTerm)));
     }
   }
 
   private boolean serving(int myTerm) {
     return !closed && metrics.leader && term.get() == myTerm;
-  }
-
-  private void work(int myTerm) {
-    while (serving(myTerm)) {
-      String key;
-      try {
-        key = queue.get();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
-      if (key == null) {
-        return; // queue shut down
-      }
-      if (!serving(myTerm)) {
-        // Leadership was lost while waiting: leave the key for whoever serves next.
-        queue.done(key);
-        queue.add(key);
-        return;
-      }
-      try {
-        Reconciler.Result r = process(key);
-        if (r == Reconciler.Result.REQUEUE) {
-          queue.addRateLimited(key);
-        } else {
-          queue.forget(key);
-        }
-      } catch (RuntimeException | LinkageError | StackOverflowError e) {
-        // A bug or an unexpected answer on one key never ends the worker: logged with its cause,
-        // retried with the queue's backoff, and every other key goes on.
-        LOG.log(Level.WARNING, Log.kv("reconcile failed; will retry with backoff", "key", key), e);
-        queue.addRateLimited(key);
-      } finally {
-        queue.done(key);
-      }
-    }
   }
 
   Reconciler.Result process(String key) {
