@@ -196,7 +196,13 @@ final class CertsDir {
     }
     Path name = rootDir.name(host);
     try {
-      BasicFileAttributes a = rootDir.stat(name);
+      BasicFileAttributes a;
+      try {
+        a = rootDir.stat(name);
+      } catch (IOException e) {
+        res.errors.add(host + ": cannot look up the directory: " + IoCause.of(e) + "; retried on the next pass");
+        return res;
+      }
       if (a != null && !a.isDirectory()) {
         res.foreign.add(host); // a symlink, file, FIFO, socket or device: never followed or touched
         return res;
