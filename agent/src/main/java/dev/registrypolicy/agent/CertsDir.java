@@ -240,6 +240,9 @@ final class CertsDir {
       } catch (NotDirectoryException e) {
         res.foreign.add(host); // replaced by a symlink or file since the check
         return res;
+      } catch (NoSuchFileException e) {
+        res.errors.add(host + ": the directory was moved or removed while being opened; retried on the next pass");
+        return res;
       }
       try (DirHandle dir = opened) {
         if (created && createdKey != null && !createdKey.equals(dir.key())) {
@@ -502,6 +505,24 @@ final class CertsDir {
     } catch (UnsupportedOperationException | IllegalArgumentException | IOException e) {
       return null;
     }
+  }
+
+  /**
+   * The host directories among {@code names} that are real directories in certs.d now (not
+   * symlinks, not files), as paths to watch: a symlink someone put under a host's name is never
+   * watched or read through.
+   */
+  List<Path> watchableHostDirs(java.util.Collection<String> names) {
+    List<Path> out = new ArrayList<>();
+    for (String n : names) {
+      if (isHostDirName(n)) {
+        Path p = root.resolve(n);
+        if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+          out.add(p);
+        }
+      }
+    }
+    return out;
   }
 
   /** Directory names directly under certs.d. */
