@@ -221,6 +221,11 @@ final class CertsDir {
           return res;
         }
         try {
+          // The JDK has no mkdirat: mkdir of one component under certs.d, whose own path is the
+          // operator's (not writable by whoever can write into it). mkdir never follows a symlink
+          // in the last component (it fails with EEXIST). The new directory is then stat'ed and
+          // opened no-follow through certs.d's handle and must be the same inode, so whatever is
+          // written goes into a directory that is in certs.d, through its handle.
           Files.createDirectory(root.resolve(host));
           created = true;
           // The new entry in certs.d must survive a power loss like the files written into it.
