@@ -27,7 +27,7 @@ final class AgentDemo {
     Path work = Files.createTempDirectory("registry-policy-demo");
     Path policy = work.resolve("policy.yaml");
     Path bundle = Files.createDirectories(work.resolve("credentials"));
-    Path certs = work.resolve("certs.d");
+    Path certs = Files.createDirectories(work.resolve("certs.d")); // as the DaemonSet's hostPath does
     Files.writeString(policy, PolicyDocument.example(), StandardCharsets.UTF_8);
     // Placeholders for the Secret keys the example references (the controller keeps the real bundle).
     for (String name : List.of("corp-ca_ca.crt", "corp-ca_intermediate.crt", "pull-through-client_tls.crt")) {

@@ -40,7 +40,7 @@ class AgentTest {
     Files.writeString(policy, Fixtures.POLICY);
     bundle = tmp.resolve("bundle");
     Fixtures.writeBundle(bundle);
-    certs = tmp.resolve("certs.d");
+    certs = Files.createDirectories(tmp.resolve("certs.d")); // as the DaemonSet's hostPath does
     agent = new Agent(new Agent.Options(policy, bundle, certs, Fixtures.NODE_CERTS, false, Duration.ofSeconds(60), null),
         new Metrics());
   }
@@ -182,7 +182,8 @@ class AgentTest {
 
   @Test
   void rootDeleted_onlyForADirectoryDeletedUnderItsMount() throws Exception {
-    assertFalse(new CertsDir(certs).rootDeleted(true), "missing: apply creates it");
+    Files.delete(certs);
+    assertFalse(new CertsDir(certs).rootDeleted(true), "missing: not deleted under a mount");
     Files.createDirectories(certs);
     assertFalse(new CertsDir(certs).rootDeleted(true), "a live directory");
     try (Held held = hold(certs)) {

@@ -2,6 +2,7 @@ package dev.registrypolicy.agent;
 
 import dev.registrypolicy.policy.Policy;
 import dev.registrypolicy.policy.PolicyDocument;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.Map;
@@ -76,6 +77,7 @@ public final class BenchAccess {
     NodePlan.Plan plan = NodePlan.plan(policy, SecretStore.directory(secretsDir),
         certsDir.toAbsolutePath().normalize().toString());
     long t2 = System.nanoTime();
+    Files.createDirectories(certsDir); // as the DaemonSet's hostPath does
     CertsDir.Report r = new CertsDir(certsDir).apply(plan, false);
     long t3 = System.nanoTime();
     return new PassTiming(t1 - t0, t2 - t1, t3 - t2, r.written().size(), r.unchanged(), r.errors().size());

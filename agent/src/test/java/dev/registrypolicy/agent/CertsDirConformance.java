@@ -143,7 +143,9 @@ abstract class CertsDirConformance {
     Plan p = plan(Fixtures.POLICY);
     dir.apply(p, false);
     String good = read("registry.corp.example:5000/hosts.toml");
-    deleteTree(certs);
+    for (String host : dir.list()) { // rm -rf certs.d/*
+      deleteTree(certs.resolve(host));
+    }
     dir.apply(p, false);
     assertEquals(good, read("registry.corp.example:5000/hosts.toml"));
   }
@@ -164,18 +166,71 @@ abstract class CertsDirConformance {
 
   @Test
   void apply_takesAnEmptyOrHalfWipedDirectoryButNeverRemovesAnUnmarkedOne() throws Exception {
+    Plan p = plan(Fixtures.POLICY);
+    String ca = caOf(p, "gcr.io");
     Files.createDirectories(certs.resolve("ghcr.io"));                 // empty: nothing to lose
-    Files.createDirectories(certs.resolve("gcr.io"));
-    Files.writeString(certs.resolve("gcr.io/ca-0badc0de.crt"), "left by a wipe racing a rewrite");
+    Files.createDirectories(certs.resolve("gcr.io"));                  // only what the plan writes there
+    Files.write(certs.resolve("gcr.io").resolve(ca), p.dirs().get("gcr.io").files().get(ca).content());
+    Files.writeString(certs.resolve("gcr.io/.rp-hosts.toml.0123.tmp"), "a temp file of ours");
     Files.createDirectories(certs.resolve("unrelated.example"));       // empty, not in the policy
-    CertsDir.Report r = dir.apply(plan(Fixtures.POLICY), false);
+    CertsDir.Report r = dir.apply(p, false);
     assertTrue(r.foreign().isEmpty(), r::toString);
     assertTrue(read("ghcr.io/hosts.toml").startsWith(HostsToml.MARKER_PREFIX));
     assertTrue(read("gcr.io/hosts.toml").startsWith(HostsToml.MARKER_PREFIX));
-    assertFalse(Files.exists(certs.resolve("gcr.io/ca-0badc0de.crt")), "stale file of ours removed");
+    assertFalse(Files.exists(certs.resolve("gcr.io/.rp-hosts.toml.0123.tmp")), "leftover temp file removed");
     assertTrue(Files.isDirectory(certs.resolve("unrelated.example")), "an unmarked directory is never removed");
-    assertTrue(dir.cleanup().stream().noneMatch(p -> p.startsWith("unrelated.example")));
+    assertTrue(dir.cleanup().stream().noneMatch(x -> x.startsWith("unrelated.example")));
     assertTrue(Files.isDirectory(certs.resolve("unrelated.example")));
+  }
+
+  /** The name of a CA file the plan writes for {@code host}. */
+  static String caOf(Plan p, String host) {
+    return p.dirs().get(host).files().keySet().stream().filter(f -> f.startsWith("ca-")).findFirst().orElseThrow();
+  }
+
+  @Test
+  void apply_neverClaimsADirectoryHoldingSomeoneElsesCertificates() throws Exception {
+    Plan p = plan(Fixtures.POLICY);
+    String ca = caOf(p, "gcr.io");
+    // Someone else's CA under a name of the agent's kind that this plan does not write ...
+    Files.createDirectories(certs.resolve("ghcr.io"));
+    Files.writeString(certs.resolve("ghcr.io/ca-12345678.crt"), "someone else's CA");
+    // ... and under the very name the plan writes, with other content.
+    Files.createDirectories(certs.resolve("gcr.io"));
+    Files.writeString(certs.resolve("gcr.io").resolve(ca), "someone else's CA");
+    // A key of the agent's kind next to a file the plan writes.
+    Files.createDirectories(certs.resolve("lab.corp.example"));
+    Files.writeString(certs.resolve("lab.corp.example/client-0badc0de.key"), "someone else's key");
+    for (int pass = 0; pass < 2; pass++) {
+      CertsDir.Report r = dir.apply(p, false);
+      assertEquals(List.of("gcr.io", "ghcr.io", "lab.corp.example"), r.foreign().stream().sorted().collect(Collectors.toList()));
+      assertEquals(List.of("ca-12345678.crt"), ls("ghcr.io"));
+      assertEquals("someone else's CA", read("ghcr.io/ca-12345678.crt"));
+      assertEquals(List.of(ca), ls("gcr.io"));
+      assertEquals("someone else's CA", read("gcr.io/" + ca));
+      assertEquals(List.of("client-0badc0de.key"), ls("lab.corp.example"));
+      assertTrue(r.removed().isEmpty(), r::toString);
+    }
+    assertTrue(dir.cleanup().stream().noneMatch(x -> x.startsWith("ghcr.io") || x.startsWith("gcr.io")));
+    assertEquals(List.of("ca-12345678.crt"), ls("ghcr.io"));
+  }
+
+  @Test
+  void apply_missingCertsDirIsAnErrorAndNothingIsCreated() throws Exception {
+    Path parent = newDirectory("absent");
+    Path missing = parent.resolve("nonexistent").resolve("certs.d");
+    CertsDir.Report r = new CertsDir(missing).apply(plan(Fixtures.POLICY), false);
+    assertEquals(1, r.errors().size(), r::toString);
+    String e = r.errors().get(0);
+    assertTrue(e.contains(missing.toString()) && e.contains("does not exist") && e.contains("nothing written"), e);
+    assertTrue(r.written().isEmpty());
+    assertEquals(List.of(""), tree(parent), "nothing created");
+    Path file = parent.resolve("a-file");
+    Files.writeString(file, "x");
+    CertsDir.Report notDir = new CertsDir(file).apply(plan(Fixtures.POLICY), false);
+    assertTrue(notDir.errors().get(0).contains("is not a directory"), notDir::toString);
+    assertEquals("x", Files.readString(file));
+    assertEquals(List.of(), new CertsDir(missing).cleanup());
   }
 
   @Test
@@ -303,7 +358,7 @@ abstract class CertsDirConformance {
     assertFalse(dir.rootDeleted(true), "the probe succeeds in a live directory");
     assertEquals(List.of(), dir.list().stream().filter(AtomicFiles::isTemp).collect(Collectors.toList()), "probe removed");
     deleteTree(certs);
-    assertFalse(dir.rootDeleted(true), "missing is not deleted-under-a-mount: apply re-creates it");
+    assertFalse(dir.rootDeleted(true), "missing is not deleted-under-a-mount (apply reports it as an error)");
   }
 
   /** Hosts that would leave certs.d (or pick a directory other than their own) as a path. */

@@ -281,7 +281,7 @@ class MetricsTest {
     private Agent agent(Metrics metrics, Path policy, Path containerdConfig) throws Exception {
         Path bundle = tmp.resolve("bundle");
         Fixtures.writeBundle(bundle);
-        return new Agent(new Agent.Options(policy, bundle, tmp.resolve("certs.d"), Fixtures.NODE_CERTS, false,
+        return new Agent(new Agent.Options(policy, bundle, Files.createDirectories(tmp.resolve("certs.d")), Fixtures.NODE_CERTS, false,
                 Duration.ofSeconds(60), containerdConfig), metrics);
     }
 

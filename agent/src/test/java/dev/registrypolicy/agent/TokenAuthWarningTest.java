@@ -61,7 +61,7 @@ class TokenAuthWarningTest {
     Files.writeString(bundle.resolve("hub-basic_password"), "p");
     Path config = tmp.resolve("config.toml");
     Files.writeString(config, configToml);
-    Path certs = tmp.resolve("certs.d");
+    Path certs = Files.createDirectories(tmp.resolve("certs.d"));
     agent = new Agent(new Agent.Options(policy, bundle, certs, certs.toString(), false, Duration.ofSeconds(60), config),
         new Metrics());
     AtomicReference<Throwable> failed = new AtomicReference<>();

@@ -497,6 +497,7 @@ public final class AgentBench {
     List<String> args = st.agentArgs("--once", "--listen", "off");
     for (int r = 0; r < s.onceRuns; r++) {
       CertsTree.deleteRecursively(tree.root());
+      Files.createDirectories(tree.root()); // as the DaemonSet's hostPath does
       try (AgentProcess a = AgentProcess.start(s.java, prod(), s.jar, args, st.dir.resolve("once1-" + r + ".log"))) {
         int code = a.awaitExit(Duration.ofSeconds(120));
         first[r] = (System.nanoTime() - a.startNanos) / 1e6;
@@ -613,6 +614,7 @@ public final class AgentBench {
       this.bundle = dir.resolve("credentials");
       this.certs = dir.resolve("certs.d").toAbsolutePath().normalize();
       Files.createDirectories(policy.getParent());
+      Files.createDirectories(certs); // as the DaemonSet's hostPath does
       policyText = BenchPolicy.policy(hosts);
       Files.writeString(policy, policyText, StandardCharsets.UTF_8);
       BenchPolicy.writeBundle(bundle);
