@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.registrypolicy.common.Health;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -40,7 +41,7 @@ class AgentTest {
     Files.writeString(policy, Fixtures.POLICY);
     bundle = tmp.resolve("bundle");
     Fixtures.writeBundle(bundle);
-    certs = tmp.resolve("certs.d");
+    certs = Files.createDirectories(tmp.resolve("certs.d"));
     agent = new Agent(new Agent.Options(policy, bundle, certs, Fixtures.NODE_CERTS, false, Duration.ofSeconds(60), null),
         new Metrics());
   }
@@ -64,7 +65,7 @@ class AgentTest {
     Files.writeString(policy, Fixtures.POLICY.replace("mirrors:", "mirrrors:"));
     assertEquals(Agent.Outcome.INVALID, agent.reconcile("test"));
     assertEquals(good, snapshot(), "an invalid policy must not change the node");
-    assertTrue(agent.problems().values().stream().anyMatch(p -> p.contains("mirrrors: unknown key")), agent.problems()::toString);
+    assertTrue(agent.problems().stream().anyMatch(p -> p.detail().contains("mirrrors: unknown key")), agent.problems()::toString);
     Health h = agent.health();
     assertTrue(h.ready(), "still serving the last good config");
     assertTrue(h.healthy(), "an invalid policy is reported, not fatal");
@@ -81,7 +82,7 @@ class AgentTest {
     Files.delete(bundle.resolve("hub-basic_password"));
     assertEquals(Agent.Outcome.INVALID, agent.reconcile("test"));
     assertEquals(good, snapshot());
-    String problems = agent.problems().values().toString();
+    String problems = agent.problems().toString();
     assertTrue(problems.contains("hub-basic"), problems);
     assertFalse(problems.contains("hub-secret-pass") || problems.contains("hubuser"), problems);
   }
@@ -100,7 +101,7 @@ class AgentTest {
     Files.writeString(certs.resolve("ghcr.io/hosts.toml"), "server = \"https://ghcr.io\"\n");
     agent.reconcile("test");
     assertTrue(Files.exists(certs.resolve("docker.io/hosts.toml")));
-    assertTrue(agent.problems().values().stream().anyMatch(p -> p.contains("certs.d/ghcr.io exists and is not managed")));
+    assertTrue(agent.problems().stream().anyMatch(p -> p.detail().contains("certs.d/ghcr.io exists and is not managed")));
     @SuppressWarnings("unchecked")
     List<String> managed = (List<String>) agent.health().details().get("managedHosts");
     assertFalse(managed.contains("ghcr.io"), "a host left alone is not listed as managed: " + managed);
@@ -182,6 +183,7 @@ class AgentTest {
 
   @Test
   void rootDeleted_onlyForADirectoryDeletedUnderItsMount() throws Exception {
+    Files.delete(certs);
     assertFalse(new CertsDir(certs).rootDeleted(true), "missing: apply creates it");
     Files.createDirectories(certs);
     assertFalse(new CertsDir(certs).rootDeleted(true), "a live directory");

@@ -65,7 +65,7 @@ class CrashSafetyTest {
     assumeTrue(System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux"),
         "crash test needs Linux (SIGKILL via Process.destroyForcibly, rename semantics)");
     childClassPath = snapshotClassPath(tmp.resolve("classpath"));
-    certs = tmp.resolve("certs.d");
+    certs = Files.createDirectories(tmp.resolve("certs.d")); // the agent wants it to exist (the hostPath makes it)
     bundle = tmp.resolve("bundle");
     policyFile = tmp.resolve("policy").resolve("policy.yaml");
     Files.createDirectories(policyFile.getParent());

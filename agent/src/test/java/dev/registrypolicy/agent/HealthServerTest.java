@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.registrypolicy.common.Health;
+import dev.registrypolicy.common.HealthServer;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -34,7 +36,7 @@ class HealthServerTest {
     void start() throws IOException {
         metrics = new Metrics();
         metrics.counter("registry_policy_agent_reconciles_total", "Reconcile passes.", "outcome").labels("ok").inc();
-        server = HealthServer.start(new InetSocketAddress("127.0.0.1", 0), health::get, metrics);
+        server = HealthServer.start(new InetSocketAddress("127.0.0.1", 0), health::get, metrics::render);
     }
 
     @AfterEach
@@ -170,7 +172,7 @@ class HealthServerTest {
         server.close();
         server = HealthServer.start(new InetSocketAddress("127.0.0.1", 0), () -> {
             throw new IllegalStateException("password=hunter2");
-        }, metrics);
+        }, metrics::render);
         HttpResponse<String> r = get("/healthz");
         assertEquals(503, r.statusCode());
         assertEquals("degraded", json(r).get("status").getAsString());
@@ -194,7 +196,7 @@ class HealthServerTest {
         server = HealthServer.start(new InetSocketAddress("127.0.0.1", 0), () -> {
             seen.set(Thread.currentThread());
             return Health.ok();
-        }, metrics);
+        }, metrics::render);
         get("/healthz");
         Thread first = seen.get();
         get("/readyz");
