@@ -3,13 +3,9 @@ package dev.registrypolicy.agent;
 import dev.registrypolicy.agent.NodePlan.Plan;
 import dev.registrypolicy.common.Health;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.regex.Pattern;
@@ -71,11 +67,8 @@ final class Agent implements AutoCloseable {
   private final PolicySource source;
   private final ProblemLog problemLog;
   private final Backoff backoff;
-  private final Metrics.Counter written;
-  private final Metrics.Counter removed;
-  private final Metrics.Counter driftRepairs;
-  private final Metrics.Counter reconciles;
-  private final Metrics.Gauge policyInfo;
+  private final AgentMetrics series;
+  private final NodeDiagnosis diagnosis;
 
   /** Published after every pass; read without a lock. */
   private volatile HealthSnapshot snapshot = HealthSnapshot.START;
@@ -88,8 +81,6 @@ final class Agent implements AutoCloseable {
   volatile Watches.Listener watchListener;
 
   // Pass state: touched only inside reconcile().
-  /** The sha256 label of the one series {@link #policyInfo} has, or null before the first good policy. */
-  private String policyInfoSha;
   private String appliedSha;
   private boolean firstApplyDone;
   private volatile ExecutorService writers;
@@ -106,30 +97,9 @@ final class Agent implements AutoCloseable {
     this.backoff = backoff;
     this.certsDir = new CertsDir(options.certsDir());
     this.source = new PolicySource(options.policyFile(), options.secretsDir(), options.nodeCertsDir());
-    this.written = metrics.counter("registry_policy_agent_files_written_total", "Files written to certs.d.");
-    this.removed = metrics.counter("registry_policy_agent_files_removed_total", "Files removed from certs.d.");
-    this.driftRepairs = metrics.counter("registry_policy_agent_drift_repairs_total",
-        "Files rewritten because they had drifted from the unchanged policy (edited, deleted, wiped).");
-    this.reconciles = metrics.counter("registry_policy_agent_reconciles_total", "Reconcile passes by outcome.", "outcome");
-    this.problemLog = new ProblemLog(metrics.gauge("registry_policy_agent_problem", "Current problems (1 while present).",
-        "kind", "subject"));
-    metrics.gauge("registry_policy_agent_last_success_timestamp_seconds",
-        "Unix time of the last reconcile that applied the current policy.", () -> snapshot.lastSuccessMillis() / 1000.0);
-    metrics.gauge("registry_policy_agent_problems", "Number of current problems.", () -> snapshot.problems().size());
-    metrics.gauge("registry_policy_agent_managed_hosts",
-        "Host directories of the applied plan that the agent manages (not those left alone as foreign).",
-        () -> snapshot.managedHosts().size());
-    this.policyInfo = metrics.gauge("registry_policy_agent_policy_info",
-        "1 for the last good policy, labelled with its full sha256 (as policySha256 in /healthz).", "sha256");
-    if (options.containerdConfig() != null) {
-      // Only with --containerd-config: without it there is nothing to diagnose.
-      metrics.gauge("registry_policy_agent_containerd_config_version",
-          "containerd config.toml's version (1 when it has none, 2 or 3); 0 while it cannot be read.",
-          () -> snapshot.diagnosis() == null ? 0 : snapshot.diagnosis().configVersion());
-      metrics.gauge("registry_policy_agent_containerd_config_path_ok",
-          "1 when containerd's registry config_path names the certs dir, else 0 (also while config.toml cannot be read).",
-          () -> snapshot.diagnosis() != null && snapshot.diagnosis().pointsAtCertsDir() ? 1 : 0);
-    }
+    this.series = new AgentMetrics(metrics, () -> snapshot, options.containerdConfig() != null);
+    this.problemLog = new ProblemLog(series.problem);
+    this.diagnosis = new NodeDiagnosis(options.containerdConfig(), options.nodeCertsDir());
   }
 
   Options options() {
@@ -173,7 +143,7 @@ final class Agent implements AutoCloseable {
       HealthSnapshot s = snapshot;
       publish(new HealthSnapshot(s.plan(), s.report(), problemLog.update(found.asMap()), s.diagnosis(), s.fingerprint(),
           s.lastSuccessMillis(), s.passes() + 1));
-      count(Outcome.FAILED);
+      series.pass(Outcome.FAILED);
       return Outcome.FAILED;
     } finally {
       passStartedNanos = 0;
@@ -192,7 +162,7 @@ final class Agent implements AutoCloseable {
         Log.info("policy loaded", "policy_sha256", plan.policySha256().substring(0, 12), "hosts", plan.dirs().size(),
             "held", plan.held().size(), "files", plan.fileCount(), "reason", reason);
       }
-      setPolicyInfo(plan.policySha256());
+      series.policy(plan.policySha256());
       for (AgentProblem p : in.problems()) {
         String action = plan.dirs().containsKey(p.subject())
             ? "kept last good files for " + p.subject() + "; other hosts applied"
@@ -212,7 +182,7 @@ final class Agent implements AutoCloseable {
     CertsDir.Report report = before.report();
     long lastSuccess = before.lastSuccessMillis();
     if (inForce != null && certsDir.rootDeleted(false)) {
-      count(Outcome.CERTS_DIR_DELETED);
+      series.pass(Outcome.CERTS_DIR_DELETED);
       return Outcome.CERTS_DIR_DELETED;
     }
     if (inForce != null) {
@@ -224,7 +194,7 @@ final class Agent implements AutoCloseable {
         // RuntimeException: a bug or an input nobody thought of; the pass still reports and publishes.
         r = null;
         if (certsDir.rootDeleted(true)) {
-          count(Outcome.CERTS_DIR_DELETED);
+          series.pass(Outcome.CERTS_DIR_DELETED);
           return Outcome.CERTS_DIR_DELETED;
         }
         found.add(AgentProblem.WRITE_FAILED, "certs.d", "applying the plan to " + options.certsDir() + " failed: "
@@ -234,7 +204,7 @@ final class Agent implements AutoCloseable {
       }
       if (r != null) {
         if (!r.errors().isEmpty() && certsDir.rootDeleted(true)) {
-          count(Outcome.CERTS_DIR_DELETED);
+          series.pass(Outcome.CERTS_DIR_DELETED);
           return Outcome.CERTS_DIR_DELETED;
         }
         report = r;
@@ -245,27 +215,12 @@ final class Agent implements AutoCloseable {
         for (String d : r.removed()) {
           Log.info("removed file", "path", d, "reason", "not in policy");
         }
-        written.inc(r.written().size());
-        removed.inc(r.removed().size());
+        series.written.inc(r.written().size());
+        series.removed.inc(r.removed().size());
         if (sameAsApplied) {
-          driftRepairs.inc(r.written().size());
+          series.driftRepairs.inc(r.written().size());
         }
-        for (String f : r.foreign()) {
-          found.add(AgentProblem.FOREIGN, f, "certs.d/" + f + " exists and is not managed by registry-policy",
-              "left certs.d/" + f + " alone; containerd keeps using what it holds (start the agent with --adopt to take it over)");
-        }
-        for (String s : r.shadowed()) {
-          found.add(AgentProblem.SHADOWED, s, "certs.d/" + s + " is not managed by registry-policy and shadows the managed"
-              + " host:port directory (containerd looks up host_port_ first)",
-              "left certs.d/" + s + " alone; containerd reads it instead of the agent's directory until it is removed");
-        }
-        for (String e : r.errors()) {
-          String text = stable(e);
-          int sep = text.indexOf(": ");
-          String subject = sep > 0 ? text.substring(0, sep) : "certs.d";
-          found.add(AgentProblem.WRITE_FAILED, subject, "writing certs.d failed: " + text,
-              "files of " + subject + " that could not be written stay as they were; other hosts applied;"
-                  + " retried with backoff");
+        if (reportApply(r, found)) {
           outcome = Outcome.FAILED;
         }
         if (r.written().isEmpty() && r.removed().isEmpty()) {
@@ -281,16 +236,39 @@ final class Agent implements AutoCloseable {
         }
       }
     }
-    ContainerdConfig.Diagnosis diagnosis = diagnose(found, inForce != null);
-    tokenAuthWarnings(found, inForce, diagnosis);
+    ContainerdConfig.Diagnosis containerd = diagnosis.containerd(found, inForce != null);
+    NodeDiagnosis.tokenAuth(found, prober, inForce, containerd);
     List<AgentProblem> problems = problemLog.update(found.asMap());
     AgentLoop l = loop;
     if (l != null) {
       l.watch(inForce); // before publishing: whoever sees this pass done finds its directories watched
     }
-    publish(new HealthSnapshot(inForce, report, problems, diagnosis, in.fingerprint(), lastSuccess, before.passes() + 1));
-    count(outcome);
+    publish(new HealthSnapshot(inForce, report, problems, containerd, in.fingerprint(), lastSuccess, before.passes() + 1));
+    series.pass(outcome);
     return outcome;
+  }
+
+  /** Adds what an apply found to the problems; returns whether writes failed. */
+  private static boolean reportApply(CertsDir.Report r, ProblemLog.Found found) {
+    for (String f : r.foreign()) {
+      found.add(AgentProblem.FOREIGN, f, "certs.d/" + f + " exists and is not managed by registry-policy",
+          "left certs.d/" + f + " alone; containerd keeps using what it holds (start the agent with --adopt to take it"
+              + " over)");
+    }
+    for (String s : r.shadowed()) {
+      found.add(AgentProblem.SHADOWED, s, "certs.d/" + s + " is not managed by registry-policy and shadows the managed"
+          + " host:port directory (containerd looks up host_port_ first)",
+          "left certs.d/" + s + " alone; containerd reads it instead of the agent's directory until it is removed");
+    }
+    for (String e : r.errors()) {
+      String text = stable(e);
+      int sep = text.indexOf(": ");
+      String subject = sep > 0 ? text.substring(0, sep) : "certs.d";
+      found.add(AgentProblem.WRITE_FAILED, subject, "writing certs.d failed: " + text,
+          "files of " + subject + " that could not be written stay as they were; other hosts applied; retried with"
+              + " backoff");
+    }
+    return !r.errors().isEmpty();
   }
 
   private void publish(HealthSnapshot s) {
@@ -304,74 +282,9 @@ final class Agent implements AutoCloseable {
     return p != null ? p : snapshot.plan();
   }
 
-  private void count(Outcome o) {
-    reconciles.labels(o.name().toLowerCase(Locale.ROOT)).inc();
-  }
-
   /** A problem text without the random part of temp-file names, so a repeated failure is one problem. */
   static String stable(String text) {
     return TEMP_NAME.matcher(text).replaceAll("$1.*$2");
-  }
-
-  /** Moves the policy_info series to {@code sha}: the new series first, so a scrape never sees none. */
-  private void setPolicyInfo(String sha) {
-    if (!sha.equals(policyInfoSha)) {
-      policyInfo.labels(sha).set(1);
-      if (policyInfoSha != null) {
-        policyInfo.remove(policyInfoSha);
-      }
-      policyInfoSha = sha;
-    }
-  }
-
-  private ContainerdConfig.Diagnosis diagnose(ProblemLog.Found found, boolean planInForce) {
-    Path config = options.containerdConfig();
-    if (config == null) {
-      return null;
-    }
-    ContainerdConfig.Diagnosis d;
-    try {
-      d = ContainerdConfig.diagnose(Files.readString(config, StandardCharsets.UTF_8), options.nodeCertsDir());
-    } catch (IOException e) {
-      d = ContainerdConfig.unreadable(config + " " + Causes.describe(e));
-    }
-    String written = planInForce ? "certs.d written as planned" : "nothing written (no good policy yet)";
-    String action;
-    if (d.configVersion() == 0) {
-      action = written + "; config.toml not changed (the agent only reads it); whether containerd reads certs.d is unknown";
-    } else if (!d.pointsAtCertsDir()) {
-      action = written + "; config.toml not changed (the agent only reads it); containerd ignores these hosts.toml"
-          + " files until config_path names " + options.nodeCertsDir();
-    } else {
-      action = written + "; config.toml not changed (the agent only reads it); containerd acts as the detail says";
-    }
-    for (String w : d.warnings()) {
-      found.add(AgentProblem.CONTAINERD, config.toString(), "containerd: " + w, action);
-    }
-    return d;
-  }
-
-  /**
-   * containerd before 2.1 does not send hosts.toml headers on token requests, so header
-   * credentials fail against token-auth registries there. A version 3 config means containerd 2.x;
-   * with an older config format the node may run 1.x.
-   */
-  private void tokenAuthWarnings(ProblemLog.Found found, Plan plan, ContainerdConfig.Diagnosis diagnosis) {
-    Prober prober = this.prober;
-    if (prober == null) {
-      return;
-    }
-    prober.update(plan);
-    boolean mayBeOld = diagnosis == null || diagnosis.configVersion() < 3;
-    for (Map.Entry<String, RegistryProbe.Result> e : prober.results().entrySet()) {
-      if (e.getValue().tokenAuth() && mayBeOld) {
-        found.add(AgentProblem.TOKEN_AUTH, e.getKey(), e.getKey() + " uses token authentication: containerd before 2.1"
-            + " does not send hosts.toml headers on token requests, so its credentials work only on containerd 2.1 or"
-            + " newer (use a pull Secret for it, or upgrade containerd)",
-            "hosts.toml written with its credentials header; containerd before 2.1 will not send it to the token"
-                + " endpoint and pulls from it fail there");
-      }
-    }
   }
 
   /** Health for /healthz and /readyz, from the last published snapshot: never waits for a pass. */
