@@ -265,8 +265,7 @@ final class Agent implements AutoCloseable {
       int sep = text.indexOf(": ");
       String subject = sep > 0 ? text.substring(0, sep) : "certs.d";
       found.add(AgentProblem.WRITE_FAILED, subject, "writing certs.d failed: " + text,
-          "files of " + subject + " that could not be written stay as they were; other hosts applied; retried with"
-              + " backoff");
+          "files of " + subject + " that could not be written stay as they were; retried with backoff");
     }
     return !r.errors().isEmpty();
   }
