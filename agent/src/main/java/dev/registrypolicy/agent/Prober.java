@@ -34,13 +34,19 @@ final class Prober implements AutoCloseable {
     });
   }
 
-  /** Starts probing {@code plan}'s credentialed endpoints unless it is the plan probed last. */
-  synchronized void update(Plan plan) {
-    if (plan == null || plan.equals(probed)) {
-      return;
-    }
-    probed = plan;
-    results.clear();
+  /**
+   * One endpoint to probe, with what hosts.toml gives containerd for it.
+   *
+   * @param caPems the CA files hosts.toml names for it (empty: system trust)
+   * @param clientCert the client certificate file, or null
+   * @param clientKey the client key file, or null
+   */
+  record Target(String url, boolean overridePath, List<byte[]> caPems, byte[] clientCert, byte[] clientKey,
+      boolean skipVerify) {}
+
+  /** The endpoints of {@code plan} that get header credentials. */
+  static List<Target> targets(Plan plan) {
+    List<Target> out = new ArrayList<>();
     for (NodePlan.HostDir hd : plan.dirs().values()) {
       for (HostsToml.Host h : hd.hostsToml().hosts()) {
         if (h.authorization() == null || h.url() == null) {
@@ -59,22 +65,33 @@ final class Prober implements AutoCloseable {
           cert = content(hd, h.client().get(0).get(0));
           key = content(hd, h.client().get(0).get(1));
         }
-        byte[] clientCert = cert;
-        byte[] clientKey = key;
-        executor.submit(() -> {
-          RegistryProbe.Result r;
-          try {
-            r = RegistryProbe.probe(URI.create(h.url()), h.overridePath(), cas, clientCert, clientKey, h.skipVerify(),
-                TIMEOUT);
-          } catch (IllegalArgumentException e) {
-            return; // not a URL the JDK client takes; containerd will report it when it pulls
-          }
-          results.put(h.url(), r);
-          if (r.tokenAuth()) {
-            onTokenAuth.run(); // report it now rather than at the next event
-          }
-        });
+        out.add(new Target(h.url(), h.overridePath(), List.copyOf(cas), cert, key, h.skipVerify()));
       }
+    }
+    return out;
+  }
+
+  /** Starts probing {@code plan}'s credentialed endpoints unless it is the plan probed last. */
+  synchronized void update(Plan plan) {
+    if (plan == null || plan.equals(probed)) {
+      return;
+    }
+    probed = plan;
+    results.clear();
+    for (Target t : targets(plan)) {
+      executor.submit(() -> {
+        RegistryProbe.Result r;
+        try {
+          r = RegistryProbe.probe(URI.create(t.url()), t.overridePath(), t.caPems(), t.clientCert(), t.clientKey(),
+              t.skipVerify(), TIMEOUT);
+        } catch (IllegalArgumentException e) {
+          return; // not a URL the JDK client takes; containerd will report it when it pulls
+        }
+        results.put(t.url(), r);
+        if (r.tokenAuth()) {
+          onTokenAuth.run(); // report it now rather than at the next event
+        }
+      });
     }
   }
 

@@ -250,6 +250,22 @@ class AgentLoopTest {
   }
 
   @Test
+  void hostNameTooLongForTheFileSystem_neverFailsLiveness() throws Exception {
+    String host = "a".repeat(63) + "." + "b".repeat(63) + "." + "c".repeat(63) + "." + "d".repeat(61) + ":5000";
+    Files.writeString(policy, POLICY + "  - host: \"" + host + "\"\n    mirrors: [{url: \"https://mirror.example\"}]\n");
+    Agent a = newAgent(Backoff.DEFAULT);
+    a.reconcile("test");
+    a.reconcile("test");
+    assertTrue(a.health().healthy(), () -> a.problems().toString());
+    if (a.lastGood() != null) {
+      // Accepted by the policy: the other hosts are written and the node is ready.
+      assertTrue(a.health().ready());
+      assertTrue(Files.isRegularFile(certs.resolve("docker.io/hosts.toml")));
+    }
+    assertTrue(a.problems().size() <= 2, "one problem, not one per pass: " + a.problems());
+  }
+
+  @Test
   void invalidPolicyActionSaysWhatHappened() throws Exception {
     Agent a = newAgent(Backoff.DEFAULT);
     Files.writeString(policy, "apiVersion: nope\n");
