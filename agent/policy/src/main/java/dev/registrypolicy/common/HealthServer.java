@@ -261,7 +261,8 @@ public final class HealthServer implements AutoCloseable {
   }
 
   private static void send(HttpExchange ex, int code, String contentType, String body) throws IOException {
-    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    // A HEAD answer has headers only (the JDK server refuses a body length for it).
+    byte[] bytes = "HEAD".equals(ex.getRequestMethod()) ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
     ex.getResponseHeaders().set("Content-Type", contentType);
     ex.sendResponseHeaders(code, bytes.length == 0 ? -1 : bytes.length);
     if (bytes.length > 0) {
