@@ -241,7 +241,7 @@ final class Agent implements AutoCloseable {
     List<AgentProblem> problems = problemLog.update(found.asMap());
     AgentLoop l = loop;
     if (l != null) {
-      l.watch(inForce); // before publishing: whoever sees this pass done finds its directories watched
+      l.watch(inForce, report); // before publishing: whoever sees this pass done finds its directories watched
     }
     publish(new HealthSnapshot(inForce, report, problems, containerd, in.fingerprint(), lastSuccess, before.passes() + 1));
     series.pass(outcome);

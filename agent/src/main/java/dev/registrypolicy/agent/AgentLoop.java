@@ -41,14 +41,14 @@ final class AgentLoop implements AutoCloseable {
   }
 
   /** Watches what {@code plan} manages (called by the pass before it publishes its result). */
-  void watch(NodePlan.Plan plan) {
+  void watch(NodePlan.Plan plan, CertsDir.Report report) {
     if (!closed) {
-      watches.register(plan);
+      watches.register(plan, report);
     }
   }
 
   Agent.RunResult run() throws InterruptedException {
-    watches.register(agent.snapshot().plan()); // before the first pass, so a change during it is not missed
+    watches.register(agent.snapshot().plan(), agent.snapshot().report()); // before the first pass, so a change during it is not missed
     Thread watcher = new Thread(this::forwardEvents, "certs-watch");
     watcher.setDaemon(true);
     watcher.start();

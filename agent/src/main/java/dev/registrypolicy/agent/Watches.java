@@ -84,8 +84,12 @@ final class Watches implements AutoCloseable {
             + " writes, unchanged inputs, unrelated files).", "result");
   }
 
-  /** Watches certs.d, the policy and the bundle, and exactly the host directories of {@code plan}. */
-  void register(Plan plan) {
+  /**
+   * Watches certs.d, the policy and the bundle, and exactly the host directories of {@code plan}
+   * that are the agent's: not those {@code report} found foreign (someone else's edits there are
+   * not the agent's business; their removal shows in certs.d's own events).
+   */
+  void register(Plan plan, CertsDir.Report report) {
     watch(certsRoot, new Role(Kind.CERTS_DIR, null));
     if (policyDir != null) {
       watch(policyDir, new Role(Kind.POLICY_DIR, null));
@@ -93,7 +97,10 @@ final class Watches implements AutoCloseable {
     if (bundleDir != null) {
       watch(bundleDir, new Role(Kind.BUNDLE_DIR, null));
     }
-    Set<String> wanted = plan == null ? Set.of() : plan.dirs().keySet();
+    Set<String> wanted = new java.util.HashSet<>(plan == null ? Set.of() : plan.dirs().keySet());
+    if (report != null) {
+      wanted.removeAll(report.foreign());
+    }
     for (String name : new ArrayList<>(hostKeys.keySet())) {
       if (!wanted.contains(name)) {
         WatchKey k = hostKeys.remove(name);

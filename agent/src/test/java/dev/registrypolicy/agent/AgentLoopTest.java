@@ -169,6 +169,22 @@ class AgentLoopTest {
   }
 
   @Test
+  void editsInAForeignDirectoryDoNotWakeIt() throws Exception {
+    Files.createDirectories(certs.resolve("ghcr.io"));
+    Files.writeString(certs.resolve("ghcr.io/hosts.toml"), "server = \"https://ghcr.io\"\n");
+    start(newAgent(Backoff.DEFAULT));
+    await(() -> agent.snapshot().passes() >= 1, "the first pass");
+    assertTrue(agent.problems().stream().anyMatch(p -> p.kind().equals(AgentProblem.FOREIGN)), agent.problems()::toString);
+    for (int i = 0; i < 5; i++) {
+      Files.writeString(certs.resolve("ghcr.io/hosts.toml"), "server = \"https://ghcr.io\" # edit " + i + "\n");
+    }
+    Files.writeString(policy.resolveSibling("sentinel"), "x");
+    await(() -> events.contains("policy/sentinel ignored"), "the sentinel's event");
+    assertTrue(events.stream().noneMatch(e -> e.endsWith(" pass")), events::toString);
+    assertEquals(1, agent.snapshot().passes(), events::toString);
+  }
+
+  @Test
   void sameContentSwappedInDoesNotWakeIt() throws Exception {
     start(newAgent(Backoff.DEFAULT));
     await(() -> agent.snapshot().passes() >= 1, "the first pass");
