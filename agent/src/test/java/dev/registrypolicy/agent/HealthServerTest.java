@@ -182,6 +182,18 @@ class HealthServerTest {
     }
 
     @Test
+    void failingMetricsSupplierGives500AndTheServerGoesOn() throws Exception {
+        server.close();
+        server = HealthServer.start(new InetSocketAddress("127.0.0.1", 0), health::get, () -> {
+            throw new IllegalStateException("token=hunter2");
+        });
+        HttpResponse<String> r = get("/metrics");
+        assertEquals(500, r.statusCode());
+        assertFalse(r.body().contains("hunter2"), r.body());
+        assertEquals(200, get("/healthz").statusCode());
+    }
+
+    @Test
     void withoutMetricsRegistryMetricsIs404() throws Exception {
         server.close();
         server = HealthServer.start(new InetSocketAddress("127.0.0.1", 0), health::get, null);

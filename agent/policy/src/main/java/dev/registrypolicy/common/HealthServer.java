@@ -150,7 +150,15 @@ public final class HealthServer implements AutoCloseable {
         return;
       }
       if ("/metrics".equals(path)) {
-        send(ex, 200, METRICS_CONTENT_TYPE, metrics.get());
+        String text;
+        try {
+          text = metrics.get();
+        } catch (RuntimeException e) {
+          LOG.log(Level.WARNING, LogLine.format("metrics rendering failed", "error", e.getClass().getName()));
+          send(ex, 500, TEXT, "metrics rendering failed\n");
+          return;
+        }
+        send(ex, 200, METRICS_CONTENT_TYPE, text);
       } else {
         probe(ex, "/readyz".equals(path));
       }
