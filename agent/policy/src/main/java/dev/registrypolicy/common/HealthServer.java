@@ -174,9 +174,10 @@ public final class HealthServer implements AutoCloseable {
     try {
       h = health.get();
     } catch (RuntimeException e) {
-      // only the exception type: messages may carry data we must not expose
-      h = new Health(false, false, Map.of("error", "health check failed: " + e.getClass().getSimpleName()));
-      LOG.log(Level.WARNING, LogLine.format("health check failed", "error", e.getClass().getName()));
+      // Nothing of the exception in the answer: its message may carry data we must not expose.
+      // The log names its type for whoever fixes the bug.
+      h = new Health(false, false, Map.of("error", "the health check itself failed (a bug; see the process log)"));
+      LOG.log(Level.WARNING, LogLine.format("health check failed", "bug", e.getClass().getName()));
     }
     if (h == null) {
       h = new Health(false, false, Map.of("error", "no health information"));
