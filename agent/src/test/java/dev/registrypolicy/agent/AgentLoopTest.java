@@ -154,7 +154,10 @@ class AgentLoopTest {
     await(() -> events.contains("policy/agent.log ignored"), "the event for agent.log");
     assertEquals(1, agent.snapshot().passes(), events::toString);
 
-    Files.writeString(policy, POLICY + "# a real change\n");
+    // Replaced in one step, as kubelet's ..data swap does (an in-place rewrite may be seen half done).
+    Path next = policy.resolveSibling("next.yaml");
+    Files.writeString(next, POLICY + "# a real change\n");
+    Files.move(next, policy, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     await(() -> agent.snapshot().passes() >= 2, "the pass for the policy change");
     // A sentinel after everything the pass wrote: once its event is seen, so were theirs (one
     // inotify queue, read in order).
