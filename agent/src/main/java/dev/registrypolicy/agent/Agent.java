@@ -1,33 +1,32 @@
 package dev.registrypolicy.agent;
 
 import dev.registrypolicy.agent.NodePlan.Plan;
-import dev.registrypolicy.policy.Policy;
-import dev.registrypolicy.policy.PolicyDocument;
-import dev.registrypolicy.policy.PolicyException;
-import dev.registrypolicy.policy.Problem;
+import dev.registrypolicy.common.Health;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.ClosedWatchServiceException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardWatchEventKinds;
-import java.nio.file.WatchKey;
-import java.nio.file.WatchService;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.regex.Pattern;
 
 /**
- * The node agent's control loop: read the mounted policy and credentials, plan, apply to certs.d.
- * Level-triggered: every file-system event and every resync tick runs the same full reconcile.
- * An invalid policy or a missing credential keeps the last good plan in force and is reported
- * once per distinct problem.
+ * One reconcile pass of the node agent: read the inputs ({@link PolicySource}), apply the plan to
+ * certs.d ({@link CertsDir}), diagnose containerd's config, report problems ({@link ProblemLog})
+ * and publish a {@link HealthSnapshot}. Level-triggered: every pass does the whole job. An invalid
+ * policy or an unreadable bundle keeps the last good plan in force; a host whose Secrets are
+ * missing is held (keeps its last good files) while every other host is applied.
+ *
+ * <p>Passes run one at a time ({@link #reconcile} is synchronized); readers ({@link #health},
+ * the gauges, {@link #problems}) take the published snapshot and never wait for a pass. The loop
+ * that decides when to pass is {@link AgentLoop}.
  */
 final class Agent implements AutoCloseable {
+  /** A pass running longer than this fails liveness: the loop is stuck (a hung file system). */
+  static final Duration STUCK_AFTER = Duration.ofMinutes(2);
+  /** The random part of the agent's temp-file names, which must not make a problem text new each pass. */
+  private static final Pattern TEMP_NAME = Pattern.compile("(\\.rp-[^/\\s]*?)\\.[0-9a-f]{1,16}(\\.tmp)");
+
   /** Command-line settings. */
   record Options(
       Path policyFile,
@@ -44,7 +43,7 @@ final class Agent implements AutoCloseable {
     APPLIED,
     /** The policy or its credentials are unusable; the last good plan (if any) was re-asserted. */
     INVALID,
-    /** Writing to certs.d failed for some hosts. */
+    /** Writing to certs.d failed for some hosts, or the pass failed unexpectedly. */
     FAILED,
     /**
      * certs.d itself was deleted on the node while this process still reaches it through its
@@ -65,382 +64,250 @@ final class Agent implements AutoCloseable {
   private final Options options;
   private final Metrics metrics;
   private final CertsDir certsDir;
-  private final Metrics.Counter written;
-  private final Metrics.Counter removed;
-  private final Metrics.Counter driftRepairs;
-  private final Metrics.Counter reconciles;
-  private final Metrics.Gauge problemGauge;
-  private final Metrics.Gauge policyInfo;
-  /** The sha256 label of the one series {@link #policyInfo} has, or null before the first good policy. */
-  private String policyInfoSha;
-  private volatile WatchService watcher;
+  private final PolicySource source;
+  private final ProblemLog problemLog;
+  private final Backoff backoff;
+  private final AgentMetrics series;
+  private final NodeDiagnosis diagnosis;
 
-  private Plan lastGood;
+  /** Published after every pass; read without a lock. */
+  private volatile HealthSnapshot snapshot = HealthSnapshot.START;
+  /** System.nanoTime() when the running pass started, 0 between passes. */
+  private volatile long passStartedNanos;
+  private volatile AgentLoop loop;
+  /** The plan a running pass is applying (what the watch filter compares with while it writes), else null. */
+  private volatile Plan applying;
+  /** Told about every file-system event the daemon sees (tests); null in production. */
+  volatile Watches.Listener watchListener;
+
+  // Pass state: touched only inside reconcile().
   private String appliedSha;
-  private long lastSuccessMillis;
   private boolean firstApplyDone;
-  private final Map<String, String> problems = new TreeMap<>();
-  private CertsDir.Report lastReport;
-  private volatile ContainerdConfig.Diagnosis diagnosis;
-  /** Auth scheme of each endpoint that gets header credentials, probed in the background (daemon mode). */
-  /** Writes host directories in parallel (daemon mode); null writes them one after another. */
-  private java.util.concurrent.ExecutorService writers;
-  private final Map<String, RegistryProbe.Result> probes = new java.util.concurrent.ConcurrentHashMap<>();
-  private java.util.concurrent.ExecutorService prober;
-  private String probedSha;
+  private volatile ExecutorService writers;
+  private volatile Prober prober;
 
   Agent(Options options, Metrics metrics) {
+    this(options, metrics, Backoff.DEFAULT);
+  }
+
+  /** With another backoff for failing passes (tests). */
+  Agent(Options options, Metrics metrics, Backoff backoff) {
     this.options = options;
     this.metrics = metrics;
+    this.backoff = backoff;
     this.certsDir = new CertsDir(options.certsDir());
-    this.written = metrics.counter("registry_policy_agent_files_written_total", "Files written to certs.d.");
-    this.removed = metrics.counter("registry_policy_agent_files_removed_total", "Files removed from certs.d.");
-    this.driftRepairs = metrics.counter("registry_policy_agent_drift_repairs_total",
-        "Files rewritten because they had drifted from the unchanged policy (edited, deleted, wiped).");
-    this.reconciles = metrics.counter("registry_policy_agent_reconciles_total", "Reconcile passes by outcome.", "outcome");
-    this.problemGauge = metrics.gauge("registry_policy_agent_problem", "Current problems (1 while present).", "kind", "subject");
-    metrics.gauge("registry_policy_agent_last_success_timestamp_seconds",
-        "Unix time of the last reconcile that applied the current policy.", () -> lastSuccessMillis / 1000.0);
-    metrics.gauge("registry_policy_agent_problems", "Number of current problems.", () -> problemCount());
-    metrics.gauge("registry_policy_agent_managed_hosts", "Host directories of the applied plan that the agent manages (not those left alone as foreign).",
-        () -> lastGoodSize());
-    this.policyInfo = metrics.gauge("registry_policy_agent_policy_info",
-        "1 for the last good policy, labelled with its full sha256 (as policySha256 in /healthz).", "sha256");
-    if (options.containerdConfig() != null) {
-      // Only with --containerd-config: without it there is nothing to diagnose.
-      metrics.gauge("registry_policy_agent_containerd_config_version",
-          "containerd config.toml's version (1 when it has none, 2 or 3); 0 while it cannot be read.",
-          () -> diagnosis == null ? 0 : diagnosis.configVersion());
-      metrics.gauge("registry_policy_agent_containerd_config_path_ok",
-          "1 when containerd's registry config_path names the certs dir, else 0 (also while config.toml cannot be read).",
-          () -> diagnosis != null && diagnosis.pointsAtCertsDir() ? 1 : 0);
-    }
+    this.source = new PolicySource(options.policyFile(), options.secretsDir(), options.nodeCertsDir());
+    this.series = new AgentMetrics(metrics, () -> snapshot, options.containerdConfig() != null);
+    this.problemLog = new ProblemLog(series.problem);
+    this.diagnosis = new NodeDiagnosis(options.containerdConfig(), options.nodeCertsDir());
   }
 
-  private synchronized double problemCount() {
-    return problems.size();
+  Options options() {
+    return options;
   }
 
-  private synchronized double lastGoodSize() {
-    return managedHosts().size();
+  Metrics metrics() {
+    return metrics;
   }
 
-  /** Host directories of the applied plan that are the agent's (not those left alone as foreign). */
-  private synchronized List<String> managedHosts() {
-    if (lastGood == null) {
-      return List.of();
-    }
-    List<String> hosts = new ArrayList<>(lastGood.dirs().keySet());
-    if (lastReport != null) {
-      hosts.removeAll(lastReport.foreign());
-    }
-    return hosts;
+  PolicySource source() {
+    return source;
   }
 
-  /** One full pass. */
+  CertsDir certsDir() {
+    return certsDir;
+  }
+
+  /** The state after the last pass, without waiting for a running one. */
+  HealthSnapshot snapshot() {
+    return snapshot;
+  }
+
+  /**
+   * One full pass. Never throws: an unexpected failure is a {@code pass-failed} problem with its
+   * cause, and the pass counts as {@link Outcome#FAILED} (the loop retries with backoff).
+   */
   synchronized Outcome reconcile(String reason) {
-    Map<String, String> found = new LinkedHashMap<>();
-    Plan plan = null;
-    String text = null;
+    passStartedNanos = Math.max(1, System.nanoTime());
     try {
-      text = Files.readString(options.policyFile(), StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      found.put("policy-unreadable", "cannot read policy " + options.policyFile() + ": " + e.getClass().getSimpleName());
-    }
-    if (text != null) {
-      try {
-        Policy policy = PolicyDocument.parse(text);
-        plan = NodePlan.plan(policy, SecretStore.directory(options.secretsDir()), options.nodeCertsDir())
-            .keepingFrom(lastGood);
-        for (Map.Entry<String, List<String>> h : plan.held().entrySet()) {
-          String kept = plan.dirs().containsKey(h.getKey()) ? "keeping its last good files" : "leaving it as it is";
-          for (String p : h.getValue()) {
-            found.put("credentials|" + p, p + " (host directory " + h.getKey() + ": " + kept + "; other hosts applied)");
-          }
+      return pass(reason);
+    } catch (RuntimeException | StackOverflowError e) {
+      ProblemLog.Found found = new ProblemLog.Found();
+      for (AgentProblem p : snapshot.problems()) {
+        if (!p.kind().equals(AgentProblem.PASS_FAILED)) {
+          found.add(p.kind(), p.subject(), p.detail(), "");
         }
-      } catch (PolicyException e) {
-        for (Problem p : e.problems()) {
-          found.put("policy-invalid|" + p, "policy invalid: " + p);
-        }
-      } catch (IOException e) {
-        found.put("credentials-unreadable", "cannot read credentials bundle: " + e.getClass().getSimpleName());
       }
+      found.add(AgentProblem.PASS_FAILED, "pass", "a pass failed unexpectedly: " + stable(Causes.describe(e)),
+          "pass abandoned; files already written stay; retried with backoff");
+      HealthSnapshot s = snapshot;
+      publish(new HealthSnapshot(s.plan(), s.report(), problemLog.update(found.asMap()), s.diagnosis(), s.fingerprint(),
+          s.lastSuccessMillis(), s.passes() + 1));
+      series.pass(Outcome.FAILED);
+      return Outcome.FAILED;
+    } finally {
+      passStartedNanos = 0;
+      applying = null;
     }
-    boolean valid = plan != null;
-    if (valid) {
-      if (lastGood == null || !lastGood.policySha256().equals(plan.policySha256()) || !lastGood.equals(plan)) {
+  }
+
+  private Outcome pass(String reason) {
+    HealthSnapshot before = snapshot;
+    Plan lastGood = before.plan();
+    PolicySource.Loaded in = source.load(lastGood);
+    ProblemLog.Found found = new ProblemLog.Found();
+    Plan plan = in.plan();
+    if (plan != null) {
+      if (lastGood == null || !lastGood.equals(plan)) {
         Log.info("policy loaded", "policy_sha256", plan.policySha256().substring(0, 12), "hosts", plan.dirs().size(),
-            "files", plan.fileCount(), "reason", reason);
+            "held", plan.held().size(), "files", plan.fileCount(), "reason", reason);
       }
-      lastGood = plan;
-      setPolicyInfo(plan.policySha256());
+      series.policy(plan.policySha256());
+      for (AgentProblem p : in.problems()) {
+        String action = plan.dirs().containsKey(p.subject())
+            ? "kept last good files for " + p.subject() + "; other hosts applied"
+            : "left " + p.subject() + " as it is; other hosts applied";
+        found.add(p.kind(), p.subject(), p.detail(), action);
+      }
+    } else {
+      String action = lastGood == null ? "nothing written: no good policy yet"
+          : "kept the last good policy (" + lastGood.dirs().size() + " host dirs)";
+      for (AgentProblem p : in.problems()) {
+        found.add(p.kind(), p.subject(), p.detail(), action);
+      }
     }
-    Outcome outcome = valid ? Outcome.APPLIED : Outcome.INVALID;
-    if (lastGood != null && certsDir.rootDeleted(false)) {
-      reconciles.labels(Outcome.CERTS_DIR_DELETED.name().toLowerCase(java.util.Locale.ROOT)).inc();
+    Plan inForce = plan != null ? plan : lastGood;
+    // Held hosts: the policy is applied, but not all of it; --once says so with its exit code.
+    Outcome outcome = plan != null && plan.held().isEmpty() ? Outcome.APPLIED : Outcome.INVALID;
+    CertsDir.Report report = before.report();
+    long lastSuccess = before.lastSuccessMillis();
+    if (inForce != null && certsDir.rootDeleted(false)) {
+      series.pass(Outcome.CERTS_DIR_DELETED);
       return Outcome.CERTS_DIR_DELETED;
     }
-    if (lastGood != null) {
+    if (inForce != null) {
+      CertsDir.Report r;
+      applying = inForce;
       try {
-        CertsDir.Report r = certsDir.apply(lastGood, options.adopt(), writers);
-        if (!r.errors().isEmpty() && certsDir.rootDeleted(true)) {
-          reconciles.labels(Outcome.CERTS_DIR_DELETED.name().toLowerCase(java.util.Locale.ROOT)).inc();
+        r = certsDir.apply(inForce, options.adopt(), writers);
+      } catch (IOException | RuntimeException e) {
+        // RuntimeException: a bug or an input nobody thought of; the pass still reports and publishes.
+        r = null;
+        if (certsDir.rootDeleted(true)) {
+          series.pass(Outcome.CERTS_DIR_DELETED);
           return Outcome.CERTS_DIR_DELETED;
         }
-        boolean sameAsApplied = lastGood.policySha256().equals(appliedSha) && firstApplyDone;
+        found.add(AgentProblem.WRITE_FAILED, "certs.d", "applying the plan to " + options.certsDir() + " failed: "
+            + stable(Causes.describe(e)), "stopped this pass's writes there; files already written stay; retried with"
+            + " backoff");
+        outcome = Outcome.FAILED;
+      }
+      if (r != null) {
+        if (!r.errors().isEmpty() && certsDir.rootDeleted(true)) {
+          series.pass(Outcome.CERTS_DIR_DELETED);
+          return Outcome.CERTS_DIR_DELETED;
+        }
+        report = r;
+        boolean sameAsApplied = inForce.policySha256().equals(appliedSha) && firstApplyDone;
         for (String w : r.written()) {
           Log.info("wrote file", "path", w, "reason", sameAsApplied ? "drift" : reason);
         }
         for (String d : r.removed()) {
           Log.info("removed file", "path", d, "reason", "not in policy");
         }
-        written.inc(r.written().size());
-        removed.inc(r.removed().size());
+        series.written.inc(r.written().size());
+        series.removed.inc(r.removed().size());
         if (sameAsApplied) {
-          driftRepairs.inc(r.written().size());
+          series.driftRepairs.inc(r.written().size());
         }
-        for (String f : r.foreign()) {
-          found.put("foreign|" + f, "certs.d/" + f + " exists and is not managed by registry-policy; left alone"
-              + " (start the agent with --adopt to take it over)");
-        }
-        for (String s : r.shadowed()) {
-          found.put("shadowed|" + s, "certs.d/" + s + " is not managed by registry-policy and shadows the managed"
-              + " host:port directory (containerd looks up host_port_ first)");
-        }
-        for (String e : r.errors()) {
-          found.put("write-failed|" + e, "writing certs.d failed: " + e);
+        if (reportApply(r, found)) {
           outcome = Outcome.FAILED;
         }
-        lastReport = r;
         if (r.written().isEmpty() && r.removed().isEmpty()) {
-          Log.debug("pass", "reason", reason, "outcome", valid ? "unchanged" : "kept last good", "files_unchanged",
+          Log.debug("pass", "reason", reason, "outcome", plan != null ? "unchanged" : "kept last good", "files_unchanged",
               r.unchanged());
         }
         if (r.errors().isEmpty()) {
-          appliedSha = lastGood.policySha256();
+          appliedSha = inForce.policySha256();
           firstApplyDone = true;
-          if (valid) {
-            lastSuccessMillis = System.currentTimeMillis();
+          if (outcome == Outcome.APPLIED) {
+            lastSuccess = System.currentTimeMillis();
           }
         }
-      } catch (IOException | RuntimeException e) {
-        if (certsDir.rootDeleted(true)) {
-          reconciles.labels(Outcome.CERTS_DIR_DELETED.name().toLowerCase(java.util.Locale.ROOT)).inc();
-          return Outcome.CERTS_DIR_DELETED;
-        }
-        found.put("write-failed", "cannot apply to " + options.certsDir() + ": " + e.getClass().getSimpleName()
-            + (e.getMessage() == null ? "" : ": " + e.getMessage()));
-        outcome = Outcome.FAILED;
       }
     }
-    diagnose(found);
-    tokenAuthWarnings(found);
-    report(found, lastGood != null);
-    reconciles.labels(outcome.name().toLowerCase(java.util.Locale.ROOT)).inc();
-    registerWatches();
+    ContainerdConfig.Diagnosis containerd = diagnosis.containerd(found, inForce != null);
+    NodeDiagnosis.tokenAuth(found, prober, inForce, containerd);
+    List<AgentProblem> problems = problemLog.update(found.asMap());
+    AgentLoop l = loop;
+    if (l != null) {
+      l.watch(inForce, report); // before publishing: whoever sees this pass done finds its directories watched
+    }
+    publish(new HealthSnapshot(inForce, report, problems, containerd, in.fingerprint(), lastSuccess, before.passes() + 1));
+    series.pass(outcome);
     return outcome;
   }
 
-  /** Moves the policy_info series to {@code sha}: the new series first, so a scrape never sees none. */
-  private void setPolicyInfo(String sha) {
-    if (!sha.equals(policyInfoSha)) {
-      policyInfo.labels(sha).set(1);
-      if (policyInfoSha != null) {
-        policyInfo.remove(policyInfoSha);
-      }
-      policyInfoSha = sha;
+  /** Adds what an apply found to the problems; returns whether writes failed. */
+  private static boolean reportApply(CertsDir.Report r, ProblemLog.Found found) {
+    for (String f : r.foreign()) {
+      found.add(AgentProblem.FOREIGN, f, "certs.d/" + f + " exists and is not managed by registry-policy",
+          "left certs.d/" + f + " alone; containerd keeps using what it holds (start the agent with --adopt to take it"
+              + " over)");
     }
+    for (String s : r.shadowed()) {
+      found.add(AgentProblem.SHADOWED, s, "certs.d/" + s + " is not managed by registry-policy and shadows the managed"
+          + " host:port directory (containerd looks up host_port_ first)",
+          "left certs.d/" + s + " alone; containerd reads it instead of the agent's directory until it is removed");
+    }
+    for (String e : r.errors()) {
+      String text = stable(e);
+      int sep = text.indexOf(": ");
+      String subject = sep > 0 ? text.substring(0, sep) : "certs.d";
+      found.add(AgentProblem.WRITE_FAILED, subject, "writing certs.d failed: " + text,
+          "files of " + subject + " that could not be written stay as they were; retried with backoff");
+    }
+    return !r.errors().isEmpty();
   }
 
-  private void diagnose(Map<String, String> found) {
-    if (options.containerdConfig() == null) {
-      return;
-    }
-    try {
-      String text = Files.readString(options.containerdConfig(), StandardCharsets.UTF_8);
-      diagnosis = ContainerdConfig.diagnose(text, options.nodeCertsDir());
-    } catch (IOException e) {
-      diagnosis = ContainerdConfig.unreadable(options.containerdConfig() + ": " + e.getClass().getSimpleName());
-    }
-    for (String w : diagnosis.warnings()) {
-      found.put("containerd|" + w, "containerd: " + w);
-    }
+  private void publish(HealthSnapshot s) {
+    snapshot = s;
+    applying = null;
   }
 
-  /**
-   * containerd before 2.1 does not send hosts.toml headers on token requests, so header
-   * credentials fail against token-auth registries there. A version 3 config means containerd 2.x;
-   * with an older config format the node may run 1.x.
-   */
-  private void tokenAuthWarnings(Map<String, String> found) {
-    if (prober != null && lastGood != null && !lastGood.policySha256().equals(probedSha)) {
-      probedSha = lastGood.policySha256();
-      probes.clear();
-      for (NodePlan.HostDir hd : lastGood.dirs().values()) {
-        for (HostsToml.Host h : hd.hostsToml().hosts()) {
-          if (h.authorization() == null) {
-            continue;
-          }
-          List<byte[]> cas = new ArrayList<>();
-          for (String ca : h.ca()) {
-            NodePlan.FileSpec f = hd.files().get(ca.substring(ca.lastIndexOf('/') + 1));
-            if (f != null) {
-              cas.add(f.content());
-            }
-          }
-          prober.submit(() -> {
-            RegistryProbe.Result r = RegistryProbe.probe(java.net.URI.create(h.url()), h.overridePath(), cas, null, null,
-                h.skipVerify(), Duration.ofSeconds(3));
-            probes.put(h.url(), r);
-            if (r.tokenAuth()) {
-              reconcile("probe"); // report it now rather than at the next event
-            }
-          });
-        }
-      }
-    }
-    boolean mayBeOld = diagnosis == null || diagnosis.configVersion() < 3;
-    for (Map.Entry<String, RegistryProbe.Result> e : probes.entrySet()) {
-      if (e.getValue().tokenAuth() && mayBeOld) {
-        found.put("token-auth|" + e.getKey(), e.getKey() + " uses token authentication: containerd before 2.1 does not"
-            + " send hosts.toml headers on token requests, so its credentials work only on containerd 2.1 or newer"
-            + " (use a pull Secret for it, or upgrade containerd)");
-      }
-    }
+  /** The plan that certs.d should match now: the one being applied, else the one in force. */
+  Plan currentPlan() {
+    Plan p = applying;
+    return p != null ? p : snapshot.plan();
   }
 
-  /** Logs each problem once when it appears and once when it goes; keeps the problem gauges. */
-  private void report(Map<String, String> found, boolean keptLastGood) {
-    for (Map.Entry<String, String> e : found.entrySet()) {
-      if (!problems.containsKey(e.getKey())) {
-        Log.warn("problem", "detail", e.getValue(), "action", keptLastGood ? "keeping last good config" : "nothing written");
-        problemGauge.labels(kind(e.getKey()), subject(e.getKey())).set(1);
-      }
-    }
-    for (String k : new ArrayList<>(problems.keySet())) {
-      if (!found.containsKey(k)) {
-        Log.info("problem resolved", "detail", problems.get(k));
-        problemGauge.remove(kind(k), subject(k));
-      }
-    }
-    problems.clear();
-    problems.putAll(found);
+  /** A problem text without the random part of temp-file names, so a repeated failure is one problem. */
+  static String stable(String text) {
+    return TEMP_NAME.matcher(text).replaceAll("$1.*$2");
   }
 
-  private static String kind(String key) {
-    int bar = key.indexOf('|');
-    return bar < 0 ? key : key.substring(0, bar);
-  }
-
-  private static String subject(String key) {
-    int bar = key.indexOf('|');
-    String s = bar < 0 ? "" : key.substring(bar + 1);
-    return s.length() > 120 ? s.substring(0, 120) : s;
-  }
-
-  /** Health for /healthz and /readyz. */
-  synchronized Health health() {
-    Map<String, Object> d = new LinkedHashMap<>();
-    d.put("policySha256", lastGood == null ? null : lastGood.policySha256());
-    d.put("managedHosts", managedHosts());
-    d.put("lastSuccessUnixSeconds", lastSuccessMillis / 1000);
-    d.put("problems", new ArrayList<>(problems.values()));
-    if (lastReport != null) {
-      d.put("lastApply", CertsDir.describe(lastReport));
-    }
-    if (diagnosis != null) {
-      Map<String, Object> c = new LinkedHashMap<>();
-      c.put("configVersion", diagnosis.configVersion());
-      c.put("configPath", diagnosis.configPath());
-      c.put("pointsAtCertsDir", diagnosis.pointsAtCertsDir());
-      c.put("containerd", diagnosis.containerdMajor());
-      c.put("warnings", diagnosis.warnings());
-      d.put("containerd", c);
-    }
-    boolean writeFailing = problems.keySet().stream().anyMatch(k -> k.startsWith("write-failed"));
-    return new Health(!writeFailing, firstApplyDone, d);
+  /** Health for /healthz and /readyz, from the last published snapshot: never waits for a pass. */
+  Health health() {
+    long started = passStartedNanos;
+    boolean stuck = started != 0 && System.nanoTime() - started > STUCK_AFTER.toNanos();
+    return snapshot.health(stuck);
   }
 
   /**
-   * Watches certs.d, each managed host directory, and the policy and credentials mounts; resyncs
-   * periodically. Returns when closed, or as soon as a pass finds certs.d deleted on the node.
+   * Watches the inputs and certs.d and passes on every real change, at every resync and, while
+   * passes fail, with backoff ({@link AgentLoop}). Returns when closed, or as soon as a pass finds
+   * certs.d deleted on the node.
    */
   RunResult run() throws IOException, InterruptedException {
-    watcher = options.certsDir().getFileSystem().newWatchService();
-    writers = java.util.concurrent.Executors.newFixedThreadPool(4, r -> {
+    writers = Executors.newFixedThreadPool(4, r -> {
       Thread t = new Thread(r, "certs-writer");
       t.setDaemon(true);
       return t;
     });
-    prober = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "registry-probe");
-      t.setDaemon(true);
-      return t;
-    });
-    registerWatches(); // before the first pass, so a change during it is not missed
-    if (reconcile("start") == Outcome.CERTS_DIR_DELETED) {
-      return RunResult.CERTS_DIR_DELETED;
-    }
-    long resync = options.resync().toMillis();
-    try {
-      while (!Thread.currentThread().isInterrupted()) {
-        WatchKey key = watcher.poll(resync, TimeUnit.MILLISECONDS);
-        Outcome o;
-        if (key == null) {
-          o = reconcile("resync");
-        } else {
-          drain(key);
-          // Coalesce a burst (rm -rf, kubelet's symlink swap) into one pass.
-          WatchKey more;
-          while ((more = watcher.poll(5, TimeUnit.MILLISECONDS)) != null) {
-            drain(more);
-          }
-          o = reconcile("watch");
-        }
-        if (o == Outcome.CERTS_DIR_DELETED) {
-          return RunResult.CERTS_DIR_DELETED;
-        }
-      }
-    } catch (ClosedWatchServiceException e) {
-      // closed: shutting down
-    }
-    return RunResult.STOPPED;
-  }
-
-  private static void drain(WatchKey key) {
-    key.pollEvents();
-    key.reset();
-  }
-
-  private void registerWatches() {
-    WatchService ws = watcher;
-    if (ws == null) {
-      return;
-    }
-    List<Path> dirs = new ArrayList<>();
-    dirs.add(options.certsDir());
-    if (lastGood != null) {
-      for (String name : lastGood.dirs().keySet()) {
-        dirs.add(certsDir.resolve(name));
-      }
-    }
-    Path policyDir = options.policyFile().toAbsolutePath().getParent();
-    if (policyDir != null) {
-      dirs.add(policyDir);
-    }
-    if (options.secretsDir() != null) {
-      dirs.add(options.secretsDir());
-    }
-    for (Path d : dirs) {
-      if (Files.isDirectory(d)) {
-        try {
-          d.register(ws, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_DELETE,
-              StandardWatchEventKinds.ENTRY_MODIFY);
-        } catch (IOException | ClosedWatchServiceException e) {
-          Log.debug("cannot watch", "dir", d, "error", e.getClass().getSimpleName());
-        }
-      }
-    }
+    AgentLoop l = new AgentLoop(this, backoff);
+    prober = new Prober(() -> l.wake("probe"));
+    loop = l;
+    return l.run();
   }
 
   /** Removes everything the agent owns from certs.d (uninstall). */
@@ -454,23 +321,27 @@ final class Agent implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
-    if (prober != null) {
-      prober.shutdownNow();
+    Prober p = prober;
+    if (p != null) {
+      p.close();
     }
-    if (writers != null) {
-      writers.shutdown();
+    ExecutorService w = writers;
+    if (w != null) {
+      w.shutdown();
     }
-    WatchService ws = watcher;
-    if (ws != null) {
-      ws.close();
+    AgentLoop l = loop;
+    if (l != null) {
+      l.close();
     }
   }
 
-  synchronized Map<String, String> problems() {
-    return Map.copyOf(problems);
+  /** The current problems, from the last published snapshot. */
+  List<AgentProblem> problems() {
+    return snapshot.problems();
   }
 
-  synchronized Plan lastGood() {
-    return lastGood;
+  /** The plan in force, or null before the first good policy. */
+  Plan lastGood() {
+    return snapshot.plan();
   }
 }

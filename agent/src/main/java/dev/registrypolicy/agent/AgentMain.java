@@ -1,14 +1,18 @@
 package dev.registrypolicy.agent;
 
+import dev.registrypolicy.common.HealthServer;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 
 /**
@@ -16,12 +20,16 @@ import java.util.logging.Level;
  *
  * <pre>
  * registry-policy-agent --policy FILE --certs-dir DIR [--secrets-dir DIR] [options]
+ * registry-policy-agent demo
+ * registry-policy-agent --version | --help
  * </pre>
  *
- * Exit codes: 0 success, 1 the policy (or a credential it references) is invalid or certs.d
- * could not be written (nothing valid was changed), 2 usage error, 4 certs.d itself was deleted on
- * the node while mounted (with or without {@code --once}; the container's restart re-creates the
- * hostPath). 3 is left to the JVM, which exits with it under {@code -XX:+ExitOnOutOfMemoryError}.
+ * Exit codes: 0 success, 1 the command ran and found a problem (the policy or a credential it
+ * references is invalid, or certs.d could not be written), 2 usage error (unknown flag, bad or
+ * missing value, a named input that does not exist or is not what it should be), 4 certs.d itself
+ * was deleted on the node while mounted (with or without {@code --once}; the container's restart
+ * re-creates the hostPath). 3 is left to the JVM, which exits with it under
+ * {@code -XX:+ExitOnOutOfMemoryError}.
  */
 public final class AgentMain {
   static final int OK = 0;
@@ -30,31 +38,44 @@ public final class AgentMain {
   /** certs.d was deleted on the node; distinct from 3, the JVM's -XX:+ExitOnOutOfMemoryError code. */
   static final int CERTS_DIR_DELETED = 4;
 
+  static final String NAME = "registry-policy-agent";
+  /** Shortest and longest --resync. */
+  static final Duration MIN_RESYNC = Duration.ofMillis(100);
+  static final Duration MAX_RESYNC = Duration.ofHours(24);
+
   static final String USAGE_TEXT = String.join("\n",
       "usage: registry-policy-agent --policy FILE --certs-dir DIR [--secrets-dir DIR] [options]",
-      "       registry-policy-agent demo   (apply the built-in example policy to a temporary certs.d)",
+      "       registry-policy-agent demo        apply the built-in example policy to a temporary certs.d",
+      "       registry-policy-agent --version   print the version",
       "  --policy FILE             the policy: the mounted ConfigMap key policy.yaml, or the ConfigMap manifest",
-      "  --certs-dir DIR           containerd's certs.d as this process sees it (e.g. /host/certs.d)",
+      "  --certs-dir DIR           containerd's certs.d as this process sees it (e.g. /host/certs.d); must exist",
       "  --secrets-dir DIR         the credentials bundle: one file per Secret key, named <secret>_<key>",
+      "                            (may be missing while nothing is referenced)",
       "  --node-certs-dir DIR      certs.d as containerd on the node sees it (default: --certs-dir);",
       "                            used for the ca/client paths inside hosts.toml",
       "  --containerd-config FILE  containerd's config.toml to diagnose (default: none)",
       "  --listen HOST:PORT        serve /healthz, /readyz, /metrics (default 0.0.0.0:9741; \"off\" to disable)",
-      "  --resync DURATION         full resync period, e.g. 60s, 5m (default 60s)",
+      "  --resync DURATION         full resync period, 100ms to 24h, e.g. 60s, 5m (default 60s)",
       "  --once                    apply once and exit",
       "  --cleanup                 remove every file and directory the agent manages, then exit",
       "  --adopt                   take over existing unmanaged host directories the policy names",
       "  --verbose                 also log passes that change nothing, probes and health-server details",
-      "exit codes: 0 ok, 1 invalid policy or write failure (nothing valid changed), 2 usage error,",
+      "  --version, --help",
+      "exit codes: 0 ok, 1 the command ran and found a problem (invalid policy or credentials, write failure),",
+      "            2 usage error (bad flag or value, a named input that does not exist),",
       "            4 certs.d itself was deleted (restart the container to re-create its mount)");
+
+  static final String DEMO_USAGE = String.join("\n",
+      "usage: registry-policy-agent demo",
+      "  Applies the built-in example policy, with demo-only credentials, to a new temporary certs.d,",
+      "  prints what was written (credentials masked), then passes again to show that an unchanged policy",
+      "  writes nothing. Touches nothing else.",
+      "exit codes: 0 ok, 1 a pass did not apply, 2 usage error");
 
   private AgentMain() {}
 
   public static void main(String[] args) {
-    int code = run(args, System.out, System.err);
-    if (code != Integer.MIN_VALUE) {
-      System.exit(code);
-    }
+    System.exit(run(args, System.out, System.err));
   }
 
   /** Parsed flags. */
@@ -71,27 +92,44 @@ public final class AgentMain {
       boolean adopt,
       boolean verbose) {}
 
+  /** Why the command line cannot be used: one message per bad flag. */
+  static final class UsageException extends Exception {
+    private static final long serialVersionUID = 1L;
+    final List<String> messages;
+
+    UsageException(List<String> messages) {
+      super(String.join("; ", messages));
+      this.messages = List.copyOf(messages);
+    }
+  }
+
+  /** The version from the jar manifest's Implementation-Version. */
+  static String version() {
+    String v = AgentMain.class.getPackage() == null ? null : AgentMain.class.getPackage().getImplementationVersion();
+    return v == null ? "unknown (not run from the release jar)" : v;
+  }
+
   static int run(String[] args, PrintStream out, PrintStream err) {
-    if (args.length == 1 && args[0].equals("demo")) {
-      Log.configure(Level.WARNING);
-      try {
-        return AgentDemo.run(out);
-      } catch (IOException e) {
-        err.println("demo failed: " + e);
-        return FAILED;
+    List<String> list = List.of(args);
+    if (!list.isEmpty() && list.get(0).equals("demo")) {
+      return demo(list.subList(1, list.size()), out, err);
+    }
+    if (list.contains("--version")) {
+      if (list.size() != 1) {
+        return usage(err, List.of("--version takes no other arguments"));
       }
+      out.println(NAME + " " + version());
+      return OK;
+    }
+    if (list.contains("--help") || list.contains("-h")) {
+      out.println(USAGE_TEXT);
+      return OK;
     }
     Flags f;
     try {
-      f = parse(List.of(args));
-    } catch (IllegalArgumentException e) {
-      err.println("registry-policy-agent: " + e.getMessage());
-      err.println(USAGE_TEXT);
-      return USAGE;
-    }
-    if (f == null) {
-      out.println(USAGE_TEXT);
-      return OK;
+      f = parse(list);
+    } catch (UsageException e) {
+      return usage(err, e.messages);
     }
     Log.configure(f.verbose() ? Level.FINE : Level.INFO);
     Metrics metrics = new Metrics();
@@ -108,51 +146,86 @@ public final class AgentMain {
         if (o == Agent.Outcome.CERTS_DIR_DELETED) {
           return certsDirDeleted(f);
         }
-        Log.info("once done", "outcome", o.name().toLowerCase(java.util.Locale.ROOT), "problems", agent.problems().size());
+        Log.info("once done", "outcome", o.name().toLowerCase(Locale.ROOT), "problems", agent.problems().size());
         return o == Agent.Outcome.APPLIED ? OK : FAILED;
       }
-      HealthServer server = f.listen() == null ? null : HealthServer.start(f.listen(), agent::health, metrics);
-      if (server != null) {
-        Log.info("serving health and metrics", "address", f.listen().getHostString() + ":" + server.port());
-      }
-      CountDownLatch stopped = new CountDownLatch(1);
-      Thread main = Thread.currentThread();
-      Thread hook = new Thread(() -> {
-        try {
-          agent.close();
-          main.interrupt();
-          stopped.await(java.util.concurrent.TimeUnit.SECONDS.toMillis(5), java.util.concurrent.TimeUnit.MILLISECONDS);
-        } catch (IOException | InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      });
-      Runtime.getRuntime().addShutdownHook(hook);
-      Agent.RunResult result;
-      try {
-        result = agent.run();
-      } finally {
-        if (server != null) {
-          server.close();
-        }
-        stopped.countDown();
-        try {
-          Runtime.getRuntime().removeShutdownHook(hook);
-        } catch (IllegalStateException e) {
-          // already shutting down: the hook is running
-        }
-      }
-      if (result == Agent.RunResult.CERTS_DIR_DELETED) {
-        agent.close();
-        return certsDirDeleted(f);
-      }
-      return OK;
+      return daemon(f, agent, metrics);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return OK;
     } catch (IOException e) {
-      Log.error("agent failed", "error", e.getClass().getSimpleName() + ": " + e.getMessage());
+      Log.error("agent failed", "certs_dir", f.certsDir(), "error", Causes.describe(e), "action", "exiting");
       return FAILED;
     }
+  }
+
+  private static int daemon(Flags f, Agent agent, Metrics metrics) throws IOException, InterruptedException {
+    HealthServer server = null;
+    if (f.listen() != null) {
+      try {
+        server = HealthServer.start(f.listen(), agent::health, metrics::render);
+      } catch (IOException e) {
+        Log.error("cannot serve health and metrics", "address", f.listen().getHostString() + ":" + f.listen().getPort(),
+            "error", Causes.describe(e), "action", "exiting (use --listen with another address, or off)");
+        return FAILED;
+      }
+      Log.info("serving health and metrics", "address", f.listen().getHostString() + ":" + server.port());
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    Thread main = Thread.currentThread();
+    Thread hook = new Thread(() -> {
+      try {
+        agent.close();
+        main.interrupt();
+        stopped.await(5, TimeUnit.SECONDS);
+      } catch (IOException | InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
+    Runtime.getRuntime().addShutdownHook(hook);
+    Agent.RunResult result;
+    try {
+      result = agent.run();
+    } finally {
+      if (server != null) {
+        server.close();
+      }
+      stopped.countDown();
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException e) {
+        // already shutting down: the hook is running
+      }
+    }
+    agent.close();
+    return result == Agent.RunResult.CERTS_DIR_DELETED ? certsDirDeleted(f) : OK;
+  }
+
+  private static int demo(List<String> args, PrintStream out, PrintStream err) {
+    if (args.equals(List.of("--help")) || args.equals(List.of("-h"))) {
+      out.println(DEMO_USAGE);
+      return OK;
+    }
+    if (!args.isEmpty()) {
+      err.println(NAME + " demo: unexpected argument \"" + args.get(0) + "\" (demo takes none)");
+      err.println("run \"" + NAME + " demo --help\" for usage");
+      return USAGE;
+    }
+    Log.configure(Level.WARNING);
+    try {
+      return AgentDemo.run(out);
+    } catch (IOException e) {
+      err.println(NAME + " demo: failed: " + Causes.describe(e));
+      return FAILED;
+    }
+  }
+
+  private static int usage(PrintStream err, List<String> messages) {
+    for (String m : messages) {
+      err.println(NAME + ": " + m);
+    }
+    err.println("run \"" + NAME + " --help\" for usage");
+    return USAGE;
   }
 
   /** Logs, once, why the process exits with {@link #CERTS_DIR_DELETED}. */
@@ -163,116 +236,199 @@ public final class AgentMain {
     return CERTS_DIR_DELETED;
   }
 
-  /** Parses flags; null means help was asked for. */
-  static Flags parse(List<String> args) {
-    Path policy = null;
-    Path certs = null;
-    Path secrets = null;
+  private static final List<String> SWITCHES = List.of("--once", "--cleanup", "--adopt", "--verbose");
+  private static final List<String> VALUED = List.of("--policy", "--certs-dir", "--secrets-dir", "--node-certs-dir",
+      "--containerd-config", "--listen", "--resync");
+
+  /** Parses and checks flags; every bad flag gives one message. */
+  static Flags parse(List<String> args) throws UsageException {
+    List<String> bad = new ArrayList<>();
+    String policy = null;
+    String certs = null;
+    String secrets = null;
     String nodeCerts = null;
-    Path containerd = null;
+    String containerd = null;
     String listen = "0.0.0.0:9741";
-    Duration resync = Duration.ofSeconds(60);
+    String resyncText = "60s";
     boolean once = false;
     boolean cleanup = false;
     boolean adopt = false;
     boolean verbose = false;
-    List<String> a = new ArrayList<>();
-    for (String s : args) {
-      int eq = s.indexOf('=');
-      if (s.startsWith("--") && eq > 0) {
-        a.add(s.substring(0, eq));
-        a.add(s.substring(eq + 1));
-      } else {
-        a.add(s);
+    List<String> seen = new ArrayList<>();
+    for (int i = 0; i < args.size(); i++) {
+      String a = args.get(i);
+      String flag = a;
+      String value = null;
+      int eq = a.indexOf('=');
+      if (a.startsWith("--") && eq > 0) {
+        flag = a.substring(0, eq);
+        value = a.substring(eq + 1);
       }
-    }
-    for (int i = 0; i < a.size(); i++) {
-      String flag = a.get(i);
+      if (SWITCHES.contains(flag)) {
+        if (value != null) {
+          bad.add(flag + " takes no value");
+          continue;
+        }
+        once |= flag.equals("--once");
+        cleanup |= flag.equals("--cleanup");
+        adopt |= flag.equals("--adopt");
+        verbose |= flag.equals("--verbose");
+        continue;
+      }
+      if (!VALUED.contains(flag)) {
+        bad.add(flag.startsWith("-") ? "unknown flag \"" + flag + "\"" : "unexpected argument \"" + flag + "\"");
+        continue;
+      }
+      if (value == null) {
+        if (i + 1 >= args.size() || (args.get(i + 1).startsWith("--") && args.get(i + 1).length() > 2)) {
+          bad.add(flag + " needs a value");
+          seen.add(flag);
+          continue;
+        }
+        value = args.get(++i);
+      }
+      if (seen.contains(flag)) {
+        bad.add(flag + " is given more than once");
+        continue;
+      }
+      seen.add(flag);
       switch (flag) {
-        case "-h":
-        case "--help":
-          return null;
-        case "--once":
-          once = true;
-          continue;
-        case "--cleanup":
-          cleanup = true;
-          continue;
-        case "--adopt":
-          adopt = true;
-          continue;
-        case "--verbose":
-          verbose = true;
-          continue;
-        default:
-          break;
+        case "--policy": policy = value; break;
+        case "--certs-dir": certs = value; break;
+        case "--secrets-dir": secrets = value; break;
+        case "--node-certs-dir": nodeCerts = value; break;
+        case "--containerd-config": containerd = value; break;
+        case "--listen": listen = value; break;
+        default: resyncText = value; break;
       }
-      if (i + 1 >= a.size()) {
-        throw new IllegalArgumentException(flag.startsWith("--") ? flag + " needs a value" : "unexpected argument \"" + flag + "\"");
-      }
-      String v = a.get(++i);
-      switch (flag) {
-        case "--policy": policy = Path.of(v); break;
-        case "--certs-dir": certs = Path.of(v); break;
-        case "--secrets-dir": secrets = Path.of(v); break;
-        case "--node-certs-dir": nodeCerts = v; break;
-        case "--containerd-config": containerd = v.isEmpty() ? null : Path.of(v); break;
-        case "--listen": listen = v; break;
-        case "--resync": resync = duration(v); break;
-        default: throw new IllegalArgumentException("unknown flag \"" + flag + "\"");
-      }
-    }
-    if (certs == null) {
-      throw new IllegalArgumentException("--certs-dir is required");
-    }
-    if (policy == null && !cleanup) {
-      throw new IllegalArgumentException("--policy is required");
     }
     if (once && cleanup) {
-      throw new IllegalArgumentException("--once and --cleanup are exclusive");
+      bad.add("--once and --cleanup cannot be used together");
+    }
+    Path certsPath = null;
+    if (certs == null) {
+      if (!seen.contains("--certs-dir")) {
+        bad.add("--certs-dir is required");
+      }
+    } else {
+      certsPath = path("--certs-dir", certs, bad);
+      if (certsPath != null) {
+        if (!Files.exists(certsPath)) {
+          bad.add("--certs-dir " + certs + " does not exist (the agent does not create it; the DaemonSet's hostPath does)");
+        } else if (!Files.isDirectory(certsPath)) {
+          bad.add("--certs-dir " + certs + " is not a directory");
+        }
+      }
+    }
+    Path policyPath = null;
+    if (policy == null) {
+      if (!cleanup && !seen.contains("--policy")) {
+        bad.add("--policy is required");
+      }
+    } else {
+      policyPath = path("--policy", policy, bad);
+      if (policyPath != null) {
+        if (!Files.exists(policyPath)) {
+          bad.add("--policy " + policy + " does not exist");
+        } else if (Files.isDirectory(policyPath)) {
+          bad.add("--policy " + policy + " is a directory, not a file");
+        }
+      }
+    }
+    Path secretsPath = secrets == null ? null : path("--secrets-dir", secrets, bad);
+    if (secretsPath != null && Files.exists(secretsPath) && !Files.isDirectory(secretsPath)) {
+      // A missing bundle is fine (the Secret is optional); a file is a mistake.
+      bad.add("--secrets-dir " + secrets + " is not a directory");
+    }
+    Path containerdPath = containerd == null || containerd.isEmpty() ? null : path("--containerd-config", containerd, bad);
+    if (containerdPath != null && Files.isDirectory(containerdPath)) {
+      // A missing config.toml is reported as a problem at every pass; a directory is a mistake.
+      bad.add("--containerd-config " + containerd + " is a directory, not containerd's config.toml");
     }
     if (nodeCerts == null) {
-      nodeCerts = certs.toAbsolutePath().normalize().toString();
+      nodeCerts = certsPath == null ? null : certsPath.toAbsolutePath().normalize().toString();
     } else if (!nodeCerts.startsWith("/")) {
-      throw new IllegalArgumentException("--node-certs-dir must be an absolute path");
+      bad.add("--node-certs-dir must be an absolute path, got \"" + nodeCerts + "\"");
+    } else if (nodeCerts.indexOf('\0') >= 0 || nodeCerts.contains("\n")) {
+      bad.add("--node-certs-dir holds a control character");
     }
-    if (secrets != null && !Files.isDirectory(secrets)) {
-      // A missing bundle is fine (optional Secret); a file is a mistake.
-      if (Files.exists(secrets)) {
-        throw new IllegalArgumentException("--secrets-dir " + secrets + " is not a directory");
-      }
+    InetSocketAddress addr = listen.equals("off") ? null : listenAddress(listen, bad);
+    Duration resync = null;
+    try {
+      resync = duration(resyncText);
+    } catch (IllegalArgumentException e) {
+      bad.add(e.getMessage());
     }
-    InetSocketAddress addr = null;
-    if (!listen.equals("off")) {
-      int colon = listen.lastIndexOf(':');
-      if (colon < 0) {
-        throw new IllegalArgumentException("--listen wants HOST:PORT or off, got \"" + listen + "\"");
-      }
-      try {
-        int port = Integer.parseInt(listen.substring(colon + 1));
-        addr = new InetSocketAddress(listen.substring(0, colon), port);
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException("--listen wants HOST:PORT or off, got \"" + listen + "\"");
-      }
+    if (!bad.isEmpty()) {
+      throw new UsageException(bad);
     }
-    return new Flags(policy, certs, secrets, nodeCerts, containerd, addr, resync, once, cleanup, adopt, verbose);
+    return new Flags(policyPath, certsPath, secretsPath, nodeCerts, containerdPath, addr, resync, once, cleanup, adopt,
+        verbose);
   }
 
+  private static Path path(String flag, String value, List<String> bad) {
+    if (value.isEmpty()) {
+      bad.add(flag + " needs a value");
+      return null;
+    }
+    try {
+      return Path.of(value);
+    } catch (InvalidPathException e) {
+      bad.add(flag + " \"" + value + "\" is not a valid path (" + e.getReason() + ")");
+      return null;
+    }
+  }
+
+  /** HOST:PORT, [IPv6]:PORT or a bare IPv6 address followed by :PORT; port 0 to 65535. */
+  static InetSocketAddress listenAddress(String listen, List<String> bad) {
+    String want = "--listen wants HOST:PORT or off, got \"" + listen + "\"";
+    int colon = listen.lastIndexOf(':');
+    if (colon <= 0 || colon == listen.length() - 1) {
+      bad.add(want);
+      return null;
+    }
+    String host = listen.substring(0, colon);
+    String portText = listen.substring(colon + 1);
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    if (!portText.matches("[0-9]{1,5}") || Integer.parseInt(portText) > 65535) {
+      bad.add("--listen port must be a number from 0 to 65535, got \"" + portText + "\"");
+      return null;
+    }
+    InetSocketAddress addr = new InetSocketAddress(host, Integer.parseInt(portText));
+    if (addr.isUnresolved()) {
+      bad.add("--listen host \"" + host + "\" is not an address of this machine or a name that resolves");
+      return null;
+    }
+    return addr;
+  }
+
+  /**
+   * A duration such as {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}, from
+   * {@link #MIN_RESYNC} to {@link #MAX_RESYNC}; any number, however long, gives a usage message,
+   * never an overflow.
+   */
   static Duration duration(String v) {
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m|h)").matcher(v);
-    if (!m.matches()) {
-      throw new IllegalArgumentException("--resync wants a duration such as 30s or 5m, got \"" + v + "\"");
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9]{1,18})(ms|s|m|h)").matcher(v);
+    if (v.length() > 32 || !m.matches()) {
+      throw new IllegalArgumentException("--resync wants a duration such as 30s or 5m, got \""
+          + (v.length() > 32 ? v.substring(0, 32) + "…" : v) + "\"");
     }
     long n = Long.parseLong(m.group(1));
-    Duration d;
+    long unitMillis;
     switch (m.group(2)) {
-      case "ms": d = Duration.ofMillis(n); break;
-      case "s": d = Duration.ofSeconds(n); break;
-      case "m": d = Duration.ofMinutes(n); break;
-      default: d = Duration.ofHours(n); break;
+      case "ms": unitMillis = 1; break;
+      case "s": unitMillis = 1000; break;
+      case "m": unitMillis = 60_000; break;
+      default: unitMillis = 3_600_000; break;
     }
-    if (d.toMillis() < 100) {
-      throw new IllegalArgumentException("--resync must be at least 100ms");
+    if (n > MAX_RESYNC.toMillis() / unitMillis) {
+      throw new IllegalArgumentException("--resync must be at most 24h, got \"" + v + "\"");
+    }
+    Duration d = Duration.ofMillis(n * unitMillis);
+    if (d.compareTo(MIN_RESYNC) < 0) {
+      throw new IllegalArgumentException("--resync must be at least 100ms, got \"" + v + "\"");
     }
     return d;
   }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.registrypolicy.common.Health;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -64,7 +65,7 @@ class AgentTest {
     Files.writeString(policy, Fixtures.POLICY.replace("mirrors:", "mirrrors:"));
     assertEquals(Agent.Outcome.INVALID, agent.reconcile("test"));
     assertEquals(good, snapshot(), "an invalid policy must not change the node");
-    assertTrue(agent.problems().values().stream().anyMatch(p -> p.contains("mirrrors: unknown key")), agent.problems()::toString);
+    assertTrue(agent.problems().stream().anyMatch(p -> p.detail().contains("mirrrors: unknown key")), agent.problems()::toString);
     Health h = agent.health();
     assertTrue(h.ready(), "still serving the last good config");
     assertTrue(h.healthy(), "an invalid policy is reported, not fatal");
@@ -81,9 +82,55 @@ class AgentTest {
     Files.delete(bundle.resolve("hub-basic_password"));
     assertEquals(Agent.Outcome.INVALID, agent.reconcile("test"));
     assertEquals(good, snapshot());
-    String problems = agent.problems().values().toString();
+    String problems = agent.problems().toString();
     assertTrue(problems.contains("hub-basic"), problems);
     assertFalse(problems.contains("hub-secret-pass") || problems.contains("hubuser"), problems);
+  }
+
+  @Test
+  void heldHost_actionSaysWhichFilesWereKept() throws IOException {
+    try (LogCapture log = new LogCapture()) {
+      Files.delete(bundle.resolve("hub-basic_password"));
+      assertEquals(Agent.Outcome.INVALID, agent.reconcile("test"), "held: --once exits 1");
+      assertTrue(agent.health().ready(), "the other hosts are applied");
+      assertFalse(Files.exists(certs.resolve("docker.io")), "never had files: left as it is");
+      assertTrue(Files.exists(certs.resolve("ghcr.io/hosts.toml")));
+      assertFalse(log.matching("msg=problem", "kind=credentials", "action=\"left docker.io as it is").isEmpty(),
+          log.lines::toString);
+      Fixtures.writeBundle(bundle);
+      assertEquals(Agent.Outcome.APPLIED, agent.reconcile("test"));
+      Map<String, String> good = snapshot();
+      Files.delete(bundle.resolve("hub-basic_password"));
+      agent.reconcile("test");
+      assertEquals(good, snapshot(), "kept its last good files");
+      assertFalse(log.matching("msg=problem", "kind=credentials", "action=\"kept last good files for docker.io").isEmpty(),
+          log.lines::toString);
+    }
+  }
+
+  @Test
+  void containerdFinding_actionSaysWhatWasWrittenAndWhatContainerdDoes() throws IOException {
+    Path config = tmp.resolve("config.toml");
+    Files.writeString(config, "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".registry]\n  config_path = \"/elsewhere\"\n");
+    Agent a = new Agent(new Agent.Options(policy, bundle, certs, Fixtures.NODE_CERTS, false, Duration.ofSeconds(60), config),
+        new Metrics());
+    try (LogCapture log = new LogCapture()) {
+      a.reconcile("test");
+      List<LogCapture.Line> lines = log.matching("msg=problem", "kind=containerd");
+      assertFalse(lines.isEmpty(), log.lines::toString);
+      assertTrue(lines.get(0).text().contains("certs.d written as planned")
+          && lines.get(0).text().contains("until config_path names " + Fixtures.NODE_CERTS), lines.get(0).text());
+    }
+  }
+
+  @Test
+  void health_aStuckPassFailsLivenessOnly() {
+    agent.reconcile("test");
+    HealthSnapshot s = agent.snapshot();
+    assertTrue(s.health(false).healthy());
+    Health stuck = s.health(true);
+    assertFalse(stuck.healthy(), "a pass that hangs is what a restart can fix");
+    assertTrue(stuck.ready());
   }
 
   @Test
@@ -100,7 +147,7 @@ class AgentTest {
     Files.writeString(certs.resolve("ghcr.io/hosts.toml"), "server = \"https://ghcr.io\"\n");
     agent.reconcile("test");
     assertTrue(Files.exists(certs.resolve("docker.io/hosts.toml")));
-    assertTrue(agent.problems().values().stream().anyMatch(p -> p.contains("certs.d/ghcr.io exists and is not managed")));
+    assertTrue(agent.problems().stream().anyMatch(p -> p.detail().contains("certs.d/ghcr.io exists and is not managed")));
     @SuppressWarnings("unchecked")
     List<String> managed = (List<String>) agent.health().details().get("managedHosts");
     assertFalse(managed.contains("ghcr.io"), "a host left alone is not listed as managed: " + managed);

@@ -394,7 +394,7 @@ abstract class CertsDirConformance {
       Agent agent = new Agent(new Agent.Options(policyFile, bundle, certs, Fixtures.NODE_CERTS, false, Duration.ofSeconds(60),
           null), new Metrics());
       assertEquals(Agent.Outcome.INVALID, agent.reconcile("test"), host);
-      assertTrue(agent.problems().values().stream().anyMatch(pr -> pr.startsWith("policy invalid: registries[")
+      assertTrue(agent.problems().stream().map(AgentProblem::detail).anyMatch(pr -> pr.startsWith("policy invalid: registries[")
           && pr.contains("].host: ")), () -> host + ": " + agent.problems());
       Files.delete(policyFile);
       Files.delete(policyFile.getParent());

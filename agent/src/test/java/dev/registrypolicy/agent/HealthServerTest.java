@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.registrypolicy.common.Health;
+import dev.registrypolicy.common.HealthServer;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -34,7 +36,7 @@ class HealthServerTest {
     void start() throws IOException {
         metrics = new Metrics();
         metrics.counter("registry_policy_agent_reconciles_total", "Reconcile passes.", "outcome").labels("ok").inc();
-        server = HealthServer.start(new InetSocketAddress("127.0.0.1", 0), health::get, metrics);
+        server = HealthServer.start(new InetSocketAddress("127.0.0.1", 0), health::get, metrics::render);
     }
 
     @AfterEach
@@ -170,13 +172,26 @@ class HealthServerTest {
         server.close();
         server = HealthServer.start(new InetSocketAddress("127.0.0.1", 0), () -> {
             throw new IllegalStateException("password=hunter2");
-        }, metrics);
+        }, metrics::render);
         HttpResponse<String> r = get("/healthz");
         assertEquals(503, r.statusCode());
         assertEquals("degraded", json(r).get("status").getAsString());
         assertFalse(r.body().contains("hunter2"), r.body());
-        assertTrue(r.body().contains("IllegalStateException"), r.body());
+        assertTrue(r.body().contains("the health check itself failed"), r.body());
+        assertFalse(r.body().contains("Exception"), "no Java class name in the answer: " + r.body());
         assertEquals(503, get("/readyz").statusCode());
+    }
+
+    @Test
+    void failingMetricsSupplierGives500AndTheServerGoesOn() throws Exception {
+        server.close();
+        server = HealthServer.start(new InetSocketAddress("127.0.0.1", 0), health::get, () -> {
+            throw new IllegalStateException("token=hunter2");
+        });
+        HttpResponse<String> r = get("/metrics");
+        assertEquals(500, r.statusCode());
+        assertFalse(r.body().contains("hunter2"), r.body());
+        assertEquals(200, get("/healthz").statusCode());
     }
 
     @Test
@@ -194,7 +209,7 @@ class HealthServerTest {
         server = HealthServer.start(new InetSocketAddress("127.0.0.1", 0), () -> {
             seen.set(Thread.currentThread());
             return Health.ok();
-        }, metrics);
+        }, metrics::render);
         get("/healthz");
         Thread first = seen.get();
         get("/readyz");

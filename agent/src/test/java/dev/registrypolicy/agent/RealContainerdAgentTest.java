@@ -332,7 +332,7 @@ class RealContainerdAgentTest {
                 checkAgent();
                 if (System.nanoTime() > deadline) {
                     fail("certs.d did not converge within " + CONVERGE + ": " + diff + "; agent problems: "
-                            + (agent == null ? "(no agent)" : agent.problems().values()));
+                            + (agent == null ? "(no agent)" : agent.problems()));
                 }
                 LockSupport.parkNanos(1_000_000);
             }
@@ -668,10 +668,10 @@ class RealContainerdAgentTest {
             assertFalse(typo.equals(good));
             setPolicy(typo);
             long t0 = System.nanoTime();
-            await(() -> agent.problems().keySet().stream().anyMatch(k -> k.startsWith("policy-invalid")), CONVERGE,
+            await(() -> agent.problems().stream().anyMatch(p -> p.kind().equals(AgentProblem.POLICY_INVALID)), CONVERGE,
                     "the agent to report the invalid policy");
             long reported = ms(t0);
-            String problems = String.join("; ", agent.problems().values());
+            String problems = agent.problems().stream().map(AgentProblem::detail).collect(java.util.stream.Collectors.joining("; "));
             assertTrue(problems.contains("mirrorz"), problems);
             assertEquals(before, identities(), "an invalid policy changed certs.d");
             pullOk(HUB_IMAGE, e -> e.path().equals(MANIFEST_PATH) && e.uri().contains("ns=docker.io")

@@ -77,7 +77,7 @@ class TokenAuthWarningTest {
     loop.start();
     long deadline = System.nanoTime() + wait.toNanos();
     while (System.nanoTime() < deadline) {
-      if (agent.problems().keySet().stream().anyMatch(k -> k.startsWith("token-auth|"))) {
+      if (agent.problems().stream().anyMatch(p -> p.kind().equals(AgentProblem.TOKEN_AUTH))) {
         return true;
       }
       Thread.sleep(20); // the probe runs in the background
@@ -91,8 +91,8 @@ class TokenAuthWarningTest {
   void bearerChallengeOnContainerdConfigV2_warns() throws Exception {
     startRegistry("Bearer realm=\"https://127.0.0.1:1/token\",service=\"x\"");
     assertTrue(warns(String.format(V2_CONFIG, tmp.resolve("certs.d")), Duration.ofSeconds(10)));
-    assertTrue(agent.problems().values().stream().anyMatch(p -> p.contains("containerd 2.1 or newer")));
-    assertFalse(agent.problems().values().stream().anyMatch(p -> p.contains("Basic ")), "no credentials in messages");
+    assertTrue(agent.problems().stream().anyMatch(p -> p.detail().contains("containerd 2.1 or newer")));
+    assertFalse(agent.problems().stream().anyMatch(p -> p.detail().contains("Basic ")), "no credentials in messages");
   }
 
   @Test

@@ -613,6 +613,7 @@ public final class AgentBench {
       this.policy = dir.resolve("policy").resolve("policy.yaml");
       this.bundle = dir.resolve("credentials");
       this.certs = dir.resolve("certs.d").toAbsolutePath().normalize();
+      Files.createDirectories(certs); // the agent wants it to exist (the DaemonSet's hostPath makes it)
       Files.createDirectories(policy.getParent());
       Files.createDirectories(certs); // as the DaemonSet's hostPath does
       policyText = BenchPolicy.policy(hosts);

@@ -1,0 +1,196 @@
+package dev.registrypolicy.agent;
+
+import dev.registrypolicy.agent.NodePlan.Plan;
+import dev.registrypolicy.policy.Policy;
+import dev.registrypolicy.policy.PolicyDocument;
+import dev.registrypolicy.policy.PolicyException;
+import dev.registrypolicy.policy.Problem;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.TreeSet;
+
+/**
+ * The agent's inputs: the mounted policy file and the credentials bundle. Reads them, gives a
+ * plan or the problems that stop one, and a fingerprint of both that tells a real change from
+ * a file-system event that changed nothing (kubelet re-swapping the same content, a touch).
+ */
+final class PolicySource {
+  /**
+   * Largest policy file read. A ConfigMap holds at most 1 MiB; the model enforces its own,
+   * smaller document limits on what it parses. This cap only bounds memory before that.
+   */
+  static final int MAX_POLICY_BYTES = 4 << 20;
+  /** Largest bundle file hashed for the fingerprint (a Secret holds at most 1 MiB in all). */
+  static final long MAX_BUNDLE_FILE_BYTES = 4 << 20;
+
+  private final Path policyFile;
+  private final Path secretsDir;
+  private final String nodeCertsDir;
+
+  PolicySource(Path policyFile, Path secretsDir, String nodeCertsDir) {
+    this.policyFile = policyFile;
+    this.secretsDir = secretsDir;
+    this.nodeCertsDir = nodeCertsDir;
+  }
+
+  Path policyFile() {
+    return policyFile;
+  }
+
+  Path secretsDir() {
+    return secretsDir;
+  }
+
+  /**
+   * What one read of the inputs gave.
+   *
+   * @param plan the plan, held hosts included; null when the policy or the bundle is unusable
+   * @param problems why there is no plan, or the held hosts' problems (subject = host directory)
+   * @param fingerprint sha256 over the policy bytes and every bundle file, as read
+   */
+  record Loaded(Plan plan, List<AgentProblem> problems, String fingerprint) {
+    Loaded {
+      problems = List.copyOf(problems);
+    }
+  }
+
+  /** Reads the inputs and plans; held hosts get their directory from {@code previous}. */
+  Loaded load(Plan previous) {
+    List<AgentProblem> problems = new ArrayList<>();
+    String fingerprint = fingerprint();
+    byte[] bytes;
+    try {
+      bytes = readPolicy(policyFile);
+    } catch (IOException e) {
+      problems.add(new AgentProblem(AgentProblem.POLICY_UNREADABLE, policyFile.toString(),
+          "cannot read policy " + policyFile + ": " + Causes.describe(e)));
+      return new Loaded(null, problems, fingerprint);
+    }
+    Policy policy;
+    try {
+      policy = parse(bytes);
+    } catch (CharacterCodingException e) {
+      problems.add(new AgentProblem(AgentProblem.POLICY_INVALID, policyFile.toString(),
+          "policy " + policyFile + " is not valid UTF-8 text"));
+      return new Loaded(null, problems, fingerprint);
+    } catch (PolicyException e) {
+      for (Problem p : e.problems()) {
+        problems.add(new AgentProblem(AgentProblem.POLICY_INVALID, p.path().isEmpty() ? policyFile.toString() : p.path(),
+            "policy invalid: " + p));
+      }
+      return new Loaded(null, problems, fingerprint);
+    }
+    Plan plan;
+    try {
+      plan = NodePlan.plan(policy, SecretStore.directory(secretsDir), nodeCertsDir).keepingFrom(previous);
+    } catch (IOException e) {
+      problems.add(new AgentProblem(AgentProblem.CREDENTIALS_UNREADABLE, String.valueOf(secretsDir),
+          "cannot read the credentials bundle " + secretsDir + ": " + Causes.describe(e)));
+      return new Loaded(null, problems, fingerprint);
+    }
+    plan.held().forEach((dir, why) -> {
+      for (String p : why) {
+        problems.add(new AgentProblem(AgentProblem.CREDENTIALS, dir, p));
+      }
+    });
+    return new Loaded(plan, problems, fingerprint);
+  }
+
+  /**
+   * The policy file's bytes: the one place it is read. Refuses a directory and anything larger
+   * than {@link #MAX_POLICY_BYTES} before reading it whole.
+   */
+  static byte[] readPolicy(Path file) throws IOException {
+    if (Files.isDirectory(file)) {
+      throw new java.nio.file.FileSystemException(file.toString(), null, "is a directory, not a file");
+    }
+    try (InputStream in = Files.newInputStream(file)) {
+      byte[] b = in.readNBytes(MAX_POLICY_BYTES + 1);
+      if (b.length > MAX_POLICY_BYTES) {
+        throw new java.nio.file.FileSystemException(file.toString(), null,
+            "larger than " + (MAX_POLICY_BYTES >> 20) + " MiB (a ConfigMap holds at most 1 MiB)");
+      }
+      return b;
+    }
+  }
+
+  /**
+   * Parses the policy bytes, which must be UTF-8. (When the model parses bytes itself,
+   * {@code PolicyDocument.parse(byte[])}, this becomes that one call.)
+   */
+  static Policy parse(byte[] bytes) throws CharacterCodingException, PolicyException {
+    String text = StandardCharsets.UTF_8.newDecoder()
+        .onMalformedInput(CodingErrorAction.REPORT)
+        .onUnmappableCharacter(CodingErrorAction.REPORT)
+        .decode(ByteBuffer.wrap(bytes))
+        .toString();
+    return PolicyDocument.parse(text);
+  }
+
+  /**
+   * sha256 over the policy file and every file of the bundle (by name, in name order; kubelet's
+   * {@code ..} entries skipped). What cannot be read counts as its own state ("missing", "error"),
+   * so a file that appears or goes changes the fingerprint too.
+   */
+  String fingerprint() {
+    MessageDigest md = sha256();
+    hashFile(md, "policy", policyFile, MAX_POLICY_BYTES);
+    if (secretsDir != null) {
+      TreeSet<String> names = new TreeSet<>();
+      try (DirectoryStream<Path> ds = Files.newDirectoryStream(secretsDir)) {
+        for (Path p : ds) {
+          String n = p.getFileName().toString();
+          if (!n.startsWith("..")) {
+            names.add(n);
+          }
+        }
+      } catch (IOException e) {
+        md.update(("bundle unreadable: " + Causes.describe(e)).getBytes(StandardCharsets.UTF_8));
+      }
+      for (String n : names) {
+        hashFile(md, "bundle/" + n, secretsDir.resolve(n), MAX_BUNDLE_FILE_BYTES);
+      }
+    }
+    return HexFormat.of().formatHex(md.digest());
+  }
+
+  private static void hashFile(MessageDigest md, String label, Path file, long max) {
+    md.update((label + "\0").getBytes(StandardCharsets.UTF_8));
+    if (!Files.isRegularFile(file)) {
+      md.update((Files.exists(file) ? "not a file" : "missing").getBytes(StandardCharsets.UTF_8));
+      return;
+    }
+    try (InputStream in = Files.newInputStream(file)) {
+      byte[] buf = new byte[8192];
+      long total = 0;
+      int n;
+      while ((n = in.read(buf)) > 0 && total < max) {
+        md.update(buf, 0, n);
+        total += n;
+      }
+    } catch (IOException e) {
+      md.update(("error: " + Causes.describe(e)).getBytes(StandardCharsets.UTF_8));
+    }
+    md.update((byte) 0);
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("the JDK always has SHA-256", e);
+    }
+  }
+}
