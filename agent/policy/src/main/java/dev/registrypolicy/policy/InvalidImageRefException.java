@@ -3,7 +3,8 @@ package dev.registrypolicy.policy;
 /**
  * An image reference or repository prefix that cannot be parsed. The message has the form
  * {@code invalid reference "Foo/bar": repository name must be lowercase}: the input is echoed in
- * quotes with control and other invisible characters escaped, and cut to about 200 characters, so
+ * quotes, with user info, query and fragment masked by the project's redaction rule
+ * ({@code dev.registrypolicy.common.Redact}), with control and other invisible characters escaped, and cut to about 200 characters, so
  * the message is safe to log as one line.
  */
 public final class InvalidImageRefException extends Exception {
@@ -27,7 +28,7 @@ public final class InvalidImageRefException extends Exception {
    * @param what what the input was meant to be ({@code reference}, {@code repository prefix})
    */
   InvalidImageRefException(String what, String input, String reason) {
-    super("invalid " + what + " " + echo(input) + ": " + reason);
+    super("invalid " + what + " " + echo(dev.registrypolicy.common.Redact.hide(input)) + ": " + reason);
     this.input = input;
     this.reason = reason;
   }

@@ -1,5 +1,6 @@
 package dev.registrypolicy.policy;
 
+import dev.registrypolicy.common.Utf8;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -31,12 +32,40 @@ public final class PolicyDocument {
     return PolicyParser.parse(policyText(fileText));
   }
 
+  /**
+   * Extracts and parses the policy from a file's bytes, which must be UTF-8 (a leading byte order
+   * mark is allowed) and at most {@link PolicyLimits#MAX_FILE_BYTES}: the size is checked before
+   * anything is decoded, and bytes that are not UTF-8 are a problem such as {@code not valid
+   * UTF-8 at byte 17 (line 2)} (offset counted from 0). This is the form for callers that read
+   * files.
+   *
+   * @throws PolicyException for every problem found; no other exception escapes
+   */
+  public static Policy parse(byte[] file) throws PolicyException {
+    if (file.length > PolicyLimits.MAX_FILE_BYTES) {
+      return reject("the file is too large: " + file.length + " bytes, at most " + PolicyLimits.MAX_FILE_BYTES
+          + " (" + (PolicyLimits.MAX_FILE_BYTES >> 20) + " MiB)");
+    }
+    String text;
+    try {
+      text = Utf8.decode(file);
+    } catch (Utf8.MalformedException e) {
+      return reject("the file is " + e.getMessage() + "; a policy is UTF-8 text");
+    }
+    return parse(text);
+  }
+
   /** The policy.yaml text inside {@code fileText}, or {@code fileText} itself if it is a bare policy. */
   public static String policyText(String fileText) throws PolicyException {
     List<Problem> problems = new ArrayList<>();
     List<Object> docs = Yaml.loadAll(fileText, "", problems);
     if (docs == null) {
       throw new PolicyException(problems);
+    }
+    if (docs.isEmpty()) {
+      return reject(fileText.isBlank() ? "the file is empty (want a RegistryPolicy or the " + Policy.CONFIGMAP_NAME
+          + " ConfigMap)" : "the file holds no YAML document, only comments or empty documents (want a RegistryPolicy or the "
+          + Policy.CONFIGMAP_NAME + " ConfigMap)");
     }
     List<Map<?, ?>> configMaps = new ArrayList<>();
     for (Object d : docs) {
@@ -49,7 +78,8 @@ public final class PolicyDocument {
       }
     }
     if (configMaps.isEmpty()) {
-      return docs.size() == 1 ? fileText : reject("no registry-policy ConfigMap found among " + docs.size() + " documents");
+      return docs.size() == 1 ? fileText : reject("none of the file's " + docs.size() + " documents is a RegistryPolicy or a ConfigMap"
+          + " (want the " + Policy.CONFIGMAP_NAME + " ConfigMap)");
     }
     Map<?, ?> chosen = null;
     for (Map<?, ?> cm : configMaps) {
@@ -101,7 +131,7 @@ public final class PolicyDocument {
     }
   }
 
-  private static String reject(String message) throws PolicyException {
+  private static <T> T reject(String message) throws PolicyException {
     throw new PolicyException(List.of(new Problem("", message)));
   }
 }
