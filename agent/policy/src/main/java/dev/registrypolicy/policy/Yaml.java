@@ -21,6 +21,7 @@ import org.snakeyaml.engine.v2.exceptions.Mark;
 import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
 import org.snakeyaml.engine.v2.exceptions.ReaderException;
 import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
+import org.snakeyaml.engine.v2.exceptions.YamlVersionException;
 import org.snakeyaml.engine.v2.schema.CoreSchema;
 
 /**
@@ -78,13 +79,13 @@ public final class Yaml {
     }
     LoadSettings settings = settings(maxBytes);
     try {
-      String limit = check(new Parse(settings).parseString(text));
+      String limit = check(new Parse(settings).parseReader(new ChunkReader(text)));
       if (limit != null) {
         problems.add(new Problem(path, limit));
         return null;
       }
       List<Object> out = new ArrayList<>();
-      for (Object o : new Load(settings).loadAllFromString(text)) {
+      for (Object o : new Load(settings).loadAllFromReader(new ChunkReader(text))) {
         if (o != null) {
           out.add(o);
         }
@@ -98,6 +99,9 @@ public final class Yaml {
       problems.add(new Problem(path, "invalid YAML" + where(text, e.getPosition()) + ": character U+"
           + String.format("%04X", e.getCodePoint()) + " is not allowed in YAML (control characters must be escaped in a double-quoted string)"));
       return null;
+    } catch (YamlVersionException e) {
+      problems.add(new Problem(path, "invalid YAML: unsupported %YAML version (want 1.2, or no %YAML line)"));
+      return null;
     } catch (YamlEngineException e) {
       // Unmarked engine errors (limits the checks above should already have caught).
       String m = e.getMessage() == null ? "" : e.getMessage();
@@ -105,6 +109,35 @@ public final class Yaml {
           + PolicyLimits.MAX_ALIASES + ")" : m.contains("exceeds the limit") ? "too large" : "the document cannot be read")));
       return null;
     }
+  }
+
+  /**
+   * Reads a string, handing out one character less than asked for. snakeyaml-engine 2.10's
+   * {@code StreamReader} fills its whole buffer and, when the last character is a high
+   * surrogate, reads one more into the same buffer past its end ({@code IndexOutOfBoundsException}
+   * for an emoji at character 1024 of a chunk); leaving one place free avoids that.
+   */
+  private static final class ChunkReader extends java.io.Reader {
+    private final String text;
+    private int pos;
+
+    ChunkReader(String text) {
+      this.text = text;
+    }
+
+    @Override
+    public int read(char[] buf, int off, int len) {
+      if (pos >= text.length()) {
+        return -1;
+      }
+      int n = Math.min(len > 1 ? len - 1 : len, text.length() - pos);
+      text.getChars(pos, pos + n, buf, off);
+      pos += n;
+      return n;
+    }
+
+    @Override
+    public void close() {}
   }
 
   /** UTF-8 length of {@code s}, counting no further than just past {@code max}. */
