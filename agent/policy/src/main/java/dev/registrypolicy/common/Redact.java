@@ -97,7 +97,7 @@ public final class Redact {
   /** {@code algorithm:hex} up to the end of the text, the shape of an image digest. */
   private static boolean isDigest(String s, int from) {
     int colon = s.indexOf(':', from);
-    if (colon <= from || s.length() - colon - 1 < 32) {
+    if (colon < from || s.length() - colon - 1 < 32) {
       return false;
     }
     for (int i = from; i < colon; i++) {
