@@ -37,8 +37,12 @@ public final class Utf8 {
         .onMalformedInput(CodingErrorAction.REPORT)
         .onUnmappableCharacter(CodingErrorAction.REPORT);
     ByteBuffer in = ByteBuffer.wrap(bytes, start, bytes.length - start);
-    CharBuffer out = CharBuffer.allocate(bytes.length);
-    CoderResult r = d.decode(in, out, true);
+    CharBuffer out = CharBuffer.allocate(8192); // checked in chunks: the text is made once, below
+    CoderResult r;
+    do {
+      out.clear();
+      r = d.decode(in, out, true);
+    } while (r.isOverflow());
     if (r.isError()) {
       int at = in.position();
       long line = 1;
@@ -49,8 +53,6 @@ public final class Utf8 {
       }
       throw new MalformedException(at, line);
     }
-    d.flush(out);
-    out.flip();
-    return out.toString();
+    return new String(bytes, start, bytes.length - start, StandardCharsets.UTF_8);
   }
 }

@@ -2,7 +2,6 @@ package dev.registrypolicy.policy;
 
 import dev.registrypolicy.common.Redact;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -15,11 +14,11 @@ import java.util.Set;
  */
 final class Node {
   private final String path;
-  private final Map<String, Object> map;
+  private final Map<?, ?> map; // the loaded mapping itself, not a copy: only String keys are ever looked up
   private final List<Problem> problems;
   private final Set<String> seen = new LinkedHashSet<>();
 
-  private Node(String path, Map<String, Object> map, List<Problem> problems) {
+  private Node(String path, Map<?, ?> map, List<Problem> problems) {
     this.path = path;
     this.map = map;
     this.problems = problems;
@@ -28,18 +27,14 @@ final class Node {
   /** Wraps {@code value} if it is a mapping; otherwise reports a problem and returns null. */
   static Node of(String path, Object value, List<Problem> problems) {
     if (value instanceof Map) {
-      Map<String, Object> m = new LinkedHashMap<>();
-      for (Map.Entry<?, ?> e : ((Map<?, ?>) value).entrySet()) {
-        if (!(e.getKey() instanceof String)) {
-          problems.add(new Problem(path, "keys must be strings, found " + typeName(e.getKey())));
-          continue;
-        }
-        if (((String) e.getKey()).length() > PolicyLimits.MAX_KEY_CHARS) {
-          problems.add(new Problem(path, "a key of " + ((String) e.getKey()).length() + " characters (at most "
+      Map<?, ?> m = (Map<?, ?>) value;
+      for (Object k : m.keySet()) {
+        if (!(k instanceof String)) {
+          problems.add(new Problem(path, "keys must be strings, found " + typeName(k)));
+        } else if (((String) k).length() > PolicyLimits.MAX_KEY_CHARS) {
+          problems.add(new Problem(path, "a key of " + ((String) k).length() + " characters (at most "
               + PolicyLimits.MAX_KEY_CHARS + ")"));
-          continue;
         }
-        m.put((String) e.getKey(), e.getValue());
       }
       return new Node(path, m, problems);
     }
@@ -151,7 +146,7 @@ final class Node {
         problem(key, "too many items (" + l.size() + ", at most " + max + ")");
         return List.of();
       }
-      return new ArrayList<>(l);
+      return java.util.Collections.unmodifiableList(l);
     }
     problem(key, "must be a list, found " + typeName(v));
     return List.of();
@@ -190,7 +185,11 @@ final class Node {
 
   /** Reports keys that were never read, with a hint for the ones people get wrong. */
   void finish(String... hints) {
-    for (String key : map.keySet()) {
+    for (Object k : map.keySet()) {
+      if (!(k instanceof String) || ((String) k).length() > PolicyLimits.MAX_KEY_CHARS) {
+        continue; // reported by of()
+      }
+      String key = (String) k;
       if (!seen.contains(key)) {
         String hint = hint(key, hints);
         problem(key, "unknown key" + hint);

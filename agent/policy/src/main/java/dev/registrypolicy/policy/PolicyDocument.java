@@ -29,7 +29,10 @@ public final class PolicyDocument {
 
   /** Extracts and parses the policy from a file's text. */
   public static Policy parse(String fileText) throws PolicyException {
-    return PolicyParser.parse(policyText(fileText));
+    Object[] bare = new Object[1];
+    String text = policyText(fileText, bare);
+    // A bare policy was loaded already: interpret that tree rather than load the text again.
+    return bare[0] != null ? PolicyParser.parse(text, bare[0]) : PolicyParser.parse(text);
   }
 
   /**
@@ -57,6 +60,11 @@ public final class PolicyDocument {
 
   /** The policy.yaml text inside {@code fileText}, or {@code fileText} itself if it is a bare policy. */
   public static String policyText(String fileText) throws PolicyException {
+    return policyText(fileText, new Object[1]);
+  }
+
+  /** {@link #policyText(String)}; for a bare policy, its loaded tree is put in {@code bare[0]}. */
+  private static String policyText(String fileText, Object[] bare) throws PolicyException {
     List<Problem> problems = new ArrayList<>();
     List<Object> docs = Yaml.loadAll(fileText, "", problems);
     if (docs == null) {
@@ -72,7 +80,11 @@ public final class PolicyDocument {
       if (d instanceof Map) {
         Map<?, ?> m = (Map<?, ?>) d;
         if (Policy.KIND.equals(m.get("kind"))) {
-          return docs.size() == 1 ? fileText : reject("a bare policy must be the only document in the file");
+          if (docs.size() != 1) {
+            return reject("a bare policy must be the only document in the file");
+          }
+          bare[0] = m;
+          return fileText;
         }
         collectConfigMaps(m, configMaps);
       }

@@ -11,14 +11,18 @@ package dev.registrypolicy.policy;
 public final class PolicyLimits {
   private PolicyLimits() {}
 
-  /** A file handed to {@link PolicyDocument}: a ConfigMap manifest with room for kubectl's annotations. */
-  public static final int MAX_FILE_BYTES = 3 << 20;
+  /**
+   * A file handed to {@link PolicyDocument}: the ConfigMap as kubectl prints it. The API server
+   * stores no larger object (etcd refuses requests over about 1.5 MiB; annotations, kubectl's
+   * last-applied copy included, have at most 256 KiB: /work/shared/notes/cel.md).
+   */
+  public static final int MAX_FILE_BYTES = 3 << 19;
   /** The policy text itself: a ConfigMap holds at most 1 MiB. */
   public static final int MAX_POLICY_BYTES = 1 << 20;
   /** Mappings and lists inside one another; the deepest the policy format uses is 9. */
   public static final int MAX_DEPTH = 32;
   /** YAML nodes of one document, counting each alias as the nodes it repeats. */
-  public static final int MAX_NODES = 100_000;
+  public static final int MAX_NODES = 40_000;
   /** Aliases ({@code *name}) in one document. */
   public static final int MAX_ALIASES = 1_000;
   /** Documents in one file. */
@@ -39,7 +43,7 @@ public final class PolicyLimits {
   /** {@code access} grants. */
   public static final int MAX_GRANTS = 1_000;
   /** {@code admission.allowedSources}. */
-  public static final int MAX_ALLOWED_SOURCES = 10_000;
+  public static final int MAX_ALLOWED_SOURCES = 5_000;
   /** {@code admission.rules}. */
   public static final int MAX_RULES = 1_000;
   /** {@code allowedNameTags} or {@code blockedImages} of one rule. */

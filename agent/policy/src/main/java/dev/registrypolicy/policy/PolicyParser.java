@@ -44,6 +44,21 @@ public final class PolicyParser {
   public static Policy parse(String text) throws PolicyException {
     List<Problem> problems = new ArrayList<>();
     Object root = Yaml.loadOne(text, "", problems);
+    return parse(text, root, problems);
+  }
+
+  /** Interprets {@code root}, the tree {@link Yaml} loaded from {@code text} (a bare policy file). */
+  static Policy parse(String text, Object root) throws PolicyException {
+    List<Problem> problems = new ArrayList<>();
+    if (Yaml.utf8Length(text, PolicyLimits.MAX_POLICY_BYTES) > PolicyLimits.MAX_POLICY_BYTES) {
+      problems.add(new Problem("", "too large: more than " + PolicyLimits.MAX_POLICY_BYTES + " bytes ("
+          + (PolicyLimits.MAX_POLICY_BYTES >> 10) + " KiB)"));
+      throw new PolicyException(problems);
+    }
+    return parse(text, root, problems);
+  }
+
+  private static Policy parse(String text, Object root, List<Problem> problems) throws PolicyException {
     Policy policy = root == null ? null : new PolicyParser.Run(problems).policy(root, sha256(text));
     if (!problems.isEmpty() || policy == null) {
       if (problems.isEmpty()) {

@@ -7,11 +7,14 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.snakeyaml.engine.v2.api.Load;
+import java.util.LinkedHashMap;
+import org.snakeyaml.engine.v2.api.ConstructNode;
 import org.snakeyaml.engine.v2.api.LoadSettings;
 import org.snakeyaml.engine.v2.api.lowlevel.Parse;
 import org.snakeyaml.engine.v2.events.AliasEvent;
 import org.snakeyaml.engine.v2.events.Event;
+import org.snakeyaml.engine.v2.events.MappingStartEvent;
+import org.snakeyaml.engine.v2.events.SequenceStartEvent;
 import org.snakeyaml.engine.v2.events.NodeEvent;
 import org.snakeyaml.engine.v2.events.ScalarEvent;
 import org.snakeyaml.engine.v2.exceptions.ComposerException;
@@ -22,6 +25,8 @@ import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
 import org.snakeyaml.engine.v2.exceptions.ReaderException;
 import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
 import org.snakeyaml.engine.v2.exceptions.YamlVersionException;
+import org.snakeyaml.engine.v2.nodes.ScalarNode;
+import org.snakeyaml.engine.v2.nodes.Tag;
 import org.snakeyaml.engine.v2.schema.CoreSchema;
 
 /**
@@ -30,12 +35,12 @@ import org.snakeyaml.engine.v2.schema.CoreSchema;
  * engine's own messages quote the source line, alias names, tags and characters, any of which may
  * be a secret someone pasted into the policy.
  *
- * <p>Hostile input is read in two passes. First the engine's event stream (its parser keeps an
- * explicit stack, it does not recurse) is checked against {@link PolicyLimits}: size, nesting
- * depth, aliases that refer to a collection still open (a recursive structure), the number of
- * aliases, the number of nodes counting what aliases repeat, the length of scalars and the number
- * of documents. Only a text that passes is composed into objects, whose recursion is then bounded
- * by {@link PolicyLimits#MAX_DEPTH} and whose size by {@link PolicyLimits#MAX_NODES}.
+ * <p>Hostile input: the size in bytes is checked first; then objects are built straight from
+ * the engine's event stream (its parser keeps an explicit stack, it does not recurse), with no
+ * node tree in between and no recursion here, checked against {@link PolicyLimits} as they are
+ * built: nesting depth, aliases that refer to a collection still open (a recursive structure),
+ * the number of aliases, the number of nodes counting what aliases repeat, the length of scalars
+ * and the number of documents. Memory is the objects themselves; anchors share one object.
  */
 public final class Yaml {
   private Yaml() {}
@@ -77,20 +82,14 @@ public final class Yaml {
       problems.add(new Problem(path, "too large: more than " + maxBytes + " bytes (" + (maxBytes >> 10) + " KiB)"));
       return null;
     }
-    LoadSettings settings = settings(maxBytes);
     try {
-      String limit = check(new Parse(settings).parseReader(new ChunkReader(text)));
+      Builder b = new Builder(maxBytes);
+      String limit = b.build(new Parse(settings(maxBytes)).parseReader(new ChunkReader(text)));
       if (limit != null) {
         problems.add(new Problem(path, limit));
         return null;
       }
-      List<Object> out = new ArrayList<>();
-      for (Object o : new Load(settings).loadAllFromReader(new ChunkReader(text))) {
-        if (o != null) {
-          out.add(o);
-        }
-      }
-      return out;
+      return b.documents;
     } catch (MarkedYamlEngineException e) {
       Mark mark = e.getProblemMark().orElse(e.getContextMark().orElse(null));
       problems.add(new Problem(path, "invalid YAML" + where(mark) + ": " + category(e)));
@@ -103,10 +102,8 @@ public final class Yaml {
       problems.add(new Problem(path, "invalid YAML: unsupported %YAML version (want 1.2, or no %YAML line)"));
       return null;
     } catch (YamlEngineException e) {
-      // Unmarked engine errors (limits the checks above should already have caught).
-      String m = e.getMessage() == null ? "" : e.getMessage();
-      problems.add(new Problem(path, "invalid YAML: " + (m.startsWith("Number of aliases") ? "too many aliases (at most "
-          + PolicyLimits.MAX_ALIASES + ")" : m.contains("exceeds the limit") ? "too large" : "the document cannot be read")));
+      // Unmarked engine errors: the stream itself could not be read.
+      problems.add(new Problem(path, "invalid YAML: the document cannot be read"));
       return null;
     }
   }
@@ -162,104 +159,214 @@ public final class Yaml {
     return n;
   }
 
-  /** One open collection while streaming: its anchor (or null) and the nodes counted inside it so far. */
+  /** One open collection while building: the container, its anchor, the pending mapping key, and its node count. */
   private static final class Open {
+    final Object container; // LinkedHashMap or ArrayList
     final String anchor;
     long nodes = 1;
+    boolean hasKey;
+    Object key;
+    Mark keyMark;
 
-    Open(String anchor) {
+    Open(Object container, String anchor) {
+      this.container = container;
       this.anchor = anchor;
     }
   }
 
   /**
-   * Streams the events and checks them against the limits; the first limit exceeded, as a
-   * message with line and column, or null. Syntax errors propagate with their mark.
+   * Builds plain objects straight from the event stream, in one pass with an explicit stack (no
+   * node tree, no recursion), checking the limits as it goes: depth, aliases (recursive, too
+   * many), nodes counting what aliases repeat, scalar length, documents. Scalars are resolved
+   * and constructed by the core schema; duplicate keys and tags other than the core schema's
+   * are problems with their place.
    */
-  private static String check(Iterable<Event> events) {
-    int documents = 0;
-    long nodes = 0;
-    int aliases = 0;
-    ArrayDeque<Open> open = new ArrayDeque<>();
-    Set<String> openAnchors = new HashSet<>();
-    Map<String, Long> anchorNodes = new HashMap<>();
-    for (Event e : events) {
-      Mark mark = e.getStartMark().orElse(null);
-      long added = 0;
-      switch (e.getEventId()) {
-        case DocumentStart:
-          if (++documents > PolicyLimits.MAX_DOCUMENTS) {
-            return "more than " + PolicyLimits.MAX_DOCUMENTS + " YAML documents" + where(mark);
-          }
-          nodes = 0;
-          aliases = 0;
-          anchorNodes.clear();
-          break;
-        case MappingStart:
-        case SequenceStart: {
-          if (open.size() >= PolicyLimits.MAX_DEPTH) {
-            return "nested deeper than " + PolicyLimits.MAX_DEPTH + " levels" + where(mark);
-          }
-          String anchor = anchor((NodeEvent) e);
-          if (anchor != null) {
-            openAnchors.add(anchor);
-          }
-          open.push(new Open(anchor)); // its size is added to its parent when it closes
-          nodes++;
-          break;
-        }
-        case MappingEnd:
-        case SequenceEnd: {
-          Open done = open.pop();
-          if (done.anchor != null) {
-            openAnchors.remove(done.anchor);
-            anchorNodes.put(done.anchor, done.nodes);
-          }
-          if (!open.isEmpty()) {
-            open.peek().nodes += done.nodes;
-          }
-          break;
-        }
-        case Scalar: {
-          ScalarEvent s = (ScalarEvent) e;
-          if (s.getValue().length() > PolicyLimits.MAX_POLICY_BYTES) {
-            return "a value longer than " + PolicyLimits.MAX_POLICY_BYTES + " characters" + where(mark);
-          }
-          String anchor = anchor(s);
-          if (anchor != null) {
-            anchorNodes.put(anchor, 1L);
-            openAnchors.remove(anchor); // from here on the name is this scalar's
-          }
-          added = 1;
-          break;
-        }
-        case Alias: {
-          String name = ((AliasEvent) e).getAlias().getValue();
-          if (openAnchors.contains(name)) {
-            return "recursive alias" + where(mark) + " (an alias inside the collection it names)";
-          }
-          if (++aliases > PolicyLimits.MAX_ALIASES) {
-            return "more than " + PolicyLimits.MAX_ALIASES + " aliases" + where(mark);
-          }
-          Long n = anchorNodes.get(name);
-          added = n == null ? 1 : n; // an undefined alias is reported by the loader, with its mark
-          break;
-        }
-        default:
-          break;
-      }
-      if (added > 0) {
-        if (!open.isEmpty()) {
-          open.peek().nodes += added;
-        }
-        nodes += added;
-      }
-      if (nodes > PolicyLimits.MAX_NODES) {
-        return "more than " + PolicyLimits.MAX_NODES + " YAML nodes in one document (aliases count as what they repeat)"
-            + where(mark);
-      }
+  private static final class Builder {
+    private static final CoreSchema SCHEMA = new CoreSchema();
+    private static final Map<Tag, ConstructNode> CONSTRUCTORS = SCHEMA.getSchemaTagConstructors();
+    private static final String MAP_TAG = Tag.MAP.getValue();
+    private static final String SEQ_TAG = Tag.SEQ.getValue();
+
+    final List<Object> documents = new ArrayList<>();
+    private final ArrayDeque<Open> open = new ArrayDeque<>();
+    private final Set<String> openAnchors = new HashSet<>();
+    private final Map<String, Object> anchored = new HashMap<>();
+    private final Map<String, Long> anchorNodes = new HashMap<>();
+    private final Map<String, String> shared = new HashMap<>();
+    private Object root;
+    private final int maxScalar;
+    private long nodes;
+    private int aliases;
+
+    Builder(int maxScalar) {
+      this.maxScalar = maxScalar;
     }
-    return null;
+
+    /** The first limit or error, as a message with line and column, or null when every document was built. */
+    String build(Iterable<Event> events) {
+      int docs = 0;
+      for (Event e : events) {
+        Mark mark = e.getStartMark().orElse(null);
+        String problem = null;
+        switch (e.getEventId()) {
+          case DocumentStart:
+            if (++docs > PolicyLimits.MAX_DOCUMENTS) {
+              return "more than " + PolicyLimits.MAX_DOCUMENTS + " YAML documents" + where(mark);
+            }
+            nodes = 0;
+            aliases = 0;
+            root = null;
+            anchored.clear();
+            anchorNodes.clear();
+            openAnchors.clear();
+            break;
+          case DocumentEnd:
+            if (root != null) {
+              documents.add(root);
+            }
+            break;
+          case MappingStart:
+          case SequenceStart: {
+            if (open.size() >= PolicyLimits.MAX_DEPTH) {
+              return "nested deeper than " + PolicyLimits.MAX_DEPTH + " levels" + where(mark);
+            }
+            NodeEvent n = (NodeEvent) e;
+            boolean isMap = e.getEventId() == Event.ID.MappingStart;
+            String tag = isMap ? ((MappingStartEvent) e).getTag().orElse(null) : ((SequenceStartEvent) e).getTag().orElse(null);
+            if (tag != null && !tag.equals("!") && !tag.equals(isMap ? MAP_TAG : SEQ_TAG)) {
+              return "invalid YAML" + where(mark) + ": unknown tag";
+            }
+            String anchor = anchor(n);
+            if (anchor != null) {
+              openAnchors.add(anchor);
+            }
+            open.push(new Open(isMap ? new LinkedHashMap<>() : new ArrayList<>(), anchor));
+            nodes++;
+            break;
+          }
+          case MappingEnd:
+          case SequenceEnd: {
+            Open done = open.pop();
+            if (done.anchor != null) {
+              openAnchors.remove(done.anchor);
+              anchored.put(done.anchor, done.container);
+              anchorNodes.put(done.anchor, done.nodes);
+            }
+            problem = add(done.container, done.nodes, 0, mark);
+            break;
+          }
+          case Scalar: {
+            ScalarEvent sc = (ScalarEvent) e;
+            if (sc.getValue().length() > maxScalar) {
+              return "a value longer than " + maxScalar + " characters" + where(mark);
+            }
+            Object value;
+            try {
+              value = scalar(sc);
+            } catch (RuntimeException ex) {
+              return "invalid YAML" + where(mark) + ": value cannot be read";
+            }
+            if (value == UNKNOWN_TAG) {
+              return "invalid YAML" + where(mark) + ": unknown tag";
+            }
+            if (value == LONG_NUMBER) {
+              return "invalid YAML" + where(mark) + ": a number longer than " + MAX_NUMBER_CHARS + " characters";
+            }
+            String anchor = anchor(sc);
+            if (anchor != null) {
+              openAnchors.remove(anchor); // from here on the name is this scalar's
+              anchored.put(anchor, value);
+              anchorNodes.put(anchor, 1L);
+            }
+            if (value instanceof String && ((String) value).length() <= 32) {
+              value = shared.computeIfAbsent((String) value, v -> v); // keys and short values repeat: keep one copy
+            }
+            problem = add(value, 1, 1, mark);
+            break;
+          }
+          case Alias: {
+            String name = ((AliasEvent) e).getAlias().getValue();
+            if (openAnchors.contains(name)) {
+              return "recursive alias" + where(mark) + " (an alias inside the collection it names)";
+            }
+            if (!anchored.containsKey(name)) {
+              return "invalid YAML" + where(mark) + ": undefined alias";
+            }
+            if (++aliases > PolicyLimits.MAX_ALIASES) {
+              return "more than " + PolicyLimits.MAX_ALIASES + " aliases" + where(mark);
+            }
+            long n = anchorNodes.get(name);
+            problem = add(anchored.get(name), n, n, mark);
+            break;
+          }
+          default:
+            break;
+        }
+        if (problem != null) {
+          return problem;
+        }
+        if (nodes > PolicyLimits.MAX_NODES) {
+          return "more than " + PolicyLimits.MAX_NODES + " YAML nodes in one document (aliases count as what they repeat)"
+              + where(mark);
+        }
+      }
+      return null;
+    }
+
+    /** Puts a finished value into the open collection (or makes it the document); counts its nodes. */
+    @SuppressWarnings("unchecked")
+    private String add(Object value, long size, long newNodes, Mark mark) {
+      nodes += newNodes;
+      Open parent = open.peek();
+      if (parent == null) {
+        root = value;
+        return null;
+      }
+      parent.nodes += size;
+      if (parent.container instanceof List) {
+        ((List<Object>) parent.container).add(value);
+        return null;
+      }
+      if (!parent.hasKey) {
+        parent.hasKey = true;
+        parent.key = value;
+        parent.keyMark = mark;
+        return null;
+      }
+      Map<Object, Object> m = (Map<Object, Object>) parent.container;
+      if (m.containsKey(parent.key)) {
+        return "invalid YAML" + where(parent.keyMark) + ": duplicate key";
+      }
+      m.put(parent.key, value);
+      parent.hasKey = false;
+      parent.key = null;
+      return null;
+    }
+
+    private static final Object UNKNOWN_TAG = new Object();
+    private static final Object LONG_NUMBER = new Object();
+    private static final int MAX_NUMBER_CHARS = 64;
+
+    private static Object scalar(ScalarEvent e) {
+      String tagText = e.getTag().orElse(null);
+      Tag tag;
+      if (tagText == null || tagText.equals("!")) {
+        tag = SCHEMA.getScalarResolver().resolve(e.getValue(), e.getImplicit().canOmitTagInPlainScalar());
+      } else {
+        tag = new Tag(tagText);
+      }
+      if (tag.equals(Tag.STR)) {
+        return e.getValue();
+      }
+      if (e.getValue().length() > MAX_NUMBER_CHARS && (tag.equals(Tag.INT) || tag.equals(Tag.FLOAT))) {
+        return LONG_NUMBER; // reading a huge integer takes time quadratic in its length
+      }
+      ConstructNode c = CONSTRUCTORS.get(tag);
+      if (c == null) {
+        return UNKNOWN_TAG;
+      }
+      return c.construct(new ScalarNode(tag, e.getValue(), e.getScalarStyle()));
+    }
   }
 
   private static String anchor(NodeEvent e) {

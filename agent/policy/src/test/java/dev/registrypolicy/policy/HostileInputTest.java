@@ -165,12 +165,13 @@ class HostileInputTest {
       sb.append("- host: r").append(i).append(".example\n");
     }
     sb.append("admission:\n  allowedSources:\n");
-    for (int i = 0; i < 20_000 / 3; i++) {
+    for (int i = 0; i < PolicyLimits.MAX_ALLOWED_SOURCES; i++) {
       sb.append("  - prefix: registry.corp/team").append(i).append('\n');
     }
     Hostile.Outcome o = Hostile.parsePolicy(sb.toString());
     assertNull(o.problem(), () -> problemText(o));
     assertEquals(PolicyLimits.MAX_REGISTRIES, o.policy().registries().size());
+    assertEquals(PolicyLimits.MAX_ALLOWED_SOURCES, o.policy().admission().allowedSources().size());
   }
 
   // ---- bytes ---------------------------------------------------------------------------------
