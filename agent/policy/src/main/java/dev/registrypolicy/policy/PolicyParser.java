@@ -342,9 +342,9 @@ public final class PolicyParser {
         credentialUses.add(new String[] {n.child("credentials"), cred});
       }
       if (url != null && "http".equals(url.getScheme())) {
-        if (cred != null) {
+        if (cred != null && !isLoopback(url.getHost())) {
           n.problem("credentials", "an http:// URL would send the credentials' Authorization header unencrypted"
-              + " (use https:// or remove credentials)");
+              + " over the network (use https://, or remove credentials; only loopback hosts may take them over http://)");
         }
         if (!ca.isEmpty()) {
           n.problem("ca", "has no effect on an http:// URL, which uses no TLS (use https:// or remove ca)");
@@ -813,6 +813,27 @@ public final class PolicyParser {
     }
 
     // ---- small validators -------------------------------------------------------------------
+
+    /** A host whose traffic never leaves the node: localhost, 127.0.0.0/8, [::1]. */
+    private static boolean isLoopback(String host) {
+      if (host == null) {
+        return false;
+      }
+      String h = host.toLowerCase(Locale.ROOT);
+      if (h.equals("localhost") || h.equals("[::1]") || h.equals("[0:0:0:0:0:0:0:1]")) {
+        return true;
+      }
+      String[] parts = h.split("\\.", -1);
+      if (parts.length != 4 || !parts[0].equals("127")) {
+        return false; // "127.evil.example" is a name, not an address
+      }
+      for (String p : parts) {
+        if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(c -> c >= '0' && c <= '9') || Integer.parseInt(p) > 255) {
+          return false;
+        }
+      }
+      return true;
+    }
 
     /** Whether every character of a pattern is one of {@code allowed} (letters and digits always are). */
     private static boolean globChars(String s, String allowed) {
