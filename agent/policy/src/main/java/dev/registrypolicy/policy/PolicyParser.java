@@ -32,6 +32,10 @@ public final class PolicyParser {
   private static final Pattern LABEL_VALUE = Pattern.compile("(([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?)");
   private static final Pattern QUANTITY = Pattern.compile("(\\d+)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?");
   /** Besides letters and digits: what an image name glob may hold (":" only for a registry port). */
+  /** Longest glob for an image name or host: names have at most 255 characters. */
+  static final int MAX_NAME_PATTERN = 255;
+  /** Longest glob for a tag: tags have at most 128 characters. */
+  static final int MAX_TAG_PATTERN = 128;
   private static final String NAME_GLOB_CHARS = "._-/:*?";
   private static final String TAG_GLOB_CHARS = "._-*?";
   private static final String HOST_GLOB_CHARS = ".-[]:*?";
@@ -721,8 +725,8 @@ public final class PolicyParser {
         if (p == null) {
           continue;
         }
-        String nm = p.string("name", true);
-        String tag = p.string("tag", false);
+        String nm = pattern(p, "name", true, MAX_NAME_PATTERN);
+        String tag = pattern(p, "tag", false, MAX_TAG_PATTERN);
         if (nm != null && (nm.contains("@") || !globChars(nm, NAME_GLOB_CHARS))) {
           p.problem("name", "invalid name pattern " + Node.quote(nm)
               + " (want lowercase letters, digits, \".\", \"_\", \"-\", \"/\", a \":\" before a port, and the wildcards * and ?)");
@@ -748,7 +752,7 @@ public final class PolicyParser {
         if (b == null) {
           continue;
         }
-        String host = b.string("host", false);
+        String host = pattern(b, "host", false, MAX_NAME_PATTERN);
         Integer port = null;
         Object rawPort = b.raw("port");
         if (rawPort instanceof Integer && (Integer) rawPort >= 1 && (Integer) rawPort <= 65535) {
@@ -762,8 +766,8 @@ public final class PolicyParser {
           b.problem("host", "invalid host pattern " + Node.quote(host)
               + " (want letters, digits, \".\", \"-\", brackets of an IPv6 address and the wildcards * and ?)");
         }
-        String path = b.string("name", false);
-        String tag = b.string("tag", false);
+        String path = pattern(b, "name", false, MAX_NAME_PATTERN);
+        String tag = pattern(b, "tag", false, MAX_TAG_PATTERN);
         if (path != null && (path.contains("@") || hasTagPart(path))) {
           b.problem("name", "name " + Node.quote(path) + " has a tag or digest (put the tag under tag)");
         } else if (path != null && !globChars(path, NAME_GLOB_CHARS)) {
@@ -833,6 +837,19 @@ public final class PolicyParser {
         }
       }
       return true;
+    }
+
+    /**
+     * A glob pattern no longer than {@code max}: a name has at most 255 characters and a tag
+     * 128 (distribution spec), and matching costs at most pattern length times name length.
+     */
+    private String pattern(Node n, String key, boolean required, int max) {
+      String s = n.string(key, required);
+      if (s != null && s.length() > max) {
+        n.problem(key, "pattern too long (" + s.length() + " characters, at most " + max + ")");
+        return null;
+      }
+      return s;
     }
 
     /** Whether every character of a pattern is one of {@code allowed} (letters and digits always are). */
