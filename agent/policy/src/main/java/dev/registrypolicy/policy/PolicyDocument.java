@@ -131,6 +131,7 @@ public final class PolicyDocument {
     return (String) text;
   }
 
+  /** Recursive through nested Lists: bounded by the YAML nesting limit ({@link PolicyLimits#MAX_DEPTH}). */
   private static void collectConfigMaps(Map<?, ?> m, List<Map<?, ?>> out) {
     if ("ConfigMap".equals(m.get("kind"))) {
       out.add(m);
