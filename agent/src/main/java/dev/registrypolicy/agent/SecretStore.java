@@ -1,5 +1,6 @@
 package dev.registrypolicy.agent;
 
+import dev.registrypolicy.common.NodeCredentialsBundle;
 import dev.registrypolicy.policy.SecretKeyRef;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -8,11 +9,11 @@ import java.nio.file.Path;
 import java.util.Optional;
 
 /**
- * The credentials bundle the DaemonSet mounts: one file per referenced Secret key, named
- * {@code <secret>_<key>} (e.g. {@code corp-ca_ca.crt}, {@code corp-pull_.dockerconfigjson},
- * {@code hub-basic_username}). The controller keeps the bundle Secret in step with the policy, so
- * a new credential never needs a DaemonSet edit. Files are read through kubelet's {@code ..data}
- * symlinks like any other path.
+ * The credentials bundle the DaemonSet mounts: one file per referenced Secret key, named by the
+ * bundle key contract ({@link NodeCredentialsBundle}: {@code <secret>_<key>}, e.g.
+ * {@code corp-ca_ca.crt}, {@code corp-pull_.dockerconfigjson}, {@code hub-basic_username}). The
+ * controller keeps the bundle Secret in step with the policy, so a new credential never needs a
+ * DaemonSet edit. Files are read through kubelet's {@code ..data} symlinks like any other path.
  */
 interface SecretStore {
   /** The bytes of a Secret key, or empty when the bundle does not have it. */
@@ -24,9 +25,11 @@ interface SecretStore {
       if (dir == null) {
         return Optional.empty();
       }
-      String name = ref.bundleKey();
-      if (name.contains("/") || name.startsWith("..")) {
-        throw new IllegalArgumentException("invalid bundle key");
+      String name = NodeCredentialsBundle.key(ref.secret(), ref.key());
+      if (!NodeCredentialsBundle.isValidKey(name)) {
+        // The parser refuses such references; one built otherwise is never resolved as a path.
+        throw new IOException("Secret " + ref.secret() + " key " + ref.key()
+            + " cannot be a file of the credentials bundle (not a valid bundle key)");
       }
       try {
         return Optional.of(Files.readAllBytes(dir.resolve(name)));

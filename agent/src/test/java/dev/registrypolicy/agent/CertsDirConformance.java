@@ -250,7 +250,7 @@ abstract class CertsDirConformance {
     Files.writeString(certs.resolve("lab.corp.example/notes.txt"), "someone's note");
     String smaller = Fixtures.POLICY.replace("  - host: ghcr.io\n    upstream: Never\n    mirrors:\n"
         + "      - url: https://ghcr-mirror.corp.example\n        capabilities: [pull, resolve, push]\n", "")
-        .replace("  - host: lab.corp.example\n    url: http://lab.corp.example\n    skipVerify: true\n", "");
+        .replace("  - host: lab.corp.example\n    url: https://lab.corp.example\n    skipVerify: true\n", "");
     CertsDir.Report r = dir.apply(plan(smaller), false);
     assertFalse(Files.exists(certs.resolve("ghcr.io")), r::toString);
     assertEquals(List.of("notes.txt"), ls("lab.corp.example"));

@@ -47,7 +47,7 @@ final class Fixtures {
       "    ca: {secret: corp-ca}",
       "    credentials: corp",
       "  - host: lab.corp.example",
-      "    url: http://lab.corp.example",
+      "    url: https://lab.corp.example",
       "    skipVerify: true",
       "  - host: \"*\"",
       "    mirrors: [{url: https://cache.corp.example}]",

@@ -1,8 +1,8 @@
 package dev.registrypolicy.controller;
 
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
+import dev.registrypolicy.common.DockerConfigJson;
+import dev.registrypolicy.common.InvalidDockerConfigException;
+import dev.registrypolicy.common.NodeCredentialsBundle;
 import dev.registrypolicy.policy.AccessGrant;
 import dev.registrypolicy.policy.ClientCertRef;
 import dev.registrypolicy.policy.CredentialRef;
@@ -16,7 +16,6 @@ import dev.registrypolicy.policy.SecretKeyRef;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -37,7 +36,7 @@ final class Desired {
   static final String GRANT_LABEL = "registry-policy.dev/grant";
   /** On a ServiceAccount: the imagePullSecrets entries this controller added (comma-separated). */
   static final String SA_ANNOTATION = "registry-policy.dev/image-pull-secrets";
-  static final String BUNDLE_SECRET = "registry-policy-node-credentials";
+  static final String BUNDLE_SECRET = NodeCredentialsBundle.SECRET_NAME;
 
   private Desired() {}
 
@@ -111,7 +110,7 @@ final class Desired {
     Map<String, byte[]> out = new TreeMap<>();
     List<String> problems = new ArrayList<>();
     for (AccessGrant g : policy.access()) {
-      JsonObject auths = new JsonObject();
+      Map<String, DockerConfigJson.Entry> auths = new TreeMap<>();
       boolean ok = true;
       for (String credName : g.credentials()) {
         CredentialRef c = policy.credential(credName).orElseThrow();
@@ -122,44 +121,36 @@ final class Desired {
         }
       }
       if (ok) {
-        JsonObject root = new JsonObject();
-        root.add("auths", auths);
-        out.put(g.name(), root.toString().getBytes(StandardCharsets.UTF_8));
+        out.put(g.name(), DockerConfigJson.of(new ArrayList<>(auths.values())).toJson());
       }
     }
     return new Keyed(out, problems);
   }
 
-  private static String addAuths(Policy policy, CredentialRef c, SourceSecret s, JsonObject auths) {
+  private static String addAuths(Policy policy, CredentialRef c, SourceSecret s, Map<String, DockerConfigJson.Entry> auths) {
     if (s == null) {
       return "credentials " + c.name() + ": Secret " + Policy.NAMESPACE + "/" + c.secret() + " not found";
     }
-    byte[] cfg = s.get(".dockerconfigjson");
+    byte[] cfg = s.get(DockerConfigJson.KEY);
     if (cfg != null) {
-      JsonObject sourceAuths;
+      DockerConfigJson source;
       try {
-        JsonElement root = JsonParser.parseString(new String(cfg, StandardCharsets.UTF_8));
-        sourceAuths = root.getAsJsonObject().getAsJsonObject("auths");
-      } catch (RuntimeException e) {
-        sourceAuths = null;
+        source = DockerConfigJson.parse(cfg);
+      } catch (InvalidDockerConfigException e) {
+        return "credentials " + c.name() + ": Secret " + c.secret() + ": " + e.getMessage();
       }
-      if (sourceAuths == null) {
-        return "credentials " + c.name() + ": Secret " + c.secret() + " has no valid .dockerconfigjson auths";
+      List<DockerConfigJson.Entry> entries = c.registry() == null ? source.entries() : source.matching(c.registry());
+      for (DockerConfigJson.Entry e : entries) {
+        auths.put(e.key(), e);
       }
-      boolean found = false;
-      for (Map.Entry<String, JsonElement> e : sourceAuths.entrySet()) {
-        if (c.registry() == null || RegistryHosts.authKeyHost(e.getKey()).equals(c.registry())) {
-          auths.add(e.getKey(), e.getValue().deepCopy());
-          found = true;
-        }
-      }
-      return found ? null : "credentials " + c.name() + ": Secret " + c.secret() + " has no auths entry for " + c.registry();
+      return !entries.isEmpty() ? null : "credentials " + c.name() + ": Secret " + c.secret() + " has no auths entry for "
+          + (c.registry() == null ? "any registry" : c.registry());
     }
-    byte[] user = s.get("username");
-    byte[] pass = s.get("password");
+    byte[] user = s.get(DockerConfigJson.USERNAME_KEY);
+    byte[] pass = s.get(DockerConfigJson.PASSWORD_KEY);
     if (user == null || pass == null) {
       return "credentials " + c.name() + ": Secret " + c.secret()
-          + " is neither kubernetes.io/dockerconfigjson nor kubernetes.io/basic-auth";
+          + " is neither " + DockerConfigJson.TYPE + " nor " + DockerConfigJson.BASIC_AUTH_TYPE;
     }
     Set<String> hosts = new LinkedHashSet<>();
     if (c.registry() != null) {
@@ -178,11 +169,7 @@ final class Desired {
     String u = new String(user, StandardCharsets.UTF_8);
     String p = new String(pass, StandardCharsets.UTF_8);
     for (String h : hosts) {
-      JsonObject entry = new JsonObject();
-      entry.addProperty("username", u);
-      entry.addProperty("password", p);
-      entry.addProperty("auth", Base64.getEncoder().encodeToString((u + ":" + p).getBytes(StandardCharsets.UTF_8)));
-      auths.add(h, entry);
+      auths.put(h, DockerConfigJson.Entry.basic(h, u, p));
     }
     return null;
   }
@@ -320,7 +307,7 @@ final class Desired {
         problems.add("credentials " + name + ": Secret " + Policy.NAMESPACE + "/" + c.secret() + " not found");
         continue;
       }
-      for (String key : List.of(".dockerconfigjson", "username", "password")) {
+      for (String key : NodeCredentialsBundle.CREDENTIAL_KEYS) {
         byte[] v = s.get(key);
         if (v != null) {
           data.put(new SecretKeyRef(c.secret(), key).bundleKey(), v);

@@ -10,8 +10,8 @@ import java.util.TreeMap;
  * needs. {@link #toString()} never shows data.
  */
 final class SourceSecret {
-  static final String DOCKERCONFIGJSON_TYPE = "kubernetes.io/dockerconfigjson";
-  static final String BASIC_AUTH_TYPE = "kubernetes.io/basic-auth";
+  static final String DOCKERCONFIGJSON_TYPE = dev.registrypolicy.common.DockerConfigJson.TYPE;
+  static final String BASIC_AUTH_TYPE = dev.registrypolicy.common.DockerConfigJson.BASIC_AUTH_TYPE;
 
   private final String name;
   private final String type;

@@ -680,7 +680,7 @@ public record ImageRef(String domain, String path, String tag, String digest) {
 
   /** s[from, to) quoted and escaped for a message. */
   static String quote(String s, int from, int to) {
-    return InvalidImageRefException.echo(s.substring(from, to));
+    return InvalidImageRefException.echo(dev.registrypolicy.common.Redact.hide(s.substring(from, to)));
   }
 
   /** A character for a message: {@code 'x'}, {@code 'é' (U+00E9)}, or {@code U+000A}. */

@@ -3,7 +3,8 @@ package dev.registrypolicy.policy;
 /**
  * An image reference or repository prefix that cannot be parsed. The message has the form
  * {@code invalid reference "Foo/bar": repository name must be lowercase}: the input is echoed in
- * quotes with control and other invisible characters escaped, and cut to about 200 characters, so
+ * quotes, with user info, query and fragment masked by the project's redaction rule
+ * ({@code dev.registrypolicy.common.Redact}), with control and other invisible characters escaped, and cut to about 200 characters, so
  * the message is safe to log as one line.
  */
 public final class InvalidImageRefException extends Exception {
@@ -27,9 +28,38 @@ public final class InvalidImageRefException extends Exception {
    * @param what what the input was meant to be ({@code reference}, {@code repository prefix})
    */
   InvalidImageRefException(String what, String input, String reason) {
-    super("invalid " + what + " " + echo(input) + ": " + reason);
+    this(what, input, reason, dev.registrypolicy.common.Redact.hidesSomething(input) ? withoutQuotes(reason) : reason);
+  }
+
+  private InvalidImageRefException(String what, String input, String reason, String shownReason) {
+    super("invalid " + what + " " + echo(dev.registrypolicy.common.Redact.hide(input)) + ": " + shownReason);
     this.input = input;
-    this.reason = reason;
+    this.reason = shownReason;
+  }
+
+  /**
+   * A reason with its quoted parts of the input left out: when the input holds something the
+   * redaction rule hides, a part of it quoted on its own could show the hidden text.
+   */
+  static String withoutQuotes(String reason) {
+    StringBuilder sb = new StringBuilder();
+    boolean inQuote = false;
+    for (int i = 0; i < reason.length(); i++) {
+      char c = reason.charAt(i);
+      if (inQuote) {
+        if (c == '\\') {
+          i++;
+        } else if (c == '"') {
+          inQuote = false;
+        }
+      } else if (c == '"') {
+        inQuote = true;
+        sb.append("(not shown)");
+      } else {
+        sb.append(c);
+      }
+    }
+    return sb.toString();
   }
 
   /** The input that was refused, exactly as given (may be null). */
@@ -37,7 +67,7 @@ public final class InvalidImageRefException extends Exception {
     return input;
   }
 
-  /** What is wrong with the input, without the echoed input. */
+  /** What is wrong with the input, without the echoed input (and without quoted parts of it when it holds something secret-looking). */
   public String reason() {
     return reason;
   }

@@ -1,7 +1,7 @@
 package dev.registrypolicy.policy;
 
+import dev.registrypolicy.common.Redact;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -14,11 +14,11 @@ import java.util.Set;
  */
 final class Node {
   private final String path;
-  private final Map<String, Object> map;
+  private final Map<?, ?> map; // the loaded mapping itself, not a copy: only String keys are ever looked up
   private final List<Problem> problems;
   private final Set<String> seen = new LinkedHashSet<>();
 
-  private Node(String path, Map<String, Object> map, List<Problem> problems) {
+  private Node(String path, Map<?, ?> map, List<Problem> problems) {
     this.path = path;
     this.map = map;
     this.problems = problems;
@@ -27,13 +27,14 @@ final class Node {
   /** Wraps {@code value} if it is a mapping; otherwise reports a problem and returns null. */
   static Node of(String path, Object value, List<Problem> problems) {
     if (value instanceof Map) {
-      Map<String, Object> m = new LinkedHashMap<>();
-      for (Map.Entry<?, ?> e : ((Map<?, ?>) value).entrySet()) {
-        if (!(e.getKey() instanceof String)) {
-          problems.add(new Problem(path, "keys must be strings, found " + typeName(e.getKey())));
-          continue;
+      Map<?, ?> m = (Map<?, ?>) value;
+      for (Object k : m.keySet()) {
+        if (!(k instanceof String)) {
+          problems.add(new Problem(path, "keys must be strings, found " + typeName(k)));
+        } else if (((String) k).length() > PolicyLimits.MAX_KEY_CHARS) {
+          problems.add(new Problem(path, "a key of " + ((String) k).length() + " characters (at most "
+              + PolicyLimits.MAX_KEY_CHARS + ")"));
         }
-        m.put((String) e.getKey(), e.getValue());
       }
       return new Node(path, m, problems);
     }
@@ -45,8 +46,30 @@ final class Node {
     return path;
   }
 
+  /**
+   * The path of {@code key} below this node. A key the user wrote that is not a plain word
+   * (unknown keys, label keys) is shown redacted and quoted, {@code registries[0]["***@x"]},
+   * since a path is part of every message.
+   */
   String child(String key) {
+    if (!plainKey(key)) {
+      return path + "[" + quote(key) + "]";
+    }
     return path.isEmpty() ? key : path + "." + key;
+  }
+
+  private static boolean plainKey(String key) {
+    if (key.isEmpty() || key.length() > 100) {
+      return false;
+    }
+    for (int i = 0; i < key.length(); i++) {
+      char c = key.charAt(i);
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'
+          || c == '.' || c == '/')) {
+        return false;
+      }
+    }
+    return true;
   }
 
   boolean has(String key) {
@@ -73,6 +96,10 @@ final class Node {
     }
     if (v instanceof String) {
       String s = (String) v;
+      if (s.length() > PolicyLimits.MAX_STRING_CHARS) {
+        problem(key, "too long (" + s.length() + " characters, at most " + PolicyLimits.MAX_STRING_CHARS + ")");
+        return null;
+      }
       if (required && s.isEmpty()) {
         problem(key, "must not be empty");
         return null;
@@ -102,14 +129,24 @@ final class Node {
     return v == null ? null : of(child(key), v, problems);
   }
 
-  /** The list under {@code key}, or an empty list when absent; reports non-lists. */
+  /** The list under {@code key}, or an empty list when absent; reports non-lists and lists over {@link PolicyLimits#MAX_LIST_ITEMS}. */
   List<Object> list(String key) {
+    return list(key, PolicyLimits.MAX_LIST_ITEMS);
+  }
+
+  /** The list under {@code key}, or an empty list when absent, not a list, or longer than {@code max} (reported, items unread). */
+  List<Object> list(String key, int max) {
     Object v = raw(key);
     if (v == null) {
       return List.of();
     }
     if (v instanceof List) {
-      return new ArrayList<>((List<?>) v);
+      List<?> l = (List<?>) v;
+      if (l.size() > max) {
+        problem(key, "too many items (" + l.size() + ", at most " + max + ")");
+        return List.of();
+      }
+      return java.util.Collections.unmodifiableList(l);
     }
     problem(key, "must be a list, found " + typeName(v));
     return List.of();
@@ -133,7 +170,10 @@ final class Node {
     for (int i = 0; i < items.size(); i++) {
       Object o = items.get(i);
       String itemPath = child(key) + "[" + i + "]";
-      if (o instanceof String && (allowEmpty || !((String) o).isEmpty())) {
+      if (o instanceof String && ((String) o).length() > PolicyLimits.MAX_STRING_CHARS) {
+        problems.add(new Problem(itemPath, "too long (" + ((String) o).length() + " characters, at most "
+            + PolicyLimits.MAX_STRING_CHARS + ")"));
+      } else if (o instanceof String && (allowEmpty || !((String) o).isEmpty())) {
         out.add(new Item(itemPath, (String) o));
       } else {
         problems.add(new Problem(itemPath, (allowEmpty ? "must be a string, found " : "must be a non-empty string, found ")
@@ -145,7 +185,11 @@ final class Node {
 
   /** Reports keys that were never read, with a hint for the ones people get wrong. */
   void finish(String... hints) {
-    for (String key : map.keySet()) {
+    for (Object k : map.keySet()) {
+      if (!(k instanceof String) || ((String) k).length() > PolicyLimits.MAX_KEY_CHARS) {
+        continue; // reported by of()
+      }
+      String key = (String) k;
       if (!seen.contains(key)) {
         String hint = hint(key, hints);
         problem(key, "unknown key" + hint);
@@ -161,7 +205,8 @@ final class Node {
     }
     String best = null;
     for (String known : seen) {
-      if (editDistance(known.toLowerCase(java.util.Locale.ROOT), key.toLowerCase(java.util.Locale.ROOT)) <= 2) {
+      // The distance is at least the difference in length: skip the quadratic work when that already rules it out.
+      if (Math.abs(known.length() - key.length()) <= 2 && editDistance(known.toLowerCase(java.util.Locale.ROOT), key.toLowerCase(java.util.Locale.ROOT)) <= 2) {
         best = known;
         break;
       }
@@ -188,27 +233,12 @@ final class Node {
     if (o instanceof Map) {
       return "a mapping";
     }
-    return "a " + o.getClass().getSimpleName();
+    return "a value of another type (binary, set or tagged)";
   }
 
-  /** Quotes a user value for a message: control characters escaped, long values cut. */
+  /** Quotes a user value for a message by the project's one redaction rule ({@link Redact#quote}). */
   static String quote(String s) {
-    StringBuilder sb = new StringBuilder("\"");
-    int n = Math.min(s.length(), 100);
-    for (int i = 0; i < n; i++) {
-      char c = s.charAt(i);
-      if (c == '"' || c == '\\') {
-        sb.append('\\').append(c);
-      } else if (c < 0x20 || c == 0x7f || Character.isISOControl(c)) {
-        sb.append(String.format("\\u%04x", (int) c));
-      } else {
-        sb.append(c);
-      }
-    }
-    if (s.length() > n) {
-      sb.append("...");
-    }
-    return sb.append('"').toString();
+    return Redact.quote(s);
   }
 
   private static int editDistance(String a, String b) {

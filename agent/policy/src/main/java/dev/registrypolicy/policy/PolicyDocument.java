@@ -1,5 +1,6 @@
 package dev.registrypolicy.policy;
 
+import dev.registrypolicy.common.Utf8;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -28,28 +29,69 @@ public final class PolicyDocument {
 
   /** Extracts and parses the policy from a file's text. */
   public static Policy parse(String fileText) throws PolicyException {
-    return PolicyParser.parse(policyText(fileText));
+    Object[] bare = new Object[1];
+    String text = policyText(fileText, bare);
+    // A bare policy was loaded already: interpret that tree rather than load the text again.
+    return bare[0] != null ? PolicyParser.parse(text, bare[0]) : PolicyParser.parse(text);
+  }
+
+  /**
+   * Extracts and parses the policy from a file's bytes, which must be UTF-8 (a leading byte order
+   * mark is allowed) and at most {@link PolicyLimits#MAX_FILE_BYTES}: the size is checked before
+   * anything is decoded, and bytes that are not UTF-8 are a problem such as {@code not valid
+   * UTF-8 at byte 17 (line 2)} (offset counted from 0). This is the form for callers that read
+   * files.
+   *
+   * @throws PolicyException for every problem found; no other exception escapes
+   */
+  public static Policy parse(byte[] file) throws PolicyException {
+    if (file.length > PolicyLimits.MAX_FILE_BYTES) {
+      return reject("the file is too large: " + file.length + " bytes, at most " + PolicyLimits.MAX_FILE_BYTES
+          + " (" + (PolicyLimits.MAX_FILE_BYTES >> 20) + " MiB)");
+    }
+    String text;
+    try {
+      text = Utf8.decode(file);
+    } catch (Utf8.MalformedException e) {
+      return reject("the file is " + e.getMessage() + "; a policy is UTF-8 text");
+    }
+    return parse(text);
   }
 
   /** The policy.yaml text inside {@code fileText}, or {@code fileText} itself if it is a bare policy. */
   public static String policyText(String fileText) throws PolicyException {
+    return policyText(fileText, new Object[1]);
+  }
+
+  /** {@link #policyText(String)}; for a bare policy, its loaded tree is put in {@code bare[0]}. */
+  private static String policyText(String fileText, Object[] bare) throws PolicyException {
     List<Problem> problems = new ArrayList<>();
     List<Object> docs = Yaml.loadAll(fileText, "", problems);
     if (docs == null) {
       throw new PolicyException(problems);
+    }
+    if (docs.isEmpty()) {
+      return reject(fileText.isBlank() ? "the file is empty (want a RegistryPolicy or the " + Policy.CONFIGMAP_NAME
+          + " ConfigMap)" : "the file holds no YAML document, only comments or empty documents (want a RegistryPolicy or the "
+          + Policy.CONFIGMAP_NAME + " ConfigMap)");
     }
     List<Map<?, ?>> configMaps = new ArrayList<>();
     for (Object d : docs) {
       if (d instanceof Map) {
         Map<?, ?> m = (Map<?, ?>) d;
         if (Policy.KIND.equals(m.get("kind"))) {
-          return docs.size() == 1 ? fileText : reject("a bare policy must be the only document in the file");
+          if (docs.size() != 1) {
+            return reject("a bare policy must be the only document in the file");
+          }
+          bare[0] = m;
+          return fileText;
         }
         collectConfigMaps(m, configMaps);
       }
     }
     if (configMaps.isEmpty()) {
-      return docs.size() == 1 ? fileText : reject("no registry-policy ConfigMap found among " + docs.size() + " documents");
+      return docs.size() == 1 ? fileText : reject("none of the file's " + docs.size() + " documents is a RegistryPolicy or a ConfigMap"
+          + " (want the " + Policy.CONFIGMAP_NAME + " ConfigMap)");
     }
     Map<?, ?> chosen = null;
     for (Map<?, ?> cm : configMaps) {
@@ -89,6 +131,7 @@ public final class PolicyDocument {
     return (String) text;
   }
 
+  /** Recursive through nested Lists: bounded by the YAML nesting limit ({@link PolicyLimits#MAX_DEPTH}). */
   private static void collectConfigMaps(Map<?, ?> m, List<Map<?, ?>> out) {
     if ("ConfigMap".equals(m.get("kind"))) {
       out.add(m);
@@ -101,7 +144,7 @@ public final class PolicyDocument {
     }
   }
 
-  private static String reject(String message) throws PolicyException {
+  private static <T> T reject(String message) throws PolicyException {
     throw new PolicyException(List.of(new Problem("", message)));
   }
 }

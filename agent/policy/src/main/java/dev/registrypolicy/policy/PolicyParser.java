@@ -1,5 +1,8 @@
 package dev.registrypolicy.policy;
 
+import dev.registrypolicy.common.GoDuration;
+import dev.registrypolicy.common.NodeCredentialsBundle;
+import dev.registrypolicy.common.Redact;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
@@ -24,14 +27,18 @@ import java.util.regex.Pattern;
  */
 public final class PolicyParser {
   private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
-  private static final Pattern DNS_SUBDOMAIN =
-      Pattern.compile("(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
   private static final Pattern SECRET_KEY = Pattern.compile("[-._a-zA-Z0-9]{1,253}");
   private static final Pattern LABEL_NAME = Pattern.compile("([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)");
   private static final Pattern LABEL_VALUE = Pattern.compile("(([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?)");
-  private static final Pattern GO_DURATION =
-      Pattern.compile("(\\d+(\\.\\d*)?|\\.\\d+)(ns|us|\u00b5s|ms|s|m|h)((\\d+(\\.\\d*)?|\\.\\d+)(ns|us|\u00b5s|ms|s|m|h))*");
   private static final Pattern QUANTITY = Pattern.compile("(\\d+)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?");
+  /** Besides letters and digits: what an image name glob may hold (":" only for a registry port). */
+  /** Longest glob for an image name or host: names have at most 255 characters. */
+  static final int MAX_NAME_PATTERN = 255;
+  /** Longest glob for a tag: tags have at most 128 characters. */
+  static final int MAX_TAG_PATTERN = 128;
+  private static final String NAME_GLOB_CHARS = "._-/:*?";
+  private static final String TAG_GLOB_CHARS = "._-*?";
+  private static final String HOST_GLOB_CHARS = ".-[]:*?";
   private static final String INLINE_SECRET_HINT =
       "inline credentials are not allowed; put them in a Secret and reference it with \"secret\"";
 
@@ -41,15 +48,42 @@ public final class PolicyParser {
   public static Policy parse(String text) throws PolicyException {
     List<Problem> problems = new ArrayList<>();
     Object root = Yaml.loadOne(text, "", problems);
+    return parse(text, root, problems);
+  }
+
+  /** Interprets {@code root}, the tree {@link Yaml} loaded from {@code text} (a bare policy file). */
+  static Policy parse(String text, Object root) throws PolicyException {
+    List<Problem> problems = new ArrayList<>();
+    if (Yaml.utf8Length(text, PolicyLimits.MAX_POLICY_BYTES) > PolicyLimits.MAX_POLICY_BYTES) {
+      problems.add(new Problem("", "too large: more than " + PolicyLimits.MAX_POLICY_BYTES + " bytes ("
+          + (PolicyLimits.MAX_POLICY_BYTES >> 10) + " KiB)"));
+      throw new PolicyException(problems);
+    }
+    return parse(text, root, problems);
+  }
+
+  private static Policy parse(String text, Object root, List<Problem> problems) throws PolicyException {
     Policy policy = root == null ? null : new PolicyParser.Run(problems).policy(root, sha256(text));
     if (!problems.isEmpty() || policy == null) {
       if (problems.isEmpty()) {
-        problems.add(new Problem("", "empty policy"));
+        problems.add(new Problem("", "the policy is empty (no YAML document)"));
       }
       problems.sort(null);
-      throw new PolicyException(problems);
+      throw new PolicyException(capped(problems));
     }
     return policy;
+  }
+
+  /** Most problems one exception lists; the rest are counted in a last line. */
+  static final int MAX_PROBLEMS = 200;
+
+  private static List<Problem> capped(List<Problem> sorted) {
+    if (sorted.size() <= MAX_PROBLEMS) {
+      return sorted;
+    }
+    List<Problem> out = new ArrayList<>(sorted.subList(0, MAX_PROBLEMS));
+    out.add(new Problem("", "... and " + (sorted.size() - MAX_PROBLEMS) + " more problems (fix these first)"));
+    return out;
   }
 
   static String sha256(String text) {
@@ -108,7 +142,7 @@ public final class PolicyParser {
 
     List<CredentialRef> credentials(Node parent) {
       List<CredentialRef> out = new ArrayList<>();
-      List<Object> items = parent.list("credentials");
+      List<Object> items = parent.list("credentials", PolicyLimits.MAX_CREDENTIALS);
       for (int i = 0; i < items.size(); i++) {
         String path = "credentials[" + i + "]";
         Node c = Node.of(path, items.get(i), problems);
@@ -127,6 +161,14 @@ public final class PolicyParser {
         if (name != null && credentialPaths.putIfAbsent(name, path) != null) {
           c.problem("name", "duplicate credentials name " + Node.quote(name) + " (also at " + credentialPaths.get(name) + ")");
         }
+        if (secret != null) {
+          for (String key : NodeCredentialsBundle.CREDENTIAL_KEYS) {
+            if (!fitsBundle(c, "secret", secret, key)) {
+              secret = null;
+              break;
+            }
+          }
+        }
         if (name != null && secret != null) {
           out.add(new CredentialRef(name, secret, registry == null ? null : RegistryHosts.normalize(registry)));
         }
@@ -139,7 +181,7 @@ public final class PolicyParser {
     List<Registry> registries(Node parent) {
       List<Registry> out = new ArrayList<>();
       Map<String, String> seenHosts = new HashMap<>();
-      List<Object> items = parent.list("registries");
+      List<Object> items = parent.list("registries", PolicyLimits.MAX_REGISTRIES);
       for (int i = 0; i < items.size(); i++) {
         String path = "registries[" + i + "]";
         Node r = Node.of(path, items.get(i), problems);
@@ -184,7 +226,7 @@ public final class PolicyParser {
         }
         Endpoint upstreamEndpoint = endpointSettings(r, upstreamUrl, EnumSet.allOf(Capability.class), false, false);
         List<Endpoint> mirrors = new ArrayList<>();
-        List<Object> ms = r.list("mirrors");
+        List<Object> ms = r.list("mirrors", PolicyLimits.MAX_MIRRORS);
         Set<URI> seenMirrors = new HashSet<>();
         for (int j = 0; j < ms.size(); j++) {
           Node m = Node.of(path + ".mirrors[" + j + "]", ms.get(j), problems);
@@ -256,16 +298,22 @@ public final class PolicyParser {
       if (n.raw("dialTimeout") != null && !(n.raw("dialTimeout") instanceof String)) {
         problems.removeIf(p -> p.path().equals(n.child("dialTimeout")));
         n.problem("dialTimeout", "must be a duration string such as \"500ms\" or \"2s\", found " + Node.typeName(n.raw("dialTimeout")));
-      } else if (dial != null && !validDuration(dial)) {
-        n.problem("dialTimeout", "invalid duration " + Node.quote(dial) + " (want a Go duration such as \"500ms\" or \"2s\")");
-        dial = null;
-      } else if (dial != null && durationNanos(dial) < 0) {
-        n.problem("dialTimeout", "duration " + Node.quote(dial) + " is out of range (at most " + MAX_DURATION + ")");
-        dial = null;
+      } else if (dial != null) {
+        try {
+          if (GoDuration.parse(dial) <= 0) {
+            n.problem("dialTimeout", "must be longer than zero, found " + Node.quote(dial));
+            dial = null;
+          }
+        } catch (GoDuration.InvalidDurationException e) {
+          n.problem("dialTimeout", e.getMessage());
+          dial = null;
+        }
       }
       List<SecretKeyRef> ca = new ArrayList<>();
       Object caRaw = n.raw("ca");
-      if (caRaw instanceof List) {
+      if (caRaw instanceof List && ((List<?>) caRaw).size() > PolicyLimits.MAX_CAS) {
+        n.problem("ca", "too many items (" + ((List<?>) caRaw).size() + ", at most " + PolicyLimits.MAX_CAS + ")");
+      } else if (caRaw instanceof List) {
         List<?> l = (List<?>) caRaw;
         for (int i = 0; i < l.size(); i++) {
           SecretKeyRef ref = secretKeyRef(n.child("ca") + "[" + i + "]", l.get(i), "ca.crt");
@@ -286,7 +334,9 @@ public final class PolicyParser {
         String certKey = secretKey(cc, "certKey", "tls.crt");
         String keyKey = secretKey(cc, "keyKey", "tls.key");
         cc.finish("key", "use keyKey (a key of the Secret)", "cert", "use certKey (a key of the Secret)");
-        if (secret != null && certKey != null && keyKey != null) {
+        if (secret != null && certKey != null && keyKey != null
+            && fitsBundle(cc, cc.has("certKey") ? "certKey" : "secret", secret, certKey)
+            && fitsBundle(cc, cc.has("keyKey") ? "keyKey" : "secret", secret, keyKey)) {
           client = new ClientCertRef(new SecretKeyRef(secret, certKey), new SecretKeyRef(secret, keyKey));
         }
       }
@@ -294,6 +344,21 @@ public final class PolicyParser {
       String cred = n.string("credentials", false);
       if (cred != null) {
         credentialUses.add(new String[] {n.child("credentials"), cred});
+      }
+      if (url != null && "http".equals(url.getScheme())) {
+        if (cred != null && !isLoopback(url.getHost())) {
+          n.problem("credentials", "an http:// URL would send the credentials' Authorization header unencrypted"
+              + " over the network (use https://, or remove credentials; only loopback hosts may take them over http://)");
+        }
+        if (!ca.isEmpty()) {
+          n.problem("ca", "has no effect on an http:// URL, which uses no TLS (use https:// or remove ca)");
+        }
+        if (client != null) {
+          n.problem("clientCert", "has no effect on an http:// URL, which uses no TLS (use https:// or remove clientCert)");
+        }
+        if (skipVerify) {
+          n.problem("skipVerify", "has no effect on an http:// URL, which uses no TLS (use https:// or remove skipVerify)");
+        }
       }
       if (url == null && urlRequired) {
         return null;
@@ -317,7 +382,8 @@ public final class PolicyParser {
       String secret = secretName(n, "secret");
       String key = secretKey(n, "key", defaultKey);
       n.finish("secretName", "use secret", "configMap", "CAs are read from Secrets");
-      return secret == null || key == null ? null : new SecretKeyRef(secret, key);
+      return secret == null || key == null || !fitsBundle(n, n.has("key") ? "key" : "secret", secret, key)
+          ? null : new SecretKeyRef(secret, key);
     }
 
     private URI url(Node n, String key) {
@@ -341,12 +407,12 @@ public final class PolicyParser {
       try {
         u = new URI(s);
       } catch (URISyntaxException e) {
-        n.problem(key, "invalid URL " + Node.quote(redactUrl(s)) + ": " + e.getReason());
+        n.problem(key, "invalid URL " + Node.quote(Redact.value(s)) + ": " + e.getReason());
         return null;
       }
       String scheme = u.getScheme() == null ? null : u.getScheme().toLowerCase(Locale.ROOT);
       if (scheme == null) {
-        n.problem(key, "URL " + Node.quote(redactUrl(s)) + " has no scheme (want http or https)");
+        n.problem(key, "URL " + Node.quote(Redact.value(s)) + " has no scheme (want http or https)");
         return null;
       }
       if (!scheme.equals("http") && !scheme.equals("https")) {
@@ -364,12 +430,12 @@ public final class PolicyParser {
       String authority = u.getRawAuthority();
       String hp = authority == null ? null : RegistryHosts.problem(authority);
       if (authority == null || hp != null) {
-        n.problem(key, "URL " + Node.quote(redactUrl(s)) + ": " + (authority == null ? "no host" : hp));
+        n.problem(key, "URL " + Node.quote(Redact.value(s)) + ": " + (authority == null ? "no host" : hp));
         return null;
       }
       String path = u.getRawPath() == null ? "" : u.getRawPath();
       if (path.contains("/../") || path.endsWith("/..") || path.contains("//")) {
-        n.problem(key, "URL " + Node.quote(redactUrl(s)) + " has an unusual path");
+        n.problem(key, "URL " + Node.quote(Redact.value(s)) + " has an unusual path");
         return null;
       }
       while (path.endsWith("/")) {
@@ -383,7 +449,7 @@ public final class PolicyParser {
       try {
         return new URI(text);
       } catch (URISyntaxException e) {
-        n.problem(key, "cannot form a URL from " + Node.quote(redactUrl(text)) + ": " + e.getReason());
+        n.problem(key, "cannot form a URL from " + Node.quote(Redact.value(text)) + ": " + e.getReason());
         return null;
       }
     }
@@ -394,7 +460,7 @@ public final class PolicyParser {
       List<AccessGrant> out = new ArrayList<>();
       Map<String, String> names = new HashMap<>();
       Map<String, String> secretNames = new HashMap<>();
-      List<Object> items = parent.list("access");
+      List<Object> items = parent.list("access", PolicyLimits.MAX_GRANTS);
       for (int i = 0; i < items.size(); i++) {
         String path = "access[" + i + "]";
         Node g = Node.of(path, items.get(i), problems);
@@ -457,7 +523,7 @@ public final class PolicyParser {
       if (raw instanceof List) {
         Set<String> names = new LinkedHashSet<>();
         for (Node.Item item : g.strings("serviceAccounts")) {
-          if (!DNS_SUBDOMAIN.matcher(item.value()).matches()) {
+          if (!isDnsSubdomain(item.value())) {
             problems.add(new Problem(item.path(), "invalid ServiceAccount name " + Node.quote(item.value())));
           } else {
             names.add(item.value());
@@ -567,7 +633,7 @@ public final class PolicyParser {
       int slash = k.indexOf('/');
       String prefix = slash < 0 ? null : k.substring(0, slash);
       String name = slash < 0 ? k : k.substring(slash + 1);
-      if ((prefix != null && !DNS_SUBDOMAIN.matcher(prefix).matches()) || !LABEL_NAME.matcher(name).matches()) {
+      if ((prefix != null && !isDnsSubdomain(prefix)) || !LABEL_NAME.matcher(name).matches()) {
         return "invalid label key " + Node.quote(k);
       }
       return null;
@@ -582,7 +648,7 @@ public final class PolicyParser {
       AdmissionMode mode = mode(a, AdmissionMode.DENY);
       Set<String> exempt = namespaceNames(a, "exemptNamespaces");
       List<AllowedSource> sources = new ArrayList<>();
-      List<Object> items = a.list("allowedSources");
+      List<Object> items = a.list("allowedSources", PolicyLimits.MAX_ALLOWED_SOURCES);
       for (int i = 0; i < items.size(); i++) {
         Node s = Node.of(a.child("allowedSources") + "[" + i + "]", items.get(i), problems);
         if (s == null) {
@@ -613,7 +679,7 @@ public final class PolicyParser {
       }
       List<AdmissionRule> rules = new ArrayList<>();
       Set<String> ruleNames = new HashSet<>();
-      List<Object> ritems = a.list("rules");
+      List<Object> ritems = a.list("rules", PolicyLimits.MAX_RULES);
       for (int i = 0; i < ritems.size(); i++) {
         Node r = Node.of(a.child("rules") + "[" + i + "]", ritems.get(i), problems);
         if (r == null) {
@@ -653,35 +719,40 @@ public final class PolicyParser {
       boolean blockLatest = r.bool("blockLatestTag", false);
       boolean blockUntagged = r.bool("blockUntagged", false);
       List<AdmissionRule.NameTagPattern> nameTags = new ArrayList<>();
-      List<Object> nt = r.list("allowedNameTags");
+      List<Object> nt = r.list("allowedNameTags", PolicyLimits.MAX_PATTERNS);
       for (int i = 0; i < nt.size(); i++) {
         Node p = Node.of(r.child("allowedNameTags") + "[" + i + "]", nt.get(i), problems);
         if (p == null) {
           continue;
         }
-        String nm = p.string("name", true);
-        String tag = p.string("tag", false);
-        if (nm != null && (nm.contains(" ") || nm.contains("@"))) {
-          p.problem("name", "invalid name pattern " + Node.quote(nm));
+        String nm = pattern(p, "name", true, MAX_NAME_PATTERN);
+        String tag = pattern(p, "tag", false, MAX_TAG_PATTERN);
+        if (nm != null && (nm.contains("@") || !globChars(nm, NAME_GLOB_CHARS))) {
+          p.problem("name", "invalid name pattern " + Node.quote(nm)
+              + " (want lowercase letters, digits, \".\", \"_\", \"-\", \"/\", a \":\" before a port, and the wildcards * and ?)");
           nm = null;
         } else if (nm != null && hasTagPart(nm)) {
           p.problem("name", "name pattern " + Node.quote(nm) + " has a tag (put it under tag)");
           nm = null;
         }
         p.finish("image", "use name", "tags", "use tag");
+        if (tag != null && !globChars(tag, TAG_GLOB_CHARS)) {
+          p.problem("tag", "invalid tag pattern " + Node.quote(tag) + " (want letters, digits, \".\", \"_\", \"-\" and the wildcards * and ?)");
+          nm = null;
+        }
         if (nm != null) {
           nameTags.add(new AdmissionRule.NameTagPattern(Glob.of(AdmissionRule.NameTagPattern.normalizeName(nm)),
               tag == null ? null : Glob.of(tag)));
         }
       }
       List<AdmissionRule.BlockedImage> blocked = new ArrayList<>();
-      List<Object> bl = r.list("blockedImages");
+      List<Object> bl = r.list("blockedImages", PolicyLimits.MAX_PATTERNS);
       for (int i = 0; i < bl.size(); i++) {
         Node b = Node.of(r.child("blockedImages") + "[" + i + "]", bl.get(i), problems);
         if (b == null) {
           continue;
         }
-        String host = b.string("host", false);
+        String host = pattern(b, "host", false, MAX_NAME_PATTERN);
         Integer port = null;
         Object rawPort = b.raw("port");
         if (rawPort instanceof Integer && (Integer) rawPort >= 1 && (Integer) rawPort <= 65535) {
@@ -691,11 +762,20 @@ public final class PolicyParser {
         }
         if (host != null && (host.startsWith("[") ? host.contains("]:") : host.contains(":"))) {
           b.problem("host", "host " + Node.quote(host) + " has a port (put it under port)");
+        } else if (host != null && !globChars(host, HOST_GLOB_CHARS)) {
+          b.problem("host", "invalid host pattern " + Node.quote(host)
+              + " (want letters, digits, \".\", \"-\", brackets of an IPv6 address and the wildcards * and ?)");
         }
-        String path = b.string("name", false);
-        String tag = b.string("tag", false);
+        String path = pattern(b, "name", false, MAX_NAME_PATTERN);
+        String tag = pattern(b, "tag", false, MAX_TAG_PATTERN);
         if (path != null && (path.contains("@") || hasTagPart(path))) {
           b.problem("name", "name " + Node.quote(path) + " has a tag or digest (put the tag under tag)");
+        } else if (path != null && !globChars(path, NAME_GLOB_CHARS)) {
+          b.problem("name", "invalid name pattern " + Node.quote(path)
+              + " (want lowercase letters, digits, \".\", \"_\", \"-\", \"/\" and the wildcards * and ?)");
+        }
+        if (tag != null && !globChars(tag, TAG_GLOB_CHARS)) {
+          b.problem("tag", "invalid tag pattern " + Node.quote(tag) + " (want letters, digits, \".\", \"_\", \"-\" and the wildcards * and ?)");
         }
         b.finish("hostname", "use host", "imagename", "use name", "image", "use name");
         if (host == null && port == null && path == null && tag == null && rawPort == null) {
@@ -738,9 +818,64 @@ public final class PolicyParser {
 
     // ---- small validators -------------------------------------------------------------------
 
+    /** A host whose traffic never leaves the node: localhost, 127.0.0.0/8, [::1]. */
+    private static boolean isLoopback(String host) {
+      if (host == null) {
+        return false;
+      }
+      String h = host.toLowerCase(Locale.ROOT);
+      if (h.equals("localhost") || h.equals("[::1]") || h.equals("[0:0:0:0:0:0:0:1]")) {
+        return true;
+      }
+      String[] parts = h.split("\\.", -1);
+      if (parts.length != 4 || !parts[0].equals("127")) {
+        return false; // "127.evil.example" is a name, not an address
+      }
+      for (String p : parts) {
+        if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(c -> c >= '0' && c <= '9') || Integer.parseInt(p) > 255) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    /**
+     * A glob pattern no longer than {@code max}: a name has at most 255 characters and a tag
+     * 128 (distribution spec), and matching costs at most pattern length times name length.
+     */
+    private String pattern(Node n, String key, boolean required, int max) {
+      String s = n.string(key, required);
+      if (s != null && s.length() > max) {
+        n.problem(key, "pattern too long (" + s.length() + " characters, at most " + max + ")");
+        return null;
+      }
+      return s;
+    }
+
+    /** Whether every character of a pattern is one of {@code allowed} (letters and digits always are). */
+    private static boolean globChars(String s, String allowed) {
+      for (int i = 0; i < s.length(); i++) {
+        char c = s.charAt(i);
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || allowed.indexOf(c) >= 0)) {
+          return false;
+        }
+      }
+      return true;
+    }
+
     /** Whether the last "/"-separated component of an image name pattern has a ":" (a tag). */
     private static boolean hasTagPart(String name) {
       return name.indexOf(':', name.lastIndexOf('/') + 1) >= 0;
+    }
+
+    /** Whether the node credentials bundle can carry {@code secret}/{@code key}; a problem at {@code at} if not. */
+    private boolean fitsBundle(Node n, String at, String secret, String key) {
+      String problem = NodeCredentialsBundle.problem(secret, key);
+      if (problem != null) {
+        n.problem(at, problem);
+        return false;
+      }
+      return true;
     }
 
     private String dnsLabel(Node n, String key) {
@@ -754,7 +889,7 @@ public final class PolicyParser {
 
     private String secretName(Node n, String key) {
       String s = n.string(key, true);
-      if (s != null && !DNS_SUBDOMAIN.matcher(s).matches()) {
+      if (s != null && !isDnsSubdomain(s)) {
         n.problem(key, "invalid Secret name " + Node.quote(s));
         return null;
       }
@@ -774,88 +909,28 @@ public final class PolicyParser {
     }
   }
 
-  /** The longest duration Go's {@code time.ParseDuration} accepts: 2^63-1 nanoseconds. */
-  static final String MAX_DURATION = "2562047h47m16.854775807s";
-
-  /** Whether {@code s} has the form of a non-zero Go duration (its range is {@link #durationNanos}'s concern). */
-  static boolean validDuration(String s) {
-    return GO_DURATION.matcher(s).matches() && s.chars().anyMatch(c -> c >= '1' && c <= '9');
-  }
-
   /**
-   * A duration of the {@link #validDuration} form in nanoseconds, computed as Go's
-   * {@code time.ParseDuration} does, or -1 when Go rejects it for overflow: each number times its
-   * unit, and the running sum, must stay at most 2^63-1 ns. A fraction adds
-   * {@code (long) (fraction * (unit / 10^digits))} in double arithmetic, as in Go, and digits of a
-   * fraction past what fits in 63 bits are ignored.
+   * A Kubernetes DNS subdomain (RFC 1123): at most 253 characters, dot-separated labels of
+   * lowercase letters, digits and {@code -} that start and end with a letter or digit. One linear
+   * pass, no regular expression.
    */
-  static long durationNanos(String s) {
-    long total = 0;
-    int i = 0;
-    int len = s.length();
-    try {
-      while (i < len) {
-        long whole = 0;
-        while (i < len && isDigit(s.charAt(i))) {
-          whole = Math.addExact(Math.multiplyExact(whole, 10), s.charAt(i) - '0');
-          i++;
+  static boolean isDnsSubdomain(String s) {
+    if (s.isEmpty() || s.length() > 253) {
+      return false;
+    }
+    int labelStart = 0;
+    for (int i = 0; i <= s.length(); i++) {
+      char c = i == s.length() ? '.' : s.charAt(i);
+      if (c == '.') {
+        if (i == labelStart || s.charAt(i - 1) == '-' || s.charAt(labelStart) == '-') {
+          return false;
         }
-        long fraction = 0;
-        double scale = 1;
-        if (i < len && s.charAt(i) == '.') {
-          i++;
-          boolean full = false;
-          while (i < len && isDigit(s.charAt(i))) {
-            int digit = s.charAt(i) - '0';
-            if (!full && fraction <= Long.MAX_VALUE / 10) {
-              long room = Long.MAX_VALUE - fraction * 10;
-              if (digit <= room) {
-                fraction = fraction * 10 + digit;
-                scale *= 10;
-              } else if (digit == room + 1) {
-                fraction = Long.MAX_VALUE; // Go keeps 2^63 here, the same number as a double
-                scale *= 10;
-              } else {
-                full = true;
-              }
-            } else {
-              full = true;
-            }
-            i++;
-          }
-        }
-        int unitStart = i;
-        while (i < len && !isDigit(s.charAt(i)) && s.charAt(i) != '.') {
-          i++;
-        }
-        long unit = unitNanos(s.substring(unitStart, i));
-        long v = Math.multiplyExact(whole, unit);
-        if (fraction > 0) {
-          v = Math.addExact(v, (long) (fraction * (unit / scale)));
-        }
-        total = Math.addExact(total, v);
+        labelStart = i + 1;
+      } else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+        return false;
       }
-    } catch (ArithmeticException e) {
-      return -1;
     }
-    return total;
-  }
-
-  private static boolean isDigit(char c) {
-    return c >= '0' && c <= '9';
-  }
-
-  private static long unitNanos(String unit) {
-    switch (unit) {
-      case "ns": return 1L;
-      case "us":
-      case "\u00b5s": return 1_000L;
-      case "ms": return 1_000_000L;
-      case "s": return 1_000_000_000L;
-      case "m": return 60_000_000_000L;
-      case "h": return 3_600_000_000_000L;
-      default: throw new IllegalArgumentException("not a duration unit: " + unit);
-    }
+    return true;
   }
 
   /** Parses a Kubernetes-style quantity of bytes ({@code 2Gi}, {@code 500M}, {@code 1024}). */
@@ -896,24 +971,5 @@ public final class PolicyParser {
       }
     }
     return url.length();
-  }
-
-  /**
-   * A URL fit for a message: user info (up to the last "@" of the authority, since a password may
-   * hold "@" too) becomes {@code ***}, and query and fragment are cut off.
-   */
-  static String redactUrl(String url) {
-    int cut = url.length();
-    for (int i = 0; i < url.length(); i++) {
-      if (url.charAt(i) == '?' || url.charAt(i) == '#') {
-        cut = i;
-        break;
-      }
-    }
-    String u = url.substring(0, cut);
-    int scheme = u.indexOf("://");
-    int start = scheme < 0 ? 0 : scheme + 3;
-    int at = u.lastIndexOf('@', authorityEnd(u, start) - 1);
-    return at < start ? u : u.substring(0, start) + "***@" + u.substring(at + 1);
   }
 }

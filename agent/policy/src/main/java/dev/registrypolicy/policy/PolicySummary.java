@@ -1,10 +1,14 @@
 package dev.registrypolicy.policy;
 
+import dev.registrypolicy.common.Redact;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
 
-/** A short human-readable account of what a policy does; never includes secret values. */
+/**
+ * A short human-readable account of what a policy does; never includes secret values: every
+ * user-written value goes through the one redaction rule ({@link Redact}).
+ */
 public final class PolicySummary {
   private PolicySummary() {}
 
@@ -13,14 +17,14 @@ public final class PolicySummary {
     sb.append("policy ").append(p.apiVersion()).append(" sha256=").append(p.sha256(), 0, 12).append('\n');
     sb.append("registries: ").append(p.registries().size()).append('\n');
     for (Registry r : p.registries()) {
-      sb.append("  ").append(r.host()).append(" -> certs.d/").append(r.hostDirectory()).append("/hosts.toml: ");
+      sb.append("  ").append(Redact.value(r.host())).append(" -> certs.d/").append(Redact.value(r.hostDirectory())).append("/hosts.toml: ");
       List<String> hops = new ArrayList<>();
       for (Endpoint m : r.mirrors()) {
-        hops.add(m.url() + " [" + m.orderedCapabilities().stream().map(Capability::wireName).collect(Collectors.joining(","))
+        hops.add(Redact.value(m.url().toString()) + " [" + m.orderedCapabilities().stream().map(Capability::wireName).collect(Collectors.joining(","))
             + "]" + flags(m));
       }
       if (r.upstreamMode() == UpstreamMode.FALLBACK) {
-        hops.add((r.upstreamUrl() == null ? "the image's own registry" : r.upstreamUrl().toString()) + " (upstream)"
+        hops.add((r.upstreamUrl() == null ? "the image's own registry" : Redact.value(r.upstreamUrl().toString())) + " (upstream)"
             + (r.upstream() == null ? "" : flags(r.upstream())));
       } else {
         hops.add("never upstream");
@@ -29,9 +33,9 @@ public final class PolicySummary {
     }
     sb.append("credentials: ").append(p.credentials().size()).append('\n');
     for (CredentialRef c : p.credentials()) {
-      sb.append("  ").append(c.name()).append(": Secret ").append(Policy.NAMESPACE).append('/').append(c.secret());
+      sb.append("  ").append(c.name()).append(": Secret ").append(Policy.NAMESPACE).append('/').append(Redact.value(c.secret()));
       if (c.registry() != null) {
-        sb.append(" (auths entry ").append(c.registry()).append(')');
+        sb.append(" (auths entry ").append(Redact.value(c.registry())).append(')');
       }
       if (usedOnNodes(p, c.name())) {
         sb.append(" [node-level: usable by every pod on every node]");
@@ -53,7 +57,7 @@ public final class PolicySummary {
     }
     sb.append('\n');
     for (AllowedSource s : a.allowedSources()) {
-      sb.append("  allow ").append(s.prefix()).append(s.isGlobal() ? " (Global)" : " (" + describe(s.scope()) + ")").append('\n');
+      sb.append("  allow ").append(Redact.value(s.prefix().toString())).append(s.isGlobal() ? " (Global)" : " (" + describe(s.scope()) + ")").append('\n');
     }
     for (AdmissionRule r : a.rules()) {
       List<String> checks = new ArrayList<>();

@@ -200,6 +200,7 @@ public final class PrefixIndex<T> {
     final List<Object> values = new ArrayList<>(1);
     final Map<String, BuildNode> children = new HashMap<>();
 
+    /** Recursive, one level per path segment: at most 128 (a prefix has at most 255 characters). */
     Node freeze() {
       Map<String, Node> kids = new HashMap<>(Math.max(4, children.size() * 2));
       for (Map.Entry<String, BuildNode> e : children.entrySet()) {

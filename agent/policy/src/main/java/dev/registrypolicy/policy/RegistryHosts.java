@@ -46,8 +46,9 @@ public final class RegistryHosts {
     if (host == null || host.isEmpty()) {
       return "must not be empty";
     }
-    if (host.length() > 253 + 6) {
-      return "too long (" + host.length() + " characters, at most 259)";
+    if (host.length() > MAX_DIRECTORY_NAME) {
+      return "too long (" + host.length() + " characters; a host's certs.d directory name has at most " + MAX_DIRECTORY_NAME
+          + " bytes)";
     }
     // Never quote a host that looks like it carries user info, a query or a fragment: those
     // parts of a pasted URL can hold passwords and tokens.
@@ -83,7 +84,8 @@ public final class RegistryHosts {
         }
         port = rest.substring(1);
       }
-      return port == null ? null : portProblem(host, port);
+      return port == null ? directoryProblem(host, false) : portProblem(host, port) != null ? portProblem(host, port)
+          : directoryProblem(host, true);
     }
     int colon = host.lastIndexOf(':');
     if (colon >= 0) {
@@ -113,6 +115,31 @@ public final class RegistryHosts {
           return "invalid host " + Node.quote(host) + ": character " + Node.quote(String.valueOf(c)) + " not allowed";
         }
       }
+    }
+    return directoryProblem(host, port != null);
+  }
+
+  /** Longest file name (in bytes) Linux file systems allow: a host's certs.d directory must fit. */
+  public static final int MAX_DIRECTORY_NAME = 255;
+
+  /**
+   * The certs.d directory names containerd looks up for {@code host}, first to last: for a host
+   * with a port, {@code host_port_} first ({@code registry.corp_5000_}), then the host itself.
+   */
+  public static java.util.List<String> directoryNames(String host) {
+    int colon = host.lastIndexOf(':');
+    if (colon > 0 && host.indexOf(']', colon) < 0) {
+      return java.util.List.of(host.substring(0, colon) + "_" + host.substring(colon + 1) + "_", host);
+    }
+    return java.util.List.of(host);
+  }
+
+  /** Why the certs.d directory names of a valid host would not fit a file name, or null. */
+  private static String directoryProblem(String host, boolean hasPort) {
+    int longest = host.length() + (hasPort ? 1 : 0); // ASCII only by now: characters are bytes
+    if (longest > MAX_DIRECTORY_NAME) {
+      return "too long for a certs.d directory name: containerd looks up " + (hasPort ? "\"host_port_\"" : "the host")
+          + ", " + longest + " bytes here, and a file name has at most " + MAX_DIRECTORY_NAME;
     }
     return null;
   }

@@ -9,9 +9,12 @@ public record SecretKeyRef(String secret, String key) implements Comparable<Secr
     Objects.requireNonNull(key, "key");
   }
 
-  /** The file name under the agent's secrets directory: {@code <secret>_<key>}. */
+  /**
+   * The key in the node credentials bundle, and so the file name in the agent's bundle
+   * directory: {@code <secret>_<key>} ({@link dev.registrypolicy.common.NodeCredentialsBundle#key}).
+   */
   public String bundleKey() {
-    return secret + "_" + key;
+    return dev.registrypolicy.common.NodeCredentialsBundle.key(secret, key);
   }
 
   @Override

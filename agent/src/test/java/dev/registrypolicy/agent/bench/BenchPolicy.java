@@ -13,7 +13,7 @@ import java.util.SplittableRandom;
  * through five shapes so every hosts.toml feature the agent writes is exercised at any size:
  * two mirrors with CA, basic-auth credentials, client certificate and overridePath; a mirror-only
  * registry (upstream Never) with a CA; a host:port registry with CA and dockerconfigjson
- * credentials; a plain-HTTP registry with skipVerify; and a bare registry reached directly.
+ * credentials; a registry with skipVerify; and a bare registry reached directly.
  */
 final class BenchPolicy {
   private BenchPolicy() {}
@@ -57,7 +57,7 @@ final class BenchPolicy {
           break;
         case 3:
           sb.append("  - host: reg-").append(n).append(".bench.example\n");
-          sb.append("    url: http://reg-").append(n).append(".bench.example\n");
+          sb.append("    url: https://reg-").append(n).append(".bench.example\n");
           sb.append("    skipVerify: true\n");
           break;
         default:
