@@ -1,5 +1,6 @@
 package dev.registrypolicy.agent;
 
+import dev.registrypolicy.common.Causes;
 import dev.registrypolicy.agent.NodePlan.Plan;
 import dev.registrypolicy.common.Health;
 import java.io.IOException;

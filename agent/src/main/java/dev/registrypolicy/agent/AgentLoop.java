@@ -1,5 +1,6 @@
 package dev.registrypolicy.agent;
 
+import dev.registrypolicy.common.Causes;
 import java.io.IOException;
 import java.nio.file.ClosedWatchServiceException;
 import java.time.Duration;

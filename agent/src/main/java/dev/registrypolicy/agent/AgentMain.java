@@ -1,5 +1,7 @@
 package dev.registrypolicy.agent;
 
+import dev.registrypolicy.common.Causes;
+import dev.registrypolicy.common.GoDuration;
 import dev.registrypolicy.common.HealthServer;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -55,7 +57,7 @@ public final class AgentMain {
       "                            used for the ca/client paths inside hosts.toml",
       "  --containerd-config FILE  containerd's config.toml to diagnose (default: none)",
       "  --listen HOST:PORT        serve /healthz, /readyz, /metrics (default 0.0.0.0:9741; \"off\" to disable)",
-      "  --resync DURATION         full resync period, 100ms to 24h, e.g. 60s, 5m (default 60s)",
+      "  --resync DURATION         full resync period, a Go duration from 100ms to 24h, e.g. 60s, 1h30m (default 60s)",
       "  --once                    apply once and exit",
       "  --cleanup                 remove every file and directory the agent manages, then exit",
       "  --adopt                   take over existing unmanaged host directories the policy names",
@@ -405,31 +407,14 @@ public final class AgentMain {
   }
 
   /**
-   * A duration such as {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}, from
-   * {@link #MIN_RESYNC} to {@link #MAX_RESYNC}; any number, however long, gives a usage message,
-   * never an overflow.
+   * A Go duration such as {@code 500ms}, {@code 30s}, {@code 1h30m}, from {@link #MIN_RESYNC} to
+   * {@link #MAX_RESYNC}; any text, however long, gives a usage message, never an overflow.
    */
   static Duration duration(String v) {
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9]{1,18})(ms|s|m|h)").matcher(v);
-    if (v.length() > 32 || !m.matches()) {
-      throw new IllegalArgumentException("--resync wants a duration such as 30s or 5m, got \""
-          + (v.length() > 32 ? v.substring(0, 32) + "…" : v) + "\"");
+    try {
+      return GoDuration.parseBetween(v, MIN_RESYNC, MAX_RESYNC);
+    } catch (GoDuration.InvalidDurationException e) {
+      throw new IllegalArgumentException("--resync: " + e.getMessage(), e);
     }
-    long n = Long.parseLong(m.group(1));
-    long unitMillis;
-    switch (m.group(2)) {
-      case "ms": unitMillis = 1; break;
-      case "s": unitMillis = 1000; break;
-      case "m": unitMillis = 60_000; break;
-      default: unitMillis = 3_600_000; break;
-    }
-    if (n > MAX_RESYNC.toMillis() / unitMillis) {
-      throw new IllegalArgumentException("--resync must be at most 24h, got \"" + v + "\"");
-    }
-    Duration d = Duration.ofMillis(n * unitMillis);
-    if (d.compareTo(MIN_RESYNC) < 0) {
-      throw new IllegalArgumentException("--resync must be at least 100ms, got \"" + v + "\"");
-    }
-    return d;
   }
 }

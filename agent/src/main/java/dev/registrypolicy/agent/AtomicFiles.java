@@ -1,5 +1,6 @@
 package dev.registrypolicy.agent;
 
+import dev.registrypolicy.common.Causes;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -244,7 +245,7 @@ final class AtomicFiles {
   }
 
   private static WriteFailure fail(String name, String what, IOException e) {
-    return new WriteFailure(name + ": cannot " + what + ": " + IoCause.of(e));
+    return new WriteFailure(name + ": cannot " + what + ": " + Causes.describe(e));
   }
 
   /** Makes a rename durable. File systems that cannot open a directory (e.g. in-memory ones) are skipped. */

@@ -1,5 +1,6 @@
 package dev.registrypolicy.agent;
 
+import dev.registrypolicy.common.Causes;
 import dev.registrypolicy.agent.NodePlan.FileSpec;
 import dev.registrypolicy.agent.NodePlan.HostDir;
 import dev.registrypolicy.agent.NodePlan.Plan;
@@ -103,7 +104,7 @@ final class CertsDir {
     try {
       top = DirHandle.open(root);
     } catch (IOException e) {
-      return failed("certs dir " + root + ": cannot open: " + IoCause.of(e) + "; nothing written, retried on the next pass");
+      return failed("certs dir " + root + ": cannot open: " + Causes.describe(e) + "; nothing written, retried on the next pass");
     }
     try (DirHandle rootDir = top) {
       FileStore store = fileStore();
@@ -146,7 +147,7 @@ final class CertsDir {
       try {
         entries = rootDir.list();
       } catch (IOException e) {
-        errors.add("certs dir " + root + ": cannot list: " + IoCause.of(e) + "; stale host directories are removed on a later pass");
+        errors.add("certs dir " + root + ": cannot list: " + Causes.describe(e) + "; stale host directories are removed on a later pass");
         entries = List.of();
       }
       for (Path entry : entries) {
@@ -157,7 +158,7 @@ final class CertsDir {
         try {
           removed.addAll(removeOwned(rootDir, entry));
         } catch (IOException e) {
-          errors.add(name + ": cannot remove: " + IoCause.of(e) + "; retried on the next pass");
+          errors.add(name + ": cannot remove: " + Causes.describe(e) + "; retried on the next pass");
         }
       }
       return new Report(written, unchanged, removed, foreign, shadowed, errors);
@@ -200,7 +201,7 @@ final class CertsDir {
       try {
         a = rootDir.stat(name);
       } catch (IOException e) {
-        res.errors.add(host + ": cannot look up the directory: " + IoCause.of(e) + "; retried on the next pass");
+        res.errors.add(host + ": cannot look up the directory: " + Causes.describe(e) + "; retried on the next pass");
         return res;
       }
       if (a != null && !a.isDirectory()) {
@@ -235,7 +236,7 @@ final class CertsDir {
         } catch (FileAlreadyExistsException e) {
           // made by someone else meanwhile: it is checked like any existing directory below
         } catch (IOException e) {
-          res.errors.add(host + ": cannot create the directory: " + IoCause.of(e) + "; retried on the next pass");
+          res.errors.add(host + ": cannot create the directory: " + Causes.describe(e) + "; retried on the next pass");
           return res;
         }
       }
@@ -263,9 +264,9 @@ final class CertsDir {
     } catch (AtomicFiles.WriteFailure e) {
       res.errors.add(host + "/" + e.getMessage() + "; retried on the next pass");
     } catch (IOException e) {
-      res.errors.add(host + ": cannot write: " + IoCause.of(e) + "; retried on the next pass");
+      res.errors.add(host + ": cannot write: " + Causes.describe(e) + "; retried on the next pass");
     } catch (UncheckedIOException e) {
-      res.errors.add(host + ": cannot write: " + IoCause.of(e.getCause()) + "; retried on the next pass");
+      res.errors.add(host + ": cannot write: " + Causes.describe(e.getCause()) + "; retried on the next pass");
     }
     return res;
   }
@@ -380,7 +381,7 @@ final class CertsDir {
         try {
           removed.addAll(removeOwned(rootDir, entry));
         } catch (IOException e) {
-          errors.add(name + ": " + IoCause.of(e));
+          errors.add(name + ": " + Causes.describe(e));
         }
       }
     }

@@ -1,5 +1,6 @@
 package dev.registrypolicy.agent;
 
+import dev.registrypolicy.common.Causes;
 import dev.registrypolicy.agent.NodePlan.Plan;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,5 +1,6 @@
 package dev.registrypolicy.agent;
 
+import dev.registrypolicy.common.Causes;
 import dev.registrypolicy.agent.NodePlan.Plan;
 import dev.registrypolicy.policy.Policy;
 import dev.registrypolicy.policy.PolicyDocument;
@@ -81,10 +82,6 @@ final class PolicySource {
     Policy policy;
     try {
       policy = parse(bytes);
-    } catch (CharacterCodingException e) {
-      problems.add(new AgentProblem(AgentProblem.POLICY_INVALID, policyFile.toString(),
-          "policy " + policyFile + " is not valid UTF-8 text"));
-      return new Loaded(null, problems, fingerprint);
     } catch (PolicyException e) {
       for (Problem p : e.problems()) {
         problems.add(new AgentProblem(AgentProblem.POLICY_INVALID, p.path().isEmpty() ? policyFile.toString() : p.path(),
@@ -126,17 +123,9 @@ final class PolicySource {
     }
   }
 
-  /**
-   * Parses the policy bytes, which must be UTF-8. (When the model parses bytes itself,
-   * {@code PolicyDocument.parse(byte[])}, this becomes that one call.)
-   */
-  static Policy parse(byte[] bytes) throws CharacterCodingException, PolicyException {
-    String text = StandardCharsets.UTF_8.newDecoder()
-        .onMalformedInput(CodingErrorAction.REPORT)
-        .onUnmappableCharacter(CodingErrorAction.REPORT)
-        .decode(ByteBuffer.wrap(bytes))
-        .toString();
-    return PolicyDocument.parse(text);
+  /** Parses the policy bytes; the model checks size and UTF-8 (with the offending byte) first. */
+  static Policy parse(byte[] bytes) throws PolicyException {
+    return PolicyDocument.parse(bytes);
   }
 
   /**

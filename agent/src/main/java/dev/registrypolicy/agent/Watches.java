@@ -1,5 +1,6 @@
 package dev.registrypolicy.agent;
 
+import dev.registrypolicy.common.Causes;
 import dev.registrypolicy.agent.NodePlan.FileSpec;
 import dev.registrypolicy.agent.NodePlan.HostDir;
 import dev.registrypolicy.agent.NodePlan.Plan;

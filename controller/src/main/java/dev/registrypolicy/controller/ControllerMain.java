@@ -1,5 +1,6 @@
 package dev.registrypolicy.controller;
 
+import dev.registrypolicy.common.Utf8;
 import dev.registrypolicy.policy.Policy;
 import dev.registrypolicy.policy.PolicyDocument;
 import dev.registrypolicy.policy.PolicyException;
@@ -70,7 +71,7 @@ public final class ControllerMain {
           "ServiceAccount, else ~/.kube/config.",
           "  --listen HOST:PORT   /healthz, /readyz and /metrics (default 0.0.0.0:9742)",
           "  --workers N          reconcile workers (default 4)",
-          "  --resync DURATION    informer resync period, e.g. 10m, 1h30m (default 10m)",
+          "  --resync DURATION    informer resync period, a Go duration from 1s to 24h, e.g. 10m, 1h30m (default 10m)",
           "  --verbose            stack traces with errors, and the client library's retry lines",
           "exit codes: 0 stopped, 1 could not start (no API configuration, port taken), 2 usage error"));
 
@@ -212,10 +213,9 @@ public final class ControllerMain {
       return new Input(null, INVALID);
     }
     try {
-      return new Input(StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString(), OK);
-    } catch (CharacterCodingException e) {
-      err.println(what + ": not UTF-8 text");
+      return new Input(Utf8.decode(bytes), OK);
+    } catch (Utf8.MalformedException e) {
+      err.println(what + ": " + e.getMessage() + "; nothing was parsed");
       return new Input(null, INVALID);
     }
   }

@@ -1,6 +1,5 @@
 package dev.registrypolicy.controller;
 
-import com.sun.net.httpserver.HttpServer;
 import io.kubernetes.client.openapi.ApiClient;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -8,6 +7,9 @@ import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import dev.registrypolicy.common.GoDuration;
+import dev.registrypolicy.common.Health;
+import dev.registrypolicy.common.HealthServer;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +23,11 @@ import java.util.logging.Logger;
 
 /** {@code run}: the controller in a cluster. */
 final class ControllerRun {
+  /** The full-resync period's range; the informers' own relists stay as client-java sets them. */
+  static final Duration MIN_RESYNC = Duration.ofSeconds(1);
+
+  static final Duration MAX_RESYNC = Duration.ofHours(24);
+
   private static final Logger LOG = Logger.getLogger(ControllerRun.class.getName());
   private ControllerRun() {}
 
@@ -48,12 +55,9 @@ final class ControllerRun {
     }
     Duration resync = null;
     try {
-      resync = Duration.parse("PT" + f.get("--resync", "10m").toUpperCase(java.util.Locale.ROOT));
-    } catch (RuntimeException e) {
-      // reported below
-    }
-    if (resync == null || resync.isNegative() || resync.isZero()) {
-      bad.add("--resync wants a duration > 0 such as 10m or 1h30m, not \"" + f.get("--resync", "") + "\"");
+      resync = GoDuration.parseBetween(f.get("--resync", "10m"), MIN_RESYNC, MAX_RESYNC);
+    } catch (GoDuration.InvalidDurationException e) {
+      bad.add("--resync: " + e.getMessage());
     }
     if (!bad.isEmpty()) {
       bad.forEach(b -> err.println("run: " + b));
@@ -73,7 +77,7 @@ final class ControllerRun {
     LOG.info(Log.kv("starting", "version", ControllerMain.version(), "server", cfg.server(), "config", cfg.source(),
         "identity", identity, "listen", listen));
     Controller controller = null;
-    HttpServer server = null;
+    HealthServer server = null;
     try {
       ApiClient client = cfg.client();
       client.setHttpClient(client.getHttpClient().newBuilder().readTimeout(0, TimeUnit.SECONDS).build());
@@ -85,10 +89,10 @@ final class ControllerRun {
       controller.start();
       CountDownLatch stop = stopped == null ? new CountDownLatch(1) : stopped;
       Controller running = controller;
-      HttpServer serving = server;
+      HealthServer serving = server;
       Thread hook = new Thread(() -> {
         running.close();
-        serving.stop(0);
+        serving.close();
         stop.countDown();
       });
       Runtime.getRuntime().addShutdownHook(hook);
@@ -96,13 +100,13 @@ final class ControllerRun {
       if (stopped != null) {
         Runtime.getRuntime().removeShutdownHook(hook);
         running.close();
-        serving.stop(0);
+        serving.close();
       }
       return ControllerMain.OK;
     } catch (IOException | RuntimeException e) {
       LOG.log(Level.SEVERE, Log.kv("could not start", "listen", listen), e);
       if (server != null) {
-        server.stop(0);
+        server.close();
       }
       if (controller != null) {
         controller.close();
@@ -132,35 +136,19 @@ final class ControllerRun {
     }
   }
 
-  /** /healthz (always, every replica), /readyz (caches synced), /metrics. */
-  static HttpServer serve(String listen, BooleanSupplier ready, Supplier<String> metrics) throws IOException {
+  /**
+   * /healthz (always, every replica), /readyz (caches synced), /metrics: the server both jars use
+   * ({@link HealthServer}), with its slow-client limits and JSON bodies.
+   */
+  static HealthServer serve(String listen, BooleanSupplier ready, Supplier<String> metrics) throws IOException {
     InetSocketAddress a = address(listen);
     if (a == null) {
       throw new IOException("not HOST:PORT: " + listen);
     }
-    HttpServer server = HttpServer.create(new InetSocketAddress(a.getHostString(), a.getPort()), 16);
-    Map<String, Supplier<Object[]>> routes = Map.of(
-        "/healthz", () -> new Object[] {200, "ok\n"},
-        "/readyz", () -> ready.getAsBoolean() ? new Object[] {200, "ok\n"} : new Object[] {503, "caches not synced\n"},
-        "/metrics", () -> new Object[] {200, metrics.get()});
-    server.createContext("/", ex -> {
-      Supplier<Object[]> r = routes.get(ex.getRequestURI().getPath());
-      Object[] res = r == null ? new Object[] {404, "not found\n"} : r.get();
-      byte[] body = ((String) res[1]).getBytes(StandardCharsets.UTF_8);
-      ex.getResponseHeaders().set("Content-Type", "/metrics".equals(ex.getRequestURI().getPath())
-          ? Metrics.CONTENT_TYPE : "text/plain; charset=utf-8");
-      ex.sendResponseHeaders((Integer) res[0], body.length);
-      try (OutputStream o = ex.getResponseBody()) {
-        o.write(body);
-      }
-    });
-    server.setExecutor(Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "health");
-      t.setDaemon(true);
-      return t;
-    }));
-    server.start();
-    return server;
+    return HealthServer.start(new InetSocketAddress(a.getHostString(), a.getPort()), () -> {
+      boolean synced = ready.getAsBoolean();
+      return new Health(true, synced, synced ? Map.of() : Map.of("waiting", "informer caches not synced yet"));
+    }, metrics);
   }
 
   private static String hostname() {

@@ -147,7 +147,7 @@ class ControllerMainTest {
     String e = err();
     assertTrue(e.contains("run: --listen wants HOST:PORT"), e);
     assertTrue(e.contains("run: --workers wants a whole number >= 1, not \"x\""), e);
-    assertTrue(e.contains("run: --resync wants a duration > 0"), e);
+    assertTrue(e.contains("run: --resync: invalid duration \"soon\""), e);
   }
 
   @Test

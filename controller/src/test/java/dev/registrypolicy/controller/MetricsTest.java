@@ -3,7 +3,7 @@ package dev.registrypolicy.controller;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.sun.net.httpserver.HttpServer;
+import dev.registrypolicy.common.HealthServer;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -42,7 +42,7 @@ class MetricsTest {
     }
     Metrics m = new Metrics();
     m.reconciles.inc();
-    HttpServer server = ControllerRun.serve("127.0.0.1:" + port, () -> false, m::scrape);
+    HealthServer server = ControllerRun.serve("127.0.0.1:" + port, () -> false, m::scrape);
     try {
       HttpClient c = HttpClient.newHttpClient();
       HttpResponse<String> metrics = c.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
@@ -55,7 +55,7 @@ class MetricsTest {
       assertEquals(503, c.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/readyz")).build(),
           HttpResponse.BodyHandlers.ofString()).statusCode());
     } finally {
-      server.stop(0);
+      server.close();
     }
   }
 }

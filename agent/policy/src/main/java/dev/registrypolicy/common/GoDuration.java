@@ -37,6 +37,24 @@ public final class GoDuration {
   }
 
   /**
+   * A command-line duration flag: a Go duration from {@code min} to {@code max} inclusive. Both
+   * jars parse their duration flags with this, so {@code 500ms} and {@code 1h30m} mean the same
+   * everywhere.
+   *
+   * @throws InvalidDurationException with a message that names the range when the text is not a
+   *     duration or lies outside it
+   */
+  public static java.time.Duration parseBetween(String text, java.time.Duration min, java.time.Duration max)
+      throws InvalidDurationException {
+    long nanos = parse(text);
+    if (nanos < min.toNanos() || nanos > max.toNanos()) {
+      throw new InvalidDurationException("duration " + Redact.quote(text) + " is out of range: want "
+          + format(min.toNanos()) + " to " + format(max.toNanos()));
+    }
+    return java.time.Duration.ofNanos(nanos);
+  }
+
+  /**
    * The number of nanoseconds {@code text} stands for.
    *
    * @throws InvalidDurationException for anything Go's {@code time.ParseDuration} refuses, and

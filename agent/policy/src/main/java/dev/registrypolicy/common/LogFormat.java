@@ -162,11 +162,13 @@ public final class LogFormat extends Formatter {
     if (c instanceof javax.net.ssl.SSLException) {
       return "TLS failed" + (msg == null ? "" : ": " + msg);
     }
-    if (c instanceof java.nio.file.NoSuchFileException || c instanceof java.io.FileNotFoundException) {
-      return msg == null ? "no such file" : msg.contains("No such file") ? msg : "no such file: " + msg;
+    if (c instanceof java.nio.file.FileSystemException) {
+      String file = ((java.nio.file.FileSystemException) c).getFile();
+      String why = Causes.describe((java.io.IOException) c);
+      return file == null ? why : why + ": " + file;
     }
-    if (c instanceof java.nio.file.AccessDeniedException) {
-      return "permission denied" + (msg == null ? "" : ": " + msg);
+    if (c instanceof java.io.FileNotFoundException) {
+      return msg == null ? "no such file" : msg.contains("No such file") ? msg : "no such file: " + msg;
     }
     if (c instanceof InterruptedException) {
       return "interrupted";
