@@ -1,15 +1,7 @@
 package dev.registrypolicy.agent;
 
-import com.fasterxml.jackson.core.JsonLocation;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.StreamReadConstraints;
-import com.fasterxml.jackson.core.exc.StreamConstraintsException;
-import com.fasterxml.jackson.dataformat.toml.TomlFactory;
 import java.io.IOException;
 import java.io.InputStream;
-import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
 import java.nio.charset.CharsetDecoder;
@@ -21,10 +13,8 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -33,16 +23,13 @@ import java.util.Set;
  * Pure diagnosis of containerd's {@code config.toml}: does containerd read the {@code certs.d}
  * directory the agent writes into, and is anything in the file known to defeat hosts.toml?
  *
- * <p>The file is read with jackson-dataformat-toml, a TOML 1.0 parser (toml4j, which the agent
- * uses for the hosts.toml it writes, is TOML 0.4 and rejects the dotted keys real config.toml files
- * use). Only its streaming parser is used, walked into plain maps and lists here: no object
- * mapper, no data binding, nothing reflective (see agent/README.md, "Reading config.toml", for
- * why this parser and not tomlj). A file that is not valid TOML is reported as exactly that, with
+ * <p>The file is read with a TOML 1.0 parser ({@link TomlReader}), as containerd reads it: real
+ * files use TOML 1.0 dotted keys. A file that is not valid TOML is reported as exactly that, with
  * the line and column, because containerd refuses to start with it; nothing else is guessed from
  * such a file.
  *
  * <p>Limits, enforced before or while parsing: at most {@link #MAX_BYTES} bytes and
- * {@link #MAX_DEPTH} levels of nested tables and arrays (containerd's own files use fewer than ten).
+ * {@link TomlReader#MAX_DEPTH} levels of nested tables and arrays.
  */
 public final class ContainerdConfig {
 
@@ -56,19 +43,9 @@ public final class ContainerdConfig {
     private static final List<String> DEPRECATED_TABLES = List.of("mirrors", "configs", "auths");
 
     /** Largest config.toml the agent reads: 256 KiB, about 25 times containerd's full default file. */
-    static final int MAX_BYTES = 256 * 1024;
+    static final int MAX_BYTES = TomlReader.MAX_CHARS;
     /** Deepest nesting of tables, inline tables and arrays the agent reads. */
-    static final int MAX_DEPTH = 64;
-
-    /** Reads TOML 1.0 with the limits above; thread-safe, reused. */
-    private static final TomlFactory TOML = TomlFactory.builder()
-            .streamReadConstraints(StreamReadConstraints.builder()
-                    .maxNestingDepth(MAX_DEPTH)
-                    .maxDocumentLength(MAX_BYTES)
-                    .maxStringLength(MAX_BYTES)
-                    .maxNumberLength(100)
-                    .build())
-            .build();
+    static final int MAX_DEPTH = TomlReader.MAX_DEPTH;
 
     private ContainerdConfig() {
     }
@@ -167,7 +144,8 @@ public final class ContainerdConfig {
     }
 
     private static Diagnosis tooLarge() {
-        return notRead("config.toml is larger than " + MAX_BYTES / 1024 + " KiB, the most the agent reads");
+        return notRead("config.toml was not read: it is larger than " + MAX_BYTES / 1024 + " KiB, the most the agent "
+                + "reads");
     }
 
     /** The diagnosis of a file the agent does not read although containerd may: {@code why} says why. */
@@ -216,14 +194,12 @@ public final class ContainerdConfig {
     public static Diagnosis diagnose(String configToml, String nodeCertsDir) {
         Objects.requireNonNull(nodeCertsDir, "nodeCertsDir");
         String text = configToml == null ? "" : configToml;
-        if (text.length() > MAX_BYTES) {
-            return tooLarge();
-        }
         Map<String, Object> toml;
         try {
-            toml = read(text);
-        } catch (NotToml e) {
-            return e.invalid ? refused(e.getMessage()) : notRead(e.getMessage());
+            toml = TomlReader.read(text);
+        } catch (TomlReader.NotRead e) {
+            return e.invalid ? refused("config.toml is not valid TOML" + e.where() + ": " + e.reason)
+                    : notRead("config.toml was not read: " + e.reason);
         }
         List<String> warnings = new ArrayList<>();
 
@@ -414,112 +390,5 @@ public final class ContainerdConfig {
             d = d.substring(0, d.length() - 1);
         }
         return d;
-    }
-
-    // ==============================================================================================
-    // Reading TOML into plain maps, lists and scalars (String, Long, BigInteger, BigDecimal, Double,
-    // Boolean; dates and times stay text).
-
-    /**
-     * config.toml was not read; the message says where and why. {@code invalid}: it is not TOML, so
-     * containerd cannot load it either; else it is beyond what the agent reads.
-     */
-    static final class NotToml extends Exception {
-        private static final long serialVersionUID = 1L;
-        final boolean invalid;
-
-        NotToml(String message, boolean invalid) {
-            super(message, null, false, false);
-            this.invalid = invalid;
-        }
-    }
-
-    /** Parses TOML 1.0 text into its top-level table. Messages never quote the file's content. */
-    static Map<String, Object> read(String text) throws NotToml {
-        String t = text.startsWith("\uFEFF") ? text.substring(1) : text;
-        try (JsonParser p = TOML.createParser(t)) {
-            JsonToken first = p.nextToken();
-            if (first == null) {
-                return Map.of();
-            }
-            Object root = value(p, first);
-            if (!(root instanceof Map)) {
-                throw new NotToml("config.toml is not valid TOML: no top-level table", true);
-            }
-            @SuppressWarnings("unchecked")
-            Map<String, Object> m = (Map<String, Object>) root;
-            return m;
-        } catch (StreamConstraintsException e) {
-            throw new NotToml("config.toml nests tables or arrays more than " + MAX_DEPTH
-                    + " levels deep, more than the agent reads", false);
-        } catch (JsonProcessingException e) {
-            throw new NotToml("config.toml is not valid TOML" + where(e.getLocation()) + ": " + reason(e), true);
-        } catch (IOException | RuntimeException e) {
-            // reading from a String, so not I/O: a fault of the parser on this input
-            throw new NotToml("config.toml could not be read: the agent's TOML parser failed on it", false);
-        }
-    }
-
-    private static String where(JsonLocation l) {
-        if (l == null || l.getLineNr() < 1) {
-            return "";
-        }
-        return " at line " + l.getLineNr() + (l.getColumnNr() >= 1 ? ", column " + l.getColumnNr() : "");
-    }
-
-    /** The parser's own words, first letter lowercase, no trailing period, never the input. */
-    private static String reason(IOException e) {
-        String m = e instanceof JsonProcessingException ? ((JsonProcessingException) e).getOriginalMessage()
-                : e.getMessage();
-        if (m == null || m.isBlank()) {
-            return "the parser gave no reason";
-        }
-        m = m.lines().findFirst().orElse("").strip();
-        while (m.endsWith(".")) {
-            m = m.substring(0, m.length() - 1);
-        }
-        if ("Duplicate key".equals(m)) {
-            // the parser notices at the token after the value
-            m = "duplicate key: the key-value pair just before this position sets a key that is already set";
-        }
-        return m.isEmpty() ? "the parser gave no reason" : m.substring(0, 1).toLowerCase(Locale.ROOT) + m.substring(1);
-    }
-
-    /** One value from the parser's token stream; nesting is bounded by {@link #MAX_DEPTH}. */
-    private static Object value(JsonParser p, JsonToken t) throws IOException {
-        switch (t) {
-            case START_OBJECT: {
-                Map<String, Object> m = new LinkedHashMap<>();
-                while (p.nextToken() == JsonToken.FIELD_NAME) {
-                    String key = p.currentName();
-                    m.put(key, value(p, p.nextToken()));
-                }
-                return m;
-            }
-            case START_ARRAY: {
-                List<Object> l = new ArrayList<>();
-                for (JsonToken x = p.nextToken(); x != JsonToken.END_ARRAY && x != null; x = p.nextToken()) {
-                    l.add(value(p, x));
-                }
-                return l;
-            }
-            case VALUE_STRING:
-                return p.getText();
-            case VALUE_NUMBER_INT: {
-                Number n = p.getNumberValue();
-                if (n instanceof BigInteger && ((BigInteger) n).bitLength() >= 64) {
-                    return n;
-                }
-                return n.longValue();
-            }
-            case VALUE_NUMBER_FLOAT:
-                return p.getNumberValue();
-            case VALUE_TRUE:
-                return Boolean.TRUE;
-            case VALUE_FALSE:
-                return Boolean.FALSE;
-            default:
-                return p.getText();
-        }
     }
 }
