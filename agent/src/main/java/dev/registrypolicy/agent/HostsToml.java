@@ -127,15 +127,19 @@ record HostsToml(String marker, String server, Host root, List<Host> hosts) {
   }
 
   /**
-   * A TOML 1.0 basic string holding exactly {@code s}: {@code "} and {@code \} escaped, every
-   * control character (U+0000 to U+001F, U+007F) escaped, everything else as it is (written as
-   * UTF-8). A string with an unpaired UTF-16 surrogate is not Unicode text and has no TOML form;
+   * A TOML 1.0 basic string holding exactly {@code s}, in ASCII: {@code "} and {@code \\} escaped,
+   * control characters (U+0000 to U+001F, U+007F) escaped, and every character beyond ASCII written
+   * as a {@code \\uXXXX} or {@code \\UXXXXXXXX} escape. Every TOML 1.0 parser (containerd's Go
+   * parsers, and the reader {@link #verify} uses) turns these back into the same string, whatever
+   * bytes a registry password or token holds, and the file itself is plain ASCII, the same in any
+   * encoding. A string with an unpaired UTF-16 surrogate is not Unicode text and has no TOML form;
    * {@link #verify} reports it.
    */
   static String str(String s) {
     StringBuilder sb = new StringBuilder(s.length() + 2).append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
+    for (int i = 0; i < s.length(); ) {
+      int c = s.codePointAt(i);
+      i += Character.charCount(c);
       switch (c) {
         case '"': sb.append("\\\""); break;
         case '\\': sb.append("\\\\"); break;
@@ -143,10 +147,12 @@ record HostsToml(String marker, String server, Host root, List<Host> hosts) {
         case '\t': sb.append("\\t"); break;
         case '\r': sb.append("\\r"); break;
         default:
-          if (c < 0x20 || c == 0x7f) {
-            sb.append(String.format("\\u%04X", (int) c));
+          if (c < 0x20 || c == 0x7f || (c > 0x7f && c <= 0xffff)) {
+            sb.append(String.format("\\u%04X", c));
+          } else if (c > 0xffff) {
+            sb.append(String.format("\\U%08X", c));
           } else {
-            sb.append(c);
+            sb.append((char) c);
           }
       }
     }
@@ -212,7 +218,8 @@ record HostsToml(String marker, String server, Host root, List<Host> hosts) {
     if (v instanceof Map) {
       for (Map.Entry<?, ?> e : ((Map<?, ?>) v).entrySet()) {
         String key = (String) e.getKey();
-        String p = path.isEmpty() ? key : path + "." + (isUnicode(key) ? str(key) : "(a key)");
+        String shown = key.matches("[A-Za-z0-9_-]+") ? key : isUnicode(key) ? str(key) : "(a key)";
+        String p = path.isEmpty() ? shown : path + "." + shown;
         if (!isUnicode(key)) {
           return p;
         }

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.dataformat.toml.TomlFactory;
 import java.io.IOException;
+import java.io.Reader;
 import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -81,7 +82,7 @@ final class TomlReader {
       throw new NotRead(false, 0, 0, "it is larger than " + MAX_CHARS / 1024 + " KiB, the most the agent reads");
     }
     String t = text.startsWith("\uFEFF") ? text.substring(1) : text;
-    try (JsonParser p = TOML.createParser(t)) {
+    try (JsonParser p = TOML.createParser(new WholePairs(t))) {
       JsonToken first = p.nextToken();
       if (first == null) {
         return Map.of();
@@ -120,6 +121,42 @@ final class TomlReader {
       return "duplicate key: the key-value pair just before this position sets a key that is already set";
     }
     return m.substring(0, 1).toLowerCase(Locale.ROOT) + m.substring(1);
+  }
+
+  /**
+   * Hands the text to the parser in chunks that never end between the two halves of a surrogate
+   * pair: the parser's lexer drops a pair that straddles two reads (seen at its 4000-character
+   * buffer boundary), which would change a value holding a character beyond U+FFFF.
+   */
+  static final class WholePairs extends Reader {
+    private final String s;
+    private int pos;
+
+    WholePairs(String s) {
+      this.s = s;
+    }
+
+    @Override
+    public int read(char[] buf, int off, int len) {
+      if (len == 0) {
+        return 0;
+      }
+      if (pos >= s.length()) {
+        return -1;
+      }
+      int n = Math.min(len, s.length() - pos);
+      if (n > 1 && Character.isHighSurrogate(s.charAt(pos + n - 1))) {
+        n--; // keep the pair for the next read
+      }
+      s.getChars(pos, pos + n, buf, off);
+      pos += n;
+      return n;
+    }
+
+    @Override
+    public void close() {
+      // nothing to release
+    }
   }
 
   /** One value from the parser's token stream; nesting is bounded by {@link #MAX_DEPTH}. */
