@@ -1,24 +1,35 @@
 package dev.registrypolicy.agent;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * Pure diagnosis of containerd's {@code config.toml}: does containerd read the {@code certs.d}
  * directory the agent writes into, and is anything in the file known to defeat hosts.toml?
  *
- * <p>The file is scanned by a small, tolerant TOML reader written for this purpose instead of
- * toml4j, because toml4j (TOML 0.4) rejects TOML 1.0 dotted keys that real config.toml files use.
- * The reader understands table headers and keys with bare, double-quoted and single-quoted
- * segments, dotted keys at any level, basic/literal (multi-line) strings, comments, and arrays and
- * inline tables spanning lines. A statement it cannot read is skipped, never fatal: the diagnosis
- * must work on whatever a node has.
+ * <p>The file is read with a TOML 1.0 parser ({@link TomlReader}), as containerd reads it: real
+ * files use TOML 1.0 dotted keys. A file that is not valid TOML is reported as exactly that, with
+ * the line and column, because containerd refuses to start with it; nothing else is guessed from
+ * such a file.
+ *
+ * <p>Limits, enforced before or while parsing: at most {@link #MAX_BYTES} bytes and
+ * {@link TomlReader#MAX_DEPTH} levels of nested tables and arrays.
  */
 public final class ContainerdConfig {
 
@@ -31,13 +42,19 @@ public final class ContainerdConfig {
 
     private static final List<String> DEPRECATED_TABLES = List.of("mirrors", "configs", "auths");
 
+    /** Largest config.toml the agent reads: 256 KiB, about 25 times containerd's full default file. */
+    static final int MAX_BYTES = TomlReader.MAX_CHARS;
+    /** Deepest nesting of tables, inline tables and arrays the agent reads. */
+    static final int MAX_DEPTH = TomlReader.MAX_DEPTH;
+
     private ContainerdConfig() {
     }
 
     /**
      * What the agent learned from config.toml.
      *
-     * @param configVersion top-level {@code version} (1 when absent; 0 when the file was unreadable)
+     * @param configVersion top-level {@code version} (1 when absent; 0 when the file was unreadable
+     *                      or is not valid TOML)
      * @param configPath raw {@code config_path} value, null when not set
      * @param configPathDirs {@code configPath} split on ':' (empty segments dropped)
      * @param pointsAtCertsDir whether one of {@code configPathDirs} is the agent's directory
@@ -71,6 +88,103 @@ public final class ContainerdConfig {
                 "unknown");
     }
 
+    /** The diagnosis of a file containerd cannot load: {@code why} says where and what is wrong. */
+    private static Diagnosis refused(String why) {
+        return new Diagnosis(0, null, List.of(), false, null, false,
+                List.of(why + "; containerd will refuse to start with it: fix the file and restart containerd"),
+                "unknown");
+    }
+
+    /**
+     * Reads and diagnoses the config.toml at {@code file}: at most {@link #MAX_BYTES} bytes are
+     * read, and the text must be UTF-8 as TOML requires. Never throws for anything about the file;
+     * an unreadable file gives {@link #unreadable}.
+     *
+     * @param file config.toml as the agent sees it (the node's file, mounted read-only)
+     * @param nodeCertsDir the agent's certs.d directory as the node sees it
+     */
+    public static Diagnosis diagnose(Path file, String nodeCertsDir) {
+        Objects.requireNonNull(file, "file");
+        Objects.requireNonNull(nodeCertsDir, "nodeCertsDir");
+        if (Files.isDirectory(file)) {
+            return unreadable(file + " is a directory, not a file");
+        }
+        byte[] bytes;
+        try (InputStream in = Files.newInputStream(file)) {
+            bytes = in.readNBytes(MAX_BYTES + 1);
+        } catch (NoSuchFileException e) {
+            return unreadable(file + " does not exist");
+        } catch (AccessDeniedException e) {
+            return unreadable("permission denied reading " + file);
+        } catch (IOException e) {
+            String m = e.getMessage();
+            return unreadable("reading " + file + " failed: " + (m == null || m.isBlank() ? "input/output error" : m));
+        }
+        if (bytes.length > MAX_BYTES) {
+            return tooLarge();
+        }
+        String text;
+        try {
+            text = utf8(bytes);
+        } catch (NotUtf8 e) {
+            int line = 1;
+            int lineStart = 0;
+            for (int i = 0; i < e.offset; i++) {
+                if (bytes[i] == '\n') {
+                    line++;
+                    lineStart = i + 1;
+                }
+            }
+            String before = new String(bytes, lineStart, e.offset - lineStart, StandardCharsets.UTF_8);
+            int column = before.codePointCount(0, before.length()) + 1;
+            return refused("config.toml is not valid TOML at line " + line + ", column " + column
+                    + ": the text is not UTF-8 there, and TOML files must be UTF-8");
+        }
+        return diagnose(text, nodeCertsDir);
+    }
+
+    private static Diagnosis tooLarge() {
+        return notRead("config.toml was not read: it is larger than " + MAX_BYTES / 1024 + " KiB, the most the agent "
+                + "reads");
+    }
+
+    /** The diagnosis of a file the agent does not read although containerd may: {@code why} says why. */
+    private static Diagnosis notRead(String why) {
+        return new Diagnosis(0, null, List.of(), false, null, false,
+                List.of(why + ", so the agent cannot tell whether containerd reads its hosts.toml files: keep "
+                        + "config.toml under " + MAX_BYTES / 1024 + " KiB with tables and arrays nested at most "
+                        + MAX_DEPTH + " levels deep, or check config_path by hand"),
+                "unknown");
+    }
+
+    /** Thrown by {@link #utf8} with the offset of the first byte that is not UTF-8. */
+    private static final class NotUtf8 extends Exception {
+        private static final long serialVersionUID = 1L;
+        final int offset;
+
+        NotUtf8(int offset) {
+            super(null, null, false, false);
+            this.offset = offset;
+        }
+    }
+
+    private static String utf8(byte[] bytes) throws NotUtf8 {
+        CharsetDecoder d = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        CharBuffer out = CharBuffer.allocate(bytes.length);
+        CoderResult r = d.decode(in, out, true);
+        if (r.isError()) {
+            throw new NotUtf8(in.position());
+        }
+        r = d.flush(out);
+        if (r.isError()) {
+            throw new NotUtf8(in.position());
+        }
+        return out.flip().toString();
+    }
+
     /**
      * Diagnoses config.toml text.
      *
@@ -79,11 +193,18 @@ public final class ContainerdConfig {
      */
     public static Diagnosis diagnose(String configToml, String nodeCertsDir) {
         Objects.requireNonNull(nodeCertsDir, "nodeCertsDir");
-        Toml toml = Toml.scan(configToml == null ? "" : configToml);
+        String text = configToml == null ? "" : configToml;
+        Map<String, Object> toml;
+        try {
+            toml = TomlReader.read(text);
+        } catch (TomlReader.NotRead e) {
+            return e.invalid ? refused("config.toml is not valid TOML" + e.where() + ": " + e.reason)
+                    : notRead("config.toml was not read: " + e.reason);
+        }
         List<String> warnings = new ArrayList<>();
 
         // --- version
-        Object rawVersion = toml.values.get(List.of("version"));
+        Object rawVersion = toml.get("version");
         int version = 1;
         boolean versionGiven = false;
         if (rawVersion instanceof Long) {
@@ -112,8 +233,9 @@ public final class ContainerdConfig {
         String configPath = null;
         String foundUnder = null;
         boolean configPathKeyPresent = false;
+        String wrongType = null;
         for (String id : order) {
-            Object v = toml.values.get(List.of("plugins", id, "registry", "config_path"));
+            Object v = at(toml, "plugins", id, "registry", "config_path");
             if (v != null) {
                 configPathKeyPresent = true;
                 if (v instanceof String) {
@@ -121,11 +243,14 @@ public final class ContainerdConfig {
                     foundUnder = id;
                     break;
                 }
+                if (wrongType == null) {
+                    wrongType = "config_path under plugin " + id + " is " + describe(v) + ", not a string";
+                }
             }
         }
         String registryTable = registryTable(version);
 
-        Object local = toml.values.get(List.of("plugins", CRI_V3_IMAGES_PLUGIN, "use_local_image_pull"));
+        Object local = at(toml, "plugins", CRI_V3_IMAGES_PLUGIN, "use_local_image_pull");
         Boolean useLocalImagePull = local instanceof Boolean ? (Boolean) local : null;
 
         List<String> dirs = new ArrayList<>();
@@ -145,14 +270,17 @@ public final class ContainerdConfig {
             }
         }
 
-        Object imports = toml.values.get(List.of("imports"));
+        Object imports = toml.get("imports");
         String importsNote = "";
         if (imports instanceof List && !((List<?>) imports).isEmpty()) {
             importsNote = " (config.toml imports " + describe(imports) + "; if one of those files sets config_path, "
                     + "check it there)";
         }
 
-        if (dirs.isEmpty()) {
+        if (wrongType != null && configPath == null) {
+            warnings.add(wrongType + ", which containerd refuses to load: set config_path = \"" + certs + "\" in "
+                    + registryTable + " and restart containerd");
+        } else if (dirs.isEmpty()) {
             String defaultNote = !configPathKeyPresent && version >= 2
                     ? "; containerd 2.2+ instead defaults to /etc/containerd/certs.d:/etc/docker/certs.d, which "
                     + "transfer-service pulls ignore (containerd issue 12415)"
@@ -187,7 +315,7 @@ public final class ContainerdConfig {
         Set<String> deprecated = new LinkedHashSet<>();
         for (String id : List.of(CRI_V2_PLUGIN, CRI_V3_IMAGES_PLUGIN, CRI_V1_PLUGIN)) {
             for (String t : DEPRECATED_TABLES) {
-                if (toml.hasContentUnder(List.of("plugins", id, "registry", t))) {
+                if (hasContent(at(toml, "plugins", id, "registry", t))) {
                     deprecated.add("registry." + t);
                 }
             }
@@ -238,6 +366,23 @@ public final class ContainerdConfig {
         return String.valueOf(v);
     }
 
+    /** The value at a key path, or null when a step is missing or not a table. */
+    private static Object at(Map<String, Object> root, String... keys) {
+        Object v = root;
+        for (String k : keys) {
+            if (!(v instanceof Map)) {
+                return null;
+            }
+            v = ((Map<?, ?>) v).get(k);
+        }
+        return v;
+    }
+
+    /** A table with at least one key, or any other value: an empty table configures nothing. */
+    private static boolean hasContent(Object v) {
+        return v != null && !(v instanceof Map && ((Map<?, ?>) v).isEmpty());
+    }
+
     /** Strips trailing slashes (but keeps a lone "/"). */
     static String normalizeDir(String dir) {
         String d = dir.strip();
@@ -245,468 +390,5 @@ public final class ContainerdConfig {
             d = d.substring(0, d.length() - 1);
         }
         return d;
-    }
-
-    // ==============================================================================================
-    // A tolerant TOML scanner: it records every scalar/array value under its full key path and every
-    // table path it sees. Values are String, Boolean, Long, List, or (for floats, dates and other
-    // bare words) the raw text as String.
-
-    static final class Toml {
-        final Map<List<String>, Object> values = new LinkedHashMap<>();
-        final Set<List<String>> tables = new LinkedHashSet<>();
-        int skippedStatements;
-
-        private final String s;
-        private int pos;
-
-        private Toml(String s) {
-            this.s = s;
-        }
-
-        private static final List<String> UNKNOWN_TABLE = List.of("\u0000unreadable");
-        private static final Pattern DEC_INT = Pattern.compile("[+-]?[0-9](_?[0-9])*");
-        private static final Pattern HEX_INT = Pattern.compile("0x[0-9a-fA-F](_?[0-9a-fA-F])*");
-        private static final Pattern OCT_INT = Pattern.compile("0o[0-7](_?[0-7])*");
-        private static final Pattern BIN_INT = Pattern.compile("0b[01](_?[01])*");
-
-        static Toml scan(String text) {
-            Toml t = new Toml(text.startsWith("\uFEFF") ? text.substring(1) : text);
-            t.run();
-            return t;
-        }
-
-        boolean hasContentUnder(List<String> base) {
-            for (List<String> k : values.keySet()) {
-                if (k.size() > base.size() && k.subList(0, base.size()).equals(base)) {
-                    return true;
-                }
-            }
-            for (List<String> k : tables) {
-                if (k.size() > base.size() && k.subList(0, base.size()).equals(base)) {
-                    return true;
-                }
-            }
-            return false;
-        }
-
-        private static final class Bad extends RuntimeException {
-            private static final long serialVersionUID = 1L;
-
-            Bad(String m) {
-                super(m, null, false, false);
-            }
-        }
-
-        private void run() {
-            List<String> table = List.of();
-            while (true) {
-                skipBlankLinesAndComments();
-                if (pos >= s.length()) {
-                    return;
-                }
-                int start = pos;
-                boolean isHeader = s.charAt(pos) == '[';
-                try {
-                    if (isHeader) {
-                        table = header();
-                    } else {
-                        keyValue(table);
-                    }
-                    endOfLine();
-                } catch (Bad | IndexOutOfBoundsException e) {
-                    skippedStatements++;
-                    if (isHeader) {
-                        // keys after an unreadable header belong to no table we know
-                        table = UNKNOWN_TABLE;
-                    }
-                    pos = start;
-                    skipRestOfLine();
-                }
-            }
-        }
-
-        private List<String> header() {
-            boolean arrayOfTables = s.startsWith("[[", pos);
-            pos += arrayOfTables ? 2 : 1;
-            skipSpaces();
-            List<String> key = key();
-            expect(']');
-            if (arrayOfTables) {
-                expect(']');
-            }
-            tables.add(key);
-            return key;
-        }
-
-        private void keyValue(List<String> prefix) {
-            List<String> key = key();
-            expect('=');
-            skipSpaces();
-            List<String> full = concat(prefix, key);
-            value(full);
-        }
-
-        /** A possibly dotted key; leaves pos after trailing spaces. */
-        private List<String> key() {
-            List<String> parts = new ArrayList<>(4);
-            while (true) {
-                skipSpaces();
-                char c = peek();
-                if (c == '"') {
-                    if (s.startsWith("\"\"\"", pos)) {
-                        throw new Bad("multi-line string as key");
-                    }
-                    parts.add(basicString());
-                } else if (c == '\'') {
-                    if (s.startsWith("'''", pos)) {
-                        throw new Bad("multi-line string as key");
-                    }
-                    parts.add(literalString());
-                } else {
-                    int b = pos;
-                    while (pos < s.length() && isBareKeyChar(s.charAt(pos))) {
-                        pos++;
-                    }
-                    if (b == pos) {
-                        throw new Bad("key expected");
-                    }
-                    parts.add(s.substring(b, pos));
-                }
-                skipSpaces();
-                if (pos < s.length() && s.charAt(pos) == '.') {
-                    pos++;
-                    continue;
-                }
-                return List.copyOf(parts);
-            }
-        }
-
-        /** Parses a value; records it under {@code path} unless path is null (array elements). */
-        private Object value(List<String> path) {
-            char c = peek();
-            Object v;
-            if (c == '"') {
-                v = s.startsWith("\"\"\"", pos) ? multiLineBasicString() : basicString();
-            } else if (c == '\'') {
-                v = s.startsWith("'''", pos) ? multiLineLiteralString() : literalString();
-            } else if (c == '[') {
-                v = array();
-            } else if (c == '{') {
-                inlineTable(path);
-                return null;
-            } else {
-                v = bareValue();
-            }
-            if (path != null) {
-                values.put(path, v);
-            }
-            return v;
-        }
-
-        private List<Object> array() {
-            pos++; // [
-            List<Object> items = new ArrayList<>();
-            while (true) {
-                skipWhitespaceAndComments();
-                if (peek() == ']') {
-                    pos++;
-                    return items;
-                }
-                Object item = value(null);
-                if (item != null) {
-                    items.add(item);
-                }
-                skipWhitespaceAndComments();
-                char c = peek();
-                if (c == ',') {
-                    pos++;
-                } else if (c == ']') {
-                    pos++;
-                    return items;
-                } else {
-                    throw new Bad("',' or ']' expected in array");
-                }
-            }
-        }
-
-        private void inlineTable(List<String> path) {
-            pos++; // {
-            if (path != null) {
-                tables.add(path);
-            }
-            while (true) {
-                // TOML 1.0 keeps inline tables on one line; newlines are tolerated here anyway
-                skipWhitespaceAndComments();
-                if (peek() == '}') {
-                    pos++;
-                    return;
-                }
-                List<String> key = key();
-                expect('=');
-                skipSpaces();
-                value(path == null ? null : concat(path, key));
-                skipWhitespaceAndComments();
-                char c = peek();
-                if (c == ',') {
-                    pos++;
-                } else if (c == '}') {
-                    pos++;
-                    return;
-                } else {
-                    throw new Bad("',' or '}' expected in inline table");
-                }
-            }
-        }
-
-        private Object bareValue() {
-            int b = pos;
-            while (pos < s.length()) {
-                char c = s.charAt(pos);
-                if (c == ',' || c == ']' || c == '}' || c == '#' || c == '\n' || c == '\r') {
-                    break;
-                }
-                pos++;
-            }
-            String raw = s.substring(b, pos).strip();
-            // keep trailing spaces for endOfLine() to skip
-            if (raw.isEmpty()) {
-                throw new Bad("value expected");
-            }
-            if ("true".equals(raw)) {
-                return Boolean.TRUE;
-            }
-            if ("false".equals(raw)) {
-                return Boolean.FALSE;
-            }
-            try {
-                if (DEC_INT.matcher(raw).matches()) {
-                    return Long.parseLong(raw.replace("_", ""));
-                }
-                if (HEX_INT.matcher(raw).matches()) {
-                    return Long.parseLong(raw.substring(2).replace("_", ""), 16);
-                }
-                if (OCT_INT.matcher(raw).matches()) {
-                    return Long.parseLong(raw.substring(2).replace("_", ""), 8);
-                }
-                if (BIN_INT.matcher(raw).matches()) {
-                    return Long.parseLong(raw.substring(2).replace("_", ""), 2);
-                }
-            } catch (NumberFormatException tooBig) {
-                return raw;
-            }
-            if (raw.indexOf('=') >= 0 || raw.indexOf('"') >= 0 || raw.indexOf('\'') >= 0) {
-                throw new Bad("not a value");
-            }
-            return raw; // float, date-time, inf, nan: kept as text
-        }
-
-        private String basicString() {
-            pos++; // "
-            StringBuilder out = new StringBuilder();
-            while (true) {
-                char c = s.charAt(pos);
-                if (c == '"') {
-                    pos++;
-                    return out.toString();
-                }
-                if (c == '\n' || c == '\r') {
-                    throw new Bad("unterminated string");
-                }
-                if (c == '\\') {
-                    escape(out);
-                } else {
-                    out.append(c);
-                    pos++;
-                }
-            }
-        }
-
-        private String multiLineBasicString() {
-            pos += 3;
-            skipFirstNewline();
-            StringBuilder out = new StringBuilder();
-            while (true) {
-                if (s.startsWith("\"\"\"", pos)) {
-                    int run = 0;
-                    while (pos + run < s.length() && s.charAt(pos + run) == '"') {
-                        run++;
-                    }
-                    int extra = Math.min(run - 3, 2);
-                    out.append("\"".repeat(extra));
-                    pos += 3 + extra;
-                    return out.toString();
-                }
-                char c = s.charAt(pos);
-                if (c == '\\') {
-                    // a line-ending backslash swallows the newline and following whitespace
-                    int p = pos + 1;
-                    while (p < s.length() && (s.charAt(p) == ' ' || s.charAt(p) == '\t')) {
-                        p++;
-                    }
-                    if (p < s.length() && (s.charAt(p) == '\n' || s.charAt(p) == '\r')) {
-                        pos = p;
-                        while (pos < s.length() && Character.isWhitespace(s.charAt(pos))) {
-                            pos++;
-                        }
-                        continue;
-                    }
-                    escape(out);
-                } else {
-                    out.append(c);
-                    pos++;
-                }
-            }
-        }
-
-        private String literalString() {
-            pos++; // '
-            int b = pos;
-            while (true) {
-                char c = s.charAt(pos);
-                if (c == '\'') {
-                    String v = s.substring(b, pos);
-                    pos++;
-                    return v;
-                }
-                if (c == '\n' || c == '\r') {
-                    throw new Bad("unterminated string");
-                }
-                pos++;
-            }
-        }
-
-        private String multiLineLiteralString() {
-            pos += 3;
-            skipFirstNewline();
-            int end = s.indexOf("'''", pos);
-            if (end < 0) {
-                throw new Bad("unterminated string");
-            }
-            int run = 0;
-            while (end + run < s.length() && s.charAt(end + run) == '\'') {
-                run++;
-            }
-            int extra = Math.min(run - 3, 2);
-            String v = s.substring(pos, end + extra);
-            pos = end + 3 + extra;
-            return v;
-        }
-
-        private void escape(StringBuilder out) {
-            char e = s.charAt(pos + 1);
-            pos += 2;
-            switch (e) {
-                case 'b': out.append('\b'); break;
-                case 't': out.append('\t'); break;
-                case 'n': out.append('\n'); break;
-                case 'f': out.append('\f'); break;
-                case 'r': out.append('\r'); break;
-                case 'e': out.append('\u001b'); break;
-                case '"': out.append('"'); break;
-                case '\\': out.append('\\'); break;
-                case 'x': out.appendCodePoint(hex(2)); break;
-                case 'u': out.appendCodePoint(hex(4)); break;
-                case 'U': out.appendCodePoint(hex(8)); break;
-                default: throw new Bad("bad escape");
-            }
-        }
-
-        private int hex(int digits) {
-            try {
-                int cp = Integer.parseInt(s.substring(pos, pos + digits), 16);
-                pos += digits;
-                if (!Character.isValidCodePoint(cp)) {
-                    throw new Bad("bad code point");
-                }
-                return cp;
-            } catch (NumberFormatException e) {
-                throw new Bad("bad escape");
-            }
-        }
-
-        private void skipFirstNewline() {
-            if (s.startsWith("\r\n", pos)) {
-                pos += 2;
-            } else if (s.startsWith("\n", pos)) {
-                pos++;
-            }
-        }
-
-        private void endOfLine() {
-            skipSpaces();
-            if (pos >= s.length()) {
-                return;
-            }
-            char c = s.charAt(pos);
-            if (c == '#') {
-                skipRestOfLine();
-            } else if (c == '\n' || c == '\r') {
-                skipRestOfLine();
-            } else {
-                throw new Bad("end of line expected");
-            }
-        }
-
-        private void expect(char c) {
-            skipSpaces();
-            if (peek() != c) {
-                throw new Bad("'" + c + "' expected");
-            }
-            pos++;
-            skipSpaces();
-        }
-
-        private char peek() {
-            if (pos >= s.length()) {
-                throw new Bad("unexpected end of input");
-            }
-            return s.charAt(pos);
-        }
-
-        private void skipSpaces() {
-            while (pos < s.length() && (s.charAt(pos) == ' ' || s.charAt(pos) == '\t')) {
-                pos++;
-            }
-        }
-
-        private void skipRestOfLine() {
-            while (pos < s.length() && s.charAt(pos) != '\n') {
-                pos++;
-            }
-            if (pos < s.length()) {
-                pos++;
-            }
-        }
-
-        private void skipWhitespaceAndComments() {
-            while (pos < s.length()) {
-                char c = s.charAt(pos);
-                if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-                    pos++;
-                } else if (c == '#') {
-                    while (pos < s.length() && s.charAt(pos) != '\n') {
-                        pos++;
-                    }
-                } else {
-                    return;
-                }
-            }
-        }
-
-        private void skipBlankLinesAndComments() {
-            skipWhitespaceAndComments();
-        }
-
-        private static boolean isBareKeyChar(char c) {
-            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-        }
-
-        private static List<String> concat(List<String> a, List<String> b) {
-            List<String> r = new ArrayList<>(a.size() + b.size());
-            r.addAll(a);
-            r.addAll(b);
-            return List.copyOf(r);
-        }
     }
 }

@@ -1,6 +1,5 @@
 package dev.registrypolicy.agent;
 
-import com.moandjiezana.toml.Toml;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -9,7 +8,7 @@ import java.util.Objects;
 
 /**
  * One containerd {@code hosts.toml}: the model, its rendering, and the check that the rendered
- * bytes parse back (with an independent TOML parser) to exactly that model. containerd silently
+ * text parses back (with an independent TOML 1.0 parser) to exactly that model. containerd silently
  * ignores a file it cannot decode and falls back to the upstream, so nothing is written that does
  * not pass {@link #verify}.
  *
@@ -127,11 +126,20 @@ record HostsToml(String marker, String server, Host root, List<Host> hosts) {
     return "[" + String.join(", ", q) + "]";
   }
 
-  /** A TOML basic string. */
+  /**
+   * A TOML 1.0 basic string holding exactly {@code s}, in ASCII: {@code "} and {@code \\} escaped,
+   * control characters (U+0000 to U+001F, U+007F) escaped, and every character beyond ASCII written
+   * as a {@code \\uXXXX} or {@code \\UXXXXXXXX} escape. Every TOML 1.0 parser (containerd's Go
+   * parsers, and the reader {@link #verify} uses) turns these back into the same string, whatever
+   * bytes a registry password or token holds, and the file itself is plain ASCII, the same in any
+   * encoding. A string with an unpaired UTF-16 surrogate is not Unicode text and has no TOML form;
+   * {@link #verify} reports it.
+   */
   static String str(String s) {
     StringBuilder sb = new StringBuilder(s.length() + 2).append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
+    for (int i = 0; i < s.length(); ) {
+      int c = s.codePointAt(i);
+      i += Character.charCount(c);
       switch (c) {
         case '"': sb.append("\\\""); break;
         case '\\': sb.append("\\\\"); break;
@@ -139,10 +147,12 @@ record HostsToml(String marker, String server, Host root, List<Host> hosts) {
         case '\t': sb.append("\\t"); break;
         case '\r': sb.append("\\r"); break;
         default:
-          if (c < 0x20 || c == 0x7f) {
-            sb.append(String.format("\\u%04X", (int) c));
+          if (c < 0x20 || c == 0x7f || (c > 0x7f && c <= 0xffff)) {
+            sb.append(String.format("\\u%04X", c));
+          } else if (c > 0xffff) {
+            sb.append(String.format("\\U%08X", c));
           } else {
-            sb.append(c);
+            sb.append((char) c);
           }
       }
     }
@@ -150,21 +160,27 @@ record HostsToml(String marker, String server, Host root, List<Host> hosts) {
   }
 
   /**
-   * Parses {@code text} with toml4j and checks that it says exactly what this model says, host
-   * order included. Returns null when it does, else a description of the first difference that
-   * never includes header values.
+   * Parses {@code text} with a TOML 1.0 parser ({@link TomlReader}, which reads strings and escapes
+   * as containerd's Go parsers do) and checks that it says exactly what this model says, host order
+   * included. Returns null when it does, else a description of the first difference that names
+   * keys only, never values.
    */
   String verify(String text) {
     if (!text.startsWith(marker + "\n")) {
       return "marker line missing";
     }
+    Map<String, Object> expected = expectedMap();
+    String notText = notUnicode(expected, "");
+    if (notText != null) {
+      return "the value of " + notText + " is not Unicode text (it holds an unpaired UTF-16 surrogate), so it "
+          + "cannot be written to a TOML file";
+    }
     Map<String, Object> actual;
     try {
-      actual = normalize(new Toml().read(text).toMap());
-    } catch (RuntimeException e) {
-      return "does not parse as TOML: " + e.getClass().getSimpleName();
+      actual = TomlReader.read(text);
+    } catch (TomlReader.NotRead e) {
+      return "does not parse as TOML" + e.where() + ": " + e.reason;
     }
-    Map<String, Object> expected = expectedMap();
     if (!expected.equals(actual)) {
       for (String k : expected.keySet()) {
         if (!Objects.equals(expected.get(k), actual.get(k))) {
@@ -173,17 +189,59 @@ record HostsToml(String marker, String server, Host root, List<Host> hosts) {
       }
       return "unexpected keys after parsing: " + actual.keySet();
     }
+    // tables come back in document order
+    Object hostTables = actual.get("host");
     List<String> order = new ArrayList<>();
-    for (String line : text.split("\n")) {
-      if (line.startsWith("[host.\"") && !line.endsWith(".header]")) {
-        order.add(line.substring(7, line.length() - 2));
-      }
+    if (hostTables instanceof Map) {
+      ((Map<?, ?>) hostTables).keySet().forEach(k -> order.add((String) k));
     }
     List<String> want = new ArrayList<>();
     for (Host h : hosts) {
       want.add(h.url());
     }
     return order.equals(want) ? null : "host order differs";
+  }
+
+  /** The key path of the first string (key or value) that is not Unicode text, or null. */
+  private static String notUnicode(Object v, String path) {
+    if (v instanceof String) {
+      return isUnicode((String) v) ? null : path;
+    }
+    if (v instanceof List) {
+      for (Object o : (List<?>) v) {
+        String bad = notUnicode(o, path + "[]");
+        if (bad != null) {
+          return bad;
+        }
+      }
+    }
+    if (v instanceof Map) {
+      for (Map.Entry<?, ?> e : ((Map<?, ?>) v).entrySet()) {
+        String key = (String) e.getKey();
+        String shown = key.matches("[A-Za-z0-9_-]+") ? key : isUnicode(key) ? str(key) : "(a key)";
+        String p = path.isEmpty() ? shown : path + "." + shown;
+        if (!isUnicode(key)) {
+          return p;
+        }
+        String bad = notUnicode(e.getValue(), p);
+        if (bad != null) {
+          return bad;
+        }
+      }
+    }
+    return null;
+  }
+
+  private static boolean isUnicode(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private Map<String, Object> expectedMap() {
@@ -226,37 +284,6 @@ record HostsToml(String marker, String server, Host root, List<Host> hosts) {
       m.put("header", Map.of("Authorization", h.authorization()));
     }
     return m;
-  }
-
-  /** toml4j keeps the quotes of quoted keys; strip them and turn nested tables into maps. */
-  private static Map<String, Object> normalize(Map<String, Object> in) {
-    Map<String, Object> out = new LinkedHashMap<>();
-    for (Map.Entry<String, Object> e : in.entrySet()) {
-      String k = e.getKey();
-      if (k.length() >= 2 && k.startsWith("\"") && k.endsWith("\"")) {
-        k = k.substring(1, k.length() - 1);
-      }
-      out.put(k, normalizeValue(e.getValue()));
-    }
-    return out;
-  }
-
-  @SuppressWarnings("unchecked")
-  private static Object normalizeValue(Object v) {
-    if (v instanceof Toml) {
-      return normalize(((Toml) v).toMap());
-    }
-    if (v instanceof Map) {
-      return normalize((Map<String, Object>) v);
-    }
-    if (v instanceof List) {
-      List<Object> out = new ArrayList<>();
-      for (Object o : (List<?>) v) {
-        out.add(normalizeValue(o));
-      }
-      return out;
-    }
-    return v;
   }
 
   @Override

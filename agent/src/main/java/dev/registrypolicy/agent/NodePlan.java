@@ -13,6 +13,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -24,7 +26,10 @@ import java.util.TreeMap;
 /**
  * What certs.d should hold for a policy: per host directory, hosts.toml and the CA and client
  * certificate files it points at. Pure apart from reading the credentials bundle; writes nothing.
- * A host whose Secrets are missing or unusable is held ({@link Plan#held}), not the whole node.
+ * A host whose Secrets are missing or unusable is held ({@link Plan#held}), not the whole node:
+ * CA and client certificate files must hold X.509 certificates only (they are written
+ * world-readable, so a private key in them is refused), a client key must be a private key that
+ * belongs to its certificate ({@link Pem}).
  */
 final class NodePlan {
   static final String HOSTS_TOML = "hosts.toml";
@@ -206,26 +211,34 @@ final class NodePlan {
 
     HostsToml.Host host(Endpoint e, boolean withCapabilities, String where) throws IOException {
       List<String> ca = new ArrayList<>();
-      for (SecretKeyRef ref : e.ca()) {
-        byte[] pem = read(ref, where + ".ca");
-        if (pem != null) {
-          if (!new String(pem, StandardCharsets.US_ASCII).contains("-----BEGIN CERTIFICATE-----")) {
-            problems.add(path + "." + where + ".ca: Secret " + ref.secret() + " key " + ref.key() + " is not a PEM certificate");
-            continue;
-          }
-          String name = "ca-" + sha8(pem) + ".crt";
-          files.put(name, new FileSpec(pem, false));
-          if (!ca.contains(nodeDir + "/" + name)) {
-            ca.add(nodeDir + "/" + name);
-          }
+      for (int i = 0; i < e.ca().size(); i++) {
+        SecretKeyRef ref = e.ca().get(i);
+        String at = where + ".ca" + (e.ca().size() > 1 ? "[" + i + "]" : "");
+        byte[] pem = read(ref, at);
+        if (pem == null) {
+          continue;
+        }
+        // The CA file is world-readable (0644): it must be certificates and nothing else.
+        try {
+          Pem.certificates(pem);
+        } catch (Pem.BadPem bad) {
+          problems.add(path + "." + at + ": Secret " + ref.secret() + " key " + ref.key()
+              + " is not a usable CA certificate file: " + bad.getMessage());
+          continue;
+        }
+        String name = "ca-" + sha8(pem) + ".crt";
+        files.put(name, new FileSpec(pem, false));
+        if (!ca.contains(nodeDir + "/" + name)) {
+          ca.add(nodeDir + "/" + name);
         }
       }
       List<List<String>> client = new ArrayList<>();
       ClientCertRef cc = e.clientCert();
       if (cc != null) {
-        byte[] cert = read(cc.cert(), where + ".clientCert");
-        byte[] key = read(cc.key(), where + ".clientCert");
-        if (cert != null && key != null) {
+        String at = where + ".clientCert";
+        byte[] cert = read(cc.cert(), at);
+        byte[] key = read(cc.key(), at);
+        if (cert != null && key != null && clientPair(cc, cert, key, at)) {
           String id = sha8(concat(cert, key));
           files.put("client-" + id + ".crt", new FileSpec(cert, false));
           files.put("client-" + id + ".key", new FileSpec(key, true));
@@ -255,6 +268,58 @@ final class NodePlan {
       }
       return new HostsToml.Host(e.url() == null ? null : e.url().toString(), caps, ca, client, e.skipVerify(),
           e.overridePath(), e.dialTimeout(), authorization);
+    }
+
+    /**
+     * Whether a client certificate and key are usable: the certificate file (world-readable) holds
+     * certificates only, the key file one private key, and the key belongs to the certificate.
+     * Adds a problem for each thing that is wrong; never quotes the material.
+     */
+    private boolean clientPair(ClientCertRef cc, byte[] cert, byte[] key, String at) {
+      String certAt = path + "." + at + ".certKey: Secret " + cc.cert().secret() + " key " + cc.cert().key();
+      String keyAt = path + "." + at + ".keyKey: Secret " + cc.key().secret() + " key " + cc.key().key();
+      X509Certificate leaf = null;
+      String certBad = null;
+      try {
+        leaf = Pem.certificates(cert).get(0);
+      } catch (Pem.BadPem bad) {
+        certBad = bad.getMessage();
+      }
+      PrivateKey privateKey = null;
+      String keyBad = null;
+      try {
+        privateKey = Pem.privateKey(key, leaf == null ? null : leaf.getPublicKey().getAlgorithm());
+      } catch (Pem.BadPem bad) {
+        keyBad = bad.getMessage();
+      }
+      if (certBad != null && keyBad != null && looksSwapped(cert, key)) {
+        problems.add(path + "." + at + ": certKey (Secret " + cc.cert().secret() + " key " + cc.cert().key()
+            + ") holds the private key and keyKey (Secret " + cc.key().secret() + " key " + cc.key().key()
+            + ") the certificate: swap certKey and keyKey");
+        return false;
+      }
+      if (certBad != null) {
+        problems.add(certAt + " is not a usable client certificate file: " + certBad);
+      }
+      if (keyBad != null) {
+        problems.add(keyAt + " is not a usable client key file: " + keyBad);
+      }
+      if (leaf != null && privateKey != null && !Pem.matches(leaf.getPublicKey(), privateKey)) {
+        problems.add(keyAt + " is not the private key of the client certificate in " + certAt.substring(
+            certAt.indexOf("Secret ")) + ": give the key that belongs to that certificate");
+        return false;
+      }
+      return certBad == null && keyBad == null;
+    }
+
+    private static boolean looksSwapped(byte[] cert, byte[] key) {
+      try {
+        Pem.privateKey(cert, null);
+        Pem.certificates(key);
+        return true;
+      } catch (Pem.BadPem notSwapped) {
+        return false;
+      }
     }
 
     private byte[] read(SecretKeyRef ref, String where) throws IOException {

@@ -1,7 +1,5 @@
 package dev.registrypolicy.agent;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.Socket;
@@ -14,26 +12,19 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.channels.UnresolvedAddressException;
-import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
-import java.security.KeyFactory;
 import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.cert.CertificateException;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
-import java.security.spec.PKCS8EncodedKeySpec;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
@@ -108,7 +99,8 @@ public final class RegistryProbe {
      * @param overridePath true when the URL already contains the API root
      * @param caPems extra trusted CA certificates, PEM (several certificates per entry allowed); may be null
      * @param clientCertPem client certificate chain, PEM; null for none
-     * @param clientKeyPem client private key, PEM: PKCS#8, PKCS#1 (RSA) or SEC1 (EC), unencrypted
+     * @param clientKeyPem client private key, PEM: PKCS#8, PKCS#1 (RSA) or SEC1 (EC), unencrypted (read by
+     *                     {@link Pem}; it must belong to the certificate)
      * @param skipVerify trust any server certificate and host name (this probe only)
      * @param timeout connect and request timeout; null means 5 s
      */
@@ -128,7 +120,9 @@ public final class RegistryProbe {
         if ("https".equals(target.getScheme())) {
             try {
                 builder.sslContext(sslContext(caPems, clientCertPem, clientKeyPem, skipVerify));
-            } catch (GeneralSecurityException | IllegalArgumentException e) {
+            } catch (Pem.BadPem | IllegalArgumentException e) {
+                return Result.unreachable("tls setup failed: " + e.getMessage());
+            } catch (GeneralSecurityException e) {
                 return Result.unreachable("tls setup failed: " + safeMessage(e));
             }
         }
@@ -147,7 +141,7 @@ public final class RegistryProbe {
         } catch (IOException e) {
             r = Result.unreachable(describe(e, t));
         } catch (RuntimeException e) {
-            r = Result.unreachable("probe failed: " + e.getClass().getSimpleName());
+            r = Result.unreachable("probe failed: " + safeMessage(e));
         }
         Log.debug("probed registry", "scheme", target.getScheme(), "host", target.getHost(), "port", target.getPort(),
                 "auth", r.scheme(), "status", r.status());
@@ -366,10 +360,10 @@ public final class RegistryProbe {
         return safeMessage(root);
     }
 
-    /** A short message for logs and status: type name plus the first line of the message, truncated. */
+    /** A short message for logs and status: the first line of the message, truncated; never a class name. */
     static String safeMessage(Throwable t) {
         String m = t.getMessage();
-        String s = t.getClass().getSimpleName() + (m == null || m.isBlank() ? "" : ": " + m.lines().findFirst().orElse(""));
+        String s = m == null || m.isBlank() ? "no detail given" : m.lines().findFirst().orElse("").strip();
         return s.length() > MAX_ERROR ? s.substring(0, MAX_ERROR) + "…" : s;
     }
 
@@ -398,7 +392,11 @@ public final class RegistryProbe {
         if (caPems != null) {
             for (byte[] pem : caPems) {
                 if (pem != null) {
-                    extra.addAll(certificates(pem, "ca"));
+                    try {
+                        extra.addAll(Pem.certificates(pem));
+                    } catch (Pem.BadPem e) {
+                        throw new Pem.BadPem("ca: " + e.getMessage());
+                    }
                 }
             }
         }
@@ -428,29 +426,22 @@ public final class RegistryProbe {
         throw new GeneralSecurityException("no X509 trust manager available");
     }
 
-    private static final Pattern PEM = Pattern.compile(
-            "-----BEGIN ([A-Z0-9 ]+)-----([A-Za-z0-9+/=\\s]*?)-----END \\1-----");
-
-    /** All certificates in a PEM text; throws when there is none. */
-    static List<X509Certificate> certificates(byte[] pem, String what) throws GeneralSecurityException {
-        CertificateFactory cf = CertificateFactory.getInstance("X.509");
-        List<X509Certificate> certs = new ArrayList<>();
-        Matcher m = PEM.matcher(new String(pem, StandardCharsets.US_ASCII));
-        while (m.find()) {
-            if ("CERTIFICATE".equals(m.group(1))) {
-                byte[] der = Base64.getMimeDecoder().decode(m.group(2));
-                certs.add((X509Certificate) cf.generateCertificate(new ByteArrayInputStream(der)));
-            }
-        }
-        if (certs.isEmpty()) {
-            throw new CertificateException(what + " pem holds no certificate");
-        }
-        return certs;
-    }
-
     static KeyManager[] keyManagers(byte[] certPem, byte[] keyPem) throws GeneralSecurityException {
-        List<X509Certificate> chain = certificates(certPem, "client certificate");
-        PrivateKey key = privateKey(keyPem, chain.get(0).getPublicKey().getAlgorithm());
+        List<X509Certificate> chain;
+        PrivateKey key;
+        try {
+            chain = Pem.certificates(certPem);
+        } catch (Pem.BadPem e) {
+            throw new Pem.BadPem("client certificate: " + e.getMessage());
+        }
+        try {
+            key = Pem.privateKey(keyPem, chain.get(0).getPublicKey().getAlgorithm());
+        } catch (Pem.BadPem e) {
+            throw new Pem.BadPem("client key: " + e.getMessage());
+        }
+        if (!Pem.matches(chain.get(0).getPublicKey(), key)) {
+            throw new Pem.BadPem("the client key does not belong to the client certificate");
+        }
         char[] password = new char[16];
         SecureRandom rnd = new SecureRandom();
         for (int i = 0; i < password.length; i++) {
@@ -466,56 +457,6 @@ public final class RegistryProbe {
         KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
         kmf.init(ks, password);
         return kmf.getKeyManagers();
-    }
-
-    /**
-     * Reads an unencrypted PEM private key: PKCS#8 ({@code PRIVATE KEY}), PKCS#1 ({@code RSA PRIVATE KEY})
-     * or SEC1 ({@code EC PRIVATE KEY}). Errors never quote the key.
-     */
-    static PrivateKey privateKey(byte[] pem, String algorithmHint) throws GeneralSecurityException {
-        Matcher m = PEM.matcher(new String(pem, StandardCharsets.US_ASCII));
-        while (m.find()) {
-            String type = m.group(1);
-            byte[] der;
-            try {
-                der = Base64.getMimeDecoder().decode(m.group(2));
-            } catch (IllegalArgumentException e) {
-                throw new GeneralSecurityException("client key pem is not valid base64");
-            }
-            switch (type) {
-                case "PRIVATE KEY":
-                    return pkcs8(der, algorithmHint);
-                case "RSA PRIVATE KEY":
-                    return pkcs8(Der.rsaPkcs1ToPkcs8(der), "RSA");
-                case "EC PRIVATE KEY":
-                    return pkcs8(Der.ecSec1ToPkcs8(der), "EC");
-                case "ENCRYPTED PRIVATE KEY":
-                    throw new GeneralSecurityException("encrypted client keys are not supported");
-                default:
-                    // e.g. "EC PARAMETERS" before the key: keep looking
-            }
-        }
-        throw new GeneralSecurityException("client key pem holds no PKCS#8, PKCS#1 or SEC1 private key");
-    }
-
-    private static PrivateKey pkcs8(byte[] der, String algorithmHint) throws GeneralSecurityException {
-        List<String> algorithms = new ArrayList<>();
-        if (algorithmHint != null) {
-            algorithms.add(algorithmHint);
-        }
-        for (String a : List.of("RSA", "EC", "Ed25519", "Ed448")) {
-            if (!algorithms.contains(a)) {
-                algorithms.add(a);
-            }
-        }
-        for (String a : algorithms) {
-            try {
-                return KeyFactory.getInstance(a).generatePrivate(new PKCS8EncodedKeySpec(der));
-            } catch (GeneralSecurityException | RuntimeException e) {
-                // try the next algorithm; the key itself must never reach a message
-            }
-        }
-        throw new GeneralSecurityException("client key is not a readable RSA or EC private key");
     }
 
     /** Trusts a chain when either the system or the extra trust manager does (host name checks stay on). */
@@ -619,105 +560,6 @@ public final class RegistryProbe {
         @Override
         public X509Certificate[] getAcceptedIssuers() {
             return new X509Certificate[0];
-        }
-    }
-
-    /** The few DER operations needed to turn PKCS#1 and SEC1 keys into PKCS#8. */
-    static final class Der {
-        private static final byte[] RSA_ALGORITHM = {
-            0x30, 0x0d, 0x06, 0x09, 0x2a, (byte) 0x86, 0x48, (byte) 0x86, (byte) 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00
-        };
-        private static final byte[] EC_PUBLIC_KEY_OID = {
-            0x06, 0x07, 0x2a, (byte) 0x86, 0x48, (byte) 0xce, 0x3d, 0x02, 0x01
-        };
-        private static final byte[] VERSION_0 = {0x02, 0x01, 0x00};
-
-        private Der() {
-        }
-
-        static byte[] rsaPkcs1ToPkcs8(byte[] pkcs1) {
-            return tlv(0x30, concat(VERSION_0, RSA_ALGORITHM, tlv(0x04, pkcs1)));
-        }
-
-        static byte[] ecSec1ToPkcs8(byte[] sec1) throws GeneralSecurityException {
-            byte[] curveOid = sec1CurveOid(sec1);
-            byte[] algorithm = tlv(0x30, concat(EC_PUBLIC_KEY_OID, curveOid));
-            return tlv(0x30, concat(VERSION_0, algorithm, tlv(0x04, sec1)));
-        }
-
-        /** The named-curve OID (whole TLV) from SEC1's {@code parameters [0]}. */
-        static byte[] sec1CurveOid(byte[] sec1) throws GeneralSecurityException {
-            try {
-                int[] p = {0};
-                if ((sec1[p[0]++] & 0xff) != 0x30) {
-                    throw new GeneralSecurityException("ec key is not a DER sequence");
-                }
-                int end = length(sec1, p) + p[0];
-                while (p[0] < end) {
-                    int tag = sec1[p[0]++] & 0xff;
-                    int len = length(sec1, p);
-                    if (tag == 0xa0) {
-                        int q = p[0];
-                        if ((sec1[q] & 0xff) != 0x06) {
-                            throw new GeneralSecurityException("ec key uses explicit curve parameters");
-                        }
-                        byte[] oid = new byte[len];
-                        System.arraycopy(sec1, q, oid, 0, len);
-                        return oid;
-                    }
-                    p[0] += len;
-                }
-            } catch (ArrayIndexOutOfBoundsException e) {
-                throw new GeneralSecurityException("ec key is not valid DER");
-            }
-            throw new GeneralSecurityException("ec key names no curve");
-        }
-
-        private static int length(byte[] d, int[] p) throws GeneralSecurityException {
-            int b = d[p[0]++] & 0xff;
-            if (b < 0x80) {
-                return b;
-            }
-            int n = b & 0x7f;
-            if (n == 0 || n > 3) {
-                throw new GeneralSecurityException("unsupported DER length");
-            }
-            int len = 0;
-            for (int i = 0; i < n; i++) {
-                len = (len << 8) | (d[p[0]++] & 0xff);
-            }
-            return len;
-        }
-
-        static byte[] tlv(int tag, byte[] value) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream(value.length + 6);
-            out.write(tag);
-            int len = value.length;
-            if (len < 0x80) {
-                out.write(len);
-            } else if (len < 0x100) {
-                out.write(0x81);
-                out.write(len);
-            } else if (len < 0x10000) {
-                out.write(0x82);
-                out.write(len >> 8);
-                out.write(len);
-            } else {
-                out.write(0x83);
-                out.write(len >> 16);
-                out.write(len >> 8);
-                out.write(len);
-            }
-            out.write(value, 0, value.length);
-            return out.toByteArray();
-        }
-
-        private static byte[] concat(byte[]... parts) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            for (byte[] p : parts) {
-                out.write(p, 0, p.length);
-            }
-            return out.toByteArray();
         }
     }
 }

@@ -17,6 +17,14 @@ import java.util.TreeSet;
 public final class BenchAccess {
   private BenchAccess() {}
 
+  /**
+   * Real PEM material for a bundle, which the planner parses: CA, second CA, client certificate,
+   * client key (the test fixtures).
+   */
+  public static java.util.List<String> realPem() {
+    return java.util.List.of(Fixtures.CA_PEM, Fixtures.CA2_PEM, Fixtures.CLIENT_PEM, Fixtures.CLIENT_KEY);
+  }
+
   /** What certs.d should hold for a policy: file contents by path relative to certs.d, and which are 0600. */
   public static final class Planned {
     public final Map<String, byte[]> files;

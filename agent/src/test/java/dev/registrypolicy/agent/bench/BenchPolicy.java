@@ -1,12 +1,12 @@
 package dev.registrypolicy.agent.bench;
 
+import dev.registrypolicy.agent.BenchAccess;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Base64;
+import java.util.List;
 import java.util.Locale;
-import java.util.SplittableRandom;
 
 /**
  * Generated policies of N registries and the credentials bundle they reference. Registries cycle
@@ -69,27 +69,18 @@ final class BenchPolicy {
     return sb.toString();
   }
 
-  /** The bundle files ({@code <secret>_<key>}) the policy references, with realistically sized PEMs. */
+  /** The bundle files ({@code <secret>_<key>}) the policy references, with real certificates and key. */
   static void writeBundle(Path dir) throws IOException {
     Files.createDirectories(dir);
-    SplittableRandom rnd = new SplittableRandom(20261122L);
-    put(dir, "corp-ca_ca.crt", pem("CERTIFICATE", 1000, rnd));
-    put(dir, "corp-ca_second.crt", pem("CERTIFICATE", 1000, rnd));
-    put(dir, "client-tls_tls.crt", pem("CERTIFICATE", 900, rnd));
-    put(dir, "client-tls_tls.key", pem("PRIVATE KEY", 1200, rnd));
+    List<String> pem = BenchAccess.realPem();
+    put(dir, "corp-ca_ca.crt", pem.get(0));
+    put(dir, "corp-ca_second.crt", pem.get(1));
+    put(dir, "client-tls_tls.crt", pem.get(2));
+    put(dir, "client-tls_tls.key", pem.get(3));
     put(dir, "hub-basic_username", "hubuser");
     put(dir, "hub-basic_password", "hub-bench-pass");
     put(dir, "corp-pull_.dockerconfigjson",
         "{\"auths\":{\"https://registry.corp.example/v1/\":{\"auth\":\"Y29ycHVzZXI6Y29ycC1zZWNyZXQ=\"}}}");
-  }
-
-  private static String pem(String type, int bytes, SplittableRandom rnd) {
-    byte[] b = new byte[bytes];
-    for (int i = 0; i < b.length; i++) {
-      b[i] = (byte) rnd.nextInt(256);
-    }
-    String body = Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(b);
-    return "-----BEGIN " + type + "-----\n" + body + "\n-----END " + type + "-----\n";
   }
 
   private static void put(Path dir, String name, String content) throws IOException {
