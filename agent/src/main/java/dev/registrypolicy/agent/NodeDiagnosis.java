@@ -27,12 +27,9 @@ final class NodeDiagnosis {
     if (config == null) {
       return null;
     }
-    ContainerdConfig.Diagnosis d;
-    try {
-      d = ContainerdConfig.diagnose(Files.readString(config, StandardCharsets.UTF_8), nodeCertsDir);
-    } catch (IOException e) {
-      d = ContainerdConfig.unreadable(config + " " + Causes.describe(e));
-    }
+    // Reads the file itself: a missing file, a directory, text that is not UTF-8 and the size limit
+    // each get their own diagnosis.
+    ContainerdConfig.Diagnosis d = ContainerdConfig.diagnose(config, nodeCertsDir);
     String done = (planInForce ? "certs.d written as planned" : "nothing written (no good policy yet)")
         + "; config.toml not changed (the agent only reads it)";
     String action;

@@ -166,7 +166,7 @@ class ControllerMainTest {
     Path latin1 = tmp.resolve("latin1.yaml");
     Files.write(latin1, new byte[] {'k', ':', ' ', (byte) 0xe9, '\n'});
     assertEquals(1, main("validate", "--policy", latin1.toString()));
-    assertTrue(err().contains(": not UTF-8 text"), err());
+    assertTrue(err().contains(": not valid UTF-8 at byte 3 (line 1)"), err());
     Path big = tmp.resolve("big.yaml");
     Files.write(big, new byte[(int) ControllerMain.MAX_POLICY_BYTES + 1]);
     assertEquals(1, main("validate", "--policy", big.toString()));

@@ -44,7 +44,7 @@ class LogFormatTest {
         Arguments.of(new ApiException(refused), "connection refused (127.0.0.1:6443)"),
         Arguments.of(forbidden, "HTTP 403 Forbidden: leases.coordination.k8s.io \"x\" is forbidden: User \"u\" cannot get resource"),
         Arguments.of(new ApiException(500, Map.of(), "not json"), "HTTP 500: not json"),
-        Arguments.of(new IOException("wrapper", new NoSuchFileException("/nope/config")), "wrapper: no such file: /nope/config"),
+        Arguments.of(new IOException("wrapper", new NoSuchFileException("/nope/config")), "wrapper: no such file or directory: /nope/config"),
         Arguments.of(new RuntimeException("java.io.IOException: Is a directory"), "Is a directory"),
         Arguments.of(new javax.net.ssl.SSLHandshakeException("Received fatal alert: handshake_failure"),
             "TLS failed: Received fatal alert: handshake_failure"),
