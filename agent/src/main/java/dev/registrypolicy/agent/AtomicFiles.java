@@ -114,8 +114,8 @@ final class AtomicFiles {
         while (buf.hasRemaining()) {
           out.write(buf);
         }
-        if (out instanceof FileChannel) {
-          ((FileChannel) out).force(true);
+        if (out instanceof FileChannel fc) {
+          fc.force(true);
         }
         return null;
       });
@@ -193,7 +193,7 @@ final class AtomicFiles {
     try {
       Object links = Files.getAttribute(viaPath, "unix:nlink", LinkOption.NOFOLLOW_LINKS);
       Object viaKey = Files.readAttributes(viaPath, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
-      if (!(links instanceof Integer) || (Integer) links != 1 || !Objects.equals(viaKey, key)) {
+      if (!(links instanceof Integer n) || n != 1 || !Objects.equals(viaKey, key)) {
         throw new WriteFailure(name + ": the temp file was replaced right after it was created; not installed");
       }
     } catch (UnsupportedOperationException | IllegalArgumentException e) {

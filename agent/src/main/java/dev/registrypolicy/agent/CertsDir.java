@@ -507,7 +507,7 @@ final class CertsDir {
   static Integer linkCount(Path p) {
     try {
       Object n = Files.getAttribute(p, "unix:nlink");
-      return n instanceof Integer ? (Integer) n : null;
+      return n instanceof Integer i ? i : null;
     } catch (UnsupportedOperationException | IllegalArgumentException | IOException e) {
       return null;
     }

@@ -207,9 +207,8 @@ public final class ContainerdConfig {
         Object rawVersion = toml.get("version");
         int version = 1;
         boolean versionGiven = false;
-        if (rawVersion instanceof Long) {
-            long v = (Long) rawVersion;
-            version = v < 0 || v > 1000 ? 1 : (int) v;
+        if (rawVersion instanceof Long v) {
+            version = v < 0 || v > 1000 ? 1 : v.intValue();
             versionGiven = true;
         } else if (rawVersion != null) {
             warnings.add("config.toml has version = " + describe(rawVersion) + ", which containerd does not accept: "
@@ -238,8 +237,8 @@ public final class ContainerdConfig {
             Object v = at(toml, "plugins", id, "registry", "config_path");
             if (v != null) {
                 configPathKeyPresent = true;
-                if (v instanceof String) {
-                    configPath = (String) v;
+                if (v instanceof String s) {
+                    configPath = s;
                     foundUnder = id;
                     break;
                 }
@@ -251,7 +250,7 @@ public final class ContainerdConfig {
         String registryTable = registryTable(version);
 
         Object local = at(toml, "plugins", CRI_V3_IMAGES_PLUGIN, "use_local_image_pull");
-        Boolean useLocalImagePull = local instanceof Boolean ? (Boolean) local : null;
+        Boolean useLocalImagePull = local instanceof Boolean b ? b : null;
 
         List<String> dirs = new ArrayList<>();
         if (configPath != null) {

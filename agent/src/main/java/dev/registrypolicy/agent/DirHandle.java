@@ -96,7 +96,7 @@ final class DirHandle implements Closeable {
 
   /** The permissions in {@code a}, or null where the file system has none. */
   static Set<PosixFilePermission> mode(BasicFileAttributes a) {
-    return a instanceof PosixFileAttributes ? ((PosixFileAttributes) a).permissions() : null;
+    return a instanceof PosixFileAttributes posix ? posix.permissions() : null;
   }
 
   /** A name of one component in this directory's file system. */
@@ -228,8 +228,8 @@ final class DirHandle implements Closeable {
    */
   void fsync() {
     try (SeekableByteChannel ch = stream.newByteChannel(name("."), READ)) {
-      if (ch instanceof FileChannel) {
-        ((FileChannel) ch).force(true);
+      if (ch instanceof FileChannel fc) {
+        fc.force(true);
       }
     } catch (IOException | UnsupportedOperationException e) {
       // not supported here

@@ -204,8 +204,8 @@ record HostsToml(String marker, String server, Host root, List<Host> hosts) {
 
   /** The key path of the first string (key or value) that is not Unicode text, or null. */
   private static String notUnicode(Object v, String path) {
-    if (v instanceof String) {
-      return isUnicode((String) v) ? null : path;
+    if (v instanceof String s) {
+      return isUnicode(s) ? null : path;
     }
     if (v instanceof List) {
       for (Object o : (List<?>) v) {

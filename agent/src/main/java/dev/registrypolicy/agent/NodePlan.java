@@ -66,7 +66,7 @@ final class NodePlan {
 
     @Override
     public boolean equals(Object o) {
-      return o instanceof FileSpec && ((FileSpec) o).secret == secret && Arrays.equals(((FileSpec) o).content, content);
+      return o instanceof FileSpec f && f.secret == secret && Arrays.equals(f.content, content);
     }
 
     @Override

@@ -419,8 +419,8 @@ public final class RegistryProbe {
         TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         tmf.init(ks);
         for (TrustManager tm : tmf.getTrustManagers()) {
-            if (tm instanceof X509ExtendedTrustManager) {
-                return (X509ExtendedTrustManager) tm;
+            if (tm instanceof X509ExtendedTrustManager x509) {
+                return x509;
             }
         }
         throw new GeneralSecurityException("no X509 trust manager available");

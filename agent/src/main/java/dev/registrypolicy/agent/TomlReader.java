@@ -181,7 +181,7 @@ final class TomlReader {
         return p.getText();
       case VALUE_NUMBER_INT: {
         Number n = p.getNumberValue();
-        return n instanceof BigInteger && ((BigInteger) n).bitLength() >= 64 ? n : (Object) n.longValue();
+        return n instanceof BigInteger big && big.bitLength() >= 64 ? n : (Object) n.longValue();
       }
       case VALUE_NUMBER_FLOAT:
         return p.getNumberValue();

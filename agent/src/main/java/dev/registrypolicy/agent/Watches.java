@@ -147,7 +147,7 @@ final class Watches implements AutoCloseable {
       });
       return k;
     } catch (IOException | ClosedWatchServiceException e) {
-      Log.debug("cannot watch", "dir", dir, "error", e instanceof IOException ? Causes.describe((IOException) e) : "closed");
+      Log.debug("cannot watch", "dir", dir, "error", e instanceof IOException io ? Causes.describe(io) : "closed");
       return null;
     }
   }

@@ -17,10 +17,9 @@ final class ApiErrors {
 
   /** The describer: null for other exceptions; "" for a transport failure (its causes say why). */
   static String describe(Throwable t) {
-    if (!(t instanceof ApiException)) {
+    if (!(t instanceof ApiException e)) {
       return null;
     }
-    ApiException e = (ApiException) t;
     if (e.getCode() == 0) {
       // No HTTP answer: the cause (connection refused, TLS, timeout) is the story. A message
       // of its own (e.g. the controller's) is kept when there is no cause.

@@ -244,8 +244,8 @@ public final class ControllerMain {
       out.print(Render.render(text, namespaces));
       return OK;
     } catch (IOException | PolicyException e) {
-      err.println("demo: cannot render the example namespaces: " + (e instanceof PolicyException
-          ? ((PolicyException) e).problems() : Log.describe(e)));
+      err.println("demo: cannot render the example namespaces: " + (e instanceof PolicyException pe
+          ? pe.problems() : Log.describe(e)));
       return INVALID;
     }
   }

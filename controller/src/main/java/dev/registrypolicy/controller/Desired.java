@@ -58,8 +58,8 @@ final class Desired {
 
     @Override
     public boolean equals(Object o) {
-      return o instanceof PullSecret && ((PullSecret) o).name.equals(name) && ((PullSecret) o).grant.equals(grant)
-          && Arrays.equals(((PullSecret) o).dockerConfigJson, dockerConfigJson);
+      return o instanceof PullSecret p && p.name.equals(name) && p.grant.equals(grant)
+          && Arrays.equals(p.dockerConfigJson, dockerConfigJson);
     }
 
     @Override

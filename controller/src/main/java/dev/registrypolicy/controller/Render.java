@@ -280,7 +280,7 @@ final class Render {
   }
 
   private static String asString(Object o) {
-    return o instanceof String ? (String) o : null;
+    return o instanceof String s ? s : null;
   }
 
   private static Map<String, String> strings(Object o) {

@@ -40,10 +40,9 @@ final class SourceSecret {
 
   @Override
   public boolean equals(Object o) {
-    if (!(o instanceof SourceSecret)) {
+    if (!(o instanceof SourceSecret s)) {
       return false;
     }
-    SourceSecret s = (SourceSecret) o;
     if (!s.name.equals(name) || !s.type.equals(type) || !s.data.keySet().equals(data.keySet())) {
       return false;
     }

@@ -54,8 +54,8 @@ public final class Causes {
     if (e instanceof CharacterCodingException) {
       return "not valid UTF-8";
     }
-    if (e instanceof FileSystemException) {
-      return reason((FileSystemException) e, "file system error");
+    if (e instanceof FileSystemException fse) {
+      return reason(fse, "file system error");
     }
     return words(e.getMessage(), "input/output error");
   }
@@ -65,11 +65,11 @@ public final class Causes {
    * what kind of error it was.
    */
   public static String describe(Throwable t) {
-    if (t instanceof IOException) {
-      return describe((IOException) t);
+    if (t instanceof IOException io) {
+      return describe(io);
     }
-    if (t instanceof java.io.UncheckedIOException) {
-      return describe(((java.io.UncheckedIOException) t).getCause());
+    if (t instanceof java.io.UncheckedIOException unchecked) {
+      return describe(unchecked.getCause());
     }
     if (t instanceof StackOverflowError) {
       return "input nested too deeply to process";

@@ -367,10 +367,9 @@ public final class DockerConfigJson {
 
     @Override
     public boolean equals(Object o) {
-      if (!(o instanceof Entry)) {
+      if (!(o instanceof Entry e)) {
         return false;
       }
-      Entry e = (Entry) o;
       return key.equals(e.key) && java.util.Objects.equals(username, e.username)
           && java.util.Objects.equals(password, e.password) && java.util.Objects.equals(auth, e.auth)
           && java.util.Objects.equals(identityToken, e.identityToken)

@@ -203,8 +203,8 @@ public final class HealthServer implements AutoCloseable {
       string(sb, "…");
     } else if (v == null) {
       sb.append("null");
-    } else if (v instanceof String) {
-      string(sb, (String) v);
+    } else if (v instanceof String s) {
+      string(sb, s);
     } else if (v instanceof Boolean) {
       sb.append(v);
     } else if (v instanceof Double || v instanceof Float) {
@@ -229,8 +229,8 @@ public final class HealthServer implements AutoCloseable {
       sb.append('}');
     } else if (v instanceof Iterable) {
       array(sb, (Iterable<?>) v, depth);
-    } else if (v instanceof Object[]) {
-      array(sb, java.util.Arrays.asList((Object[]) v), depth);
+    } else if (v instanceof Object[] a) {
+      array(sb, java.util.Arrays.asList(a), depth);
     } else if (v instanceof Optional) {
       value(sb, ((Optional<?>) v).orElse(null), depth);
     } else if (v instanceof Enum) {

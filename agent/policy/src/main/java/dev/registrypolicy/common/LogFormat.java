@@ -162,9 +162,9 @@ public final class LogFormat extends Formatter {
     if (c instanceof javax.net.ssl.SSLException) {
       return "TLS failed" + (msg == null ? "" : ": " + msg);
     }
-    if (c instanceof java.nio.file.FileSystemException) {
-      String file = ((java.nio.file.FileSystemException) c).getFile();
-      String why = Causes.describe((java.io.IOException) c);
+    if (c instanceof java.nio.file.FileSystemException fse) {
+      String file = fse.getFile();
+      String why = Causes.describe(fse);
       return file == null ? why : why + ": " + file;
     }
     if (c instanceof java.io.FileNotFoundException) {

@@ -46,7 +46,7 @@ public final class Glob {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof Glob && ((Glob) o).pattern.equals(pattern);
+    return o instanceof Glob g && g.pattern.equals(pattern);
   }
 
   @Override

@@ -29,10 +29,10 @@ final class Node {
     if (value instanceof Map) {
       Map<?, ?> m = (Map<?, ?>) value;
       for (Object k : m.keySet()) {
-        if (!(k instanceof String)) {
+        if (!(k instanceof String ks)) {
           problems.add(new Problem(path, "keys must be strings, found " + typeName(k)));
-        } else if (((String) k).length() > PolicyLimits.MAX_KEY_CHARS) {
-          problems.add(new Problem(path, "a key of " + ((String) k).length() + " characters (at most "
+        } else if (ks.length() > PolicyLimits.MAX_KEY_CHARS) {
+          problems.add(new Problem(path, "a key of " + ks.length() + " characters (at most "
               + PolicyLimits.MAX_KEY_CHARS + ")"));
         }
       }
@@ -94,8 +94,7 @@ final class Node {
       }
       return null;
     }
-    if (v instanceof String) {
-      String s = (String) v;
+    if (v instanceof String s) {
       if (s.length() > PolicyLimits.MAX_STRING_CHARS) {
         problem(key, "too long (" + s.length() + " characters, at most " + PolicyLimits.MAX_STRING_CHARS + ")");
         return null;
@@ -170,11 +169,11 @@ final class Node {
     for (int i = 0; i < items.size(); i++) {
       Object o = items.get(i);
       String itemPath = child(key) + "[" + i + "]";
-      if (o instanceof String && ((String) o).length() > PolicyLimits.MAX_STRING_CHARS) {
-        problems.add(new Problem(itemPath, "too long (" + ((String) o).length() + " characters, at most "
+      if (o instanceof String s && s.length() > PolicyLimits.MAX_STRING_CHARS) {
+        problems.add(new Problem(itemPath, "too long (" + s.length() + " characters, at most "
             + PolicyLimits.MAX_STRING_CHARS + ")"));
-      } else if (o instanceof String && (allowEmpty || !((String) o).isEmpty())) {
-        out.add(new Item(itemPath, (String) o));
+      } else if (o instanceof String s && (allowEmpty || !s.isEmpty())) {
+        out.add(new Item(itemPath, s));
       } else {
         problems.add(new Problem(itemPath, (allowEmpty ? "must be a string, found " : "must be a non-empty string, found ")
             + ("".equals(o) ? "an empty string" : typeName(o))));
@@ -186,10 +185,9 @@ final class Node {
   /** Reports keys that were never read, with a hint for the ones people get wrong. */
   void finish(String... hints) {
     for (Object k : map.keySet()) {
-      if (!(k instanceof String) || ((String) k).length() > PolicyLimits.MAX_KEY_CHARS) {
+      if (!(k instanceof String key) || key.length() > PolicyLimits.MAX_KEY_CHARS) {
         continue; // reported by of()
       }
-      String key = (String) k;
       if (!seen.contains(key)) {
         String hint = hint(key, hints);
         problem(key, "unknown key" + hint);

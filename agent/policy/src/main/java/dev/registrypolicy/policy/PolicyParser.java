@@ -470,9 +470,9 @@ public final class PolicyParser {
         String name = dnsLabel(g, "name");
         List<String> creds = new ArrayList<>();
         Object rawCreds = g.raw("credentials");
-        if (rawCreds instanceof String) {
-          creds.add((String) rawCreds);
-          credentialUses.add(new String[] {g.child("credentials"), (String) rawCreds});
+        if (rawCreds instanceof String credsName) {
+          creds.add(credsName);
+          credentialUses.add(new String[] {g.child("credentials"), credsName});
         } else if (rawCreds == null) {
           g.problem("credentials", "required (the credentials this grant hands out)");
         } else {
@@ -532,7 +532,7 @@ public final class PolicyParser {
         return new ServiceAccountSelector(false, names);
       }
       g.problem("serviceAccounts", "must be \"default\", \"all\", \"none\" or a list of ServiceAccount names, found "
-          + (raw instanceof String ? Node.quote((String) raw) : Node.typeName(raw)));
+          + (raw instanceof String s ? Node.quote(s) : Node.typeName(raw)));
       return null;
     }
 
@@ -571,7 +571,7 @@ public final class PolicyParser {
         for (Map.Entry<?, ?> e : ((Map<?, ?>) raw).entrySet()) {
           String k = String.valueOf(e.getKey());
           Object v = e.getValue();
-          String vs = v instanceof String ? (String) v : v instanceof Boolean || v instanceof Number ? String.valueOf(v) : null;
+          String vs = v instanceof String s ? s : v instanceof Boolean || v instanceof Number ? String.valueOf(v) : null;
           String kp = labelKeyProblem(k);
           if (kp != null) {
             ml.problem(k, kp);
@@ -666,8 +666,8 @@ public final class PolicyParser {
         NamespaceSelector scope = NamespaceSelector.ALL;
         Object rawScope = s.raw("scope");
         if (rawScope != null && !"Global".equals(rawScope)) {
-          if (rawScope instanceof String) {
-            s.problem("scope", "must be Global or a namespace selector, found " + Node.quote((String) rawScope));
+          if (rawScope instanceof String scopeName) {
+            s.problem("scope", "must be Global or a namespace selector, found " + Node.quote(scopeName));
           } else {
             scope = namespaceSelector(s.node("scope"));
           }
@@ -755,8 +755,8 @@ public final class PolicyParser {
         String host = pattern(b, "host", false, MAX_NAME_PATTERN);
         Integer port = null;
         Object rawPort = b.raw("port");
-        if (rawPort instanceof Integer && (Integer) rawPort >= 1 && (Integer) rawPort <= 65535) {
-          port = (Integer) rawPort;
+        if (rawPort instanceof Integer p && p >= 1 && p <= 65535) {
+          port = p;
         } else if (rawPort != null) {
           b.problem("port", "must be a number from 1 to 65535");
         }
