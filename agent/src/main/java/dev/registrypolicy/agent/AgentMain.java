@@ -295,13 +295,13 @@ public final class AgentMain {
       }
       seen.add(flag);
       switch (flag) {
-        case "--policy": policy = value; break;
-        case "--certs-dir": certs = value; break;
-        case "--secrets-dir": secrets = value; break;
-        case "--node-certs-dir": nodeCerts = value; break;
-        case "--containerd-config": containerd = value; break;
-        case "--listen": listen = value; break;
-        default: resyncText = value; break;
+        case "--policy" -> policy = value;
+        case "--certs-dir" -> certs = value;
+        case "--secrets-dir" -> secrets = value;
+        case "--node-certs-dir" -> nodeCerts = value;
+        case "--containerd-config" -> containerd = value;
+        case "--listen" -> listen = value;
+        default -> resyncText = value;
       }
     }
     if (once && cleanup) {

@@ -141,12 +141,12 @@ record HostsToml(String marker, String server, Host root, List<Host> hosts) {
       int c = s.codePointAt(i);
       i += Character.charCount(c);
       switch (c) {
-        case '"': sb.append("\\\""); break;
-        case '\\': sb.append("\\\\"); break;
-        case '\n': sb.append("\\n"); break;
-        case '\t': sb.append("\\t"); break;
-        case '\r': sb.append("\\r"); break;
-        default:
+        case '"' -> sb.append("\\\"");
+        case '\\' -> sb.append("\\\\");
+        case '\n' -> sb.append("\\n");
+        case '\t' -> sb.append("\\t");
+        case '\r' -> sb.append("\\r");
+        default -> {
           if (c < 0x20 || c == 0x7f || (c > 0x7f && c <= 0xffff)) {
             sb.append(String.format("\\u%04X", c));
           } else if (c > 0xffff) {
@@ -154,6 +154,7 @@ record HostsToml(String marker, String server, Host root, List<Host> hosts) {
           } else {
             sb.append((char) c);
           }
+        }
       }
     }
     return sb.append('"').toString();

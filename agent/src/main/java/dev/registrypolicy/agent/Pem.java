@@ -191,14 +191,11 @@ final class Pem {
       throw new BadPem("it holds no private key (no PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY block)");
     }
     try {
-      switch (key.type()) {
-        case "RSA PRIVATE KEY":
-          return pkcs8(Der.rsaPkcs1ToPkcs8(key.der()), "RSA");
-        case "EC PRIVATE KEY":
-          return pkcs8(Der.ecSec1ToPkcs8(key.der()), "EC");
-        default:
-          return pkcs8(key.der(), algorithmHint);
-      }
+      return switch (key.type()) {
+        case "RSA PRIVATE KEY" -> pkcs8(Der.rsaPkcs1ToPkcs8(key.der()), "RSA");
+        case "EC PRIVATE KEY" -> pkcs8(Der.ecSec1ToPkcs8(key.der()), "EC");
+        default -> pkcs8(key.der(), algorithmHint);
+      };
     } catch (BadPem e) {
       throw new BadPem("block " + keyIndex + " (" + key.type() + ") " + e.getMessage());
     }
@@ -235,19 +232,12 @@ final class Pem {
     }
     String sig;
     switch (alg) {
-      case "RSA":
-        sig = "SHA256withRSA";
-        break;
-      case "EC":
-        sig = "SHA256withECDSA";
-        break;
-      case "Ed25519":
-      case "Ed448":
-      case "EdDSA":
-        sig = alg;
-        break;
-      default:
+      case "RSA" -> sig = "SHA256withRSA";
+      case "EC" -> sig = "SHA256withECDSA";
+      case "Ed25519", "Ed448", "EdDSA" -> sig = alg;
+      default -> {
         return true; // an algorithm without a known signature: not checked here, the TLS handshake will
+      }
     }
     try {
       byte[] challenge = new byte[32];

@@ -161,36 +161,31 @@ final class TomlReader {
 
   /** One value from the parser's token stream; nesting is bounded by {@link #MAX_DEPTH}. */
   private static Object value(JsonParser p, JsonToken t) throws IOException {
-    switch (t) {
-      case START_OBJECT: {
+    return switch (t) {
+      case START_OBJECT -> {
         Map<String, Object> m = new LinkedHashMap<>();
         while (p.nextToken() == JsonToken.FIELD_NAME) {
           String key = p.currentName();
           m.put(key, value(p, p.nextToken()));
         }
-        return m;
+        yield m;
       }
-      case START_ARRAY: {
+      case START_ARRAY -> {
         List<Object> l = new ArrayList<>();
         for (JsonToken x = p.nextToken(); x != JsonToken.END_ARRAY && x != null; x = p.nextToken()) {
           l.add(value(p, x));
         }
-        return l;
+        yield l;
       }
-      case VALUE_STRING:
-        return p.getText();
-      case VALUE_NUMBER_INT: {
+      case VALUE_STRING -> p.getText();
+      case VALUE_NUMBER_INT -> {
         Number n = p.getNumberValue();
-        return n instanceof BigInteger big && big.bitLength() >= 64 ? n : (Object) n.longValue();
+        yield n instanceof BigInteger big && big.bitLength() >= 64 ? n : (Object) n.longValue();
       }
-      case VALUE_NUMBER_FLOAT:
-        return p.getNumberValue();
-      case VALUE_TRUE:
-        return Boolean.TRUE;
-      case VALUE_FALSE:
-        return Boolean.FALSE;
-      default:
-        return p.getText();
-    }
+      case VALUE_NUMBER_FLOAT -> p.getNumberValue();
+      case VALUE_TRUE -> Boolean.TRUE;
+      case VALUE_FALSE -> Boolean.FALSE;
+      default -> p.getText();
+    };
   }
 }

@@ -201,18 +201,12 @@ final class Watches implements AutoCloseable {
     }
     String name = String.valueOf(ev.context());
     boolean deleted = ev.kind() == StandardWatchEventKinds.ENTRY_DELETE;
-    switch (role.kind()) {
-      case POLICY_DIR:
-        return name.equals(policyName) || name.equals(KUBELET_DATA) ? inputTrigger() : null;
-      case BUNDLE_DIR:
-        return name.equals(KUBELET_DATA) || !name.startsWith("..") ? inputTrigger() : null;
-      case CERTS_DIR:
-        return AtomicFiles.isTemp(name) ? null : certsDirEvent(name, deleted);
-      case HOST_DIR:
-        return AtomicFiles.isTemp(name) ? null : hostDirEvent(role.hostDir(), name, deleted);
-      default:
-        return null;
-    }
+    return switch (role.kind()) {
+      case POLICY_DIR -> name.equals(policyName) || name.equals(KUBELET_DATA) ? inputTrigger() : null;
+      case BUNDLE_DIR -> name.equals(KUBELET_DATA) || !name.startsWith("..") ? inputTrigger() : null;
+      case CERTS_DIR -> AtomicFiles.isTemp(name) ? null : certsDirEvent(name, deleted);
+      case HOST_DIR -> AtomicFiles.isTemp(name) ? null : hostDirEvent(role.hostDir(), name, deleted);
+    };
   }
 
   /** A pass when the policy or bundle content differs from what the last pass read. */

@@ -152,8 +152,8 @@ final class Controller implements AutoCloseable {
   }
 
   private Reconciler.Result dispatch(String key) {
-    switch (key) {
-      case POLICY_KEY:
+    return switch (key) {
+      case POLICY_KEY -> {
         if (reconciler.refreshPolicy()) {
           for (String ns : reconciler.namespaceNames()) {
             queue.add(NS_PREFIX + ns);
@@ -161,14 +161,12 @@ final class Controller implements AutoCloseable {
         }
         queue.add(BUNDLE_KEY);
         queue.add(STATUS_KEY);
-        return Reconciler.Result.DONE;
-      case BUNDLE_KEY:
-        return reconciler.reconcileBundle();
-      case STATUS_KEY:
-        return reconciler.reconcileStatus();
-      default:
-        return reconciler.reconcileNamespace(key.substring(NS_PREFIX.length()));
-    }
+        yield Reconciler.Result.DONE;
+      }
+      case BUNDLE_KEY -> reconciler.reconcileBundle();
+      case STATUS_KEY -> reconciler.reconcileStatus();
+      default -> reconciler.reconcileNamespace(key.substring(NS_PREFIX.length()));
+    };
   }
 
   private static void sleep(long ms) {

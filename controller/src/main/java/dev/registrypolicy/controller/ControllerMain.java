@@ -95,28 +95,24 @@ public final class ControllerMain {
       return USAGE;
     }
     List<String> rest = List.of(args).subList(1, args.length);
-    switch (args[0]) {
-      case "validate":
-        return validate(rest, out, err);
-      case "demo":
-        return demo(rest, out, err);
-      case "render":
-        return render(rest, out, err);
-      case "run":
-        return ControllerRun.run(rest, out, err, env, stop);
-      case "-h":
-      case "--help":
-      case "help":
+    return switch (args[0]) {
+      case "validate" -> validate(rest, out, err);
+      case "demo" -> demo(rest, out, err);
+      case "render" -> render(rest, out, err);
+      case "run" -> ControllerRun.run(rest, out, err, env, stop);
+      case "-h", "--help", "help" -> {
         out.println(USAGE_TEXT);
-        return OK;
-      case "--version":
-      case "version":
+        yield OK;
+      }
+      case "--version", "version" -> {
         out.println(NAME + " " + version());
-        return OK;
-      default:
+        yield OK;
+      }
+      default -> {
         err.println(NAME + ": unknown command \"" + args[0] + "\" (run " + NAME + " --help for the commands)");
-        return USAGE;
-    }
+        yield USAGE;
+      }
+    };
   }
 
   /** The jar manifest's Implementation-Version. */

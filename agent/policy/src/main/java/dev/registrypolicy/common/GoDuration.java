@@ -249,24 +249,15 @@ public final class GoDuration {
   }
 
   private static long unit(String s, int from, int to) {
-    switch (s.substring(from, to)) {
-      case "ns":
-        return 1L;
-      case "us":
-      case "\u00b5s":
-      case "\u03bcs":
-        return 1_000L;
-      case "ms":
-        return 1_000_000L;
-      case "s":
-        return 1_000_000_000L;
-      case "m":
-        return 60_000_000_000L;
-      case "h":
-        return 3_600_000_000_000L;
-      default:
-        return 0;
-    }
+    return switch (s.substring(from, to)) {
+      case "ns" -> 1L;
+      case "us", "\u00b5s", "\u03bcs" -> 1_000L;
+      case "ms" -> 1_000_000L;
+      case "s" -> 1_000_000_000L;
+      case "m" -> 60_000_000_000L;
+      case "h" -> 3_600_000_000_000L;
+      default -> 0;
+    };
   }
 
   private static double unsignedToDouble(long v) {

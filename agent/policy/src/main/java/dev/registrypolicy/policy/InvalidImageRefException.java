@@ -91,27 +91,18 @@ public final class InvalidImageRefException extends Exception {
     for (int i = 0; i < end; i++) {
       char c = s.charAt(i);
       switch (c) {
-        case '"':
-          sb.append("\\\"");
-          break;
-        case '\\':
-          sb.append("\\\\");
-          break;
-        case '\n':
-          sb.append("\\n");
-          break;
-        case '\r':
-          sb.append("\\r");
-          break;
-        case '\t':
-          sb.append("\\t");
-          break;
-        default:
+        case '"' -> sb.append("\\\"");
+        case '\\' -> sb.append("\\\\");
+        case '\n' -> sb.append("\\n");
+        case '\r' -> sb.append("\\r");
+        case '\t' -> sb.append("\\t");
+        default -> {
           if (isInvisible(c)) {
             sb.append(String.format("\\u%04x", (int) c));
           } else {
             sb.append(c);
           }
+        }
       }
     }
     sb.append('"');

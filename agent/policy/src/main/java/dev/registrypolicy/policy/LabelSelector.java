@@ -67,18 +67,12 @@ public record LabelSelector(Map<String, String> matchLabels, List<Requirement> m
 
     public boolean matches(Map<String, String> labels) {
       String v = labels.get(key);
-      switch (operator) {
-        case IN:
-          return v != null && values.contains(v);
-        case NOT_IN:
-          return v == null || !values.contains(v);
-        case EXISTS:
-          return v != null;
-        case DOES_NOT_EXIST:
-          return v == null;
-        default:
-          throw new AssertionError(operator);
-      }
+      return switch (operator) {
+        case IN -> v != null && values.contains(v);
+        case NOT_IN -> v == null || !values.contains(v);
+        case EXISTS -> v != null;
+        case DOES_NOT_EXIST -> v == null;
+      };
     }
   }
 }

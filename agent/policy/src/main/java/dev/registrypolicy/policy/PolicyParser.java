@@ -272,17 +272,10 @@ public final class PolicyParser {
       for (Node.Item item : m.strings("capabilities")) {
         String c = item.value();
         switch (c) {
-          case "pull":
-            caps.add(Capability.PULL);
-            break;
-          case "resolve":
-            caps.add(Capability.RESOLVE);
-            break;
-          case "push":
-            caps.add(Capability.PUSH);
-            break;
-          default:
-            problems.add(new Problem(item.path(), "unknown capability " + Node.quote(c) + " (want pull, resolve or push)"));
+          case "pull" -> caps.add(Capability.PULL);
+          case "resolve" -> caps.add(Capability.RESOLVE);
+          case "push" -> caps.add(Capability.PUSH);
+          default -> problems.add(new Problem(item.path(), "unknown capability " + Node.quote(c) + " (want pull, resolve or push)"));
         }
       }
       if (caps.isEmpty() && problems.stream().noneMatch(p -> p.path().startsWith(m.child("capabilities")))) {
@@ -942,18 +935,20 @@ public final class PolicyParser {
     long mult;
     String suffix = m.group(2) == null ? "" : m.group(2);
     switch (suffix) {
-      case "": mult = 1L; break;
-      case "Ki": mult = 1L << 10; break;
-      case "Mi": mult = 1L << 20; break;
-      case "Gi": mult = 1L << 30; break;
-      case "Ti": mult = 1L << 40; break;
-      case "Pi": mult = 1L << 50; break;
-      case "k": mult = 1_000L; break;
-      case "M": mult = 1_000_000L; break;
-      case "G": mult = 1_000_000_000L; break;
-      case "T": mult = 1_000_000_000_000L; break;
-      case "P": mult = 1_000_000_000_000_000L; break;
-      default: return null;
+      case "" -> mult = 1L;
+      case "Ki" -> mult = 1L << 10;
+      case "Mi" -> mult = 1L << 20;
+      case "Gi" -> mult = 1L << 30;
+      case "Ti" -> mult = 1L << 40;
+      case "Pi" -> mult = 1L << 50;
+      case "k" -> mult = 1_000L;
+      case "M" -> mult = 1_000_000L;
+      case "G" -> mult = 1_000_000_000L;
+      case "T" -> mult = 1_000_000_000_000L;
+      case "P" -> mult = 1_000_000_000_000_000L;
+      default -> {
+        return null;
+      }
     }
     try {
       return Math.multiplyExact(Long.parseLong(m.group(1)), mult);

@@ -209,7 +209,7 @@ public final class Yaml {
         Mark mark = e.getStartMark().orElse(null);
         String problem = null;
         switch (e.getEventId()) {
-          case DocumentStart:
+          case DocumentStart -> {
             if (++docs > PolicyLimits.MAX_DOCUMENTS) {
               return "more than " + PolicyLimits.MAX_DOCUMENTS + " YAML documents" + where(mark);
             }
@@ -219,14 +219,13 @@ public final class Yaml {
             anchored.clear();
             anchorNodes.clear();
             openAnchors.clear();
-            break;
-          case DocumentEnd:
+          }
+          case DocumentEnd -> {
             if (root != null) {
               documents.add(root);
             }
-            break;
-          case MappingStart:
-          case SequenceStart: {
+          }
+          case MappingStart, SequenceStart -> {
             if (open.size() >= PolicyLimits.MAX_DEPTH) {
               return "nested deeper than " + PolicyLimits.MAX_DEPTH + " levels" + where(mark);
             }
@@ -242,10 +241,8 @@ public final class Yaml {
             }
             open.push(new Open(isMap ? new LinkedHashMap<>() : new ArrayList<>(), anchor));
             nodes++;
-            break;
           }
-          case MappingEnd:
-          case SequenceEnd: {
+          case MappingEnd, SequenceEnd -> {
             Open done = open.pop();
             if (done.anchor != null) {
               openAnchors.remove(done.anchor);
@@ -253,9 +250,8 @@ public final class Yaml {
               anchorNodes.put(done.anchor, done.nodes);
             }
             problem = add(done.container, done.nodes, 0, mark);
-            break;
           }
-          case Scalar: {
+          case Scalar -> {
             ScalarEvent sc = (ScalarEvent) e;
             if (sc.getValue().length() > maxScalar) {
               return "a value longer than " + maxScalar + " characters" + where(mark);
@@ -282,9 +278,8 @@ public final class Yaml {
               value = shared.computeIfAbsent((String) value, v -> v); // keys and short values repeat: keep one copy
             }
             problem = add(value, 1, 1, mark);
-            break;
           }
-          case Alias: {
+          case Alias -> {
             String name = ((AliasEvent) e).getAlias().getValue();
             if (openAnchors.contains(name)) {
               return "recursive alias" + where(mark) + " (an alias inside the collection it names)";
@@ -297,10 +292,10 @@ public final class Yaml {
             }
             long n = anchorNodes.get(name);
             problem = add(anchored.get(name), n, n, mark);
-            break;
           }
-          default:
-            break;
+          default -> {
+            // other events carry nothing to count
+          }
         }
         if (problem != null) {
           return problem;
