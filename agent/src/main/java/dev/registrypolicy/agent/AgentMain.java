@@ -45,34 +45,34 @@ public final class AgentMain {
   static final Duration MIN_RESYNC = Duration.ofMillis(100);
   static final Duration MAX_RESYNC = Duration.ofHours(24);
 
-  static final String USAGE_TEXT = String.join("\n",
-      "usage: registry-policy-agent --policy FILE --certs-dir DIR [--secrets-dir DIR] [options]",
-      "       registry-policy-agent demo        apply the built-in example policy to a temporary certs.d",
-      "       registry-policy-agent --version   print the version",
-      "  --policy FILE             the policy: the mounted ConfigMap key policy.yaml, or the ConfigMap manifest",
-      "  --certs-dir DIR           containerd's certs.d as this process sees it (e.g. /host/certs.d); must exist",
-      "  --secrets-dir DIR         the credentials bundle: one file per Secret key, named <secret>_<key>",
-      "                            (may be missing while nothing is referenced)",
-      "  --node-certs-dir DIR      certs.d as containerd on the node sees it (default: --certs-dir);",
-      "                            used for the ca/client paths inside hosts.toml",
-      "  --containerd-config FILE  containerd's config.toml to diagnose (default: none)",
-      "  --listen HOST:PORT        serve /healthz, /readyz, /metrics (default 0.0.0.0:9741; \"off\" to disable)",
-      "  --resync DURATION         full resync period, a Go duration from 100ms to 24h, e.g. 60s, 1h30m (default 60s)",
-      "  --once                    apply once and exit",
-      "  --cleanup                 remove every file and directory the agent manages, then exit",
-      "  --adopt                   take over existing unmanaged host directories the policy names",
-      "  --verbose                 also log passes that change nothing, probes and health-server details",
-      "  --version, --help",
-      "exit codes: 0 ok, 1 the command ran and found a problem (invalid policy or credentials, write failure),",
-      "            2 usage error (bad flag or value, a named input that does not exist),",
-      "            4 certs.d itself was deleted (restart the container to re-create its mount)");
+  static final String USAGE_TEXT = """
+      usage: registry-policy-agent --policy FILE --certs-dir DIR [--secrets-dir DIR] [options]
+             registry-policy-agent demo        apply the built-in example policy to a temporary certs.d
+             registry-policy-agent --version   print the version
+        --policy FILE             the policy: the mounted ConfigMap key policy.yaml, or the ConfigMap manifest
+        --certs-dir DIR           containerd's certs.d as this process sees it (e.g. /host/certs.d); must exist
+        --secrets-dir DIR         the credentials bundle: one file per Secret key, named <secret>_<key>
+                                  (may be missing while nothing is referenced)
+        --node-certs-dir DIR      certs.d as containerd on the node sees it (default: --certs-dir);
+                                  used for the ca/client paths inside hosts.toml
+        --containerd-config FILE  containerd's config.toml to diagnose (default: none)
+        --listen HOST:PORT        serve /healthz, /readyz, /metrics (default 0.0.0.0:9741; "off" to disable)
+        --resync DURATION         full resync period, a Go duration from 100ms to 24h, e.g. 60s, 1h30m (default 60s)
+        --once                    apply once and exit
+        --cleanup                 remove every file and directory the agent manages, then exit
+        --adopt                   take over existing unmanaged host directories the policy names
+        --verbose                 also log passes that change nothing, probes and health-server details
+        --version, --help
+      exit codes: 0 ok, 1 the command ran and found a problem (invalid policy or credentials, write failure),
+                  2 usage error (bad flag or value, a named input that does not exist),
+                  4 certs.d itself was deleted (restart the container to re-create its mount)""";
 
-  static final String DEMO_USAGE = String.join("\n",
-      "usage: registry-policy-agent demo",
-      "  Applies the built-in example policy, with demo-only credentials, to a new temporary certs.d,",
-      "  prints what was written (credentials masked), then passes again to show that an unchanged policy",
-      "  writes nothing. Touches nothing else.",
-      "exit codes: 0 ok, 1 a pass did not apply, 2 usage error");
+  static final String DEMO_USAGE = """
+      usage: registry-policy-agent demo
+        Applies the built-in example policy, with demo-only credentials, to a new temporary certs.d,
+        prints what was written (credentials masked), then passes again to show that an unchanged policy
+        writes nothing. Touches nothing else.
+      exit codes: 0 ok, 1 a pass did not apply, 2 usage error""";
 
   private AgentMain() {}
 
