@@ -41,6 +41,7 @@ final class Prober implements AutoCloseable {
    * @param clientCert the client certificate file, or null
    * @param clientKey the client key file, or null
    */
+  @SuppressWarnings("ArrayRecordComponent") // the PEM bytes go straight to the TLS client; a Target is never compared or hashed
   record Target(String url, boolean overridePath, List<byte[]> caPems, byte[] clientCert, byte[] clientKey,
       boolean skipVerify) {}
 
@@ -79,7 +80,7 @@ final class Prober implements AutoCloseable {
     probed = plan;
     results.clear();
     for (Target t : targets(plan)) {
-      executor.submit(() -> {
+      executor.execute(() -> {
         RegistryProbe.Result r;
         try {
           r = RegistryProbe.probe(URI.create(t.url()), t.overridePath(), t.caPems(), t.clientCert(), t.clientKey(),

@@ -83,7 +83,7 @@ final class Controller implements AutoCloseable {
    */
   void start() {
     cluster.start();
-    electorThread.submit(() -> {
+    electorThread.execute(() -> {
       while (!closed) {
         ReportingLock lock = new ReportingLock(new LeaseLock(Policy.NAMESPACE, LEASE_NAME, settings.identity(), client));
         LeaderElector e = new LeaderElector(new LeaderElectionConfig(lock, settings.leaseDuration(),
@@ -133,7 +133,7 @@ final class Controller implements AutoCloseable {
     queue.add(BUNDLE_KEY);
     queue.add(STATUS_KEY);
     for (int i = 0; i < settings.workers(); i++) {
-      workers.submit(new Worker(queue, this::process, () -> serving(myTerm)));
+      workers.execute(new Worker(queue, this::process, () -> serving(myTerm)));
     }
   }
 
