@@ -64,6 +64,7 @@ final class DirHandle implements Closeable {
    * @throws IOException also when the file system offers no directory handles
    */
   static DirHandle open(Path dir) throws IOException {
+    @SuppressWarnings("StreamResourceLeak") // owned by the returned DirHandle, closed by its close(); closed here on every failure
     DirectoryStream<Path> ds = Files.newDirectoryStream(dir);
     if (!(ds instanceof SecureDirectoryStream)) {
       ds.close();

@@ -54,6 +54,7 @@ final class Pem {
   }
 
   /** One block: its type (the label after BEGIN) and its decoded bytes. */
+  @SuppressWarnings("ArrayRecordComponent") // decoded bytes go straight to the JDK parsers; never compared or hashed, and a copy would leave key material in memory twice
   record Block(String type, byte[] der) {
     @Override
     public String toString() {
