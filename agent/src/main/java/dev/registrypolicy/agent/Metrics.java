@@ -311,8 +311,8 @@ public final class Metrics {
         }
 
         /** The series for these label values (created at 0 on first use). */
-        public Child labels(String... labelValues) {
-            return new Child(this, cell(labelValues));
+        public Counter.Child labels(String... labelValues) {
+            return new Counter.Child(this, cell(labelValues));
         }
 
         /** Removes one labelled series; returns whether it existed. */
@@ -390,9 +390,9 @@ public final class Metrics {
         }
 
         /** The series for these label values (created at 0 on first use). */
-        public Child labels(String... labelValues) {
+        public Gauge.Child labels(String... labelValues) {
             writable();
-            return new Child(cell(labelValues));
+            return new Gauge.Child(cell(labelValues));
         }
 
         /** Removes one labelled series (e.g. a problem that went away); returns whether it existed. */

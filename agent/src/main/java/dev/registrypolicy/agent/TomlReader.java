@@ -183,8 +183,8 @@ final class TomlReader {
         yield n instanceof BigInteger big && big.bitLength() >= 64 ? n : (Object) n.longValue();
       }
       case VALUE_NUMBER_FLOAT -> p.getNumberValue();
-      case VALUE_TRUE -> Boolean.TRUE;
-      case VALUE_FALSE -> Boolean.FALSE;
+      case VALUE_TRUE -> true;
+      case VALUE_FALSE -> false;
       default -> p.getText();
     };
   }

@@ -42,7 +42,7 @@ final class ClusterConfig {
     String kubeconfig = env.get("KUBECONFIG");
     if (kubeconfig != null && !kubeconfig.isBlank()) {
       List<String> files = new ArrayList<>();
-      for (String f : kubeconfig.split(File.pathSeparator)) {
+      for (String f : kubeconfig.split(java.util.regex.Pattern.quote(File.pathSeparator), -1)) {
         if (!f.isBlank()) {
           files.add(f);
         }

@@ -256,7 +256,7 @@ final class Desired {
   static Set<String> parseAnnotation(String value) {
     Set<String> out = new LinkedHashSet<>();
     if (value != null) {
-      for (String s : value.split(",")) {
+      for (String s : value.split(",", -1)) {
         if (!s.isBlank()) {
           out.add(s.trim());
         }

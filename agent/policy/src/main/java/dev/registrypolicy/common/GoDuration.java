@@ -261,7 +261,7 @@ public final class GoDuration {
   }
 
   private static double unsignedToDouble(long v) {
-    return v >= 0 ? (double) v : 9.223372036854775808e18; // only 2^63 itself is "negative" here
+    return v >= 0 ? (double) v : 0x1p63; // only 2^63 itself is "negative" here
   }
 
   private static boolean isDigit(char c) {

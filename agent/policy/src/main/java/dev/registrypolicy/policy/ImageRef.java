@@ -359,8 +359,7 @@ public record ImageRef(String domain, String path, String tag, String digest) {
           return invalidHost(s, from, to, i);
         }
         i++;
-        char c;
-        while (i < to && (isAlnum(c = s.charAt(i)) || c == '-')) {
+        while (i < to && (isAlnum(s.charAt(i)) || s.charAt(i) == '-')) {
           i++;
         }
         if (s.charAt(i - 1) == '-') {

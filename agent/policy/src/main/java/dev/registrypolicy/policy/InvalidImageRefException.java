@@ -28,13 +28,15 @@ public final class InvalidImageRefException extends Exception {
    * @param what what the input was meant to be ({@code reference}, {@code repository prefix})
    */
   InvalidImageRefException(String what, String input, String reason) {
-    this(what, input, reason, dev.registrypolicy.common.Redact.hidesSomething(input) ? withoutQuotes(reason) : reason);
+    super("invalid " + what + " " + echo(dev.registrypolicy.common.Redact.hide(input)) + ": "
+        + shownReason(input, reason));
+    this.input = input;
+    this.reason = shownReason(input, reason);
   }
 
-  private InvalidImageRefException(String what, String input, String reason, String shownReason) {
-    super("invalid " + what + " " + echo(dev.registrypolicy.common.Redact.hide(input)) + ": " + shownReason);
-    this.input = input;
-    this.reason = shownReason;
+  /** The reason as it may be shown: without quoted parts of an input the redaction rule changes. */
+  private static String shownReason(String input, String reason) {
+    return dev.registrypolicy.common.Redact.hidesSomething(input) ? withoutQuotes(reason) : reason;
   }
 
   /**

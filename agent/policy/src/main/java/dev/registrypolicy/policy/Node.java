@@ -9,7 +9,7 @@ import java.util.Set;
 
 /**
  * A cursor over one YAML mapping that records every problem with its path and, on {@link
- * #finish()}, reports keys nobody asked for (typos). Values of unknown keys are never echoed: they
+ * #finish(String...)}, reports keys nobody asked for (typos). Values of unknown keys are never echoed: they
  * could be secrets pasted into the wrong place.
  */
 final class Node {

@@ -46,14 +46,14 @@ public final class PolicyDocument {
    */
   public static Policy parse(byte[] file) throws PolicyException {
     if (file.length > PolicyLimits.MAX_FILE_BYTES) {
-      return reject("the file is too large: " + file.length + " bytes, at most " + PolicyLimits.MAX_FILE_BYTES
+      throw reject("the file is too large: " + file.length + " bytes, at most " + PolicyLimits.MAX_FILE_BYTES
           + " (" + (PolicyLimits.MAX_FILE_BYTES >> 20) + " MiB)");
     }
     String text;
     try {
       text = Utf8.decode(file);
     } catch (Utf8.MalformedException e) {
-      return reject("the file is " + e.getMessage() + "; a policy is UTF-8 text");
+      throw reject("the file is " + e.getMessage() + "; a policy is UTF-8 text");
     }
     return parse(text);
   }
@@ -71,7 +71,7 @@ public final class PolicyDocument {
       throw new PolicyException(problems);
     }
     if (docs.isEmpty()) {
-      return reject(fileText.isBlank() ? "the file is empty (want a RegistryPolicy or the " + Policy.CONFIGMAP_NAME
+      throw reject(fileText.isBlank() ? "the file is empty (want a RegistryPolicy or the " + Policy.CONFIGMAP_NAME
           + " ConfigMap)" : "the file holds no YAML document, only comments or empty documents (want a RegistryPolicy or the "
           + Policy.CONFIGMAP_NAME + " ConfigMap)");
     }
@@ -81,7 +81,7 @@ public final class PolicyDocument {
         Map<?, ?> m = (Map<?, ?>) d;
         if (Policy.KIND.equals(m.get("kind"))) {
           if (docs.size() != 1) {
-            return reject("a bare policy must be the only document in the file");
+            throw reject("a bare policy must be the only document in the file");
           }
           bare[0] = m;
           return fileText;
@@ -90,8 +90,11 @@ public final class PolicyDocument {
       }
     }
     if (configMaps.isEmpty()) {
-      return docs.size() == 1 ? fileText : reject("none of the file's " + docs.size() + " documents is a RegistryPolicy or a ConfigMap"
-          + " (want the " + Policy.CONFIGMAP_NAME + " ConfigMap)");
+      if (docs.size() != 1) {
+        throw reject("none of the file's " + docs.size() + " documents is a RegistryPolicy or a ConfigMap"
+            + " (want the " + Policy.CONFIGMAP_NAME + " ConfigMap)");
+      }
+      return fileText;
     }
     Map<?, ?> chosen = null;
     for (Map<?, ?> cm : configMaps) {
@@ -99,13 +102,13 @@ public final class PolicyDocument {
       Object name = meta instanceof Map ? ((Map<?, ?>) meta).get("name") : null;
       if (Policy.CONFIGMAP_NAME.equals(name) || configMaps.size() == 1) {
         if (chosen != null) {
-          return reject("more than one ConfigMap named " + Policy.CONFIGMAP_NAME);
+          throw reject("more than one ConfigMap named " + Policy.CONFIGMAP_NAME);
         }
         chosen = cm;
       }
     }
     if (chosen == null) {
-      return reject("no ConfigMap named " + Policy.CONFIGMAP_NAME + " found");
+      throw reject("no ConfigMap named " + Policy.CONFIGMAP_NAME + " found");
     }
     Object meta = chosen.get("metadata");
     if (meta instanceof Map) {
@@ -144,7 +147,8 @@ public final class PolicyDocument {
     }
   }
 
-  private static <T> T reject(String message) throws PolicyException {
-    throw new PolicyException(List.of(new Problem("", message)));
+  /** A problem with the file as a whole (empty path), for the caller to throw. */
+  private static PolicyException reject(String message) {
+    return new PolicyException(List.of(new Problem("", message)));
   }
 }
