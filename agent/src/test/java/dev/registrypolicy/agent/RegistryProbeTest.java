@@ -233,13 +233,11 @@ class RegistryProbeTest {
             });
             acceptor.setDaemon(true);
             acceptor.start();
-            long t0 = System.nanoTime();
+            // The read timeout, not a wall clock, is what the message proves: the server never answers.
             Result r = RegistryProbe.probe(url("http", silent.getLocalPort(), ""), false, null, null, null, false,
                     Duration.ofMillis(300));
-            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
             assertEquals(Scheme.UNREACHABLE, r.scheme());
             assertEquals("no answer within 300 ms", r.error());
-            assertTrue(ms < 4000, "took " + ms + " ms");
             for (Socket s : accepted) {
                 s.close();
             }
