@@ -1,7 +1,7 @@
 package dev.registrypolicy.agent;
 
-import dev.registrypolicy.common.Causes;
 import dev.registrypolicy.agent.NodePlan.Plan;
+import dev.registrypolicy.common.Causes;
 import dev.registrypolicy.common.Health;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -18,15 +18,20 @@ import java.util.regex.Pattern;
  * policy or an unreadable bundle keeps the last good plan in force; a host whose Secrets are
  * missing is held (keeps its last good files) while every other host is applied.
  *
- * <p>Passes run one at a time ({@link #reconcile} is synchronized); readers ({@link #health},
- * the gauges, {@link #problems}) take the published snapshot and never wait for a pass. The loop
- * that decides when to pass is {@link AgentLoop}.
+ * <p>Passes run one at a time ({@link #reconcile} is synchronized); readers ({@link #health}, the
+ * gauges, {@link #problems}) take the published snapshot and never wait for a pass. The loop that
+ * decides when to pass is {@link AgentLoop}.
  */
 final class Agent implements AutoCloseable {
   /** A pass running longer than this fails liveness: the loop is stuck (a hung file system). */
   static final Duration STUCK_AFTER = Duration.ofMinutes(2);
-  /** The random part of the agent's temp-file names, which must not make a problem text new each pass. */
-  private static final Pattern TEMP_NAME = Pattern.compile("(\\.rp-[^/\\s]*?)\\.[0-9a-f]{1,16}(\\.tmp)");
+
+  /**
+   * The random part of the agent's temp-file names, which must not make a problem text new each
+   * pass.
+   */
+  private static final Pattern TEMP_NAME =
+      Pattern.compile("(\\.rp-[^/\\s]*?)\\.[0-9a-f]{1,16}(\\.tmp)");
 
   /** Command-line settings. */
   record Options(
@@ -47,9 +52,9 @@ final class Agent implements AutoCloseable {
     /** Writing to certs.d failed for some hosts, or the pass failed unexpectedly. */
     FAILED,
     /**
-     * certs.d itself was deleted on the node while this process still reaches it through its
-     * mount: nothing written can reach containerd until the container restarts and the mount is
-     * made again. Nothing was written and no problem was recorded; the caller exits.
+     * certs.d itself was deleted on the node while this process still reaches it through its mount:
+     * nothing written can reach containerd until the container restarts and the mount is made
+     * again. Nothing was written and no problem was recorded; the caller exits.
      */
     CERTS_DIR_DELETED
   }
@@ -73,11 +78,18 @@ final class Agent implements AutoCloseable {
 
   /** Published after every pass; read without a lock. */
   private volatile HealthSnapshot snapshot = HealthSnapshot.START;
+
   /** System.nanoTime() when the running pass started, 0 between passes. */
   private volatile long passStartedNanos;
+
   private volatile AgentLoop loop;
-  /** The plan a running pass is applying (what the watch filter compares with while it writes), else null. */
+
+  /**
+   * The plan a running pass is applying (what the watch filter compares with while it writes), else
+   * null.
+   */
   private volatile Plan applying;
+
   /** Told about every file-system event the daemon sees (tests); null in production. */
   volatile Watches.Listener watchListener;
 
@@ -97,7 +109,8 @@ final class Agent implements AutoCloseable {
     this.metrics = metrics;
     this.backoff = backoff;
     this.certsDir = new CertsDir(options.certsDir());
-    this.source = new PolicySource(options.policyFile(), options.secretsDir(), options.nodeCertsDir());
+    this.source =
+        new PolicySource(options.policyFile(), options.secretsDir(), options.nodeCertsDir());
     this.series = new AgentMetrics(metrics, () -> snapshot, options.containerdConfig() != null);
     this.problemLog = new ProblemLog(series.problem);
     this.diagnosis = new NodeDiagnosis(options.containerdConfig(), options.nodeCertsDir());
@@ -139,11 +152,21 @@ final class Agent implements AutoCloseable {
           found.add(p.kind(), p.subject(), p.detail(), "");
         }
       }
-      found.add(AgentProblem.PASS_FAILED, "pass", "a pass failed unexpectedly: " + stable(Causes.describe(e)),
+      found.add(
+          AgentProblem.PASS_FAILED,
+          "pass",
+          "a pass failed unexpectedly: " + stable(Causes.describe(e)),
           "pass abandoned; files already written stay; retried with backoff");
       HealthSnapshot s = snapshot;
-      publish(new HealthSnapshot(s.plan(), s.report(), problemLog.update(found.asMap()), s.diagnosis(), s.fingerprint(),
-          s.lastSuccessMillis(), s.passes() + 1));
+      publish(
+          new HealthSnapshot(
+              s.plan(),
+              s.report(),
+              problemLog.update(found.asMap()),
+              s.diagnosis(),
+              s.fingerprint(),
+              s.lastSuccessMillis(),
+              s.passes() + 1));
       series.pass(Outcome.FAILED);
       return Outcome.FAILED;
     } finally {
@@ -160,19 +183,32 @@ final class Agent implements AutoCloseable {
     Plan plan = in.plan();
     if (plan != null) {
       if (lastGood == null || !lastGood.equals(plan)) {
-        Log.info("policy loaded", "policy_sha256", plan.policySha256().substring(0, 12), "hosts", plan.dirs().size(),
-            "held", plan.held().size(), "files", plan.fileCount(), "reason", reason);
+        Log.info(
+            "policy loaded",
+            "policy_sha256",
+            plan.policySha256().substring(0, 12),
+            "hosts",
+            plan.dirs().size(),
+            "held",
+            plan.held().size(),
+            "files",
+            plan.fileCount(),
+            "reason",
+            reason);
       }
       series.policy(plan.policySha256());
       for (AgentProblem p : in.problems()) {
-        String action = plan.dirs().containsKey(p.subject())
-            ? "kept last good files for " + p.subject() + "; other hosts applied"
-            : "left " + p.subject() + " as it is; other hosts applied";
+        String action =
+            plan.dirs().containsKey(p.subject())
+                ? "kept last good files for " + p.subject() + "; other hosts applied"
+                : "left " + p.subject() + " as it is; other hosts applied";
         found.add(p.kind(), p.subject(), p.detail(), action);
       }
     } else {
-      String action = lastGood == null ? "nothing written: no good policy yet"
-          : "kept the last good policy (" + lastGood.dirs().size() + " host dirs)";
+      String action =
+          lastGood == null
+              ? "nothing written: no good policy yet"
+              : "kept the last good policy (" + lastGood.dirs().size() + " host dirs)";
       for (AgentProblem p : in.problems()) {
         found.add(p.kind(), p.subject(), p.detail(), action);
       }
@@ -192,15 +228,19 @@ final class Agent implements AutoCloseable {
       try {
         r = certsDir.apply(inForce, options.adopt(), writers);
       } catch (IOException | RuntimeException e) {
-        // RuntimeException: a bug or an input nobody thought of; the pass still reports and publishes.
+        // RuntimeException: a bug or an input nobody thought of; the pass still reports and
+        // publishes.
         r = null;
         if (certsDir.rootDeleted(true)) {
           series.pass(Outcome.CERTS_DIR_DELETED);
           return Outcome.CERTS_DIR_DELETED;
         }
-        found.add(AgentProblem.WRITE_FAILED, "certs.d", "applying the plan to " + options.certsDir() + " failed: "
-            + stable(Causes.describe(e)), "stopped this pass's writes there; files already written stay; retried with"
-            + " backoff");
+        found.add(
+            AgentProblem.WRITE_FAILED,
+            "certs.d",
+            "applying the plan to " + options.certsDir() + " failed: " + stable(Causes.describe(e)),
+            "stopped this pass's writes there; files already written stay; retried with"
+                + " backoff");
         outcome = Outcome.FAILED;
       }
       if (r != null) {
@@ -225,7 +265,13 @@ final class Agent implements AutoCloseable {
           outcome = Outcome.FAILED;
         }
         if (r.written().isEmpty() && r.removed().isEmpty()) {
-          Log.debug("pass", "reason", reason, "outcome", plan != null ? "unchanged" : "kept last good", "files_unchanged",
+          Log.debug(
+              "pass",
+              "reason",
+              reason,
+              "outcome",
+              plan != null ? "unchanged" : "kept last good",
+              "files_unchanged",
               r.unchanged());
         }
         if (r.errors().isEmpty()) {
@@ -242,9 +288,19 @@ final class Agent implements AutoCloseable {
     List<AgentProblem> problems = problemLog.update(found.asMap());
     AgentLoop l = loop;
     if (l != null) {
-      l.watch(inForce, report); // before publishing: whoever sees this pass done finds its directories watched
+      l.watch(
+          inForce,
+          report); // before publishing: whoever sees this pass done finds its directories watched
     }
-    publish(new HealthSnapshot(inForce, report, problems, containerd, in.fingerprint(), lastSuccess, before.passes() + 1));
+    publish(
+        new HealthSnapshot(
+            inForce,
+            report,
+            problems,
+            containerd,
+            in.fingerprint(),
+            lastSuccess,
+            before.passes() + 1));
     series.pass(outcome);
     return outcome;
   }
@@ -252,21 +308,38 @@ final class Agent implements AutoCloseable {
   /** Adds what an apply found to the problems; returns whether writes failed. */
   private static boolean reportApply(CertsDir.Report r, ProblemLog.Found found) {
     for (String f : r.foreign()) {
-      found.add(AgentProblem.FOREIGN, f, "certs.d/" + f + " exists and is not managed by registry-policy",
-          "left certs.d/" + f + " alone; containerd keeps using what it holds (start the agent with --adopt to take it"
+      found.add(
+          AgentProblem.FOREIGN,
+          f,
+          "certs.d/" + f + " exists and is not managed by registry-policy",
+          "left certs.d/"
+              + f
+              + " alone; containerd keeps using what it holds (start the agent with --adopt to take it"
               + " over)");
     }
     for (String s : r.shadowed()) {
-      found.add(AgentProblem.SHADOWED, s, "certs.d/" + s + " is not managed by registry-policy and shadows the managed"
-          + " host:port directory (containerd looks up host_port_ first)",
-          "left certs.d/" + s + " alone; containerd reads it instead of the agent's directory until it is removed");
+      found.add(
+          AgentProblem.SHADOWED,
+          s,
+          "certs.d/"
+              + s
+              + " is not managed by registry-policy and shadows the managed"
+              + " host:port directory (containerd looks up host_port_ first)",
+          "left certs.d/"
+              + s
+              + " alone; containerd reads it instead of the agent's directory until it is removed");
     }
     for (String e : r.errors()) {
       String text = stable(e);
       int sep = text.indexOf(": ");
       String subject = sep > 0 ? text.substring(0, sep) : "certs.d";
-      found.add(AgentProblem.WRITE_FAILED, subject, "writing certs.d failed: " + text,
-          "files of " + subject + " that could not be written stay as they were; retried with backoff");
+      found.add(
+          AgentProblem.WRITE_FAILED,
+          subject,
+          "writing certs.d failed: " + text,
+          "files of "
+              + subject
+              + " that could not be written stay as they were; retried with backoff");
     }
     return !r.errors().isEmpty();
   }
@@ -282,7 +355,10 @@ final class Agent implements AutoCloseable {
     return p != null ? p : snapshot.plan();
   }
 
-  /** A problem text without the random part of temp-file names, so a repeated failure is one problem. */
+  /**
+   * A problem text without the random part of temp-file names, so a repeated failure is one
+   * problem.
+   */
   static String stable(String text) {
     return TEMP_NAME.matcher(text).replaceAll("$1.*$2");
   }
@@ -300,11 +376,14 @@ final class Agent implements AutoCloseable {
    * certs.d deleted on the node.
    */
   RunResult run() throws IOException, InterruptedException {
-    writers = Executors.newFixedThreadPool(4, r -> {
-      Thread t = new Thread(r, "certs-writer");
-      t.setDaemon(true);
-      return t;
-    });
+    writers =
+        Executors.newFixedThreadPool(
+            4,
+            r -> {
+              Thread t = new Thread(r, "certs-writer");
+              t.setDaemon(true);
+              return t;
+            });
     AgentLoop l = new AgentLoop(this, backoff);
     prober = new Prober(() -> l.wake("probe"));
     loop = l;

@@ -9,17 +9,18 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * When the agent passes: at start, on every change worth a pass ({@link Watches}), at every
- * resync, and, while passes fail, after a backoff ({@link Backoff}: 1 s doubling to 5 min) instead
- * of at once. A failing pass's own file-system noise (temp files created and removed) is not a
- * change, so a full disk or a read-only directory costs a few passes an hour, not a busy loop. A
- * real input change (the policy or bundle content, a managed file wiped or edited by someone
- * else) cuts the backoff short and starts it over; so does a successful pass. A burst of events
- * (an {@code rm -rf}, kubelet's symlink swap) is one pass.
+ * When the agent passes: at start, on every change worth a pass ({@link Watches}), at every resync,
+ * and, while passes fail, after a backoff ({@link Backoff}: 1 s doubling to 5 min) instead of at
+ * once. A failing pass's own file-system noise (temp files created and removed) is not a change, so
+ * a full disk or a read-only directory costs a few passes an hour, not a busy loop. A real input
+ * change (the policy or bundle content, a managed file wiped or edited by someone else) cuts the
+ * backoff short and starts it over; so does a successful pass. A burst of events (an {@code rm
+ * -rf}, kubelet's symlink swap) is one pass.
  */
 final class AgentLoop implements AutoCloseable {
   /** Events closer together than this are one pass. */
   private static final long COALESCE_MILLIS = 5;
+
   private static final Watches.Trigger STOP = new Watches.Trigger("stop", true);
 
   private final Agent agent;
@@ -49,7 +50,9 @@ final class AgentLoop implements AutoCloseable {
   }
 
   Agent.RunResult run() throws InterruptedException {
-    watches.register(agent.snapshot().plan(), agent.snapshot().report()); // before the first pass, so a change during it is not missed
+    watches.register(
+        agent.snapshot().plan(),
+        agent.snapshot().report()); // before the first pass, so a change during it is not missed
     Thread watcher = new Thread(this::forwardEvents, "certs-watch");
     watcher.setDaemon(true);
     watcher.start();
@@ -116,7 +119,12 @@ final class AgentLoop implements AutoCloseable {
       Thread.currentThread().interrupt();
     } catch (RuntimeException e) {
       // Without watches, the resync still passes; say so once.
-      Log.error("watching stopped", "error", Causes.describe(e), "action", "passes continue at every resync only");
+      Log.error(
+          "watching stopped",
+          "error",
+          Causes.describe(e),
+          "action",
+          "passes continue at every resync only");
     }
   }
 

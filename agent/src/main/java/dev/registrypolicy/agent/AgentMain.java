@@ -30,22 +30,28 @@ import java.util.logging.Level;
  * references is invalid, or certs.d could not be written), 2 usage error (unknown flag, bad or
  * missing value, a named input that does not exist or is not what it should be), 4 certs.d itself
  * was deleted on the node while mounted (with or without {@code --once}; the container's restart
- * re-creates the hostPath). 3 is left to the JVM, which exits with it under
- * {@code -XX:+ExitOnOutOfMemoryError}.
+ * re-creates the hostPath). 3 is left to the JVM, which exits with it under {@code
+ * -XX:+ExitOnOutOfMemoryError}.
  */
 public final class AgentMain {
   static final int OK = 0;
   static final int FAILED = 1;
   static final int USAGE = 2;
-  /** certs.d was deleted on the node; distinct from 3, the JVM's -XX:+ExitOnOutOfMemoryError code. */
+
+  /**
+   * certs.d was deleted on the node; distinct from 3, the JVM's -XX:+ExitOnOutOfMemoryError code.
+   */
   static final int CERTS_DIR_DELETED = 4;
 
   static final String NAME = "registry-policy-agent";
+
   /** Shortest and longest --resync. */
   static final Duration MIN_RESYNC = Duration.ofMillis(100);
+
   static final Duration MAX_RESYNC = Duration.ofHours(24);
 
-  static final String USAGE_TEXT = """
+  static final String USAGE_TEXT =
+      """
       usage: registry-policy-agent --policy FILE --certs-dir DIR [--secrets-dir DIR] [options]
              registry-policy-agent demo        apply the built-in example policy to a temporary certs.d
              registry-policy-agent --version   print the version
@@ -67,7 +73,8 @@ public final class AgentMain {
                   2 usage error (bad flag or value, a named input that does not exist),
                   4 certs.d itself was deleted (restart the container to re-create its mount)""";
 
-  static final String DEMO_USAGE = """
+  static final String DEMO_USAGE =
+      """
       usage: registry-policy-agent demo
         Applies the built-in example policy, with demo-only credentials, to a new temporary certs.d,
         prints what was written (credentials masked), then passes again to show that an unchanged policy
@@ -107,7 +114,10 @@ public final class AgentMain {
 
   /** The version from the jar manifest's Implementation-Version. */
   static String version() {
-    String v = AgentMain.class.getPackage() == null ? null : AgentMain.class.getPackage().getImplementationVersion();
+    String v =
+        AgentMain.class.getPackage() == null
+            ? null
+            : AgentMain.class.getPackage().getImplementationVersion();
     return v == null ? "unknown (not run from the release jar)" : v;
   }
 
@@ -135,8 +145,17 @@ public final class AgentMain {
     }
     Log.configure(f.verbose() ? Level.FINE : Level.INFO);
     Metrics metrics = new Metrics();
-    Agent agent = new Agent(new Agent.Options(f.policy(), f.secretsDir(), f.certsDir(), f.nodeCertsDir(), f.adopt(),
-        f.resync(), f.containerdConfig()), metrics);
+    Agent agent =
+        new Agent(
+            new Agent.Options(
+                f.policy(),
+                f.secretsDir(),
+                f.certsDir(),
+                f.nodeCertsDir(),
+                f.adopt(),
+                f.resync(),
+                f.containerdConfig()),
+            metrics);
     try {
       if (f.cleanup()) {
         List<String> gone = agent.cleanup();
@@ -148,7 +167,12 @@ public final class AgentMain {
         if (o == Agent.Outcome.CERTS_DIR_DELETED) {
           return certsDirDeleted(f);
         }
-        Log.info("once done", "outcome", o.name().toLowerCase(Locale.ROOT), "problems", agent.problems().size());
+        Log.info(
+            "once done",
+            "outcome",
+            o.name().toLowerCase(Locale.ROOT),
+            "problems",
+            agent.problems().size());
         return o == Agent.Outcome.APPLIED ? OK : FAILED;
       }
       return daemon(f, agent, metrics);
@@ -156,34 +180,53 @@ public final class AgentMain {
       Thread.currentThread().interrupt();
       return OK;
     } catch (IOException e) {
-      Log.error("agent failed", "certs_dir", f.certsDir(), "error", Causes.describe(e), "action", "exiting");
+      Log.error(
+          "agent failed",
+          "certs_dir",
+          f.certsDir(),
+          "error",
+          Causes.describe(e),
+          "action",
+          "exiting");
       return FAILED;
     }
   }
 
-  private static int daemon(Flags f, Agent agent, Metrics metrics) throws IOException, InterruptedException {
+  private static int daemon(Flags f, Agent agent, Metrics metrics)
+      throws IOException, InterruptedException {
     HealthServer server = null;
     if (f.listen() != null) {
       try {
         server = HealthServer.start(f.listen(), agent::health, metrics::render);
       } catch (IOException e) {
-        Log.error("cannot serve health and metrics", "address", f.listen().getHostString() + ":" + f.listen().getPort(),
-            "error", Causes.describe(e), "action", "exiting (use --listen with another address, or off)");
+        Log.error(
+            "cannot serve health and metrics",
+            "address",
+            f.listen().getHostString() + ":" + f.listen().getPort(),
+            "error",
+            Causes.describe(e),
+            "action",
+            "exiting (use --listen with another address, or off)");
         return FAILED;
       }
-      Log.info("serving health and metrics", "address", f.listen().getHostString() + ":" + server.port());
+      Log.info(
+          "serving health and metrics",
+          "address",
+          f.listen().getHostString() + ":" + server.port());
     }
     CountDownLatch stopped = new CountDownLatch(1);
     Thread main = Thread.currentThread();
-    Thread hook = new Thread(() -> {
-      try {
-        agent.close();
-        main.interrupt();
-        stopped.await(5, TimeUnit.SECONDS);
-      } catch (IOException | InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    });
+    Thread hook =
+        new Thread(
+            () -> {
+              try {
+                agent.close();
+                main.interrupt();
+                stopped.await(5, TimeUnit.SECONDS);
+              } catch (IOException | InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
     Runtime.getRuntime().addShutdownHook(hook);
     Agent.RunResult result;
     try {
@@ -232,15 +275,31 @@ public final class AgentMain {
 
   /** Logs, once, why the process exits with {@link #CERTS_DIR_DELETED}. */
   private static int certsDirDeleted(Flags f) {
-    Log.error("certs dir deleted", "certs_dir", f.certsDir(), "node_certs_dir", f.nodeCertsDir(),
-        "exit_code", CERTS_DIR_DELETED, "action", "exiting: the container restart re-creates the hostPath mount,"
+    Log.error(
+        "certs dir deleted",
+        "certs_dir",
+        f.certsDir(),
+        "node_certs_dir",
+        f.nodeCertsDir(),
+        "exit_code",
+        CERTS_DIR_DELETED,
+        "action",
+        "exiting: the container restart re-creates the hostPath mount,"
             + " then the next pass rewrites every file");
     return CERTS_DIR_DELETED;
   }
 
-  private static final List<String> SWITCHES = List.of("--once", "--cleanup", "--adopt", "--verbose");
-  private static final List<String> VALUED = List.of("--policy", "--certs-dir", "--secrets-dir", "--node-certs-dir",
-      "--containerd-config", "--listen", "--resync");
+  private static final List<String> SWITCHES =
+      List.of("--once", "--cleanup", "--adopt", "--verbose");
+  private static final List<String> VALUED =
+      List.of(
+          "--policy",
+          "--certs-dir",
+          "--secrets-dir",
+          "--node-certs-dir",
+          "--containerd-config",
+          "--listen",
+          "--resync");
 
   /** Parses and checks flags; every bad flag gives one message. */
   static Flags parse(List<String> args) throws UsageException {
@@ -278,11 +337,15 @@ public final class AgentMain {
         continue;
       }
       if (!VALUED.contains(flag)) {
-        bad.add(flag.startsWith("-") ? "unknown flag \"" + flag + "\"" : "unexpected argument \"" + flag + "\"");
+        bad.add(
+            flag.startsWith("-")
+                ? "unknown flag \"" + flag + "\""
+                : "unexpected argument \"" + flag + "\"");
         continue;
       }
       if (value == null) {
-        if (i + 1 >= args.size() || (args.get(i + 1).startsWith("--") && args.get(i + 1).length() > 2)) {
+        if (i + 1 >= args.size()
+            || (args.get(i + 1).startsWith("--") && args.get(i + 1).length() > 2)) {
           bad.add(flag + " needs a value");
           seen.add(flag);
           continue;
@@ -316,7 +379,10 @@ public final class AgentMain {
       certsPath = path("--certs-dir", certs, bad);
       if (certsPath != null) {
         if (!Files.exists(certsPath)) {
-          bad.add("--certs-dir " + certs + " does not exist (the agent does not create it; the DaemonSet's hostPath does)");
+          bad.add(
+              "--certs-dir "
+                  + certs
+                  + " does not exist (the agent does not create it; the DaemonSet's hostPath does)");
         } else if (!Files.isDirectory(certsPath)) {
           bad.add("--certs-dir " + certs + " is not a directory");
         }
@@ -342,10 +408,14 @@ public final class AgentMain {
       // A missing bundle is fine (the Secret is optional); a file is a mistake.
       bad.add("--secrets-dir " + secrets + " is not a directory");
     }
-    Path containerdPath = containerd == null || containerd.isEmpty() ? null : path("--containerd-config", containerd, bad);
+    Path containerdPath =
+        containerd == null || containerd.isEmpty()
+            ? null
+            : path("--containerd-config", containerd, bad);
     if (containerdPath != null && Files.isDirectory(containerdPath)) {
       // A missing config.toml is reported as a problem at every pass; a directory is a mistake.
-      bad.add("--containerd-config " + containerd + " is a directory, not containerd's config.toml");
+      bad.add(
+          "--containerd-config " + containerd + " is a directory, not containerd's config.toml");
     }
     if (nodeCerts == null) {
       nodeCerts = certsPath == null ? null : certsPath.toAbsolutePath().normalize().toString();
@@ -364,7 +434,17 @@ public final class AgentMain {
     if (!bad.isEmpty()) {
       throw new UsageException(bad);
     }
-    return new Flags(policyPath, certsPath, secretsPath, nodeCerts, containerdPath, addr, resync, once, cleanup, adopt,
+    return new Flags(
+        policyPath,
+        certsPath,
+        secretsPath,
+        nodeCerts,
+        containerdPath,
+        addr,
+        resync,
+        once,
+        cleanup,
+        adopt,
         verbose);
   }
 
@@ -400,7 +480,10 @@ public final class AgentMain {
     }
     InetSocketAddress addr = new InetSocketAddress(host, Integer.parseInt(portText));
     if (addr.isUnresolved()) {
-      bad.add("--listen host \"" + host + "\" is not an address of this machine or a name that resolves");
+      bad.add(
+          "--listen host \""
+              + host
+              + "\" is not an address of this machine or a name that resolves");
       return null;
     }
     return addr;

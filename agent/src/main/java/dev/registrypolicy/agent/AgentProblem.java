@@ -4,11 +4,13 @@ import java.util.Objects;
 
 /**
  * One current problem of the node agent: what kind it is, what it is about, and the full text.
- * Identity is all three, so a problem whose text changes is a new problem (logged once more) and
- * a repeated one is the same (logged once). Never holds credentials.
+ * Identity is all three, so a problem whose text changes is a new problem (logged once more) and a
+ * repeated one is the same (logged once). Never holds credentials.
  *
- * @param kind a fixed word such as {@code policy-invalid} or {@code write-failed} (the metric label)
- * @param subject what it is about, short: a host directory, a policy path, a file (the metric label)
+ * @param kind a fixed word such as {@code policy-invalid} or {@code write-failed} (the metric
+ *     label)
+ * @param subject what it is about, short: a host directory, a policy path, a file (the metric
+ *     label)
  * @param detail the full sentence shown in the log and in {@code /healthz}
  */
 record AgentProblem(String kind, String subject, String detail) {

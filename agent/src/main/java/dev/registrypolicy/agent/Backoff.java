@@ -3,8 +3,8 @@ package dev.registrypolicy.agent;
 import java.time.Duration;
 
 /**
- * How long to wait before retrying after failing passes: {@code first}, doubling with each
- * further failure, at most {@code max}. A success or a real input change starts over.
+ * How long to wait before retrying after failing passes: {@code first}, doubling with each further
+ * failure, at most {@code max}. A success or a real input change starts over.
  */
 record Backoff(Duration first, Duration max) {
   /** 1 s, 2 s, 4 s, … 5 min. */

@@ -1,9 +1,9 @@
 package dev.registrypolicy.agent;
 
-import dev.registrypolicy.common.Causes;
 import dev.registrypolicy.agent.NodePlan.FileSpec;
 import dev.registrypolicy.agent.NodePlan.HostDir;
 import dev.registrypolicy.agent.NodePlan.Plan;
+import dev.registrypolicy.common.Causes;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -31,13 +31,19 @@ import java.util.regex.Pattern;
  * {@link NodePlan#OWNER_FILE} or its hosts.toml starts with the marker line; the agent changes or
  * removes only such directories, and within them only files it writes (hosts.toml, the owner file,
  * {@code ca-*.crt}, {@code client-*.crt|key}, its temp files). Symlinks are never followed: every
- * operation is made through {@link DirHandle}s (see {@link #apply(Plan, boolean, java.util.concurrent.ExecutorService)}).
+ * operation is made through {@link DirHandle}s (see {@link #apply(Plan, boolean,
+ * java.util.concurrent.ExecutorService)}).
  */
 final class CertsDir {
-  private static final Pattern OWN_FILE = Pattern.compile("(ca-[0-9a-f]{8}\\.crt|client-[0-9a-f]{8}\\.(crt|key))");
+  private static final Pattern OWN_FILE =
+      Pattern.compile("(ca-[0-9a-f]{8}\\.crt|client-[0-9a-f]{8}\\.(crt|key))");
 
   private final Path root;
-  /** Makes new entries of a directory durable: {@link AtomicFiles#fsyncDirectory}, or a recorder in tests. */
+
+  /**
+   * Makes new entries of a directory durable: {@link AtomicFiles#fsyncDirectory}, or a recorder in
+   * tests.
+   */
   private final Consumer<Path> syncDirectory;
 
   CertsDir(Path root) {
@@ -75,9 +81,9 @@ final class CertsDir {
   }
 
   /**
-   * Makes certs.d match the plan: writes what differs, removes owned directories the plan no
-   * longer has, and leaves everything else alone. {@code adopt} takes over unmanaged directories
-   * the plan wants. Failures are per directory: one bad host does not stop the others.
+   * Makes certs.d match the plan: writes what differs, removes owned directories the plan no longer
+   * has, and leaves everything else alone. {@code adopt} takes over unmanaged directories the plan
+   * wants. Failures are per directory: one bad host does not stop the others.
    */
   Report apply(Plan plan, boolean adopt) throws IOException {
     return apply(plan, adopt, null);
@@ -90,21 +96,33 @@ final class CertsDir {
    *
    * <p>certs.d itself is never created: a missing one is an error in the report (in a cluster the
    * DaemonSet's hostPath creates it; creating a mistyped path would write where containerd never
-   * looks). Every operation inside certs.d goes through {@link DirHandle}s: certs.d is opened
-   * once per pass, each host directory once, by name, without following a symlink, and every
-   * create, write, chmod, rename and delete is made relative to those handles.
+   * looks). Every operation inside certs.d goes through {@link DirHandle}s: certs.d is opened once
+   * per pass, each host directory once, by name, without following a symlink, and every create,
+   * write, chmod, rename and delete is made relative to those handles.
    */
-  Report apply(Plan plan, boolean adopt, java.util.concurrent.ExecutorService pool) throws IOException {
+  Report apply(Plan plan, boolean adopt, java.util.concurrent.ExecutorService pool)
+      throws IOException {
     if (!Files.isDirectory(root)) {
-      String what = Files.exists(root, LinkOption.NOFOLLOW_LINKS) ? "is not a directory" : "does not exist";
-      return failed("certs dir " + root + " " + what + "; nothing written (the agent does not create it: the"
-          + " DaemonSet's hostPath does); retried on the next pass");
+      String what =
+          Files.exists(root, LinkOption.NOFOLLOW_LINKS) ? "is not a directory" : "does not exist";
+      return failed(
+          "certs dir "
+              + root
+              + " "
+              + what
+              + "; nothing written (the agent does not create it: the"
+              + " DaemonSet's hostPath does); retried on the next pass");
     }
     DirHandle top;
     try {
       top = DirHandle.open(root);
     } catch (IOException e) {
-      return failed("certs dir " + root + ": cannot open: " + Causes.describe(e) + "; nothing written, retried on the next pass");
+      return failed(
+          "certs dir "
+              + root
+              + ": cannot open: "
+              + Causes.describe(e)
+              + "; nothing written, retried on the next pass");
     }
     try (DirHandle rootDir = top) {
       FileStore store = fileStore();
@@ -125,7 +143,8 @@ final class CertsDir {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("interrupted while writing certs dir " + root);
           } catch (java.util.concurrent.ExecutionException e) {
-            throw new IOException("writing certs dir " + root + " failed: " + e.getCause(), e.getCause());
+            throw new IOException(
+                "writing certs dir " + root + " failed: " + e.getCause(), e.getCause());
           }
         }
       }
@@ -147,18 +166,26 @@ final class CertsDir {
       try {
         entries = rootDir.list();
       } catch (IOException e) {
-        errors.add("certs dir " + root + ": cannot list: " + Causes.describe(e) + "; stale host directories are removed on a later pass");
+        errors.add(
+            "certs dir "
+                + root
+                + ": cannot list: "
+                + Causes.describe(e)
+                + "; stale host directories are removed on a later pass");
         entries = List.of();
       }
       for (Path entry : entries) {
         String name = entry.toString();
-        if (!isHostDirName(name) || plan.dirs().containsKey(name) || plan.held().containsKey(name)) {
+        if (!isHostDirName(name)
+            || plan.dirs().containsKey(name)
+            || plan.held().containsKey(name)) {
           continue; // never one of ours, or wanted; a held host keeps whatever it has
         }
         try {
           removed.addAll(removeOwned(rootDir, entry));
         } catch (IOException e) {
-          errors.add(name + ": cannot remove: " + Causes.describe(e) + "; retried on the next pass");
+          errors.add(
+              name + ": cannot remove: " + Causes.describe(e) + "; retried on the next pass");
         }
       }
       return new Report(written, unchanged, removed, foreign, shadowed, errors);
@@ -201,7 +228,11 @@ final class CertsDir {
       try {
         a = rootDir.stat(name);
       } catch (IOException e) {
-        res.errors.add(host + ": cannot look up the directory: " + Causes.describe(e) + "; retried on the next pass");
+        res.errors.add(
+            host
+                + ": cannot look up the directory: "
+                + Causes.describe(e)
+                + "; retried on the next pass");
         return res;
       }
       if (a != null && !a.isDirectory()) {
@@ -209,7 +240,9 @@ final class CertsDir {
         return res;
       }
       String escaped = escapedPortForm(host);
-      if (escaped != null && rootDir.stat(rootDir.name(escaped)) != null && !ownedEntry(rootDir, rootDir.name(escaped))) {
+      if (escaped != null
+          && rootDir.stat(rootDir.name(escaped)) != null
+          && !ownedEntry(rootDir, rootDir.name(escaped))) {
         res.shadowed.add(escaped);
       }
       Object createdKey = null;
@@ -217,8 +250,11 @@ final class CertsDir {
       if (a == null) {
         long needed = spaceNeeded(store, hd);
         if (needed > 0) {
-          res.errors.add(host + ": cannot create the directory: no space left on device (" + needed
-              + " bytes needed); nothing created, retried on the next pass");
+          res.errors.add(
+              host
+                  + ": cannot create the directory: no space left on device ("
+                  + needed
+                  + " bytes needed); nothing created, retried on the next pass");
           return res;
         }
         try {
@@ -236,7 +272,11 @@ final class CertsDir {
         } catch (FileAlreadyExistsException e) {
           // made by someone else meanwhile: it is checked like any existing directory below
         } catch (IOException e) {
-          res.errors.add(host + ": cannot create the directory: " + Causes.describe(e) + "; retried on the next pass");
+          res.errors.add(
+              host
+                  + ": cannot create the directory: "
+                  + Causes.describe(e)
+                  + "; retried on the next pass");
           return res;
         }
       }
@@ -247,12 +287,16 @@ final class CertsDir {
         res.foreign.add(host); // replaced by a symlink or file since the check
         return res;
       } catch (NoSuchFileException e) {
-        res.errors.add(host + ": the directory was moved or removed while being opened; retried on the next pass");
+        res.errors.add(
+            host
+                + ": the directory was moved or removed while being opened; retried on the next pass");
         return res;
       }
       try (DirHandle dir = opened) {
         if (created && createdKey != null && !createdKey.equals(dir.key())) {
-          res.errors.add(host + ": the directory was replaced right after it was created; nothing written, retried on the next pass");
+          res.errors.add(
+              host
+                  + ": the directory was replaced right after it was created; nothing written, retried on the next pass");
           return res;
         }
         if (!claimable(dir, hd) && !adopt) {
@@ -266,19 +310,23 @@ final class CertsDir {
     } catch (IOException e) {
       res.errors.add(host + ": cannot write: " + Causes.describe(e) + "; retried on the next pass");
     } catch (UncheckedIOException e) {
-      res.errors.add(host + ": cannot write: " + Causes.describe(e.getCause()) + "; retried on the next pass");
+      res.errors.add(
+          host + ": cannot write: " + Causes.describe(e.getCause()) + "; retried on the next pass");
     }
     return res;
   }
 
   /**
-   * Writes a host directory's files through its handle, then removes stale files of the agent's
-   * own kind. {@code createdIn} is certs.d's handle when this pass created the directory: if a
-   * write fails then, what was written and the directory are removed again, so a failing pass
-   * (a full disk, say) leaves no new entry behind.
+   * Writes a host directory's files through its handle, then removes stale files of the agent's own
+   * kind. {@code createdIn} is certs.d's handle when this pass created the directory: if a write
+   * fails then, what was written and the directory are removed again, so a failing pass (a full
+   * disk, say) leaves no new entry behind.
    */
-  private void writeDir(DirHandle dir, HostDir hd, FileStore store, DirResult res, DirHandle createdIn) throws IOException {
-    // The owner file first (ownership before content), hosts.toml last (it switches to the new files).
+  private void writeDir(
+      DirHandle dir, HostDir hd, FileStore store, DirResult res, DirHandle createdIn)
+      throws IOException {
+    // The owner file first (ownership before content), hosts.toml last (it switches to the new
+    // files).
     List<String> order = new ArrayList<>();
     order.add(NodePlan.OWNER_FILE);
     for (String n : hd.files().keySet()) {
@@ -294,9 +342,16 @@ final class CertsDir {
         if (spec == null) {
           continue;
         }
-        AtomicFiles.Outcome o = AtomicFiles.writeIfChanged(dir, n, spec.content(), spec.secret(),
-            n.equals(NodePlan.HOSTS_TOML) ? bytes -> hd.hostsToml().verify(new String(bytes, StandardCharsets.UTF_8)) : null,
-            store);
+        AtomicFiles.Outcome o =
+            AtomicFiles.writeIfChanged(
+                dir,
+                n,
+                spec.content(),
+                spec.secret(),
+                n.equals(NodePlan.HOSTS_TOML)
+                    ? bytes -> hd.hostsToml().verify(new String(bytes, StandardCharsets.UTF_8))
+                    : null,
+                store);
         if (o == AtomicFiles.Outcome.UNCHANGED) {
           res.unchanged++;
         } else {
@@ -324,14 +379,18 @@ final class CertsDir {
   }
 
   /** Removes a directory this pass created, and what was written into it, after a failed write. */
-  private void undoCreated(DirHandle rootDir, DirHandle dir, String host, List<String> installed, DirResult res) {
+  private void undoCreated(
+      DirHandle rootDir, DirHandle dir, String host, List<String> installed, DirResult res) {
     try {
       for (String n : installed) {
         dir.deleteFile(dir.name(n));
         res.written.remove(host + "/" + n);
       }
       BasicFileAttributes now = rootDir.stat(rootDir.name(host));
-      if (dir.list().isEmpty() && now != null && now.isDirectory() && java.util.Objects.equals(now.fileKey(), dir.key())) {
+      if (dir.list().isEmpty()
+          && now != null
+          && now.isDirectory()
+          && java.util.Objects.equals(now.fileKey(), dir.key())) {
         rootDir.deleteDirectory(rootDir.name(host));
         syncDirectory.accept(root);
       }
@@ -386,8 +445,14 @@ final class CertsDir {
       }
     }
     if (!errors.isEmpty()) {
-      throw new IOException("cleanup of certs dir " + root + " removed " + removed.size() + " entries but could not remove "
-          + String.join(", ", errors) + "; run it again once fixed");
+      throw new IOException(
+          "cleanup of certs dir "
+              + root
+              + " removed "
+              + removed.size()
+              + " entries but could not remove "
+              + String.join(", ", errors)
+              + "; run it again once fixed");
     }
     return removed;
   }
@@ -405,7 +470,9 @@ final class CertsDir {
     }
   }
 
-  /** Whether the entry {@code name} of {@code parent} is a directory (not a symlink) the agent owns. */
+  /**
+   * Whether the entry {@code name} of {@code parent} is a directory (not a symlink) the agent owns.
+   */
   private static boolean ownedEntry(DirHandle parent, Path name) {
     try {
       BasicFileAttributes a = parent.stat(name);
@@ -421,8 +488,8 @@ final class CertsDir {
   }
 
   /**
-   * Whether an open host directory is the agent's: it holds the owner file (a regular file), or
-   * its hosts.toml (a regular file) starts with the marker line. Read without following a symlink.
+   * Whether an open host directory is the agent's: it holds the owner file (a regular file), or its
+   * hosts.toml (a regular file) starts with the marker line. Read without following a symlink.
    */
   private static boolean owned(DirHandle dir) throws IOException {
     BasicFileAttributes owner = dir.stat(dir.name(NodePlan.OWNER_FILE));
@@ -431,15 +498,17 @@ final class CertsDir {
     }
     byte[] marker = HostsToml.MARKER_PREFIX.getBytes(StandardCharsets.UTF_8);
     byte[] head = dir.read(dir.name(NodePlan.HOSTS_TOML), marker.length);
-    return head != null && head.length >= marker.length && Arrays.equals(Arrays.copyOf(head, marker.length), marker);
+    return head != null
+        && head.length >= marker.length
+        && Arrays.equals(Arrays.copyOf(head, marker.length), marker);
   }
 
   /**
-   * Whether the agent may write a directory the plan wants without {@code --adopt}: it owns it,
-   * or everything in it is something this plan writes there (by name, as a regular file, and for
+   * Whether the agent may write a directory the plan wants without {@code --adopt}: it owns it, or
+   * everything in it is something this plan writes there (by name, as a regular file, and for
    * certificates and keys with identical content) or one of the agent's temp files, so nothing
-   * anyone else made can be lost or overwritten. This covers an empty directory and a wipe racing
-   * a rewrite, where the owner file was deleted after the directory was recreated. Someone else's
+   * anyone else made can be lost or overwritten. This covers an empty directory and a wipe racing a
+   * rewrite, where the owner file was deleted after the directory was recreated. Someone else's
    * {@code ca-*.crt} under a name this plan does not write, or with other content, makes the
    * directory foreign. Removal and cleanup still require ownership.
    */
@@ -472,12 +541,12 @@ final class CertsDir {
   }
 
   /**
-   * Whether certs.d itself has been deleted on the node while this process still reaches it: a
-   * bind mount (the DaemonSet's hostPath) keeps pointing at the deleted directory, where nothing
-   * created is visible on the node and creating anything fails.
+   * Whether certs.d itself has been deleted on the node while this process still reaches it: a bind
+   * mount (the DaemonSet's hostPath) keeps pointing at the deleted directory, where nothing created
+   * is visible on the node and creating anything fails.
    *
-   * <p>Where the file system reports a link count ({@code unix:nlink}), only a count of 0 leads
-   * to a check; elsewhere only {@code afterFailure} (a pass whose writes failed) does. The check
+   * <p>Where the file system reports a link count ({@code unix:nlink}), only a count of 0 leads to
+   * a check; elsewhere only {@code afterFailure} (a pass whose writes failed) does. The check
    * creates and removes a temp file in certs.d: it fails with {@link NoSuchFileException} in a
    * deleted directory although the directory itself is still there. A certs.d that does not exist
    * is not deleted in this sense: {@link #apply} reports it as an error and creates nothing.
@@ -490,8 +559,12 @@ final class CertsDir {
     if (links == null ? !afterFailure : links > 0) {
       return false;
     }
-    Path probe = root.resolve(AtomicFiles.TEMP_PREFIX + "probe." + Long.toHexString(ThreadLocalRandom.current().nextLong())
-        + AtomicFiles.TEMP_SUFFIX);
+    Path probe =
+        root.resolve(
+            AtomicFiles.TEMP_PREFIX
+                + "probe."
+                + Long.toHexString(ThreadLocalRandom.current().nextLong())
+                + AtomicFiles.TEMP_SUFFIX);
     try {
       Files.createFile(probe);
       Files.deleteIfExists(probe);
@@ -545,11 +618,11 @@ final class CertsDir {
   }
 
   /**
-   * Removes an owned host directory through handles: it is opened without following a symlink,
-   * its ownership is read through that handle, only the agent's files are deleted through it
-   * (hosts.toml first: containerd stops using the directory in one step), and the directory
-   * itself is removed by name only when it is empty and still the one opened. A symlink swapped
-   * in under the name is never descended into; one swapped in for a file is removed as a link.
+   * Removes an owned host directory through handles: it is opened without following a symlink, its
+   * ownership is read through that handle, only the agent's files are deleted through it
+   * (hosts.toml first: containerd stops using the directory in one step), and the directory itself
+   * is removed by name only when it is empty and still the one opened. A symlink swapped in under
+   * the name is never descended into; one swapped in for a file is removed as a link.
    *
    * @return what was removed, relative to certs.d; empty when the entry is not an owned directory
    */
@@ -587,7 +660,9 @@ final class CertsDir {
       }
       if (dir.list().isEmpty()) {
         BasicFileAttributes now = rootDir.stat(entry);
-        if (now != null && now.isDirectory() && java.util.Objects.equals(now.fileKey(), dir.key())) {
+        if (now != null
+            && now.isDirectory()
+            && java.util.Objects.equals(now.fileKey(), dir.key())) {
           try {
             rootDir.deleteDirectory(entry);
             removed.add(name + "/");
@@ -626,7 +701,9 @@ final class CertsDir {
     return out;
   }
 
-  /** Whether {@code name} can be a host directory the agent writes: one path component, nothing odd. */
+  /**
+   * Whether {@code name} can be a host directory the agent writes: one path component, nothing odd.
+   */
   static boolean isHostDirName(String name) {
     if (name.isEmpty() || name.equals(".") || name.equals("..")) {
       return false;
@@ -652,7 +729,9 @@ final class CertsDir {
     return p;
   }
 
-  /** containerd looks up {@code host_port_} before {@code host:port}; that form would shadow ours. */
+  /**
+   * containerd looks up {@code host_port_} before {@code host:port}; that form would shadow ours.
+   */
   static String escapedPortForm(String dirName) {
     int colon = dirName.lastIndexOf(':');
     if (colon <= 0 || dirName.endsWith("]")) {
@@ -662,7 +741,18 @@ final class CertsDir {
   }
 
   static Map<String, Object> describe(Report r) {
-    return Map.of("written", r.written().size(), "unchanged", r.unchanged(), "removed", r.removed().size(),
-        "foreign", r.foreign(), "shadowed", r.shadowed(), "errors", r.errors());
+    return Map.of(
+        "written",
+        r.written().size(),
+        "unchanged",
+        r.unchanged(),
+        "removed",
+        r.removed().size(),
+        "foreign",
+        r.foreign(),
+        "shadowed",
+        r.shadowed(),
+        "errors",
+        r.errors());
   }
 }

@@ -5,15 +5,16 @@ package dev.registrypolicy.agent;
  * intermediate CA it signed, and a client certificate (signed by the intermediate) with its EC
  * P-256 key. Made once with openssl for this project, valid for 100 years, subjects labelled
  * "registry-policy demo (not secret, demo only)". NOT SECRET: the key is public in this source
- * file, so nothing may ever trust this CA or accept this client certificate. It exists so the
- * demo writes what a real cluster would (parsable certificates and a matching key) instead of
+ * file, so nothing may ever trust this CA or accept this client certificate. It exists so the demo
+ * writes what a real cluster would (parsable certificates and a matching key) instead of
  * placeholders.
  */
 final class DemoMaterial {
   private DemoMaterial() {}
 
   /** The demo root CA certificate (Secret corp-ca, key ca.crt). */
-  static final String CA_CERT = """
+  static final String CA_CERT =
+      """
       -----BEGIN CERTIFICATE-----
       MIICGTCCAb+gAwIBAgIUbNVGzq+vvao4vrRhYC1UK84Ktr8wCgYIKoZIzj0EAwIw
       WTE1MDMGA1UECgwscmVnaXN0cnktcG9saWN5IGRlbW8gKG5vdCBzZWNyZXQsIGRl
@@ -30,8 +31,11 @@ final class DemoMaterial {
       -----END CERTIFICATE-----
       """;
 
-  /** The demo intermediate CA, signed by {@link #CA_CERT} (Secret corp-ca, key intermediate.crt). */
-  static final String INTERMEDIATE_CERT = """
+  /**
+   * The demo intermediate CA, signed by {@link #CA_CERT} (Secret corp-ca, key intermediate.crt).
+   */
+  static final String INTERMEDIATE_CERT =
+      """
       -----BEGIN CERTIFICATE-----
       MIICKTCCAc+gAwIBAgIUQU8BK5gsGJpPJCgbnPsos17Tx74wCgYIKoZIzj0EAwIw
       WTE1MDMGA1UECgwscmVnaXN0cnktcG9saWN5IGRlbW8gKG5vdCBzZWNyZXQsIGRl
@@ -48,8 +52,12 @@ final class DemoMaterial {
       -----END CERTIFICATE-----
       """;
 
-  /** The demo client certificate, signed by {@link #INTERMEDIATE_CERT} (Secret pull-through-client, tls.crt). */
-  static final String CLIENT_CERT = """
+  /**
+   * The demo client certificate, signed by {@link #INTERMEDIATE_CERT} (Secret pull-through-client,
+   * tls.crt).
+   */
+  static final String CLIENT_CERT =
+      """
       -----BEGIN CERTIFICATE-----
       MIICPDCCAeKgAwIBAgIUaahr6Q7V7gfen/6rkY9MVLnBDQEwCgYIKoZIzj0EAwIw
       ZjE1MDMGA1UECgwscmVnaXN0cnktcG9saWN5IGRlbW8gKG5vdCBzZWNyZXQsIGRl
@@ -66,8 +74,12 @@ final class DemoMaterial {
       -----END CERTIFICATE-----
       """;
 
-  /** The demo client certificate's key, PKCS#8, public and demo only (Secret pull-through-client, tls.key). */
-  static final String CLIENT_KEY = """
+  /**
+   * The demo client certificate's key, PKCS#8, public and demo only (Secret pull-through-client,
+   * tls.key).
+   */
+  static final String CLIENT_KEY =
+      """
       -----BEGIN PRIVATE KEY-----
       MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgsBbBKd4NjiH8lckn
       FWdsR6s45++od1X4lY+vrHz/OF2hRANCAARS5/HQf9j/ZDABUTv8z/OyeOLNlsU0

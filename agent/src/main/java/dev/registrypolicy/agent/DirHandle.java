@@ -27,23 +27,27 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * An open directory that every operation is made relative to, never following a symlink: the
- * JDK's {@link SecureDirectoryStream} (on Linux an open file descriptor with {@code openat},
- * {@code fstatat(AT_SYMLINK_NOFOLLOW)}, {@code renameat}, {@code unlinkat}; Jimfs has the same).
- * The directory is checked once, when it is opened; renaming or replacing its path afterwards
- * (say, by a symlink to another directory) does not move any later operation with it.
+ * An open directory that every operation is made relative to, never following a symlink: the JDK's
+ * {@link SecureDirectoryStream} (on Linux an open file descriptor with {@code openat}, {@code
+ * fstatat(AT_SYMLINK_NOFOLLOW)}, {@code renameat}, {@code unlinkat}; Jimfs has the same). The
+ * directory is checked once, when it is opened; renaming or replacing its path afterwards (say, by
+ * a symlink to another directory) does not move any later operation with it.
  *
  * <p>Names are single path components; an entry that is a symlink is never opened, read, written,
- * chmodded or descended into (the kernel refuses with {@code ELOOP}); deleting one removes the link.
- * An entry is stat'ed before it is opened for reading, and only a regular file or a directory is
- * opened: opening a FIFO would block. The window between that stat and the open is the one place
+ * chmodded or descended into (the kernel refuses with {@code ELOOP}); deleting one removes the
+ * link. An entry is stat'ed before it is opened for reading, and only a regular file or a directory
+ * is opened: opening a FIFO would block. The window between that stat and the open is the one place
  * a swap can still land; what it can do there is make one read fail or, for a FIFO, wait.
  */
 final class DirHandle implements Closeable {
   private static final LinkOption NOFOLLOW = LinkOption.NOFOLLOW_LINKS;
   private static final Set<OpenOption> READ = Set.of(StandardOpenOption.READ, NOFOLLOW);
-  private static final Set<OpenOption> CREATE = Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
-      StandardOpenOption.WRITE, NOFOLLOW);
+  private static final Set<OpenOption> CREATE =
+      Set.of(
+          StandardOpenOption.CREATE_NEW,
+          StandardOpenOption.READ,
+          StandardOpenOption.WRITE,
+          NOFOLLOW);
 
   private final Path path;
   private final SecureDirectoryStream<Path> stream;
@@ -64,11 +68,15 @@ final class DirHandle implements Closeable {
    * @throws IOException also when the file system offers no directory handles
    */
   static DirHandle open(Path dir) throws IOException {
-    @SuppressWarnings("StreamResourceLeak") // owned by the returned DirHandle, closed by its close(); closed here on every failure
+    @SuppressWarnings(
+        "StreamResourceLeak") // owned by the returned DirHandle, closed by its close(); closed here
+    // on every failure
     DirectoryStream<Path> ds = Files.newDirectoryStream(dir);
     if (!(ds instanceof SecureDirectoryStream)) {
       ds.close();
-      throw new FileSystemException(dir.toString(), null,
+      throw new FileSystemException(
+          dir.toString(),
+          null,
           "the file system offers no directory handles (openat); nothing can be written safely");
     }
     try {
@@ -86,7 +94,9 @@ final class DirHandle implements Closeable {
     return path;
   }
 
-  /** The directory's identity (device and inode) as opened, or null where the file system has none. */
+  /**
+   * The directory's identity (device and inode) as opened, or null where the file system has none.
+   */
   Object key() {
     return key;
   }
@@ -109,9 +119,13 @@ final class DirHandle implements Closeable {
   BasicFileAttributes stat(Path name) throws IOException {
     try {
       if (posix) {
-        return stream.getFileAttributeView(name, PosixFileAttributeView.class, NOFOLLOW).readAttributes();
+        return stream
+            .getFileAttributeView(name, PosixFileAttributeView.class, NOFOLLOW)
+            .readAttributes();
       }
-      return stream.getFileAttributeView(name, BasicFileAttributeView.class, NOFOLLOW).readAttributes();
+      return stream
+          .getFileAttributeView(name, BasicFileAttributeView.class, NOFOLLOW)
+          .readAttributes();
     } catch (NoSuchFileException e) {
       return null;
     }
@@ -187,9 +201,9 @@ final class DirHandle implements Closeable {
   }
 
   /**
-   * Creates a new regular file exclusively ({@code O_CREAT|O_EXCL|O_NOFOLLOW}) with the given
-   * mode (narrowed by the umask; some file systems ignore it: the caller checks), open for
-   * reading and writing.
+   * Creates a new regular file exclusively ({@code O_CREAT|O_EXCL|O_NOFOLLOW}) with the given mode
+   * (narrowed by the umask; some file systems ignore it: the caller checks), open for reading and
+   * writing.
    */
   SeekableByteChannel create(Path name, Set<PosixFilePermission> mode) throws IOException {
     if (posix) {
@@ -199,15 +213,18 @@ final class DirHandle implements Closeable {
   }
 
   /**
-   * Sets an entry's mode without following a symlink. The JDK opens the entry
-   * ({@code O_RDONLY|O_NOFOLLOW}) and uses {@code fchmod}; callers check right before that the
-   * entry is the regular file they created.
+   * Sets an entry's mode without following a symlink. The JDK opens the entry ({@code
+   * O_RDONLY|O_NOFOLLOW}) and uses {@code fchmod}; callers check right before that the entry is the
+   * regular file they created.
    */
   void setMode(Path name, Set<PosixFilePermission> mode) throws IOException {
     stream.getFileAttributeView(name, PosixFileAttributeView.class, NOFOLLOW).setPermissions(mode);
   }
 
-  /** Renames an entry within this directory ({@code renameat}); replaces a target that is not a directory. */
+  /**
+   * Renames an entry within this directory ({@code renameat}); replaces a target that is not a
+   * directory.
+   */
   void rename(Path from, Path to) throws IOException {
     stream.move(from, stream, to);
   }

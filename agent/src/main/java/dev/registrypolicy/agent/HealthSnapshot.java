@@ -11,12 +11,15 @@ import java.util.Map;
  * What the agent knows after a pass, published as one immutable value (a volatile reference) so
  * that {@code /healthz}, {@code /readyz} and the gauges read it without waiting for a pass.
  *
- * @param plan the plan in force (the last good one, held hosts included); null before the first good policy
+ * @param plan the plan in force (the last good one, held hosts included); null before the first
+ *     good policy
  * @param report what the last apply did; null before the first apply
  * @param problems the current problems
  * @param diagnosis containerd's config.toml as last read; null without {@code --containerd-config}
- * @param fingerprint the inputs the last pass read ({@link PolicySource#fingerprint()}); null before the first
- * @param lastSuccessMillis when a pass last applied the current policy with no write failure (0: never)
+ * @param fingerprint the inputs the last pass read ({@link PolicySource#fingerprint()}); null
+ *     before the first
+ * @param lastSuccessMillis when a pass last applied the current policy with no write failure (0:
+ *     never)
  * @param passes passes completed
  */
 record HealthSnapshot(
@@ -47,8 +50,8 @@ record HealthSnapshot(
 
   /**
    * The probe answer. Liveness is whether passes complete ({@code passStuck} false): per-host
-   * failures are problems and metrics, which a restart would not fix. Readiness is a completed
-   * pass that had a good policy to apply.
+   * failures are problems and metrics, which a restart would not fix. Readiness is a completed pass
+   * that had a good policy to apply.
    */
   Health health(boolean passStuck) {
     Map<String, Object> d = new LinkedHashMap<>();
@@ -75,7 +78,9 @@ record HealthSnapshot(
       d.put("containerd", c);
     }
     if (passStuck) {
-      d.put("stuck", "a pass has been running for longer than " + Agent.STUCK_AFTER.toSeconds() + " s");
+      d.put(
+          "stuck",
+          "a pass has been running for longer than " + Agent.STUCK_AFTER.toSeconds() + " s");
     }
     return new Health(!passStuck, plan != null && passes > 0, d);
   }

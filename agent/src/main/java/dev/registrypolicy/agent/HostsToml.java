@@ -7,8 +7,8 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * One containerd {@code hosts.toml}: the model, its rendering, and the check that the rendered
- * text parses back (with an independent TOML 1.0 parser) to exactly that model. containerd silently
+ * One containerd {@code hosts.toml}: the model, its rendering, and the check that the rendered text
+ * parses back (with an independent TOML 1.0 parser) to exactly that model. containerd silently
  * ignores a file it cannot decode and falls back to the upstream, so nothing is written that does
  * not pass {@link #verify}.
  *
@@ -26,8 +26,8 @@ record HostsToml(String marker, String server, Host root, List<Host> hosts) {
   }
 
   /**
-   * Settings of one endpoint. {@code url} is null for the root (server) settings;
-   * {@code capabilities} null means containerd's default (all).
+   * Settings of one endpoint. {@code url} is null for the root (server) settings; {@code
+   * capabilities} null means containerd's default (all).
    */
   record Host(
       String url,
@@ -45,15 +45,34 @@ record HostsToml(String marker, String server, Host root, List<Host> hosts) {
     }
 
     boolean isEmpty() {
-      return capabilities == null && ca.isEmpty() && client.isEmpty() && !skipVerify && !overridePath
-          && dialTimeout == null && authorization == null;
+      return capabilities == null
+          && ca.isEmpty()
+          && client.isEmpty()
+          && !skipVerify
+          && !overridePath
+          && dialTimeout == null
+          && authorization == null;
     }
 
     @Override
     public String toString() {
-      return "Host[url=" + url + ", capabilities=" + capabilities + ", ca=" + ca + ", client=" + client
-          + ", skipVerify=" + skipVerify + ", overridePath=" + overridePath + ", dialTimeout=" + dialTimeout
-          + ", authorization=" + (authorization == null ? "none" : "***") + "]";
+      return "Host[url="
+          + url
+          + ", capabilities="
+          + capabilities
+          + ", ca="
+          + ca
+          + ", client="
+          + client
+          + ", skipVerify="
+          + skipVerify
+          + ", overridePath="
+          + overridePath
+          + ", dialTimeout="
+          + dialTimeout
+          + ", authorization="
+          + (authorization == null ? "none" : "***")
+          + "]";
     }
   }
 
@@ -68,7 +87,8 @@ record HostsToml(String marker, String server, Host root, List<Host> hosts) {
   String render() {
     StringBuilder sb = new StringBuilder(512);
     sb.append(marker).append('\n');
-    sb.append("# Written by the registry-policy node agent; edits are reverted. Change the policy ConfigMap instead.\n");
+    sb.append(
+        "# Written by the registry-policy node agent; edits are reverted. Change the policy ConfigMap instead.\n");
     if (server != null) {
       sb.append("server = ").append(str(server)).append('\n');
     }
@@ -87,7 +107,11 @@ record HostsToml(String marker, String server, Host root, List<Host> hosts) {
       sb.append("\n[").append(table).append("]\n");
       keys(sb, h, "  ");
       if (h.authorization() != null) {
-        sb.append("  [").append(table).append(".header]\n    Authorization = ").append(str(h.authorization())).append('\n');
+        sb.append("  [")
+            .append(table)
+            .append(".header]\n    Authorization = ")
+            .append(str(h.authorization()))
+            .append('\n');
       }
     }
     return sb.toString();
@@ -163,8 +187,8 @@ record HostsToml(String marker, String server, Host root, List<Host> hosts) {
   /**
    * Parses {@code text} with a TOML 1.0 parser ({@link TomlReader}, which reads strings and escapes
    * as containerd's Go parsers do) and checks that it says exactly what this model says, host order
-   * included. Returns null when it does, else a description of the first difference that names
-   * keys only, never values.
+   * included. Returns null when it does, else a description of the first difference that names keys
+   * only, never values.
    */
   String verify(String text) {
     if (!text.startsWith(marker + "\n")) {
@@ -173,7 +197,9 @@ record HostsToml(String marker, String server, Host root, List<Host> hosts) {
     Map<String, Object> expected = expectedMap();
     String notText = notUnicode(expected, "");
     if (notText != null) {
-      return "the value of " + notText + " is not Unicode text (it holds an unpaired UTF-16 surrogate), so it "
+      return "the value of "
+          + notText
+          + " is not Unicode text (it holds an unpaired UTF-16 surrogate), so it "
           + "cannot be written to a TOML file";
     }
     Map<String, Object> actual;
@@ -236,7 +262,9 @@ record HostsToml(String marker, String server, Host root, List<Host> hosts) {
   private static boolean isUnicode(String s) {
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
-      if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+      if (Character.isHighSurrogate(c)
+          && i + 1 < s.length()
+          && Character.isLowSurrogate(s.charAt(i + 1))) {
         i++;
       } else if (Character.isSurrogate(c)) {
         return false;

@@ -8,16 +8,19 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * One-line key=value logging on java.util.logging: {@code ts=… level=INFO msg="wrote hosts.toml" host=ghcr.io}.
- * Callers pass keys and values in pairs; values are quoted when they contain spaces or quotes.
- * Never pass credentials: nothing here can tell them apart.
+ * One-line key=value logging on java.util.logging: {@code ts=… level=INFO msg="wrote hosts.toml"
+ * host=ghcr.io}. Callers pass keys and values in pairs; values are quoted when they contain spaces
+ * or quotes. Never pass credentials: nothing here can tell them apart.
  */
 final class Log {
   private static final Logger LOGGER = Logger.getLogger("dev.registrypolicy.agent");
 
   private Log() {}
 
-  /** Routes the agent's logger to stderr in key=value form (called once by the CLI); stack traces only with --verbose. */
+  /**
+   * Routes the agent's logger to stderr in key=value form (called once by the CLI); stack traces
+   * only with --verbose.
+   */
   static void configure(Level level) {
     Logger root = Logger.getLogger("");
     for (Handler h : root.getHandlers()) {

@@ -25,15 +25,18 @@ import java.util.TreeMap;
 
 /**
  * What certs.d should hold for a policy: per host directory, hosts.toml and the CA and client
- * certificate files it points at. Pure apart from reading the credentials bundle; writes nothing.
- * A host whose Secrets are missing or unusable is held ({@link Plan#held}), not the whole node:
- * CA and client certificate files must hold X.509 certificates only (they are written
- * world-readable, so a private key in them is refused), a client key must be a private key that
- * belongs to its certificate ({@link Pem}).
+ * certificate files it points at. Pure apart from reading the credentials bundle; writes nothing. A
+ * host whose Secrets are missing or unusable is held ({@link Plan#held}), not the whole node: CA
+ * and client certificate files must hold X.509 certificates only (they are written world-readable,
+ * so a private key in them is refused), a client key must be a private key that belongs to its
+ * certificate ({@link Pem}).
  */
 final class NodePlan {
   static final String HOSTS_TOML = "hosts.toml";
-  /** Present in every directory the agent manages, so ownership survives a hand-edited hosts.toml. */
+
+  /**
+   * Present in every directory the agent manages, so ownership survives a hand-edited hosts.toml.
+   */
   static final String OWNER_FILE = ".registry-policy-managed";
 
   private NodePlan() {}
@@ -94,7 +97,8 @@ final class NodePlan {
    * while every other host is applied. containerd reads each host directory on its own, so one
    * missing Secret never holds back the others.
    */
-  record Plan(String policySha256, SortedMap<String, HostDir> dirs, SortedMap<String, List<String>> held) {
+  record Plan(
+      String policySha256, SortedMap<String, HostDir> dirs, SortedMap<String, List<String>> held) {
     Plan {
       dirs = Collections.unmodifiableSortedMap(new TreeMap<>(dirs));
       SortedMap<String, List<String>> h = new TreeMap<>();
@@ -133,18 +137,23 @@ final class NodePlan {
   /**
    * Plans the node files.
    *
-   * @param nodeCertsDir the certs directory as containerd on the node sees it (paths in
-   *     hosts.toml are absolute and must be valid on the node, not inside the agent's container)
+   * @param nodeCertsDir the certs directory as containerd on the node sees it (paths in hosts.toml
+   *     are absolute and must be valid on the node, not inside the agent's container)
    */
   static Plan plan(Policy policy, SecretStore secrets, String nodeCertsDir) throws IOException {
     SortedMap<String, HostDir> dirs = new TreeMap<>();
     SortedMap<String, List<String>> held = new TreeMap<>();
     String marker = HostsToml.MARKER_PREFIX + "; policy-sha256=" + policy.sha256().substring(0, 12);
-    String base = nodeCertsDir.endsWith("/") ? nodeCertsDir.substring(0, nodeCertsDir.length() - 1) : nodeCertsDir;
+    String base =
+        nodeCertsDir.endsWith("/")
+            ? nodeCertsDir.substring(0, nodeCertsDir.length() - 1)
+            : nodeCertsDir;
     for (Registry r : policy.registries()) {
       String dirName = r.hostDirectory();
       List<String> problems = new ArrayList<>();
-      Builder b = new Builder(policy, secrets, base + "/" + dirName, problems, "registries[" + r.host() + "]");
+      Builder b =
+          new Builder(
+              policy, secrets, base + "/" + dirName, problems, "registries[" + r.host() + "]");
       HostsToml toml;
       if (r.upstreamMode() == UpstreamMode.NEVER) {
         // The last mirror is the server (tried after the [host] tables), so the upstream is never
@@ -155,8 +164,16 @@ final class NodePlan {
           hosts.add(b.host(r.mirrors().get(i), true, "mirrors[" + i + "]"));
         }
         HostsToml.Host last = hosts.get(hosts.size() - 1);
-        HostsToml.Host rootHost = new HostsToml.Host(null, last.capabilities(), last.ca(), last.client(), last.skipVerify(),
-            last.overridePath(), last.dialTimeout(), last.authorization());
+        HostsToml.Host rootHost =
+            new HostsToml.Host(
+                null,
+                last.capabilities(),
+                last.ca(),
+                last.client(),
+                last.skipVerify(),
+                last.overridePath(),
+                last.dialTimeout(),
+                last.authorization());
         if (hosts.size() > 1) {
           hosts.remove(hosts.size() - 1);
         }
@@ -169,10 +186,18 @@ final class NodePlan {
         }
         String server = r.upstreamUrl() == null ? null : r.upstreamUrl().toString();
         if (hosts.isEmpty() && server != null) {
-          // Every file needs a [host."…"] table (containerd 1.6, 1.7 < 1.7.32): the registry itself.
-          hosts.add(new HostsToml.Host(server, List.of("pull", "resolve", "push"),
-              up == null ? List.of() : up.ca(), up == null ? List.of() : up.client(), up != null && up.skipVerify(),
-              false, up == null ? null : up.dialTimeout(), up == null ? null : up.authorization()));
+          // Every file needs a [host."…"] table (containerd 1.6, 1.7 < 1.7.32): the registry
+          // itself.
+          hosts.add(
+              new HostsToml.Host(
+                  server,
+                  List.of("pull", "resolve", "push"),
+                  up == null ? List.of() : up.ca(),
+                  up == null ? List.of() : up.client(),
+                  up != null && up.skipVerify(),
+                  false,
+                  up == null ? null : up.dialTimeout(),
+                  up == null ? null : up.authorization()));
         }
         toml = new HostsToml(marker, server, up == null || up.isEmpty() ? null : up, hosts);
       }
@@ -185,8 +210,10 @@ final class NodePlan {
         held.put(dirName, problems);
         continue;
       }
-      b.files.put(HOSTS_TOML, new FileSpec(text.getBytes(StandardCharsets.UTF_8), toml.hasCredentials()));
-      b.files.put(OWNER_FILE, new FileSpec((r.host() + "\n").getBytes(StandardCharsets.UTF_8), false));
+      b.files.put(
+          HOSTS_TOML, new FileSpec(text.getBytes(StandardCharsets.UTF_8), toml.hasCredentials()));
+      b.files.put(
+          OWNER_FILE, new FileSpec((r.host() + "\n").getBytes(StandardCharsets.UTF_8), false));
       dirs.put(dirName, new HostDir(dirName, toml, b.files));
     }
     return new Plan(policy.sha256(), dirs, held);
@@ -201,7 +228,8 @@ final class NodePlan {
     final String path;
     final SortedMap<String, FileSpec> files = new TreeMap<>();
 
-    Builder(Policy policy, SecretStore secrets, String nodeDir, List<String> problems, String path) {
+    Builder(
+        Policy policy, SecretStore secrets, String nodeDir, List<String> problems, String path) {
       this.policy = policy;
       this.secrets = secrets;
       this.nodeDir = nodeDir;
@@ -222,8 +250,16 @@ final class NodePlan {
         try {
           Pem.certificates(pem);
         } catch (Pem.BadPem bad) {
-          problems.add(path + "." + at + ": Secret " + ref.secret() + " key " + ref.key()
-              + " is not a usable CA certificate file: " + bad.getMessage());
+          problems.add(
+              path
+                  + "."
+                  + at
+                  + ": Secret "
+                  + ref.secret()
+                  + " key "
+                  + ref.key()
+                  + " is not a usable CA certificate file: "
+                  + bad.getMessage());
           continue;
         }
         String name = "ca-" + sha8(pem) + ".crt";
@@ -242,7 +278,8 @@ final class NodePlan {
           String id = sha8(concat(cert, key));
           files.put("client-" + id + ".crt", new FileSpec(cert, false));
           files.put("client-" + id + ".key", new FileSpec(key, true));
-          client.add(List.of(nodeDir + "/client-" + id + ".crt", nodeDir + "/client-" + id + ".key"));
+          client.add(
+              List.of(nodeDir + "/client-" + id + ".crt", nodeDir + "/client-" + id + ".key"));
         }
       }
       String authorization = null;
@@ -251,12 +288,20 @@ final class NodePlan {
         String host = e.url() == null ? null : e.url().getRawAuthority();
         if (ref.isPresent() && host != null) {
           try {
-            authorization = Credentials.authorization(ref.get(), RegistryHosts.normalize(host) == null ? host : RegistryHosts.normalize(host), secrets);
+            authorization =
+                Credentials.authorization(
+                    ref.get(),
+                    RegistryHosts.normalize(host) == null ? host : RegistryHosts.normalize(host),
+                    secrets);
           } catch (Credentials.CredentialException ex) {
             problems.add(path + "." + where + ".credentials: " + ex.getMessage());
           }
         } else if (host == null) {
-          problems.add(path + "." + where + ".credentials: the catch-all registry has no single host to send credentials to");
+          problems.add(
+              path
+                  + "."
+                  + where
+                  + ".credentials: the catch-all registry has no single host to send credentials to");
         }
       }
       List<String> caps = null;
@@ -266,18 +311,27 @@ final class NodePlan {
           caps.add(c.wireName());
         }
       }
-      return new HostsToml.Host(e.url() == null ? null : e.url().toString(), caps, ca, client, e.skipVerify(),
-          e.overridePath(), e.dialTimeout(), authorization);
+      return new HostsToml.Host(
+          e.url() == null ? null : e.url().toString(),
+          caps,
+          ca,
+          client,
+          e.skipVerify(),
+          e.overridePath(),
+          e.dialTimeout(),
+          authorization);
     }
 
     /**
      * Whether a client certificate and key are usable: the certificate file (world-readable) holds
-     * certificates only, the key file one private key, and the key belongs to the certificate.
-     * Adds a problem for each thing that is wrong; never quotes the material.
+     * certificates only, the key file one private key, and the key belongs to the certificate. Adds
+     * a problem for each thing that is wrong; never quotes the material.
      */
     private boolean clientPair(ClientCertRef cc, byte[] cert, byte[] key, String at) {
-      String certAt = path + "." + at + ".certKey: Secret " + cc.cert().secret() + " key " + cc.cert().key();
-      String keyAt = path + "." + at + ".keyKey: Secret " + cc.key().secret() + " key " + cc.key().key();
+      String certAt =
+          path + "." + at + ".certKey: Secret " + cc.cert().secret() + " key " + cc.cert().key();
+      String keyAt =
+          path + "." + at + ".keyKey: Secret " + cc.key().secret() + " key " + cc.key().key();
       X509Certificate leaf = null;
       String certBad = null;
       try {
@@ -293,9 +347,19 @@ final class NodePlan {
         keyBad = bad.getMessage();
       }
       if (certBad != null && keyBad != null && looksSwapped(cert, key)) {
-        problems.add(path + "." + at + ": certKey (Secret " + cc.cert().secret() + " key " + cc.cert().key()
-            + ") holds the private key and keyKey (Secret " + cc.key().secret() + " key " + cc.key().key()
-            + ") the certificate: swap certKey and keyKey");
+        problems.add(
+            path
+                + "."
+                + at
+                + ": certKey (Secret "
+                + cc.cert().secret()
+                + " key "
+                + cc.cert().key()
+                + ") holds the private key and keyKey (Secret "
+                + cc.key().secret()
+                + " key "
+                + cc.key().key()
+                + ") the certificate: swap certKey and keyKey");
         return false;
       }
       if (certBad != null) {
@@ -305,8 +369,11 @@ final class NodePlan {
         problems.add(keyAt + " is not a usable client key file: " + keyBad);
       }
       if (leaf != null && privateKey != null && !Pem.matches(leaf.getPublicKey(), privateKey)) {
-        problems.add(keyAt + " is not the private key of the client certificate in " + certAt.substring(
-            certAt.indexOf("Secret ")) + ": give the key that belongs to that certificate");
+        problems.add(
+            keyAt
+                + " is not the private key of the client certificate in "
+                + certAt.substring(certAt.indexOf("Secret "))
+                + ": give the key that belongs to that certificate");
         return false;
       }
       return certBad == null && keyBad == null;
@@ -325,8 +392,17 @@ final class NodePlan {
     private byte[] read(SecretKeyRef ref, String where) throws IOException {
       Optional<byte[]> v = secrets.read(ref);
       if (v.isEmpty()) {
-        problems.add(path + "." + where + ": Secret " + ref.secret() + " key " + ref.key()
-            + " is not in the credentials bundle (file " + ref.bundleKey() + ")");
+        problems.add(
+            path
+                + "."
+                + where
+                + ": Secret "
+                + ref.secret()
+                + " key "
+                + ref.key()
+                + " is not in the credentials bundle (file "
+                + ref.bundleKey()
+                + ")");
         return null;
       }
       return v.get();

@@ -38,7 +38,9 @@ final class Pem {
   private static final String BEGIN = "-----BEGIN ";
   private static final String END = "-----END ";
   private static final String DASHES = "-----";
-  private static final Set<String> KEY_TYPES = Set.of("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY");
+  private static final Set<String> KEY_TYPES =
+      Set.of("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY");
+
   /** openssl writes the curve before a SEC1 key ({@code ecparam -genkey}); Go skips it too. */
   private static final String EC_PARAMETERS = "EC PARAMETERS";
 
@@ -54,7 +56,9 @@ final class Pem {
   }
 
   /** One block: its type (the label after BEGIN) and its decoded bytes. */
-  @SuppressWarnings("ArrayRecordComponent") // decoded bytes go straight to the JDK parsers; never compared or hashed, and a copy would leave key material in memory twice
+  @SuppressWarnings(
+      "ArrayRecordComponent") // decoded bytes go straight to the JDK parsers; never compared or
+  // hashed, and a copy would leave key material in memory twice
   record Block(String type, byte[] der) {
     @Override
     public String toString() {
@@ -95,16 +99,23 @@ final class Pem {
       String body = s.substring(bodyStart, e);
       if (body.indexOf(':') >= 0) {
         // RFC 1421 headers, e.g. "Proc-Type: 4,ENCRYPTED" of a legacy encrypted key
-        throw new BadPem("block " + (out.size() + 1) + " (" + type + ") has headers (Proc-Type/DEK-Info: an "
-            + "encrypted key?), which containerd cannot read");
+        throw new BadPem(
+            "block "
+                + (out.size() + 1)
+                + " ("
+                + type
+                + ") has headers (Proc-Type/DEK-Info: an "
+                + "encrypted key?), which containerd cannot read");
       }
       if (body.indexOf(BEGIN) >= 0) {
-        throw new BadPem("block " + (out.size() + 1) + " (" + type + ") has no END line before the next BEGIN");
+        throw new BadPem(
+            "block " + (out.size() + 1) + " (" + type + ") has no END line before the next BEGIN");
       }
       byte[] der;
       try {
         // the MIME decoder skips characters outside the alphabet: check them first
-        if (!body.chars().allMatch(c -> isBase64(c) || c == ' ' || c == '\t' || c == '\r' || c == '\n')) {
+        if (!body.chars()
+            .allMatch(c -> isBase64(c) || c == ' ' || c == '\t' || c == '\r' || c == '\n')) {
           throw new IllegalArgumentException("invalid character");
         }
         der = Base64.getMimeDecoder().decode(body);
@@ -120,7 +131,11 @@ final class Pem {
   }
 
   private static boolean isBase64(int c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/'
+    return (c >= 'A' && c <= 'Z')
+        || (c >= 'a' && c <= 'z')
+        || (c >= '0' && c <= '9')
+        || c == '+'
+        || c == '/'
         || c == '=';
   }
 
@@ -151,7 +166,10 @@ final class Pem {
     for (int i = 0; i < blocks.size(); i++) {
       Block b = blocks.get(i);
       if (!"CERTIFICATE".equals(b.type())) {
-        throw new BadPem("it holds " + describe(i + 1, b) + "; only CERTIFICATE blocks belong in a certificate file");
+        throw new BadPem(
+            "it holds "
+                + describe(i + 1, b)
+                + "; only CERTIFICATE blocks belong in a certificate file");
       }
       try {
         certs.add((X509Certificate) cf.generateCertificate(new ByteArrayInputStream(b.der())));
@@ -163,8 +181,8 @@ final class Pem {
   }
 
   /**
-   * The one unencrypted private key of a key file: PKCS#8, PKCS#1 (RSA) or SEC1 (EC); an
-   * {@code EC PARAMETERS} block before it is allowed, any other block is not.
+   * The one unencrypted private key of a key file: PKCS#8, PKCS#1 (RSA) or SEC1 (EC); an {@code EC
+   * PARAMETERS} block before it is allowed, any other block is not.
    *
    * @param algorithmHint the certificate's key algorithm, tried first for PKCS#8; may be null
    */
@@ -175,21 +193,27 @@ final class Pem {
     for (int i = 0; i < blocks.size(); i++) {
       Block b = blocks.get(i);
       if ("ENCRYPTED PRIVATE KEY".equals(b.type())) {
-        throw new BadPem("the key is encrypted (block " + (i + 1) + ", ENCRYPTED PRIVATE KEY), which containerd "
-            + "cannot read: store it unencrypted");
+        throw new BadPem(
+            "the key is encrypted (block "
+                + (i + 1)
+                + ", ENCRYPTED PRIVATE KEY), which containerd "
+                + "cannot read: store it unencrypted");
       }
       if (KEY_TYPES.contains(b.type())) {
         if (key != null) {
-          throw new BadPem("it holds more than one private key (blocks " + keyIndex + " and " + (i + 1) + ")");
+          throw new BadPem(
+              "it holds more than one private key (blocks " + keyIndex + " and " + (i + 1) + ")");
         }
         key = b;
         keyIndex = i + 1;
       } else if (!EC_PARAMETERS.equals(b.type())) {
-        throw new BadPem("it holds " + describe(i + 1, b) + "; only the private key belongs in a key file");
+        throw new BadPem(
+            "it holds " + describe(i + 1, b) + "; only the private key belongs in a key file");
       }
     }
     if (key == null) {
-      throw new BadPem("it holds no private key (no PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY block)");
+      throw new BadPem(
+          "it holds no private key (no PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY block)");
     }
     try {
       return switch (key.type()) {
@@ -237,7 +261,8 @@ final class Pem {
       case "EC" -> sig = "SHA256withECDSA";
       case "Ed25519", "Ed448", "EdDSA" -> sig = alg;
       default -> {
-        return true; // an algorithm without a known signature: not checked here, the TLS handshake will
+        return true; // an algorithm without a known signature: not checked here, the TLS handshake
+        // will
       }
     }
     try {
@@ -259,7 +284,21 @@ final class Pem {
   /** The few DER operations needed to turn PKCS#1 and SEC1 keys into PKCS#8. */
   static final class Der {
     private static final byte[] RSA_ALGORITHM = {
-      0x30, 0x0d, 0x06, 0x09, 0x2a, (byte) 0x86, 0x48, (byte) 0x86, (byte) 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00
+      0x30,
+      0x0d,
+      0x06,
+      0x09,
+      0x2a,
+      (byte) 0x86,
+      0x48,
+      (byte) 0x86,
+      (byte) 0xf7,
+      0x0d,
+      0x01,
+      0x01,
+      0x01,
+      0x05,
+      0x00
     };
     private static final byte[] EC_PUBLIC_KEY_OID = {
       0x06, 0x07, 0x2a, (byte) 0x86, 0x48, (byte) 0xce, 0x3d, 0x02, 0x01

@@ -1,16 +1,13 @@
 package dev.registrypolicy.agent;
 
-import dev.registrypolicy.common.Causes;
 import dev.registrypolicy.agent.NodePlan.Plan;
+import dev.registrypolicy.common.Causes;
 import dev.registrypolicy.policy.Policy;
 import dev.registrypolicy.policy.PolicyDocument;
 import dev.registrypolicy.policy.PolicyException;
 import dev.registrypolicy.policy.Problem;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -23,16 +20,17 @@ import java.util.List;
 import java.util.TreeSet;
 
 /**
- * The agent's inputs: the mounted policy file and the credentials bundle. Reads them, gives a
- * plan or the problems that stop one, and a fingerprint of both that tells a real change from
- * a file-system event that changed nothing (kubelet re-swapping the same content, a touch).
+ * The agent's inputs: the mounted policy file and the credentials bundle. Reads them, gives a plan
+ * or the problems that stop one, and a fingerprint of both that tells a real change from a
+ * file-system event that changed nothing (kubelet re-swapping the same content, a touch).
  */
 final class PolicySource {
   /**
-   * Largest policy file read. A ConfigMap holds at most 1 MiB; the model enforces its own,
-   * smaller document limits on what it parses. This cap only bounds memory before that.
+   * Largest policy file read. A ConfigMap holds at most 1 MiB; the model enforces its own, smaller
+   * document limits on what it parses. This cap only bounds memory before that.
    */
   static final int MAX_POLICY_BYTES = 4 << 20;
+
   /** Largest bundle file hashed for the fingerprint (a Secret holds at most 1 MiB in all). */
   static final long MAX_BUNDLE_FILE_BYTES = 4 << 20;
 
@@ -75,8 +73,11 @@ final class PolicySource {
     try {
       bytes = readPolicy(policyFile);
     } catch (IOException e) {
-      problems.add(new AgentProblem(AgentProblem.POLICY_UNREADABLE, policyFile.toString(),
-          "cannot read policy " + policyFile + ": " + Causes.describe(e)));
+      problems.add(
+          new AgentProblem(
+              AgentProblem.POLICY_UNREADABLE,
+              policyFile.toString(),
+              "cannot read policy " + policyFile + ": " + Causes.describe(e)));
       return new Loaded(null, problems, fingerprint);
     }
     Policy policy;
@@ -84,39 +85,52 @@ final class PolicySource {
       policy = parse(bytes);
     } catch (PolicyException e) {
       for (Problem p : e.problems()) {
-        problems.add(new AgentProblem(AgentProblem.POLICY_INVALID, p.path().isEmpty() ? policyFile.toString() : p.path(),
-            "policy invalid: " + p));
+        problems.add(
+            new AgentProblem(
+                AgentProblem.POLICY_INVALID,
+                p.path().isEmpty() ? policyFile.toString() : p.path(),
+                "policy invalid: " + p));
       }
       return new Loaded(null, problems, fingerprint);
     }
     Plan plan;
     try {
-      plan = NodePlan.plan(policy, SecretStore.directory(secretsDir), nodeCertsDir).keepingFrom(previous);
+      plan =
+          NodePlan.plan(policy, SecretStore.directory(secretsDir), nodeCertsDir)
+              .keepingFrom(previous);
     } catch (IOException e) {
-      problems.add(new AgentProblem(AgentProblem.CREDENTIALS_UNREADABLE, String.valueOf(secretsDir),
-          "cannot read the credentials bundle " + secretsDir + ": " + Causes.describe(e)));
+      problems.add(
+          new AgentProblem(
+              AgentProblem.CREDENTIALS_UNREADABLE,
+              String.valueOf(secretsDir),
+              "cannot read the credentials bundle " + secretsDir + ": " + Causes.describe(e)));
       return new Loaded(null, problems, fingerprint);
     }
-    plan.held().forEach((dir, why) -> {
-      for (String p : why) {
-        problems.add(new AgentProblem(AgentProblem.CREDENTIALS, dir, p));
-      }
-    });
+    plan.held()
+        .forEach(
+            (dir, why) -> {
+              for (String p : why) {
+                problems.add(new AgentProblem(AgentProblem.CREDENTIALS, dir, p));
+              }
+            });
     return new Loaded(plan, problems, fingerprint);
   }
 
   /**
-   * The policy file's bytes: the one place it is read. Refuses a directory and anything larger
-   * than {@link #MAX_POLICY_BYTES} before reading it whole.
+   * The policy file's bytes: the one place it is read. Refuses a directory and anything larger than
+   * {@link #MAX_POLICY_BYTES} before reading it whole.
    */
   static byte[] readPolicy(Path file) throws IOException {
     if (Files.isDirectory(file)) {
-      throw new java.nio.file.FileSystemException(file.toString(), null, "is a directory, not a file");
+      throw new java.nio.file.FileSystemException(
+          file.toString(), null, "is a directory, not a file");
     }
     try (InputStream in = Files.newInputStream(file)) {
       byte[] b = in.readNBytes(MAX_POLICY_BYTES + 1);
       if (b.length > MAX_POLICY_BYTES) {
-        throw new java.nio.file.FileSystemException(file.toString(), null,
+        throw new java.nio.file.FileSystemException(
+            file.toString(),
+            null,
             "larger than " + (MAX_POLICY_BYTES >> 20) + " MiB (a ConfigMap holds at most 1 MiB)");
       }
       return b;

@@ -11,11 +11,11 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
- * Probes, in the background, how each endpoint that gets header credentials authenticates, with
- * the same CA, client certificate and key and skip_verify that hosts.toml gives containerd (so
- * an mTLS mirror is probed over mTLS). containerd before 2.1 does not send hosts.toml headers on
- * token requests, so a token-auth answer becomes a warning. Probes again whenever the plan
- * changes; {@code onTokenAuth} is called (on the probe thread) when a probe finds token auth.
+ * Probes, in the background, how each endpoint that gets header credentials authenticates, with the
+ * same CA, client certificate and key and skip_verify that hosts.toml gives containerd (so an mTLS
+ * mirror is probed over mTLS). containerd before 2.1 does not send hosts.toml headers on token
+ * requests, so a token-auth answer becomes a warning. Probes again whenever the plan changes;
+ * {@code onTokenAuth} is called (on the probe thread) when a probe finds token auth.
  */
 final class Prober implements AutoCloseable {
   private static final Duration TIMEOUT = Duration.ofSeconds(3);
@@ -27,11 +27,13 @@ final class Prober implements AutoCloseable {
 
   Prober(Runnable onTokenAuth) {
     this.onTokenAuth = onTokenAuth;
-    this.executor = Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "registry-probe");
-      t.setDaemon(true);
-      return t;
-    });
+    this.executor =
+        Executors.newSingleThreadExecutor(
+            r -> {
+              Thread t = new Thread(r, "registry-probe");
+              t.setDaemon(true);
+              return t;
+            });
   }
 
   /**
@@ -41,8 +43,15 @@ final class Prober implements AutoCloseable {
    * @param clientCert the client certificate file, or null
    * @param clientKey the client key file, or null
    */
-  @SuppressWarnings("ArrayRecordComponent") // the PEM bytes go straight to the TLS client; a Target is never compared or hashed
-  record Target(String url, boolean overridePath, List<byte[]> caPems, byte[] clientCert, byte[] clientKey,
+  @SuppressWarnings(
+      "ArrayRecordComponent") // the PEM bytes go straight to the TLS client; a Target is never
+  // compared or hashed
+  record Target(
+      String url,
+      boolean overridePath,
+      List<byte[]> caPems,
+      byte[] clientCert,
+      byte[] clientKey,
       boolean skipVerify) {}
 
   /** The endpoints of {@code plan} that get header credentials. */
@@ -80,19 +89,27 @@ final class Prober implements AutoCloseable {
     probed = plan;
     results.clear();
     for (Target t : targets(plan)) {
-      executor.execute(() -> {
-        RegistryProbe.Result r;
-        try {
-          r = RegistryProbe.probe(URI.create(t.url()), t.overridePath(), t.caPems(), t.clientCert(), t.clientKey(),
-              t.skipVerify(), TIMEOUT);
-        } catch (IllegalArgumentException e) {
-          return; // not a URL the JDK client takes; containerd will report it when it pulls
-        }
-        results.put(t.url(), r);
-        if (r.tokenAuth()) {
-          onTokenAuth.run(); // report it now rather than at the next event
-        }
-      });
+      executor.execute(
+          () -> {
+            RegistryProbe.Result r;
+            try {
+              r =
+                  RegistryProbe.probe(
+                      URI.create(t.url()),
+                      t.overridePath(),
+                      t.caPems(),
+                      t.clientCert(),
+                      t.clientKey(),
+                      t.skipVerify(),
+                      TIMEOUT);
+            } catch (IllegalArgumentException e) {
+              return; // not a URL the JDK client takes; containerd will report it when it pulls
+            }
+            results.put(t.url(), r);
+            if (r.tokenAuth()) {
+              onTokenAuth.run(); // report it now rather than at the next event
+            }
+          });
     }
   }
 

@@ -8,12 +8,14 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The agent's current problems: logs each one once when it appears (with the action the agent
- * took) and once when it goes, and keeps {@code registry_policy_agent_problem{kind,subject}} at 1
- * while a problem with those labels is present. Used by the pass thread only.
+ * The agent's current problems: logs each one once when it appears (with the action the agent took)
+ * and once when it goes, and keeps {@code registry_policy_agent_problem{kind,subject}} at 1 while a
+ * problem with those labels is present. Used by the pass thread only.
  */
 final class ProblemLog {
-  /** Longest subject used as a metric label; longer ones are cut (the detail keeps the full text). */
+  /**
+   * Longest subject used as a metric label; longer ones are cut (the detail keeps the full text).
+   */
   static final int MAX_LABEL = 120;
 
   private final Metrics.Gauge gauge;
@@ -33,13 +35,23 @@ final class ProblemLog {
     for (Map.Entry<AgentProblem, String> e : found.entrySet()) {
       AgentProblem p = e.getKey();
       if (!before.contains(p)) {
-        Log.warn("problem", "kind", p.kind(), "subject", p.subject(), "detail", p.detail(), "action", e.getValue());
+        Log.warn(
+            "problem",
+            "kind",
+            p.kind(),
+            "subject",
+            p.subject(),
+            "detail",
+            p.detail(),
+            "action",
+            e.getValue());
       }
     }
     Set<List<String>> labelsBefore = labels(current);
     for (AgentProblem p : current) {
       if (!found.containsKey(p)) {
-        Log.info("problem resolved", "kind", p.kind(), "subject", p.subject(), "detail", p.detail());
+        Log.info(
+            "problem resolved", "kind", p.kind(), "subject", p.subject(), "detail", p.detail());
       }
     }
     List<AgentProblem> now = List.copyOf(found.keySet());

@@ -2,13 +2,13 @@ package dev.registrypolicy.agent;
 
 import java.io.IOException;
 import java.net.ConnectException;
+import java.net.HttpURLConnection;
+import java.net.Proxy;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.UnknownHostException;
-import java.net.HttpURLConnection;
-import java.net.Proxy;
-import java.net.SocketTimeoutException;
 import java.nio.channels.UnresolvedAddressException;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
@@ -37,545 +37,582 @@ import javax.net.ssl.X509ExtendedTrustManager;
 /**
  * Finds out how a registry endpoint authenticates, without sending any credentials.
  *
- * <p>Why: containerd 1.x does not send hosts.toml headers on token requests, so an
- * {@code Authorization} header only works there against registries that take Basic auth directly
- * on {@code /v2/}; against a Bearer (token) registry it fails with 401. Knowing the scheme lets the
- * agent warn before a pull fails.
+ * <p>Why: containerd 1.x does not send hosts.toml headers on token requests, so an {@code
+ * Authorization} header only works there against registries that take Basic auth directly on {@code
+ * /v2/}; against a Bearer (token) registry it fails with 401. Knowing the scheme lets the agent
+ * warn before a pull fails.
  *
- * <p>The probe is {@code GET <base>/v2/} (or {@code GET <base>/} when {@code override_path} is
- * set, because the URL then already holds the API root), like containerd builds it. TLS trusts the
- * JVM's default trust store plus the given CA certificates, optionally presents a client
- * certificate, and can skip verification for this probe only. Redirects are not followed. No
- * proxy is used.
+ * <p>The probe is {@code GET <base>/v2/} (or {@code GET <base>/} when {@code override_path} is set,
+ * because the URL then already holds the API root), like containerd builds it. TLS trusts the JVM's
+ * default trust store plus the given CA certificates, optionally presents a client certificate, and
+ * can skip verification for this probe only. Redirects are not followed. No proxy is used.
  */
 public final class RegistryProbe {
 
-    private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
-    private static final int MAX_ERROR = 160;
+  private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
+  private static final int MAX_ERROR = 160;
 
-    private RegistryProbe() {
+  private RegistryProbe() {}
+
+  /**
+   * The outcome of a probe.
+   *
+   * @param scheme what the endpoint asked for; {@code NONE} also covers answers that are neither
+   *     2xx nor a recognised 401 challenge (then {@code error} says why)
+   * @param status HTTP status, 0 when unreachable
+   * @param realm for {@code BEARER}, the token endpoint URL without query (and without user info);
+   *     for {@code BASIC}, the realm text; else null
+   * @param error short human-readable problem, null on a clean answer; never holds credentials
+   */
+  public record Result(Scheme scheme, int status, String realm, String error) {
+
+    /** How the endpoint authenticates. */
+    public enum Scheme {
+      NONE,
+      BASIC,
+      BEARER,
+      UNREACHABLE
+    }
+
+    public Result {
+      Objects.requireNonNull(scheme, "scheme");
+    }
+
+    /** Whether the endpoint answered at all. */
+    public boolean reachable() {
+      return scheme != Scheme.UNREACHABLE;
     }
 
     /**
-     * The outcome of a probe.
-     *
-     * @param scheme what the endpoint asked for; {@code NONE} also covers answers that are neither
-     *               2xx nor a recognised 401 challenge (then {@code error} says why)
-     * @param status HTTP status, 0 when unreachable
-     * @param realm for {@code BEARER}, the token endpoint URL without query (and without user info);
-     *              for {@code BASIC}, the realm text; else null
-     * @param error short human-readable problem, null on a clean answer; never holds credentials
+     * Whether the registry uses token auth, where 1.x ignores hosts.toml headers on the token
+     * request.
      */
-    public record Result(Scheme scheme, int status, String realm, String error) {
-
-        /** How the endpoint authenticates. */
-        public enum Scheme { NONE, BASIC, BEARER, UNREACHABLE }
-
-        public Result {
-            Objects.requireNonNull(scheme, "scheme");
-        }
-
-        /** Whether the endpoint answered at all. */
-        public boolean reachable() {
-            return scheme != Scheme.UNREACHABLE;
-        }
-
-        /** Whether the registry uses token auth, where 1.x ignores hosts.toml headers on the token request. */
-        public boolean tokenAuth() {
-            return scheme == Scheme.BEARER;
-        }
-
-        static Result unreachable(String error) {
-            return new Result(Scheme.UNREACHABLE, 0, null, error);
-        }
+    public boolean tokenAuth() {
+      return scheme == Scheme.BEARER;
     }
 
-    /**
-     * Probes one endpoint.
-     *
-     * @param baseUrl host URL as written in hosts.toml ({@code https://host[:port][/path]}); user info,
-     *                query and fragment are dropped
-     * @param overridePath true when the URL already contains the API root
-     * @param caPems extra trusted CA certificates, PEM (several certificates per entry allowed); may be null
-     * @param clientCertPem client certificate chain, PEM; null for none
-     * @param clientKeyPem client private key, PEM: PKCS#8, PKCS#1 (RSA) or SEC1 (EC), unencrypted (read by
-     *                     {@link Pem}; it must belong to the certificate)
-     * @param skipVerify trust any server certificate and host name (this probe only)
-     * @param timeout connect and request timeout; null means 5 s
-     */
-    public static Result probe(URI baseUrl, boolean overridePath, List<byte[]> caPems, byte[] clientCertPem,
-                               byte[] clientKeyPem, boolean skipVerify, Duration timeout) {
-        Duration t = timeout == null || timeout.isZero() || timeout.isNegative() ? DEFAULT_TIMEOUT : timeout;
-        URI target;
-        try {
-            target = target(baseUrl, overridePath);
-        } catch (IllegalArgumentException e) {
-            return Result.unreachable(e.getMessage());
-        }
-        // The JDK's HttpURLConnection rather than java.net.http: one GET and its headers is all a
-        // probe needs, and java.net.http's HTTP/2 and selector machinery cost the agent about 11 MiB
-        // of RSS (measured with the agent bench, 50 hosts), a sixth of its budget.
-        SSLContext tls = null;
-        if ("https".equals(target.getScheme())) {
-            try {
-                tls = sslContext(caPems, clientCertPem, clientKeyPem, skipVerify);
-            } catch (Pem.BadPem | IllegalArgumentException e) {
-                return Result.unreachable("tls setup failed: " + e.getMessage());
-            } catch (GeneralSecurityException e) {
-                return Result.unreachable("tls setup failed: " + safeMessage(e));
-            }
-        }
-        Result r;
-        HttpURLConnection c = null;
-        try {
-            // No proxy, as containerd on loopback-only test nodes and the previous client had none.
-            c = (HttpURLConnection) target.toURL().openConnection(Proxy.NO_PROXY);
-            if (c instanceof HttpsURLConnection https) {
-                https.setSSLSocketFactory(tls.getSocketFactory());
-                if (skipVerify) {
-                    https.setHostnameVerifier((host, session) -> true);
-                }
-            }
-            int ms = (int) Math.min(Integer.MAX_VALUE, t.toMillis());
-            c.setConnectTimeout(ms);
-            c.setReadTimeout(ms);
-            c.setInstanceFollowRedirects(false);
-            c.setUseCaches(false);
-            c.setRequestProperty("User-Agent", "registry-policy-agent/probe");
-            c.setRequestProperty("Connection", "close");
-            int status = c.getResponseCode();
-            List<String> challenges = new ArrayList<>();
-            for (Map.Entry<String, List<String>> h : c.getHeaderFields().entrySet()) {
-                if (h.getKey() != null && h.getKey().equalsIgnoreCase("WWW-Authenticate")) {
-                    challenges.addAll(h.getValue());
-                }
-            }
-            r = classify(status, challenges);
-        } catch (IOException e) {
-            r = Result.unreachable(describe(e, t));
-        } catch (RuntimeException e) {
-            r = Result.unreachable("probe failed: " + safeMessage(e));
-        } finally {
-            if (c != null) {
-                c.disconnect();
-            }
-        }
-        Log.debug("probed registry", "scheme", target.getScheme(), "host", target.getHost(), "port", target.getPort(),
-                "auth", r.scheme(), "status", r.status());
-        return r;
+    static Result unreachable(String error) {
+      return new Result(Scheme.UNREACHABLE, 0, null, error);
     }
+  }
 
-    /** The URL containerd would hit first: base + /v2/ (or base + / with override_path). */
-    static URI target(URI base, boolean overridePath) {
-        if (base == null) {
-            throw new IllegalArgumentException("no url given");
+  /**
+   * Probes one endpoint.
+   *
+   * @param baseUrl host URL as written in hosts.toml ({@code https://host[:port][/path]}); user
+   *     info, query and fragment are dropped
+   * @param overridePath true when the URL already contains the API root
+   * @param caPems extra trusted CA certificates, PEM (several certificates per entry allowed); may
+   *     be null
+   * @param clientCertPem client certificate chain, PEM; null for none
+   * @param clientKeyPem client private key, PEM: PKCS#8, PKCS#1 (RSA) or SEC1 (EC), unencrypted
+   *     (read by {@link Pem}; it must belong to the certificate)
+   * @param skipVerify trust any server certificate and host name (this probe only)
+   * @param timeout connect and request timeout; null means 5 s
+   */
+  public static Result probe(
+      URI baseUrl,
+      boolean overridePath,
+      List<byte[]> caPems,
+      byte[] clientCertPem,
+      byte[] clientKeyPem,
+      boolean skipVerify,
+      Duration timeout) {
+    Duration t =
+        timeout == null || timeout.isZero() || timeout.isNegative() ? DEFAULT_TIMEOUT : timeout;
+    URI target;
+    try {
+      target = target(baseUrl, overridePath);
+    } catch (IllegalArgumentException e) {
+      return Result.unreachable(e.getMessage());
+    }
+    // The JDK's HttpURLConnection rather than java.net.http: one GET and its headers is all a
+    // probe needs, and java.net.http's HTTP/2 and selector machinery cost the agent about 11 MiB
+    // of RSS (measured with the agent bench, 50 hosts), a sixth of its budget.
+    SSLContext tls = null;
+    if ("https".equals(target.getScheme())) {
+      try {
+        tls = sslContext(caPems, clientCertPem, clientKeyPem, skipVerify);
+      } catch (Pem.BadPem | IllegalArgumentException e) {
+        return Result.unreachable("tls setup failed: " + e.getMessage());
+      } catch (GeneralSecurityException e) {
+        return Result.unreachable("tls setup failed: " + safeMessage(e));
+      }
+    }
+    Result r;
+    HttpURLConnection c = null;
+    try {
+      // No proxy, as containerd on loopback-only test nodes and the previous client had none.
+      c = (HttpURLConnection) target.toURL().openConnection(Proxy.NO_PROXY);
+      if (c instanceof HttpsURLConnection https) {
+        https.setSSLSocketFactory(tls.getSocketFactory());
+        if (skipVerify) {
+          https.setHostnameVerifier((host, session) -> true);
         }
-        String scheme = base.getScheme() == null ? null : base.getScheme().toLowerCase(Locale.ROOT);
-        if (!"https".equals(scheme) && !"http".equals(scheme)) {
-            throw new IllegalArgumentException("url scheme must be http or https");
+      }
+      int ms = (int) Math.min(Integer.MAX_VALUE, t.toMillis());
+      c.setConnectTimeout(ms);
+      c.setReadTimeout(ms);
+      c.setInstanceFollowRedirects(false);
+      c.setUseCaches(false);
+      c.setRequestProperty("User-Agent", "registry-policy-agent/probe");
+      c.setRequestProperty("Connection", "close");
+      int status = c.getResponseCode();
+      List<String> challenges = new ArrayList<>();
+      for (Map.Entry<String, List<String>> h : c.getHeaderFields().entrySet()) {
+        if (h.getKey() != null && h.getKey().equalsIgnoreCase("WWW-Authenticate")) {
+          challenges.addAll(h.getValue());
         }
-        if (base.getHost() == null) {
-            throw new IllegalArgumentException("url has no host");
+      }
+      r = classify(status, challenges);
+    } catch (IOException e) {
+      r = Result.unreachable(describe(e, t));
+    } catch (RuntimeException e) {
+      r = Result.unreachable("probe failed: " + safeMessage(e));
+    } finally {
+      if (c != null) {
+        c.disconnect();
+      }
+    }
+    Log.debug(
+        "probed registry",
+        "scheme",
+        target.getScheme(),
+        "host",
+        target.getHost(),
+        "port",
+        target.getPort(),
+        "auth",
+        r.scheme(),
+        "status",
+        r.status());
+    return r;
+  }
+
+  /** The URL containerd would hit first: base + /v2/ (or base + / with override_path). */
+  static URI target(URI base, boolean overridePath) {
+    if (base == null) {
+      throw new IllegalArgumentException("no url given");
+    }
+    String scheme = base.getScheme() == null ? null : base.getScheme().toLowerCase(Locale.ROOT);
+    if (!"https".equals(scheme) && !"http".equals(scheme)) {
+      throw new IllegalArgumentException("url scheme must be http or https");
+    }
+    if (base.getHost() == null) {
+      throw new IllegalArgumentException("url has no host");
+    }
+    String path = base.getPath() == null ? "" : base.getPath();
+    if (overridePath) {
+      if (!path.endsWith("/")) {
+        path = path + "/";
+      }
+    } else {
+      while (path.endsWith("/")) {
+        path = path.substring(0, path.length() - 1);
+      }
+      path = path.endsWith("/v2") ? path + "/" : path + "/v2/";
+    }
+    try {
+      return new URI(scheme, null, base.getHost(), base.getPort(), path, null, null);
+    } catch (URISyntaxException e) {
+      throw new IllegalArgumentException("invalid url");
+    }
+  }
+
+  /** Maps a status and WWW-Authenticate values to a result. */
+  static Result classify(int status, List<String> wwwAuthenticate) {
+    if (status >= 200 && status < 300) {
+      return new Result(Result.Scheme.NONE, status, null, null);
+    }
+    if (status == 401) {
+      Challenge basic = null;
+      for (Challenge c : parseChallenges(wwwAuthenticate)) {
+        if ("bearer".equals(c.scheme())) {
+          String realm = c.params().get("realm");
+          return new Result(
+              Result.Scheme.BEARER,
+              status,
+              realm == null ? null : stripQuery(realm),
+              realm == null ? "bearer challenge without realm" : null);
         }
-        String path = base.getPath() == null ? "" : base.getPath();
-        if (overridePath) {
-            if (!path.endsWith("/")) {
-                path = path + "/";
-            }
+        if ("basic".equals(c.scheme()) && basic == null) {
+          basic = c;
+        }
+      }
+      if (basic != null) {
+        return new Result(Result.Scheme.BASIC, status, basic.params().get("realm"), null);
+      }
+      return new Result(
+          Result.Scheme.NONE, status, null, "401 without a basic or bearer challenge");
+    }
+    return new Result(Result.Scheme.NONE, status, null, "unexpected status " + status);
+  }
+
+  /** One challenge of a WWW-Authenticate header: lowercase scheme, lowercase parameter names. */
+  record Challenge(String scheme, Map<String, String> params) {}
+
+  /** Parses WWW-Authenticate values (RFC 9110 syntax, several challenges per value allowed). */
+  static List<Challenge> parseChallenges(List<String> values) {
+    List<Challenge> out = new ArrayList<>();
+    if (values == null) {
+      return out;
+    }
+    for (String v : values) {
+      if (v != null) {
+        parseChallenges(v, out);
+      }
+    }
+    return out;
+  }
+
+  private static void parseChallenges(String h, List<Challenge> out) {
+    int[] pos = {0};
+    int n = h.length();
+    while (pos[0] < n) {
+      skip(h, pos, " \t,");
+      String scheme = token(h, pos);
+      if (scheme.isEmpty()) {
+        pos[0]++; // junk: skip one character
+        continue;
+      }
+      Map<String, String> params = new LinkedHashMap<>();
+      while (true) {
+        skip(h, pos, " \t");
+        int save = pos[0];
+        String name = token(h, pos);
+        skip(h, pos, " \t");
+        if (name.isEmpty() || pos[0] >= n || h.charAt(pos[0]) != '=') {
+          pos[0] = save; // next challenge (or nothing)
+          break;
+        }
+        pos[0]++; // '='
+        if (pos[0] >= n || h.charAt(pos[0]) == '=' || h.charAt(pos[0]) == ',') {
+          // token68 with '=' padding (e.g. "Negotiate abc=="): not a parameter
+          skip(h, pos, "=");
+          skip(h, pos, " \t");
+          if (pos[0] < n && h.charAt(pos[0]) == ',') {
+            pos[0]++;
+          }
+          break;
+        }
+        skip(h, pos, " \t");
+        String value = pos[0] < n && h.charAt(pos[0]) == '"' ? quoted(h, pos) : token(h, pos);
+        params.putIfAbsent(name.toLowerCase(Locale.ROOT), value);
+        skip(h, pos, " \t");
+        if (pos[0] < n && h.charAt(pos[0]) == ',') {
+          pos[0]++;
         } else {
-            while (path.endsWith("/")) {
-                path = path.substring(0, path.length() - 1);
-            }
-            path = path.endsWith("/v2") ? path + "/" : path + "/v2/";
+          break;
         }
+      }
+      out.add(new Challenge(scheme.toLowerCase(Locale.ROOT), Map.copyOf(params)));
+    }
+  }
+
+  private static void skip(String h, int[] pos, String chars) {
+    while (pos[0] < h.length() && chars.indexOf(h.charAt(pos[0])) >= 0) {
+      pos[0]++;
+    }
+  }
+
+  private static String token(String h, int[] pos) {
+    int b = pos[0];
+    while (pos[0] < h.length() && isTokenChar(h.charAt(pos[0]))) {
+      pos[0]++;
+    }
+    return h.substring(b, pos[0]);
+  }
+
+  private static boolean isTokenChar(char c) {
+    return (c >= 'a' && c <= 'z')
+        || (c >= 'A' && c <= 'Z')
+        || (c >= '0' && c <= '9')
+        || "!#$%&'*+-.^_`|~/:".indexOf(c) >= 0;
+  }
+
+  private static String quoted(String h, int[] pos) {
+    StringBuilder sb = new StringBuilder();
+    pos[0]++; // opening quote
+    while (pos[0] < h.length()) {
+      char c = h.charAt(pos[0]++);
+      if (c == '"') {
+        return sb.toString();
+      }
+      if (c == '\\' && pos[0] < h.length()) {
+        c = h.charAt(pos[0]++);
+      }
+      sb.append(c);
+    }
+    return sb.toString(); // unterminated: take what is there
+  }
+
+  /** The realm URL without query, fragment or user info. */
+  static String stripQuery(String realm) {
+    String r = realm.strip();
+    int cut = r.length();
+    for (char c : new char[] {'?', '#'}) {
+      int i = r.indexOf(c);
+      if (i >= 0 && i < cut) {
+        cut = i;
+      }
+    }
+    r = r.substring(0, cut);
+    try {
+      URI u = new URI(r);
+      if (u.getRawUserInfo() != null && u.getHost() != null) {
+        return new URI(u.getScheme(), null, u.getHost(), u.getPort(), u.getPath(), null, null)
+            .toString();
+      }
+    } catch (URISyntaxException e) {
+      // not a URL: return the text as it is
+    }
+    return r;
+  }
+
+  private static String describe(IOException e, Duration timeout) {
+    if (e instanceof SocketTimeoutException) {
+      String m = String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT);
+      return m.contains("connect")
+          ? "connect timed out after " + timeout.toMillis() + " ms"
+          : "no answer within " + timeout.toMillis() + " ms";
+    }
+    Throwable root = e;
+    for (Throwable c = e; c != null; c = c.getCause()) {
+      root = c;
+      if (c instanceof UnknownHostException || c instanceof UnresolvedAddressException) {
+        return "unknown host";
+      }
+      if (c instanceof CertificateException) {
+        String m = String.valueOf(c.getMessage());
+        if (m.contains("PKIX") || m.contains("unable to find valid certification path")) {
+          return "tls: server certificate is not trusted (add its ca)";
+        }
+        if (m.contains("No subject alternative") || m.contains("No name matching")) {
+          return "tls: server certificate does not match the host name";
+        }
+        return "tls: " + safeMessage(c);
+      }
+    }
+    for (Throwable c = e; c != null; c = c.getCause()) {
+      if (c instanceof ConnectException) {
+        String m = c.getMessage();
+        return m == null || m.isBlank() || m.toLowerCase(Locale.ROOT).contains("refused")
+            ? "connection refused"
+            : "connect failed: " + safeMessage(c);
+      }
+    }
+    if (e instanceof SSLHandshakeException || e instanceof SSLException) {
+      return "tls handshake failed: " + safeMessage(root);
+    }
+    return safeMessage(root);
+  }
+
+  /**
+   * A short message for logs and status: the first line of the message, truncated; never a class
+   * name.
+   */
+  static String safeMessage(Throwable t) {
+    String m = t.getMessage();
+    String s =
+        m == null || m.isBlank() ? "no detail given" : m.lines().findFirst().orElse("").strip();
+    return s.length() > MAX_ERROR ? s.substring(0, MAX_ERROR) + "…" : s;
+  }
+
+  // ==============================================================================================
+  // TLS
+
+  static SSLContext sslContext(
+      List<byte[]> caPems, byte[] clientCertPem, byte[] clientKeyPem, boolean skipVerify)
+      throws GeneralSecurityException {
+    X509ExtendedTrustManager tm = skipVerify ? new TrustAll() : trustManager(caPems);
+    KeyManager[] kms = null;
+    if (clientCertPem != null || clientKeyPem != null) {
+      if (clientCertPem == null || clientKeyPem == null) {
+        throw new IllegalArgumentException("client certificate and key must be given together");
+      }
+      kms = keyManagers(clientCertPem, clientKeyPem);
+    }
+    SSLContext ctx = SSLContext.getInstance("TLS");
+    ctx.init(kms, new TrustManager[] {tm}, new SecureRandom());
+    return ctx;
+  }
+
+  /** The default trust store, plus the given CAs when there are any. */
+  static X509ExtendedTrustManager trustManager(List<byte[]> caPems)
+      throws GeneralSecurityException {
+    X509ExtendedTrustManager system = x509(null);
+    List<X509Certificate> extra = new ArrayList<>();
+    if (caPems != null) {
+      for (byte[] pem : caPems) {
+        if (pem != null) {
+          try {
+            extra.addAll(Pem.certificates(pem));
+          } catch (Pem.BadPem e) {
+            throw new Pem.BadPem("ca: " + e.getMessage());
+          }
+        }
+      }
+    }
+    if (extra.isEmpty()) {
+      return system;
+    }
+    KeyStore ks = KeyStore.getInstance("PKCS12");
+    try {
+      ks.load(null, null);
+    } catch (IOException e) {
+      throw new GeneralSecurityException("cannot create key store", e);
+    }
+    for (int i = 0; i < extra.size(); i++) {
+      ks.setCertificateEntry("ca-" + i, extra.get(i));
+    }
+    return new EitherTrust(system, x509(ks));
+  }
+
+  private static X509ExtendedTrustManager x509(KeyStore ks) throws GeneralSecurityException {
+    TrustManagerFactory tmf =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(ks);
+    for (TrustManager tm : tmf.getTrustManagers()) {
+      if (tm instanceof X509ExtendedTrustManager x509) {
+        return x509;
+      }
+    }
+    throw new GeneralSecurityException("no X509 trust manager available");
+  }
+
+  static KeyManager[] keyManagers(byte[] certPem, byte[] keyPem) throws GeneralSecurityException {
+    List<X509Certificate> chain;
+    PrivateKey key;
+    try {
+      chain = Pem.certificates(certPem);
+    } catch (Pem.BadPem e) {
+      throw new Pem.BadPem("client certificate: " + e.getMessage());
+    }
+    try {
+      key = Pem.privateKey(keyPem, chain.get(0).getPublicKey().getAlgorithm());
+    } catch (Pem.BadPem e) {
+      throw new Pem.BadPem("client key: " + e.getMessage());
+    }
+    if (!Pem.matches(chain.get(0).getPublicKey(), key)) {
+      throw new Pem.BadPem("the client key does not belong to the client certificate");
+    }
+    char[] password = new char[16];
+    SecureRandom rnd = new SecureRandom();
+    for (int i = 0; i < password.length; i++) {
+      password[i] = (char) ('a' + rnd.nextInt(26));
+    }
+    KeyStore ks = KeyStore.getInstance("PKCS12");
+    try {
+      ks.load(null, null);
+    } catch (IOException e) {
+      throw new GeneralSecurityException("cannot create key store", e);
+    }
+    ks.setKeyEntry("client", key, password, chain.toArray(new X509Certificate[0]));
+    KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+    kmf.init(ks, password);
+    return kmf.getKeyManagers();
+  }
+
+  /**
+   * Trusts a chain when either the system or the extra trust manager does (host name checks stay
+   * on).
+   */
+  static final class EitherTrust extends X509ExtendedTrustManager {
+    private final X509ExtendedTrustManager first;
+    private final X509ExtendedTrustManager second;
+
+    EitherTrust(X509ExtendedTrustManager first, X509ExtendedTrustManager second) {
+      this.first = first;
+      this.second = second;
+    }
+
+    private interface Check {
+      void run(X509ExtendedTrustManager tm) throws CertificateException;
+    }
+
+    private void either(Check check) throws CertificateException {
+      try {
+        check.run(first);
+      } catch (CertificateException e1) {
         try {
-            return new URI(scheme, null, base.getHost(), base.getPort(), path, null, null);
-        } catch (URISyntaxException e) {
-            throw new IllegalArgumentException("invalid url");
+          check.run(second);
+        } catch (CertificateException e2) {
+          e2.addSuppressed(e1);
+          throw e2;
         }
+      }
     }
 
-    /** Maps a status and WWW-Authenticate values to a result. */
-    static Result classify(int status, List<String> wwwAuthenticate) {
-        if (status >= 200 && status < 300) {
-            return new Result(Result.Scheme.NONE, status, null, null);
-        }
-        if (status == 401) {
-            Challenge basic = null;
-            for (Challenge c : parseChallenges(wwwAuthenticate)) {
-                if ("bearer".equals(c.scheme())) {
-                    String realm = c.params().get("realm");
-                    return new Result(Result.Scheme.BEARER, status, realm == null ? null : stripQuery(realm),
-                            realm == null ? "bearer challenge without realm" : null);
-                }
-                if ("basic".equals(c.scheme()) && basic == null) {
-                    basic = c;
-                }
-            }
-            if (basic != null) {
-                return new Result(Result.Scheme.BASIC, status, basic.params().get("realm"), null);
-            }
-            return new Result(Result.Scheme.NONE, status, null, "401 without a basic or bearer challenge");
-        }
-        return new Result(Result.Scheme.NONE, status, null, "unexpected status " + status);
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType)
+        throws CertificateException {
+      either(tm -> tm.checkClientTrusted(chain, authType));
     }
 
-    /** One challenge of a WWW-Authenticate header: lowercase scheme, lowercase parameter names. */
-    record Challenge(String scheme, Map<String, String> params) {
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType)
+        throws CertificateException {
+      either(tm -> tm.checkServerTrusted(chain, authType));
     }
 
-    /** Parses WWW-Authenticate values (RFC 9110 syntax, several challenges per value allowed). */
-    static List<Challenge> parseChallenges(List<String> values) {
-        List<Challenge> out = new ArrayList<>();
-        if (values == null) {
-            return out;
-        }
-        for (String v : values) {
-            if (v != null) {
-                parseChallenges(v, out);
-            }
-        }
-        return out;
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
+        throws CertificateException {
+      either(tm -> tm.checkClientTrusted(chain, authType, socket));
     }
 
-    private static void parseChallenges(String h, List<Challenge> out) {
-        int[] pos = {0};
-        int n = h.length();
-        while (pos[0] < n) {
-            skip(h, pos, " \t,");
-            String scheme = token(h, pos);
-            if (scheme.isEmpty()) {
-                pos[0]++; // junk: skip one character
-                continue;
-            }
-            Map<String, String> params = new LinkedHashMap<>();
-            while (true) {
-                skip(h, pos, " \t");
-                int save = pos[0];
-                String name = token(h, pos);
-                skip(h, pos, " \t");
-                if (name.isEmpty() || pos[0] >= n || h.charAt(pos[0]) != '=') {
-                    pos[0] = save; // next challenge (or nothing)
-                    break;
-                }
-                pos[0]++; // '='
-                if (pos[0] >= n || h.charAt(pos[0]) == '=' || h.charAt(pos[0]) == ',') {
-                    // token68 with '=' padding (e.g. "Negotiate abc=="): not a parameter
-                    skip(h, pos, "=");
-                    skip(h, pos, " \t");
-                    if (pos[0] < n && h.charAt(pos[0]) == ',') {
-                        pos[0]++;
-                    }
-                    break;
-                }
-                skip(h, pos, " \t");
-                String value = pos[0] < n && h.charAt(pos[0]) == '"' ? quoted(h, pos) : token(h, pos);
-                params.putIfAbsent(name.toLowerCase(Locale.ROOT), value);
-                skip(h, pos, " \t");
-                if (pos[0] < n && h.charAt(pos[0]) == ',') {
-                    pos[0]++;
-                } else {
-                    break;
-                }
-            }
-            out.add(new Challenge(scheme.toLowerCase(Locale.ROOT), Map.copyOf(params)));
-        }
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
+        throws CertificateException {
+      either(tm -> tm.checkServerTrusted(chain, authType, socket));
     }
 
-    private static void skip(String h, int[] pos, String chars) {
-        while (pos[0] < h.length() && chars.indexOf(h.charAt(pos[0])) >= 0) {
-            pos[0]++;
-        }
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+        throws CertificateException {
+      either(tm -> tm.checkClientTrusted(chain, authType, engine));
     }
 
-    private static String token(String h, int[] pos) {
-        int b = pos[0];
-        while (pos[0] < h.length() && isTokenChar(h.charAt(pos[0]))) {
-            pos[0]++;
-        }
-        return h.substring(b, pos[0]);
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+        throws CertificateException {
+      either(tm -> tm.checkServerTrusted(chain, authType, engine));
     }
 
-    private static boolean isTokenChar(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                || "!#$%&'*+-.^_`|~/:".indexOf(c) >= 0;
+    @Override
+    public X509Certificate[] getAcceptedIssuers() {
+      X509Certificate[] a = first.getAcceptedIssuers();
+      X509Certificate[] b = second.getAcceptedIssuers();
+      X509Certificate[] all = new X509Certificate[a.length + b.length];
+      System.arraycopy(a, 0, all, 0, a.length);
+      System.arraycopy(b, 0, all, a.length, b.length);
+      return all;
     }
+  }
 
-    private static String quoted(String h, int[] pos) {
-        StringBuilder sb = new StringBuilder();
-        pos[0]++; // opening quote
-        while (pos[0] < h.length()) {
-            char c = h.charAt(pos[0]++);
-            if (c == '"') {
-                return sb.toString();
-            }
-            if (c == '\\' && pos[0] < h.length()) {
-                c = h.charAt(pos[0]++);
-            }
-            sb.append(c);
-        }
-        return sb.toString(); // unterminated: take what is there
+  /** skip_verify: accepts every certificate and host name. Used for one probe only. */
+  static final class TrustAll extends X509ExtendedTrustManager {
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType) {}
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {}
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {}
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
+
+    @Override
+    public X509Certificate[] getAcceptedIssuers() {
+      return new X509Certificate[0];
     }
-
-    /** The realm URL without query, fragment or user info. */
-    static String stripQuery(String realm) {
-        String r = realm.strip();
-        int cut = r.length();
-        for (char c : new char[] {'?', '#'}) {
-            int i = r.indexOf(c);
-            if (i >= 0 && i < cut) {
-                cut = i;
-            }
-        }
-        r = r.substring(0, cut);
-        try {
-            URI u = new URI(r);
-            if (u.getRawUserInfo() != null && u.getHost() != null) {
-                return new URI(u.getScheme(), null, u.getHost(), u.getPort(), u.getPath(), null, null).toString();
-            }
-        } catch (URISyntaxException e) {
-            // not a URL: return the text as it is
-        }
-        return r;
-    }
-
-    private static String describe(IOException e, Duration timeout) {
-        if (e instanceof SocketTimeoutException) {
-            String m = String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT);
-            return m.contains("connect")
-                    ? "connect timed out after " + timeout.toMillis() + " ms"
-                    : "no answer within " + timeout.toMillis() + " ms";
-        }
-        Throwable root = e;
-        for (Throwable c = e; c != null; c = c.getCause()) {
-            root = c;
-            if (c instanceof UnknownHostException || c instanceof UnresolvedAddressException) {
-                return "unknown host";
-            }
-            if (c instanceof CertificateException) {
-                String m = String.valueOf(c.getMessage());
-                if (m.contains("PKIX") || m.contains("unable to find valid certification path")) {
-                    return "tls: server certificate is not trusted (add its ca)";
-                }
-                if (m.contains("No subject alternative") || m.contains("No name matching")) {
-                    return "tls: server certificate does not match the host name";
-                }
-                return "tls: " + safeMessage(c);
-            }
-        }
-        for (Throwable c = e; c != null; c = c.getCause()) {
-            if (c instanceof ConnectException) {
-                String m = c.getMessage();
-                return m == null || m.isBlank() || m.toLowerCase(Locale.ROOT).contains("refused")
-                        ? "connection refused" : "connect failed: " + safeMessage(c);
-            }
-        }
-        if (e instanceof SSLHandshakeException || e instanceof SSLException) {
-            return "tls handshake failed: " + safeMessage(root);
-        }
-        return safeMessage(root);
-    }
-
-    /** A short message for logs and status: the first line of the message, truncated; never a class name. */
-    static String safeMessage(Throwable t) {
-        String m = t.getMessage();
-        String s = m == null || m.isBlank() ? "no detail given" : m.lines().findFirst().orElse("").strip();
-        return s.length() > MAX_ERROR ? s.substring(0, MAX_ERROR) + "…" : s;
-    }
-
-    // ==============================================================================================
-    // TLS
-
-    static SSLContext sslContext(List<byte[]> caPems, byte[] clientCertPem, byte[] clientKeyPem, boolean skipVerify)
-            throws GeneralSecurityException {
-        X509ExtendedTrustManager tm = skipVerify ? new TrustAll() : trustManager(caPems);
-        KeyManager[] kms = null;
-        if (clientCertPem != null || clientKeyPem != null) {
-            if (clientCertPem == null || clientKeyPem == null) {
-                throw new IllegalArgumentException("client certificate and key must be given together");
-            }
-            kms = keyManagers(clientCertPem, clientKeyPem);
-        }
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(kms, new TrustManager[] {tm}, new SecureRandom());
-        return ctx;
-    }
-
-    /** The default trust store, plus the given CAs when there are any. */
-    static X509ExtendedTrustManager trustManager(List<byte[]> caPems) throws GeneralSecurityException {
-        X509ExtendedTrustManager system = x509(null);
-        List<X509Certificate> extra = new ArrayList<>();
-        if (caPems != null) {
-            for (byte[] pem : caPems) {
-                if (pem != null) {
-                    try {
-                        extra.addAll(Pem.certificates(pem));
-                    } catch (Pem.BadPem e) {
-                        throw new Pem.BadPem("ca: " + e.getMessage());
-                    }
-                }
-            }
-        }
-        if (extra.isEmpty()) {
-            return system;
-        }
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        try {
-            ks.load(null, null);
-        } catch (IOException e) {
-            throw new GeneralSecurityException("cannot create key store", e);
-        }
-        for (int i = 0; i < extra.size(); i++) {
-            ks.setCertificateEntry("ca-" + i, extra.get(i));
-        }
-        return new EitherTrust(system, x509(ks));
-    }
-
-    private static X509ExtendedTrustManager x509(KeyStore ks) throws GeneralSecurityException {
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(ks);
-        for (TrustManager tm : tmf.getTrustManagers()) {
-            if (tm instanceof X509ExtendedTrustManager x509) {
-                return x509;
-            }
-        }
-        throw new GeneralSecurityException("no X509 trust manager available");
-    }
-
-    static KeyManager[] keyManagers(byte[] certPem, byte[] keyPem) throws GeneralSecurityException {
-        List<X509Certificate> chain;
-        PrivateKey key;
-        try {
-            chain = Pem.certificates(certPem);
-        } catch (Pem.BadPem e) {
-            throw new Pem.BadPem("client certificate: " + e.getMessage());
-        }
-        try {
-            key = Pem.privateKey(keyPem, chain.get(0).getPublicKey().getAlgorithm());
-        } catch (Pem.BadPem e) {
-            throw new Pem.BadPem("client key: " + e.getMessage());
-        }
-        if (!Pem.matches(chain.get(0).getPublicKey(), key)) {
-            throw new Pem.BadPem("the client key does not belong to the client certificate");
-        }
-        char[] password = new char[16];
-        SecureRandom rnd = new SecureRandom();
-        for (int i = 0; i < password.length; i++) {
-            password[i] = (char) ('a' + rnd.nextInt(26));
-        }
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        try {
-            ks.load(null, null);
-        } catch (IOException e) {
-            throw new GeneralSecurityException("cannot create key store", e);
-        }
-        ks.setKeyEntry("client", key, password, chain.toArray(new X509Certificate[0]));
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(ks, password);
-        return kmf.getKeyManagers();
-    }
-
-    /** Trusts a chain when either the system or the extra trust manager does (host name checks stay on). */
-    static final class EitherTrust extends X509ExtendedTrustManager {
-        private final X509ExtendedTrustManager first;
-        private final X509ExtendedTrustManager second;
-
-        EitherTrust(X509ExtendedTrustManager first, X509ExtendedTrustManager second) {
-            this.first = first;
-            this.second = second;
-        }
-
-        private interface Check {
-            void run(X509ExtendedTrustManager tm) throws CertificateException;
-        }
-
-        private void either(Check check) throws CertificateException {
-            try {
-                check.run(first);
-            } catch (CertificateException e1) {
-                try {
-                    check.run(second);
-                } catch (CertificateException e2) {
-                    e2.addSuppressed(e1);
-                    throw e2;
-                }
-            }
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-            either(tm -> tm.checkClientTrusted(chain, authType));
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-            either(tm -> tm.checkServerTrusted(chain, authType));
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
-                throws CertificateException {
-            either(tm -> tm.checkClientTrusted(chain, authType, socket));
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
-                throws CertificateException {
-            either(tm -> tm.checkServerTrusted(chain, authType, socket));
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-                throws CertificateException {
-            either(tm -> tm.checkClientTrusted(chain, authType, engine));
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-                throws CertificateException {
-            either(tm -> tm.checkServerTrusted(chain, authType, engine));
-        }
-
-        @Override
-        public X509Certificate[] getAcceptedIssuers() {
-            X509Certificate[] a = first.getAcceptedIssuers();
-            X509Certificate[] b = second.getAcceptedIssuers();
-            X509Certificate[] all = new X509Certificate[a.length + b.length];
-            System.arraycopy(a, 0, all, 0, a.length);
-            System.arraycopy(b, 0, all, a.length, b.length);
-            return all;
-        }
-    }
-
-    /** skip_verify: accepts every certificate and host name. Used for one probe only. */
-    static final class TrustAll extends X509ExtendedTrustManager {
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType) {
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType) {
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {
-        }
-
-        @Override
-        public X509Certificate[] getAcceptedIssuers() {
-            return new X509Certificate[0];
-        }
-    }
+  }
 }

@@ -10,10 +10,10 @@ import java.util.Optional;
 
 /**
  * The credentials bundle the DaemonSet mounts: one file per referenced Secret key, named by the
- * bundle key contract ({@link NodeCredentialsBundle}: {@code <secret>_<key>}, e.g.
- * {@code corp-ca_ca.crt}, {@code corp-pull_.dockerconfigjson}, {@code hub-basic_username}). The
- * controller keeps the bundle Secret in step with the policy, so a new credential never needs a
- * DaemonSet edit. Files are read through kubelet's {@code ..data} symlinks like any other path.
+ * bundle key contract ({@link NodeCredentialsBundle}: {@code <secret>_<key>}, e.g. {@code
+ * corp-ca_ca.crt}, {@code corp-pull_.dockerconfigjson}, {@code hub-basic_username}). The controller
+ * keeps the bundle Secret in step with the policy, so a new credential never needs a DaemonSet
+ * edit. Files are read through kubelet's {@code ..data} symlinks like any other path.
  */
 interface SecretStore {
   /** The bytes of a Secret key, or empty when the bundle does not have it. */
@@ -28,8 +28,12 @@ interface SecretStore {
       String name = NodeCredentialsBundle.key(ref.secret(), ref.key());
       if (!NodeCredentialsBundle.isValidKey(name)) {
         // The parser refuses such references; one built otherwise is never resolved as a path.
-        throw new IOException("Secret " + ref.secret() + " key " + ref.key()
-            + " cannot be a file of the credentials bundle (not a valid bundle key)");
+        throw new IOException(
+            "Secret "
+                + ref.secret()
+                + " key "
+                + ref.key()
+                + " cannot be a file of the credentials bundle (not a valid bundle key)");
       }
       try {
         return Optional.of(Files.readAllBytes(dir.resolve(name)));

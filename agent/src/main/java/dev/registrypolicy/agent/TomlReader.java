@@ -18,32 +18,34 @@ import java.util.Map;
 
 /**
  * Reads TOML 1.0 text into plain values: tables are {@code Map<String, Object>} in document order,
- * arrays {@code List<Object>}, and scalars String, Long (BigInteger beyond 64 bits), BigDecimal
- * or Double (nan, inf), Boolean; dates and times stay text.
+ * arrays {@code List<Object>}, and scalars String, Long (BigInteger beyond 64 bits), BigDecimal or
+ * Double (nan, inf), Boolean; dates and times stay text.
  *
  * <p>The parser is jackson-dataformat-toml's, used through its streaming API only (no object
- * mapper, no data binding, nothing reflective); agent/README.md, "Reading TOML", says why this
- * one. It reads TOML 1.0 as containerd's Go parsers do: dotted keys, all string forms and escapes.
+ * mapper, no data binding, nothing reflective); agent/README.md, "Reading TOML", says why this one.
+ * It reads TOML 1.0 as containerd's Go parsers do: dotted keys, all string forms and escapes.
  *
- * <p>Limits, enforced by the parser while it reads: {@link #MAX_CHARS} characters and
- * {@link #MAX_DEPTH} levels of nested tables, inline tables and arrays. Messages never quote the
- * input.
+ * <p>Limits, enforced by the parser while it reads: {@link #MAX_CHARS} characters and {@link
+ * #MAX_DEPTH} levels of nested tables, inline tables and arrays. Messages never quote the input.
  */
 final class TomlReader {
   /** Largest text read: 256 KiB, about 25 times containerd's full default config.toml. */
   static final int MAX_CHARS = 256 * 1024;
+
   /** Deepest nesting of tables and arrays read (containerd's files use fewer than ten levels). */
   static final int MAX_DEPTH = 64;
 
   /** Thread-safe and reused. */
-  private static final TomlFactory TOML = TomlFactory.builder()
-      .streamReadConstraints(StreamReadConstraints.builder()
-          .maxNestingDepth(MAX_DEPTH)
-          .maxDocumentLength(MAX_CHARS)
-          .maxStringLength(MAX_CHARS)
-          .maxNumberLength(100)
-          .build())
-      .build();
+  private static final TomlFactory TOML =
+      TomlFactory.builder()
+          .streamReadConstraints(
+              StreamReadConstraints.builder()
+                  .maxNestingDepth(MAX_DEPTH)
+                  .maxDocumentLength(MAX_CHARS)
+                  .maxStringLength(MAX_CHARS)
+                  .maxNumberLength(100)
+                  .build())
+          .build();
 
   private TomlReader() {}
 
@@ -79,7 +81,8 @@ final class TomlReader {
   /** Parses {@code text} (a leading byte-order mark is skipped) into its top-level table. */
   static Map<String, Object> read(String text) throws NotRead {
     if (text.length() > MAX_CHARS) {
-      throw new NotRead(false, 0, 0, "it is larger than " + MAX_CHARS / 1024 + " KiB, the most the agent reads");
+      throw new NotRead(
+          false, 0, 0, "it is larger than " + MAX_CHARS / 1024 + " KiB, the most the agent reads");
     }
     String t = text.startsWith("\uFEFF") ? text.substring(1) : text;
     try (JsonParser p = TOML.createParser(new WholePairs(t))) {
@@ -95,11 +98,17 @@ final class TomlReader {
       Map<String, Object> m = (Map<String, Object>) root;
       return m;
     } catch (StreamConstraintsException e) {
-      throw new NotRead(false, 0, 0, "it nests tables or arrays more than " + MAX_DEPTH
-          + " levels deep, more than the agent reads");
+      throw new NotRead(
+          false,
+          0,
+          0,
+          "it nests tables or arrays more than "
+              + MAX_DEPTH
+              + " levels deep, more than the agent reads");
     } catch (JsonProcessingException e) {
       JsonLocation l = e.getLocation();
-      throw new NotRead(true, l == null ? 0 : l.getLineNr(), l == null ? 0 : l.getColumnNr(), reason(e));
+      throw new NotRead(
+          true, l == null ? 0 : l.getLineNr(), l == null ? 0 : l.getColumnNr(), reason(e));
     } catch (IOException | RuntimeException e) {
       // reading from a String, so not I/O: a fault of the parser on this input
       throw new NotRead(false, 0, 0, "the agent's TOML parser failed on it");
@@ -172,7 +181,9 @@ final class TomlReader {
       }
       case START_ARRAY -> {
         List<Object> l = new ArrayList<>();
-        for (JsonToken x = p.nextToken(); x != JsonToken.END_ARRAY && x != null; x = p.nextToken()) {
+        for (JsonToken x = p.nextToken();
+            x != JsonToken.END_ARRAY && x != null;
+            x = p.nextToken()) {
           l.add(value(p, x));
         }
         yield l;

@@ -1,9 +1,9 @@
 package dev.registrypolicy.agent;
 
-import dev.registrypolicy.common.Causes;
 import dev.registrypolicy.agent.NodePlan.FileSpec;
 import dev.registrypolicy.agent.NodePlan.HostDir;
 import dev.registrypolicy.agent.NodePlan.Plan;
+import dev.registrypolicy.common.Causes;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.ClosedWatchServiceException;
@@ -24,18 +24,18 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * The file-system watches of the daemon and the filter that decides which events are worth a
- * pass. Watched: certs.d, each managed host directory, and the directories of the policy file and
- * of the bundle, where only the watched names count (the policy file's name and kubelet's
- * {@code ..data} swap; the bundle's files). An event is worth a pass only when something is
- * not as the last pass left it:
+ * The file-system watches of the daemon and the filter that decides which events are worth a pass.
+ * Watched: certs.d, each managed host directory, and the directories of the policy file and of the
+ * bundle, where only the watched names count (the policy file's name and kubelet's {@code ..data}
+ * swap; the bundle's files). An event is worth a pass only when something is not as the last pass
+ * left it:
  *
  * <ul>
  *   <li>policy or bundle: their fingerprint ({@link PolicySource#fingerprint()}) differs from the
  *       one the last pass read (a swap with the same content, a touch, a file written next to the
  *       policy: no pass);
- *   <li>certs.d: a managed host directory deleted or replaced by something that is not a
- *       directory, a foreign or shadowing entry going, a {@code host_port_} entry appearing;
+ *   <li>certs.d: a managed host directory deleted or replaced by something that is not a directory,
+ *       a foreign or shadowing entry going, a {@code host_port_} entry appearing;
  *   <li>a host directory: a planned file deleted, or created/changed so that it no longer holds the
  *       planned content and mode.
  * </ul>
@@ -45,13 +45,21 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * deleted) counts as a change. Overflow counts, but does not cut a backoff short.
  */
 final class Watches implements AutoCloseable {
-  /** Kubelet's ConfigMap and Secret volumes point {@code ..data} at the current content; a swap renames it. */
+  /**
+   * Kubelet's ConfigMap and Secret volumes point {@code ..data} at the current content; a swap
+   * renames it.
+   */
   static final String KUBELET_DATA = "..data";
 
   /** What a watched directory is to the agent. */
   private record Role(Kind kind, String hostDir) {}
 
-  private enum Kind { CERTS_DIR, HOST_DIR, POLICY_DIR, BUNDLE_DIR }
+  private enum Kind {
+    CERTS_DIR,
+    HOST_DIR,
+    POLICY_DIR,
+    BUNDLE_DIR
+  }
 
   /** A reason to pass; {@code inputChanged} cuts a backoff short. */
   record Trigger(String reason, boolean inputChanged) {}
@@ -80,9 +88,14 @@ final class Watches implements AutoCloseable {
     this.policyDir = policy.getParent();
     this.policyName = policy.getFileName().toString();
     this.bundleDir = o.secretsDir();
-    this.events = agent.metrics().counter("registry_policy_agent_watch_events_total",
-        "File-system events seen by the agent, by what they led to (pass: something changed; ignored: its own"
-            + " writes, unchanged inputs, unrelated files).", "result");
+    this.events =
+        agent
+            .metrics()
+            .counter(
+                "registry_policy_agent_watch_events_total",
+                "File-system events seen by the agent, by what they led to (pass: something changed; ignored: its own"
+                    + " writes, unchanged inputs, unrelated files).",
+                "result");
   }
 
   /**
@@ -105,7 +118,8 @@ final class Watches implements AutoCloseable {
     for (String name : new ArrayList<>(hostKeys.keySet())) {
       if (!wanted.contains(name)) {
         WatchKey k = hostKeys.remove(name);
-        if (k != null && roles.getOrDefault(k, List.of()).stream().allMatch(r -> r.kind() == Kind.HOST_DIR)) {
+        if (k != null
+            && roles.getOrDefault(k, List.of()).stream().allMatch(r -> r.kind() == Kind.HOST_DIR)) {
           roles.remove(k);
           k.cancel();
         }
@@ -127,27 +141,41 @@ final class Watches implements AutoCloseable {
 
   /**
    * Registers a directory; returns its key or null. A host directory must be a real directory (a
-   * symlink there is foreign and never watched through); the configured directories (certs.d,
-   * the policy's and the bundle's) may be reached through links, as mounts and kubelet make them.
+   * symlink there is foreign and never watched through); the configured directories (certs.d, the
+   * policy's and the bundle's) may be reached through links, as mounts and kubelet make them.
    */
   private WatchKey watch(Path dir, Role role) {
-    boolean isDir = role.kind() == Kind.HOST_DIR ? Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) : Files.isDirectory(dir);
+    boolean isDir =
+        role.kind() == Kind.HOST_DIR
+            ? Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)
+            : Files.isDirectory(dir);
     if (!isDir) {
       return null;
     }
     try {
-      WatchKey k = dir.register(ws, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_DELETE,
-          StandardWatchEventKinds.ENTRY_MODIFY);
-      roles.compute(k, (key, list) -> {
-        List<Role> l = list == null ? new CopyOnWriteArrayList<>() : list;
-        if (!l.contains(role)) {
-          l.add(role);
-        }
-        return l;
-      });
+      WatchKey k =
+          dir.register(
+              ws,
+              StandardWatchEventKinds.ENTRY_CREATE,
+              StandardWatchEventKinds.ENTRY_DELETE,
+              StandardWatchEventKinds.ENTRY_MODIFY);
+      roles.compute(
+          k,
+          (key, list) -> {
+            List<Role> l = list == null ? new CopyOnWriteArrayList<>() : list;
+            if (!l.contains(role)) {
+              l.add(role);
+            }
+            return l;
+          });
       return k;
     } catch (IOException | ClosedWatchServiceException e) {
-      Log.debug("cannot watch", "dir", dir, "error", e instanceof IOException io ? Causes.describe(io) : "closed");
+      Log.debug(
+          "cannot watch",
+          "dir",
+          dir,
+          "error",
+          e instanceof IOException io ? Causes.describe(io) : "closed");
       return null;
     }
   }
@@ -202,10 +230,13 @@ final class Watches implements AutoCloseable {
     String name = String.valueOf(ev.context());
     boolean deleted = ev.kind() == StandardWatchEventKinds.ENTRY_DELETE;
     return switch (role.kind()) {
-      case POLICY_DIR -> name.equals(policyName) || name.equals(KUBELET_DATA) ? inputTrigger() : null;
-      case BUNDLE_DIR -> name.equals(KUBELET_DATA) || !name.startsWith("..") ? inputTrigger() : null;
+      case POLICY_DIR ->
+          name.equals(policyName) || name.equals(KUBELET_DATA) ? inputTrigger() : null;
+      case BUNDLE_DIR ->
+          name.equals(KUBELET_DATA) || !name.startsWith("..") ? inputTrigger() : null;
       case CERTS_DIR -> AtomicFiles.isTemp(name) ? null : certsDirEvent(name, deleted);
-      case HOST_DIR -> AtomicFiles.isTemp(name) ? null : hostDirEvent(role.hostDir(), name, deleted);
+      case HOST_DIR ->
+          AtomicFiles.isTemp(name) ? null : hostDirEvent(role.hostDir(), name, deleted);
     };
   }
 
@@ -228,7 +259,9 @@ final class Watches implements AutoCloseable {
       return null; // (re)created as a directory: its files are watched on their own
     }
     if (deleted) {
-      boolean reported = s.report() != null && (s.report().shadowed().contains(name) || s.report().foreign().contains(name));
+      boolean reported =
+          s.report() != null
+              && (s.report().shadowed().contains(name) || s.report().foreign().contains(name));
       return reported ? new Trigger("watch", true) : null;
     }
     for (String dir : plan.dirs().keySet()) {
@@ -255,12 +288,17 @@ final class Watches implements AutoCloseable {
   /** Whether {@code p} is a regular file (not a symlink) with the planned mode and content. */
   static boolean holds(Path p, FileSpec spec) {
     try {
-      BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      BasicFileAttributes a =
+          Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
       if (!a.isRegularFile() || a.size() != spec.size()) {
         return false;
       }
-      PosixFileAttributeView v = Files.getFileAttributeView(p, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
-      if (v != null && !v.readAttributes().permissions().equals(spec.secret() ? AtomicFiles.PRIVATE : AtomicFiles.PUBLIC)) {
+      PosixFileAttributeView v =
+          Files.getFileAttributeView(p, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+      if (v != null
+          && !v.readAttributes()
+              .permissions()
+              .equals(spec.secret() ? AtomicFiles.PRIVATE : AtomicFiles.PUBLIC)) {
         return false;
       }
       try (InputStream in = Files.newInputStream(p, LinkOption.NOFOLLOW_LINKS)) {

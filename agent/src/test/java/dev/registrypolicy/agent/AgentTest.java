@@ -27,8 +27,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class AgentTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
   Path policy;
   Path bundle;
   Path certs;
@@ -42,19 +41,26 @@ class AgentTest {
     bundle = tmp.resolve("bundle");
     Fixtures.writeBundle(bundle);
     certs = Files.createDirectories(tmp.resolve("certs.d")); // as the DaemonSet's hostPath does
-    agent = new Agent(new Agent.Options(policy, bundle, certs, Fixtures.NODE_CERTS, false, Duration.ofSeconds(60), null),
-        new Metrics());
+    agent =
+        new Agent(
+            new Agent.Options(
+                policy, bundle, certs, Fixtures.NODE_CERTS, false, Duration.ofSeconds(60), null),
+            new Metrics());
   }
 
   Map<String, String> snapshot() throws IOException {
     try (Stream<Path> s = Files.walk(certs)) {
-      return s.filter(Files::isRegularFile).collect(Collectors.toMap(p -> certs.relativize(p).toString(), p -> {
-        try {
-          return Files.readString(p);
-        } catch (IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-      }));
+      return s.filter(Files::isRegularFile)
+          .collect(
+              Collectors.toMap(
+                  p -> certs.relativize(p).toString(),
+                  p -> {
+                    try {
+                      return Files.readString(p);
+                    } catch (IOException e) {
+                      throw new java.io.UncheckedIOException(e);
+                    }
+                  }));
     }
   }
 
@@ -65,7 +71,9 @@ class AgentTest {
     Files.writeString(policy, Fixtures.POLICY.replace("mirrors:", "mirrrors:"));
     assertEquals(Agent.Outcome.INVALID, agent.reconcile("test"));
     assertEquals(good, snapshot(), "an invalid policy must not change the node");
-    assertTrue(agent.problems().stream().anyMatch(p -> p.detail().contains("mirrrors: unknown key")), agent.problems()::toString);
+    assertTrue(
+        agent.problems().stream().anyMatch(p -> p.detail().contains("mirrrors: unknown key")),
+        agent.problems()::toString);
     Health h = agent.health();
     assertTrue(h.ready(), "still serving the last good config");
     assertTrue(h.healthy(), "an invalid policy is reported, not fatal");
@@ -95,7 +103,9 @@ class AgentTest {
       assertTrue(agent.health().ready(), "the other hosts are applied");
       assertFalse(Files.exists(certs.resolve("docker.io")), "never had files: left as it is");
       assertTrue(Files.exists(certs.resolve("ghcr.io/hosts.toml")));
-      assertFalse(log.matching("msg=problem", "kind=credentials", "action=\"left docker.io as it is").isEmpty(),
+      assertFalse(
+          log.matching("msg=problem", "kind=credentials", "action=\"left docker.io as it is")
+              .isEmpty(),
           log.lines::toString);
       Fixtures.writeBundle(bundle);
       assertEquals(Agent.Outcome.APPLIED, agent.reconcile("test"));
@@ -103,7 +113,10 @@ class AgentTest {
       Files.delete(bundle.resolve("hub-basic_password"));
       agent.reconcile("test");
       assertEquals(good, snapshot(), "kept its last good files");
-      assertFalse(log.matching("msg=problem", "kind=credentials", "action=\"kept last good files for docker.io").isEmpty(),
+      assertFalse(
+          log.matching(
+                  "msg=problem", "kind=credentials", "action=\"kept last good files for docker.io")
+              .isEmpty(),
           log.lines::toString);
     }
   }
@@ -111,15 +124,22 @@ class AgentTest {
   @Test
   void containerdFinding_actionSaysWhatWasWrittenAndWhatContainerdDoes() throws IOException {
     Path config = tmp.resolve("config.toml");
-    Files.writeString(config, "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".registry]\n  config_path = \"/elsewhere\"\n");
-    Agent a = new Agent(new Agent.Options(policy, bundle, certs, Fixtures.NODE_CERTS, false, Duration.ofSeconds(60), config),
-        new Metrics());
+    Files.writeString(
+        config,
+        "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".registry]\n  config_path = \"/elsewhere\"\n");
+    Agent a =
+        new Agent(
+            new Agent.Options(
+                policy, bundle, certs, Fixtures.NODE_CERTS, false, Duration.ofSeconds(60), config),
+            new Metrics());
     try (LogCapture log = new LogCapture()) {
       a.reconcile("test");
       List<LogCapture.Line> lines = log.matching("msg=problem", "kind=containerd");
       assertFalse(lines.isEmpty(), log.lines::toString);
-      assertTrue(lines.get(0).text().contains("certs.d written as planned")
-          && lines.get(0).text().contains("until config_path names " + Fixtures.NODE_CERTS), lines.get(0).text());
+      assertTrue(
+          lines.get(0).text().contains("certs.d written as planned")
+              && lines.get(0).text().contains("until config_path names " + Fixtures.NODE_CERTS),
+          lines.get(0).text());
     }
   }
 
@@ -147,10 +167,13 @@ class AgentTest {
     Files.writeString(certs.resolve("ghcr.io/hosts.toml"), "server = \"https://ghcr.io\"\n");
     agent.reconcile("test");
     assertTrue(Files.exists(certs.resolve("docker.io/hosts.toml")));
-    assertTrue(agent.problems().stream().anyMatch(p -> p.detail().contains("certs.d/ghcr.io exists and is not managed")));
+    assertTrue(
+        agent.problems().stream()
+            .anyMatch(p -> p.detail().contains("certs.d/ghcr.io exists and is not managed")));
     @SuppressWarnings("unchecked")
     List<String> managed = (List<String>) agent.health().details().get("managedHosts");
-    assertFalse(managed.contains("ghcr.io"), "a host left alone is not listed as managed: " + managed);
+    assertFalse(
+        managed.contains("ghcr.io"), "a host left alone is not listed as managed: " + managed);
     assertTrue(managed.contains("docker.io"), managed::toString);
   }
 
@@ -160,17 +183,40 @@ class AgentTest {
     Health h = agent.health();
     assertTrue(h.healthy());
     assertTrue(h.ready());
-    assertEquals(List.of("_default", "docker.io", "gcr.io", "ghcr.io", "lab.corp.example", "registry.corp.example:5000"),
+    assertEquals(
+        List.of(
+            "_default",
+            "docker.io",
+            "gcr.io",
+            "ghcr.io",
+            "lab.corp.example",
+            "registry.corp.example:5000"),
         h.details().get("managedHosts"));
   }
 
   @Test
   void main_exitCodes() throws IOException {
-    assertEquals(AgentMain.OK, main("--once", "--policy", policy.toString(), "--certs-dir", certs.toString(),
-        "--secrets-dir", bundle.toString()));
+    assertEquals(
+        AgentMain.OK,
+        main(
+            "--once",
+            "--policy",
+            policy.toString(),
+            "--certs-dir",
+            certs.toString(),
+            "--secrets-dir",
+            bundle.toString()));
     Files.writeString(policy, "kind: nope\n");
-    assertEquals(AgentMain.FAILED, main("--once", "--policy", policy.toString(), "--certs-dir", certs.toString(),
-        "--secrets-dir", bundle.toString()));
+    assertEquals(
+        AgentMain.FAILED,
+        main(
+            "--once",
+            "--policy",
+            policy.toString(),
+            "--certs-dir",
+            certs.toString(),
+            "--secrets-dir",
+            bundle.toString()));
     assertEquals(AgentMain.USAGE, main("--once", "--certs-dir", certs.toString()));
     assertEquals(AgentMain.USAGE, main("--policy", policy.toString()));
     assertEquals(AgentMain.USAGE, main("--bogus"));
@@ -185,7 +231,9 @@ class AgentTest {
   // of the directory reaches it the same way: after the delete, it still "is" a directory, its
   // link count is 0 and creating anything in it fails with ENOENT.
 
-  /** An open descriptor of a directory and the /proc path that reaches it through the descriptor. */
+  /**
+   * An open descriptor of a directory and the /proc path that reaches it through the descriptor.
+   */
   record Held(FileChannel channel, Path path) implements AutoCloseable {
     @Override
     public void close() throws IOException {
@@ -249,29 +297,60 @@ class AgentTest {
     Files.createDirectories(certs);
     try (Held held = hold(certs)) {
       Files.delete(certs);
-      Agent a = new Agent(new Agent.Options(policy, bundle, held.path(), Fixtures.NODE_CERTS, false, Duration.ofSeconds(60),
-          null), new Metrics());
+      Agent a =
+          new Agent(
+              new Agent.Options(
+                  policy,
+                  bundle,
+                  held.path(),
+                  Fixtures.NODE_CERTS,
+                  false,
+                  Duration.ofSeconds(60),
+                  null),
+              new Metrics());
       assertEquals(Agent.Outcome.CERTS_DIR_DELETED, a.reconcile("test"));
       assertTrue(a.problems().isEmpty(), "not a write failure: " + a.problems());
-      assertEquals(AgentMain.CERTS_DIR_DELETED, main("--once", "--policy", policy.toString(), "--certs-dir",
-          held.path().toString(), "--secrets-dir", bundle.toString(), "--node-certs-dir", Fixtures.NODE_CERTS));
+      assertEquals(
+          AgentMain.CERTS_DIR_DELETED,
+          main(
+              "--once",
+              "--policy",
+              policy.toString(),
+              "--certs-dir",
+              held.path().toString(),
+              "--secrets-dir",
+              bundle.toString(),
+              "--node-certs-dir",
+              Fixtures.NODE_CERTS));
     }
-    assertEquals(4, AgentMain.CERTS_DIR_DELETED, "documented; 3 is the JVM's ExitOnOutOfMemoryError code");
+    assertEquals(
+        4, AgentMain.CERTS_DIR_DELETED, "documented; 3 is the JVM's ExitOnOutOfMemoryError code");
   }
 
   @Test
   void run_certsDirDeletedWhileRunning_returnsAtOnceInsteadOfFailingOn() throws Exception {
     Files.createDirectories(certs);
     try (Held held = hold(certs)) {
-      Agent a = new Agent(new Agent.Options(policy, bundle, held.path(), Fixtures.NODE_CERTS, false, Duration.ofSeconds(60),
-          null), new Metrics());
-      CompletableFuture<Agent.RunResult> run = CompletableFuture.supplyAsync(() -> {
-        try {
-          return a.run();
-        } catch (Exception e) {
-          throw new IllegalStateException(e);
-        }
-      });
+      Agent a =
+          new Agent(
+              new Agent.Options(
+                  policy,
+                  bundle,
+                  held.path(),
+                  Fixtures.NODE_CERTS,
+                  false,
+                  Duration.ofSeconds(60),
+                  null),
+              new Metrics());
+      CompletableFuture<Agent.RunResult> run =
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return a.run();
+                } catch (Exception e) {
+                  throw new IllegalStateException(e);
+                }
+              });
       try {
         waitFor(() -> Files.exists(certs.resolve("docker.io/hosts.toml")));
         removeTree(certs);
@@ -287,9 +366,20 @@ class AgentTest {
   void main_daemonExitsWithCertsDirDeletedCode() throws Exception {
     Files.createDirectories(certs);
     try (Held held = hold(certs)) {
-      CompletableFuture<Integer> code = CompletableFuture.supplyAsync(() -> main("--policy", policy.toString(),
-          "--certs-dir", held.path().toString(), "--secrets-dir", bundle.toString(), "--node-certs-dir", Fixtures.NODE_CERTS,
-          "--listen", "off"));
+      CompletableFuture<Integer> code =
+          CompletableFuture.supplyAsync(
+              () ->
+                  main(
+                      "--policy",
+                      policy.toString(),
+                      "--certs-dir",
+                      held.path().toString(),
+                      "--secrets-dir",
+                      bundle.toString(),
+                      "--node-certs-dir",
+                      Fixtures.NODE_CERTS,
+                      "--listen",
+                      "off"));
       waitFor(() -> Files.exists(certs.resolve("docker.io/hosts.toml")));
       removeTree(certs);
       assertEquals(AgentMain.CERTS_DIR_DELETED, code.get(10, TimeUnit.SECONDS));

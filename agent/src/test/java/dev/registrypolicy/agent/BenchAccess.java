@@ -22,10 +22,14 @@ public final class BenchAccess {
    * client key (the test fixtures).
    */
   public static java.util.List<String> realPem() {
-    return java.util.List.of(Fixtures.CA_PEM, Fixtures.CA2_PEM, Fixtures.CLIENT_PEM, Fixtures.CLIENT_KEY);
+    return java.util.List.of(
+        Fixtures.CA_PEM, Fixtures.CA2_PEM, Fixtures.CLIENT_PEM, Fixtures.CLIENT_KEY);
   }
 
-  /** What certs.d should hold for a policy: file contents by path relative to certs.d, and which are 0600. */
+  /**
+   * What certs.d should hold for a policy: file contents by path relative to certs.d, and which are
+   * 0600.
+   */
   public static final class Planned {
     public final Map<String, byte[]> files;
     public final Set<String> secret;
@@ -36,8 +40,12 @@ public final class BenchAccess {
     }
   }
 
-  /** Plans the node files exactly as the agent would for {@code nodeCertsDir}; throws if the policy is unusable. */
-  public static Planned plan(String policyFileText, Path secretsDir, String nodeCertsDir) throws Exception {
+  /**
+   * Plans the node files exactly as the agent would for {@code nodeCertsDir}; throws if the policy
+   * is unusable.
+   */
+  public static Planned plan(String policyFileText, Path secretsDir, String nodeCertsDir)
+      throws Exception {
     Policy policy = PolicyDocument.parse(policyFileText);
     NodePlan.Plan plan = NodePlan.plan(policy, SecretStore.directory(secretsDir), nodeCertsDir);
     Map<String, byte[]> files = new TreeMap<>();
@@ -63,7 +71,8 @@ public final class BenchAccess {
     public final int unchanged;
     public final int errors;
 
-    PassTiming(long parseNanos, long planNanos, long applyNanos, int written, int unchanged, int errors) {
+    PassTiming(
+        long parseNanos, long planNanos, long applyNanos, int written, int unchanged, int errors) {
       this.parseNanos = parseNanos;
       this.planNanos = planNanos;
       this.applyNanos = applyNanos;
@@ -78,16 +87,21 @@ public final class BenchAccess {
   }
 
   /** One reconcile's work done directly on the classes (no Agent, no logging, no watches). */
-  public static PassTiming planAndApply(String policyFileText, Path secretsDir, Path certsDir) throws Exception {
+  public static PassTiming planAndApply(String policyFileText, Path secretsDir, Path certsDir)
+      throws Exception {
     long t0 = System.nanoTime();
     Policy policy = PolicyDocument.parse(policyFileText);
     long t1 = System.nanoTime();
-    NodePlan.Plan plan = NodePlan.plan(policy, SecretStore.directory(secretsDir),
-        certsDir.toAbsolutePath().normalize().toString());
+    NodePlan.Plan plan =
+        NodePlan.plan(
+            policy,
+            SecretStore.directory(secretsDir),
+            certsDir.toAbsolutePath().normalize().toString());
     long t2 = System.nanoTime();
     Files.createDirectories(certsDir); // as the DaemonSet's hostPath does
     CertsDir.Report r = new CertsDir(certsDir).apply(plan, false);
     long t3 = System.nanoTime();
-    return new PassTiming(t1 - t0, t2 - t1, t3 - t2, r.written().size(), r.unchanged(), r.errors().size());
+    return new PassTiming(
+        t1 - t0, t2 - t1, t3 - t2, r.written().size(), r.unchanged(), r.errors().size());
   }
 }

@@ -48,7 +48,8 @@ abstract class CertsDirConformance {
   }
 
   Plan plan(String policy) throws Exception {
-    return NodePlan.plan(PolicyParser.parse(policy), SecretStore.directory(bundle), Fixtures.NODE_CERTS);
+    return NodePlan.plan(
+        PolicyParser.parse(policy), SecretStore.directory(bundle), Fixtures.NODE_CERTS);
   }
 
   String read(String rel) throws IOException {
@@ -60,7 +61,15 @@ abstract class CertsDirConformance {
     Plan p = plan(Fixtures.POLICY);
     CertsDir.Report r = dir.apply(p, false);
     assertTrue(r.errors().isEmpty(), r.errors()::toString);
-    assertEquals(List.of("_default", "docker.io", "gcr.io", "ghcr.io", "lab.corp.example", "registry.corp.example:5000"), dir.list());
+    assertEquals(
+        List.of(
+            "_default",
+            "docker.io",
+            "gcr.io",
+            "ghcr.io",
+            "lab.corp.example",
+            "registry.corp.example:5000"),
+        dir.list());
     String sha = PolicyParser.parse(Fixtures.POLICY).sha256().substring(0, 12);
     for (String host : dir.list()) {
       String golden = Golden.read(host + "/hosts.toml").replace("@SHA@", sha);
@@ -76,7 +85,8 @@ abstract class CertsDirConformance {
     assertEquals(6, files.size(), files::toString);
     assertTrue(files.contains("hosts.toml"));
     assertTrue(files.contains(NodePlan.OWNER_FILE));
-    String caName = files.stream().filter(f -> f.startsWith("ca-")).sorted().findFirst().orElseThrow();
+    String caName =
+        files.stream().filter(f -> f.startsWith("ca-")).sorted().findFirst().orElseThrow();
     assertTrue(read("docker.io/hosts.toml").contains(Fixtures.NODE_CERTS + "/docker.io/" + caName));
     assertTrue(files.stream().anyMatch(f -> f.startsWith("client-") && f.endsWith(".key")));
   }
@@ -87,7 +97,8 @@ abstract class CertsDirConformance {
     if (Files.getFileAttributeView(certs, PosixFileAttributeView.class) == null) {
       return; // no POSIX modes on this file system
     }
-    assertEquals("rw-------", mode("docker.io/hosts.toml"), "hosts.toml with an Authorization header");
+    assertEquals(
+        "rw-------", mode("docker.io/hosts.toml"), "hosts.toml with an Authorization header");
     String key = ls("docker.io").stream().filter(f -> f.endsWith(".key")).findFirst().orElseThrow();
     assertEquals("rw-------", mode("docker.io/" + key));
     assertEquals("rw-r--r--", mode("ghcr.io/hosts.toml"), "no credentials");
@@ -95,7 +106,8 @@ abstract class CertsDirConformance {
 
   @Test
   void apply_inParallelWritesTheSameAsSequentially() throws Exception {
-    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(4);
     try {
       CertsDir.Report parallel = dir.apply(plan(Fixtures.POLICY), false, pool);
       Path other = newDirectory("certs-sequential");
@@ -103,7 +115,9 @@ abstract class CertsDirConformance {
       CertsDir.Report sequential = seq.apply(plan(Fixtures.POLICY), false);
       assertEquals(sequential.written(), parallel.written(), "same files, reported in plan order");
       for (String host : dir.list()) {
-        assertEquals(Files.readString(other.resolve(host).resolve("hosts.toml")), read(host + "/hosts.toml"));
+        assertEquals(
+            Files.readString(other.resolve(host).resolve("hosts.toml")),
+            read(host + "/hosts.toml"));
       }
       assertTrue(dir.apply(plan(Fixtures.POLICY), false, pool).changedNothing());
     } finally {
@@ -120,7 +134,8 @@ abstract class CertsDirConformance {
     CertsDir.Report second = dir.apply(plan(Fixtures.POLICY), false);
     assertTrue(second.changedNothing(), second::toString);
     assertEquals(first.written().size(), second.unchanged());
-    assertEquals(before, Files.getLastModifiedTime(certs.resolve("docker.io/hosts.toml")).toMillis());
+    assertEquals(
+        before, Files.getLastModifiedTime(certs.resolve("docker.io/hosts.toml")).toMillis());
   }
 
   @Test
@@ -128,14 +143,19 @@ abstract class CertsDirConformance {
     Plan p = plan(Fixtures.POLICY);
     dir.apply(p, false);
     String good = read("docker.io/hosts.toml");
-    Files.writeString(certs.resolve("docker.io/hosts.toml"), good.replace("hub-mirror", "evil-mirror"));
+    Files.writeString(
+        certs.resolve("docker.io/hosts.toml"), good.replace("hub-mirror", "evil-mirror"));
     deleteTree(certs.resolve("ghcr.io"));
     Files.delete(certs.resolve("_default/hosts.toml"));
     CertsDir.Report r = dir.apply(p, false);
     assertEquals(good, read("docker.io/hosts.toml"));
     assertTrue(Files.exists(certs.resolve("ghcr.io/hosts.toml")));
     assertTrue(Files.exists(certs.resolve("_default/hosts.toml")));
-    assertTrue(r.written().containsAll(List.of("docker.io/hosts.toml", "ghcr.io/hosts.toml", "_default/hosts.toml")), r::toString);
+    assertTrue(
+        r.written()
+            .containsAll(
+                List.of("docker.io/hosts.toml", "ghcr.io/hosts.toml", "_default/hosts.toml")),
+        r::toString);
   }
 
   @Test
@@ -168,24 +188,32 @@ abstract class CertsDirConformance {
   void apply_takesAnEmptyOrHalfWipedDirectoryButNeverRemovesAnUnmarkedOne() throws Exception {
     Plan p = plan(Fixtures.POLICY);
     String ca = caOf(p, "gcr.io");
-    Files.createDirectories(certs.resolve("ghcr.io"));                 // empty: nothing to lose
-    Files.createDirectories(certs.resolve("gcr.io"));                  // only what the plan writes there
-    Files.write(certs.resolve("gcr.io").resolve(ca), p.dirs().get("gcr.io").files().get(ca).content());
+    Files.createDirectories(certs.resolve("ghcr.io")); // empty: nothing to lose
+    Files.createDirectories(certs.resolve("gcr.io")); // only what the plan writes there
+    Files.write(
+        certs.resolve("gcr.io").resolve(ca), p.dirs().get("gcr.io").files().get(ca).content());
     Files.writeString(certs.resolve("gcr.io/.rp-hosts.toml.0123.tmp"), "a temp file of ours");
-    Files.createDirectories(certs.resolve("unrelated.example"));       // empty, not in the policy
+    Files.createDirectories(certs.resolve("unrelated.example")); // empty, not in the policy
     CertsDir.Report r = dir.apply(p, false);
     assertTrue(r.foreign().isEmpty(), r::toString);
     assertTrue(read("ghcr.io/hosts.toml").startsWith(HostsToml.MARKER_PREFIX));
     assertTrue(read("gcr.io/hosts.toml").startsWith(HostsToml.MARKER_PREFIX));
-    assertFalse(Files.exists(certs.resolve("gcr.io/.rp-hosts.toml.0123.tmp")), "leftover temp file removed");
-    assertTrue(Files.isDirectory(certs.resolve("unrelated.example")), "an unmarked directory is never removed");
+    assertFalse(
+        Files.exists(certs.resolve("gcr.io/.rp-hosts.toml.0123.tmp")),
+        "leftover temp file removed");
+    assertTrue(
+        Files.isDirectory(certs.resolve("unrelated.example")),
+        "an unmarked directory is never removed");
     assertTrue(dir.cleanup().stream().noneMatch(x -> x.startsWith("unrelated.example")));
     assertTrue(Files.isDirectory(certs.resolve("unrelated.example")));
   }
 
   /** The name of a CA file the plan writes for {@code host}. */
   static String caOf(Plan p, String host) {
-    return p.dirs().get(host).files().keySet().stream().filter(f -> f.startsWith("ca-")).findFirst().orElseThrow();
+    return p.dirs().get(host).files().keySet().stream()
+        .filter(f -> f.startsWith("ca-"))
+        .findFirst()
+        .orElseThrow();
   }
 
   @Test
@@ -203,7 +231,9 @@ abstract class CertsDirConformance {
     Files.writeString(certs.resolve("lab.corp.example/client-0badc0de.key"), "someone else's key");
     for (int pass = 0; pass < 2; pass++) {
       CertsDir.Report r = dir.apply(p, false);
-      assertEquals(List.of("gcr.io", "ghcr.io", "lab.corp.example"), r.foreign().stream().sorted().collect(Collectors.toList()));
+      assertEquals(
+          List.of("gcr.io", "ghcr.io", "lab.corp.example"),
+          r.foreign().stream().sorted().collect(Collectors.toList()));
       assertEquals(List.of("ca-12345678.crt"), ls("ghcr.io"));
       assertEquals("someone else's CA", read("ghcr.io/ca-12345678.crt"));
       assertEquals(List.of(ca), ls("gcr.io"));
@@ -211,7 +241,8 @@ abstract class CertsDirConformance {
       assertEquals(List.of("client-0badc0de.key"), ls("lab.corp.example"));
       assertTrue(r.removed().isEmpty(), r::toString);
     }
-    assertTrue(dir.cleanup().stream().noneMatch(x -> x.startsWith("ghcr.io") || x.startsWith("gcr.io")));
+    assertTrue(
+        dir.cleanup().stream().noneMatch(x -> x.startsWith("ghcr.io") || x.startsWith("gcr.io")));
     assertEquals(List.of("ca-12345678.crt"), ls("ghcr.io"));
   }
 
@@ -222,7 +253,11 @@ abstract class CertsDirConformance {
     CertsDir.Report r = new CertsDir(missing).apply(plan(Fixtures.POLICY), false);
     assertEquals(1, r.errors().size(), r::toString);
     String e = r.errors().get(0);
-    assertTrue(e.contains(missing.toString()) && e.contains("does not exist") && e.contains("nothing written"), e);
+    assertTrue(
+        e.contains(missing.toString())
+            && e.contains("does not exist")
+            && e.contains("nothing written"),
+        e);
     assertTrue(r.written().isEmpty());
     assertEquals(List.of(""), tree(parent), "nothing created");
     Path file = parent.resolve("a-file");
@@ -248,9 +283,15 @@ abstract class CertsDirConformance {
   void apply_removesOwnedHostDroppedFromPolicyButKeepsForeignFilesInIt() throws Exception {
     dir.apply(plan(Fixtures.POLICY), false);
     Files.writeString(certs.resolve("lab.corp.example/notes.txt"), "someone's note");
-    String smaller = Fixtures.POLICY.replace("  - host: ghcr.io\n    upstream: Never\n    mirrors:\n"
-        + "      - url: https://ghcr-mirror.corp.example\n        capabilities: [pull, resolve, push]\n", "")
-        .replace("  - host: lab.corp.example\n    url: https://lab.corp.example\n    skipVerify: true\n", "");
+    String smaller =
+        Fixtures.POLICY
+            .replace(
+                "  - host: ghcr.io\n    upstream: Never\n    mirrors:\n"
+                    + "      - url: https://ghcr-mirror.corp.example\n        capabilities: [pull, resolve, push]\n",
+                "")
+            .replace(
+                "  - host: lab.corp.example\n    url: https://lab.corp.example\n    skipVerify: true\n",
+                "");
     CertsDir.Report r = dir.apply(plan(smaller), false);
     assertFalse(Files.exists(certs.resolve("ghcr.io")), r::toString);
     assertEquals(List.of("notes.txt"), ls("lab.corp.example"));
@@ -266,7 +307,9 @@ abstract class CertsDirConformance {
     List<String> after = ls("registry.corp.example:5000");
     assertEquals(before.size(), after.size());
     assertFalse(before.equals(after));
-    assertTrue(r.removed().stream().anyMatch(f -> f.startsWith("registry.corp.example:5000/ca-")), r::toString);
+    assertTrue(
+        r.removed().stream().anyMatch(f -> f.startsWith("registry.corp.example:5000/ca-")),
+        r::toString);
   }
 
   @Test
@@ -324,16 +367,19 @@ abstract class CertsDirConformance {
   void apply_fsyncsCertsDirAfterCreatingAHostDirectory() throws Exception {
     // At each sync of certs.d, which host directories exist: each must have been there for one.
     List<List<String>> seenAtRootSync = Collections.synchronizedList(new ArrayList<>());
-    CertsDir recording = new CertsDir(certs, p -> {
-      if (p.equals(certs)) {
-        try {
-          seenAtRootSync.add(dir.list());
-        } catch (IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-      }
-      AtomicFiles.fsyncDirectory(p);
-    });
+    CertsDir recording =
+        new CertsDir(
+            certs,
+            p -> {
+              if (p.equals(certs)) {
+                try {
+                  seenAtRootSync.add(dir.list());
+                } catch (IOException e) {
+                  throw new java.io.UncheckedIOException(e);
+                }
+              }
+              AtomicFiles.fsyncDirectory(p);
+            });
     Plan p = plan(Fixtures.POLICY);
     recording.apply(p, false);
     Set<String> synced = new java.util.TreeSet<>();
@@ -356,14 +402,30 @@ abstract class CertsDirConformance {
     dir.apply(plan(Fixtures.POLICY), false);
     assertFalse(dir.rootDeleted(false));
     assertFalse(dir.rootDeleted(true), "the probe succeeds in a live directory");
-    assertEquals(List.of(), dir.list().stream().filter(AtomicFiles::isTemp).collect(Collectors.toList()), "probe removed");
+    assertEquals(
+        List.of(),
+        dir.list().stream().filter(AtomicFiles::isTemp).collect(Collectors.toList()),
+        "probe removed");
     deleteTree(certs);
-    assertFalse(dir.rootDeleted(true), "missing is not deleted-under-a-mount (apply reports it as an error)");
+    assertFalse(
+        dir.rootDeleted(true),
+        "missing is not deleted-under-a-mount (apply reports it as an error)");
   }
 
   /** Hosts that would leave certs.d (or pick a directory other than their own) as a path. */
-  static final List<String> ESCAPING_HOSTS = List.of("../x", "a/b", "..", ".", "foo/../../etc", "../../etc/containerd",
-      "/etc", "x/..", "..\\x", "docker.io/../../x", "_default");
+  static final List<String> ESCAPING_HOSTS =
+      List.of(
+          "../x",
+          "a/b",
+          "..",
+          ".",
+          "foo/../../etc",
+          "../../etc/containerd",
+          "/etc",
+          "x/..",
+          "..\\x",
+          "docker.io/../../x",
+          "_default");
 
   @Test
   void apply_policyWithPathLikeHost_isRejectedWholeAndNothingIsCreated() throws Exception {
@@ -373,29 +435,60 @@ abstract class CertsDirConformance {
       Path target = certs.resolve(host.replace('\\', '/')).normalize();
       boolean targetExisted = Files.exists(target);
       String quoted = "\"" + host.replace("\\", "\\\\") + "\"";
-      // Alone, next to good registries (the whole policy goes), and in the ConfigMap form the agent reads.
-      String alone = "apiVersion: registry-policy.dev/v1alpha1\nkind: RegistryPolicy\nregistries:\n  - host: " + quoted + "\n";
+      // Alone, next to good registries (the whole policy goes), and in the ConfigMap form the agent
+      // reads.
+      String alone =
+          "apiVersion: registry-policy.dev/v1alpha1\nkind: RegistryPolicy\nregistries:\n  - host: "
+              + quoted
+              + "\n";
       String mixed = Fixtures.POLICY + "  - host: " + quoted + "\n";
-      String configMap = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: registry-policy, namespace: registry-policy}\n"
-          + "data:\n  policy.yaml: |\n" + mixed.replaceAll("(?m)^", "    ");
+      String configMap =
+          "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: registry-policy, namespace: registry-policy}\n"
+              + "data:\n  policy.yaml: |\n"
+              + mixed.replaceAll("(?m)^", "    ");
       int index = (int) Fixtures.POLICY.lines().filter(l -> l.startsWith("  - host: ")).count();
       for (String text : List.of(alone, mixed, configMap)) {
         String path = "registries[" + (text.equals(alone) ? 0 : index) + "].host";
-        PolicyException e = assertThrows(PolicyException.class, () -> {
-          Plan p = NodePlan.plan(PolicyDocument.parse(text), SecretStore.directory(bundle), Fixtures.NODE_CERTS);
-          dir.apply(p, false);
-        }, host);
-        List<String> problems = e.problems().stream().map(Problem::toString).collect(Collectors.toList());
-        assertTrue(problems.stream().anyMatch(pr -> pr.startsWith(path + ": ")), () -> host + ": " + problems);
+        PolicyException e =
+            assertThrows(
+                PolicyException.class,
+                () -> {
+                  Plan p =
+                      NodePlan.plan(
+                          PolicyDocument.parse(text),
+                          SecretStore.directory(bundle),
+                          Fixtures.NODE_CERTS);
+                  dir.apply(p, false);
+                },
+                host);
+        List<String> problems =
+            e.problems().stream().map(Problem::toString).collect(Collectors.toList());
+        assertTrue(
+            problems.stream().anyMatch(pr -> pr.startsWith(path + ": ")),
+            () -> host + ": " + problems);
       }
       // The agent's own pass: same result, reported, nothing written.
-      Path policyFile = newDirectory("policy-" + ESCAPING_HOSTS.indexOf(host)).resolve("policy.yaml");
+      Path policyFile =
+          newDirectory("policy-" + ESCAPING_HOSTS.indexOf(host)).resolve("policy.yaml");
       Files.writeString(policyFile, configMap);
-      Agent agent = new Agent(new Agent.Options(policyFile, bundle, certs, Fixtures.NODE_CERTS, false, Duration.ofSeconds(60),
-          null), new Metrics());
+      Agent agent =
+          new Agent(
+              new Agent.Options(
+                  policyFile,
+                  bundle,
+                  certs,
+                  Fixtures.NODE_CERTS,
+                  false,
+                  Duration.ofSeconds(60),
+                  null),
+              new Metrics());
       assertEquals(Agent.Outcome.INVALID, agent.reconcile("test"), host);
-      assertTrue(agent.problems().stream().map(AgentProblem::detail).anyMatch(pr -> pr.startsWith("policy invalid: registries[")
-          && pr.contains("].host: ")), () -> host + ": " + agent.problems());
+      assertTrue(
+          agent.problems().stream()
+              .map(AgentProblem::detail)
+              .anyMatch(
+                  pr -> pr.startsWith("policy invalid: registries[") && pr.contains("].host: ")),
+          () -> host + ": " + agent.problems());
       Files.delete(policyFile);
       Files.delete(policyFile.getParent());
       try (Stream<Path> inside = Files.list(certs)) {
@@ -428,7 +521,8 @@ abstract class CertsDirConformance {
       return;
     }
     try (Stream<Path> s = Files.walk(p)) {
-      for (Path x : s.sorted((a, b) -> b.getNameCount() - a.getNameCount()).collect(Collectors.toList())) {
+      for (Path x :
+          s.sorted((a, b) -> b.getNameCount() - a.getNameCount()).collect(Collectors.toList())) {
         Files.delete(x);
       }
     }

@@ -15,8 +15,11 @@ class CertsDirJimfsTest extends CertsDirConformance {
   @Override
   Path newDirectory(String name) throws IOException {
     if (fs == null) {
-      fs = Jimfs.newFileSystem(Configuration.unix().toBuilder()
-          .setAttributeViews("basic", "owner", "posix", "unix").build());
+      fs =
+          Jimfs.newFileSystem(
+              Configuration.unix().toBuilder()
+                  .setAttributeViews("basic", "owner", "posix", "unix")
+                  .build());
     }
     return Files.createDirectories(fs.getPath("/work", name));
   }

@@ -7,8 +7,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The conformance suite on the real file system. */
 class CertsDirTempDirTest extends CertsDirConformance {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   @Override
   Path newDirectory(String name) throws IOException {

@@ -52,8 +52,7 @@ class CrashSafetyTest {
   private static final int MAX_DELAY_MS = 150;
   private static final long SEED = Long.getLong("rp.crash.seed", 20_261_122L);
 
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   private Path certs;
   private Path bundle;
@@ -62,7 +61,8 @@ class CrashSafetyTest {
 
   @Test
   void killedAgentNeverLeavesABrokenHostsToml() throws Exception {
-    assumeTrue(System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux"),
+    assumeTrue(
+        System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux"),
         "crash test needs Linux (SIGKILL via Process.destroyForcibly, rename semantics)");
     childClassPath = snapshotClassPath(tmp.resolve("classpath"));
     certs = Files.createDirectories(tmp.resolve("certs.d")); // as the DaemonSet's hostPath does
@@ -79,19 +79,24 @@ class CrashSafetyTest {
     String[] policies = {policy('a'), policy('b')};
     Plan[] plans = new Plan[2];
     for (int v = 0; v < 2; v++) {
-      plans[v] = NodePlan.plan(PolicyDocument.parse(policies[v]), SecretStore.directory(bundle), nodeCerts);
+      plans[v] =
+          NodePlan.plan(
+              PolicyDocument.parse(policies[v]), SecretStore.directory(bundle), nodeCerts);
       assertEquals(HOSTS, plans[v].dirs().size());
     }
     List<String> hosts = new ArrayList<>(plans[0].dirs().keySet());
     for (String h : hosts) {
-      assertTrue(!Arrays.equals(hostsToml(plans[0], h), hostsToml(plans[1], h)), "both versions change " + h);
+      assertTrue(
+          !Arrays.equals(hostsToml(plans[0], h), hostsToml(plans[1], h)),
+          "both versions change " + h);
     }
 
     // Start from a converged version 0 (a normal run, timed).
     setPolicy(policies[0]);
     Run first = runToEnd();
     assertEquals(0, first.exit, () -> "first normal run failed:\n" + first.stderr);
-    System.out.printf("[crash] normal run: JVM start to 'policy loaded' %d ms, writing to exit %d ms, %d files written%n",
+    System.out.printf(
+        "[crash] normal run: JVM start to 'policy loaded' %d ms, writing to exit %d ms, %d files written%n",
         first.loadedMs, first.writeMs, first.wrote);
 
     Reader reader = new Reader(hosts, plans);
@@ -113,7 +118,8 @@ class CrashSafetyTest {
       for (int round = 0; round < ROUNDS; round++) {
         version = 1 - version;
         int target = version;
-        int needed = (int) hosts.stream().filter(h -> !onDisk(h, hostsToml(plans[target], h))).count();
+        int needed =
+            (int) hosts.stream().filter(h -> !onDisk(h, hostsToml(plans[target], h))).count();
         setPolicy(policies[target]);
         java.util.Map<String, String> filesBefore = snapshot();
         int delay = random.nextInt(MAX_DELAY_MS + 1);
@@ -121,9 +127,13 @@ class CrashSafetyTest {
         java.util.Map<String, String> filesAfter = snapshot();
         int done = (int) hosts.stream().filter(h -> onDisk(h, hostsToml(plans[target], h))).count();
         int changed = done - (HOSTS - needed);
-        List<String> newTemps = filesAfter.keySet().stream()
-            .filter(f -> AtomicFiles.isTemp(Path.of(f).getFileName().toString()) && !filesBefore.containsKey(f))
-            .collect(Collectors.toList());
+        List<String> newTemps =
+            filesAfter.keySet().stream()
+                .filter(
+                    f ->
+                        AtomicFiles.isTemp(Path.of(f).getFileName().toString())
+                            && !filesBefore.containsKey(f))
+                .collect(Collectors.toList());
         if (!newTemps.isEmpty()) {
           roundsWithTemps++;
           tempsSeen += newTemps.size();
@@ -145,9 +155,10 @@ class CrashSafetyTest {
             phase = "killed mid-write";
           }
         }
-        System.out.printf("[crash] round %2d: -> v%d, kill %3d ms after 'policy loaded' (%4d ms after exec), %2d/%2d"
-            + " hosts.toml switched, %d temp files left: %s%n", round + 1, target, delay, k.sinceExecMs, changed,
-            needed, newTemps.size(), phase);
+        System.out.printf(
+            "[crash] round %2d: -> v%d, kill %3d ms after 'policy loaded' (%4d ms after exec), %2d/%2d"
+                + " hosts.toml switched, %d temp files left: %s%n",
+            round + 1, target, delay, k.sinceExecMs, changed, needed, newTemps.size(), phase);
         assertTrue(reader.failures.isEmpty(), () -> "reader saw a bad file: " + reader.failures);
       }
       long roundsMs = (System.nanoTime() - startedAt) / 1_000_000;
@@ -170,23 +181,40 @@ class CrashSafetyTest {
         }
         assertEquals(hd.files().keySet(), names, "files in " + hd.name() + " after the final run");
         for (java.util.Map.Entry<String, FileSpec> f : hd.files().entrySet()) {
-          assertTrue(f.getValue().sameContent(Files.readAllBytes(d.resolve(f.getKey()))),
+          assertTrue(
+              f.getValue().sameContent(Files.readAllBytes(d.resolve(f.getKey()))),
               hd.name() + "/" + f.getKey() + " differs from the plan after the final run");
         }
       }
       List<Path> leftovers = tempFiles();
       assertTrue(leftovers.isEmpty(), () -> "temp files left after the final run: " + leftovers);
 
-      System.out.printf("[crash] seed %d, %d rounds in %d ms: %d kills with the agent alive (%d mid-write, %d before"
-          + " writing, %d after writing), %d runs exited before their kill; %d rounds left %d new temp files;"
-          + " %d temp files before the final run, 0 after it (it wrote %d files in %d ms)%n", SEED, ROUNDS, roundsMs,
-          aliveAtKill, midWrite, beforeWrite, afterWrite, exitedBeforeKill, roundsWithTemps, tempsSeen,
-          tempsBeforeFinal, last.wrote, last.writeMs);
-      System.out.printf("[crash] reader: %d hosts.toml reads (%d old/new version switches seen), %d ca/owner file"
-          + " reads, 0 bad%n", reader.reads.get(), reader.switches.get(), reader.otherReads.get());
+      System.out.printf(
+          "[crash] seed %d, %d rounds in %d ms: %d kills with the agent alive (%d mid-write, %d before"
+              + " writing, %d after writing), %d runs exited before their kill; %d rounds left %d new temp files;"
+              + " %d temp files before the final run, 0 after it (it wrote %d files in %d ms)%n",
+          SEED,
+          ROUNDS,
+          roundsMs,
+          aliveAtKill,
+          midWrite,
+          beforeWrite,
+          afterWrite,
+          exitedBeforeKill,
+          roundsWithTemps,
+          tempsSeen,
+          tempsBeforeFinal,
+          last.wrote,
+          last.writeMs);
+      System.out.printf(
+          "[crash] reader: %d hosts.toml reads (%d old/new version switches seen), %d ca/owner file"
+              + " reads, 0 bad%n",
+          reader.reads.get(), reader.switches.get(), reader.otherReads.get());
 
       assertTrue(reader.failures.isEmpty(), () -> "reader saw a bad file: " + reader.failures);
-      assertTrue(reader.reads.get() >= 2000, () -> "the reader read only " + reader.reads.get() + " hosts.toml files");
+      assertTrue(
+          reader.reads.get() >= 2000,
+          () -> "the reader read only " + reader.reads.get() + " hosts.toml files");
       assertTrue(aliveAtKill >= ROUNDS / 2, "only " + aliveAtKill + " kills found the agent alive");
       assertTrue(midWrite >= 2, "only " + midWrite + " kills landed while the agent was writing");
     } finally {
@@ -196,7 +224,10 @@ class CrashSafetyTest {
 
   // ---------------------------------------------------------------------------------------
 
-  /** 20 hosts; version a and b differ in every host's mirror, dial timeout and CA (so in every hosts.toml). */
+  /**
+   * 20 hosts; version a and b differ in every host's mirror, dial timeout and CA (so in every
+   * hosts.toml).
+   */
   private static String policy(char v) {
     StringBuilder sb = new StringBuilder();
     sb.append("apiVersion: registry-policy.dev/v1alpha1\n")
@@ -207,7 +238,8 @@ class CrashSafetyTest {
     for (int i = 0; i < HOSTS; i++) {
       sb.append(String.format("  - host: reg-%02d.crash.example%n", i));
       sb.append("    mirrors:\n");
-      // Loopback, discard port: nothing is contacted (--once does not probe), and if it ever were, it stays local.
+      // Loopback, discard port: nothing is contacted (--once does not probe), and if it ever were,
+      // it stays local.
       sb.append(String.format("      - url: https://127.0.0.1:9/mirror-%c-%02d%n", v, i));
       sb.append("        dialTimeout: ").append(v == 'a' ? "1s" : "2500ms").append('\n');
       sb.append("        ca: {secret: crash-ca, key: ").append(v).append(".crt}\n");
@@ -224,7 +256,8 @@ class CrashSafetyTest {
 
   private boolean onDisk(String host, byte[] content) {
     try {
-      return Arrays.equals(Files.readAllBytes(certs.resolve(host).resolve(NodePlan.HOSTS_TOML)), content);
+      return Arrays.equals(
+          Files.readAllBytes(certs.resolve(host).resolve(NodePlan.HOSTS_TOML)), content);
     } catch (IOException e) {
       return false;
     }
@@ -241,7 +274,8 @@ class CrashSafetyTest {
       return List.of();
     }
     try (Stream<Path> walk = Files.walk(certs)) {
-      return walk.filter(p -> AtomicFiles.isTemp(p.getFileName().toString())).collect(Collectors.toList());
+      return walk.filter(p -> AtomicFiles.isTemp(p.getFileName().toString()))
+          .collect(Collectors.toList());
     }
   }
 
@@ -264,7 +298,10 @@ class CrashSafetyTest {
       if (Files.isRegularFile(p) && e.endsWith(".jar")) {
         try (java.util.jar.JarFile jar = new java.util.jar.JarFile(p.toFile())) {
           java.util.jar.Manifest mf = jar.getManifest();
-          String cp = mf == null ? null : mf.getMainAttributes().getValue(java.util.jar.Attributes.Name.CLASS_PATH);
+          String cp =
+              mf == null
+                  ? null
+                  : mf.getMainAttributes().getValue(java.util.jar.Attributes.Name.CLASS_PATH);
           if (cp != null) {
             for (String u : cp.trim().split("\\s+")) {
               java.net.URI uri = p.toUri().resolve(u);
@@ -321,15 +358,33 @@ class CrashSafetyTest {
 
   private Process startAgent() throws IOException {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> cmd = List.of(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto",
-        "-cp", childClassPath, "dev.registrypolicy.agent.AgentMain",
-        "--policy", policyFile.toString(), "--certs-dir", certs.toString(), "--secrets-dir", bundle.toString(),
-        "--listen", "off", "--once");
-    return new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+    List<String> cmd =
+        List.of(
+            java,
+            "-XX:TieredStopAtLevel=1",
+            "-XX:+UseSerialGC",
+            "-Xshare:auto",
+            "-cp",
+            childClassPath,
+            "dev.registrypolicy.agent.AgentMain",
+            "--policy",
+            policyFile.toString(),
+            "--certs-dir",
+            certs.toString(),
+            "--secrets-dir",
+            bundle.toString(),
+            "--listen",
+            "off",
+            "--once");
+    return new ProcessBuilder(cmd)
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+        .start();
   }
 
-  /** Follows the agent's stderr: counts written files and signals the {@code policy loaded} line. */
+  /**
+   * Follows the agent's stderr: counts written files and signals the {@code policy loaded} line.
+   */
   private static final class StderrWatch implements Runnable {
     final Process p;
     final CountDownLatch loaded = new CountDownLatch(1);
@@ -343,7 +398,8 @@ class CrashSafetyTest {
 
     @Override
     public void run() {
-      try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8))) {
+      try (BufferedReader r =
+          new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8))) {
         String line;
         while ((line = r.readLine()) != null) {
           if (text.length() < 20_000) {
@@ -382,7 +438,11 @@ class CrashSafetyTest {
       w.loaded.await(5, TimeUnit.SECONDS);
       Thread.sleep(50); // let the stderr follower read the last lines
       long loaded = w.loadedAt == 0 ? end : w.loadedAt;
-      return new Run(p.exitValue(), (loaded - t0) / 1_000_000, (end - loaded) / 1_000_000, w.wrote.get(),
+      return new Run(
+          p.exitValue(),
+          (loaded - t0) / 1_000_000,
+          (end - loaded) / 1_000_000,
+          w.wrote.get(),
           w.text.toString());
     } finally {
       p.destroyForcibly();
@@ -400,7 +460,8 @@ class CrashSafetyTest {
       while (!w.loaded.await(50, TimeUnit.MILLISECONDS)) {
         if (!p.isAlive() || System.nanoTime() > deadline) {
           Thread.sleep(100); // let the follower read the last lines
-          throw new AssertionError("agent never logged 'policy loaded' (alive: " + p.isAlive() + "):\n" + w.text);
+          throw new AssertionError(
+              "agent never logged 'policy loaded' (alive: " + p.isAlive() + "):\n" + w.text);
         }
       }
       long killAt = w.loadedAt + TimeUnit.MILLISECONDS.toNanos(delayMs);
@@ -423,7 +484,10 @@ class CrashSafetyTest {
 
   // ---- the reader ---------------------------------------------------------------------------
 
-  /** Reads every managed file over and over, as containerd would on each pull, and records anything bad. */
+  /**
+   * Reads every managed file over and over, as containerd would on each pull, and records anything
+   * bad.
+   */
   private final class Reader implements Runnable {
     final List<String> hosts;
     final Plan[] plans;
@@ -433,7 +497,10 @@ class CrashSafetyTest {
     final AtomicLong otherReads = new AtomicLong();
     final AtomicLong switches = new AtomicLong();
     final List<String> failures = new CopyOnWriteArrayList<>();
-    final byte[][] cas = {Fixtures.CA_PEM.getBytes(StandardCharsets.UTF_8), Fixtures.CA2_PEM.getBytes(StandardCharsets.UTF_8)};
+    final byte[][] cas = {
+      Fixtures.CA_PEM.getBytes(StandardCharsets.UTF_8),
+      Fixtures.CA2_PEM.getBytes(StandardCharsets.UTF_8)
+    };
     volatile boolean stop;
 
     Reader(List<String> hosts, Plan[] plans) {
@@ -481,13 +548,25 @@ class CrashSafetyTest {
       try {
         new Toml().read(text);
       } catch (RuntimeException e) {
-        failures.add(host + "/hosts.toml does not parse (" + e.getMessage() + "), " + bytes.length + " bytes");
+        failures.add(
+            host
+                + "/hosts.toml does not parse ("
+                + e.getMessage()
+                + "), "
+                + bytes.length
+                + " bytes");
         return;
       }
-      int version = Arrays.equals(bytes, hostsToml(plans[0], host)) ? 0
-          : Arrays.equals(bytes, hostsToml(plans[1], host)) ? 1 : -1;
+      int version =
+          Arrays.equals(bytes, hostsToml(plans[0], host))
+              ? 0
+              : Arrays.equals(bytes, hostsToml(plans[1], host)) ? 1 : -1;
       if (version < 0) {
-        failures.add(host + "/hosts.toml is neither version (" + bytes.length + " bytes): truncated or mixed");
+        failures.add(
+            host
+                + "/hosts.toml is neither version ("
+                + bytes.length
+                + " bytes): truncated or mixed");
         return;
       }
       if (seen[i] && lastVersion[i] != version) {

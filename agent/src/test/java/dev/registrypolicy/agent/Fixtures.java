@@ -8,10 +8,12 @@ import java.nio.file.Path;
 /** A policy touching every hosts.toml feature, and a credentials bundle for it. */
 final class Fixtures {
   static final String NODE_CERTS = "/etc/containerd/certs.d";
+
   // Real certificates and keys (EC P-256, valid until 2126), made once with openssl so that golden
   // file names (ca-<sha>.crt) stay fixed: NodePlan parses CA and client material.
   /** A self-signed CA certificate. */
-  static final String CA_PEM = """
+  static final String CA_PEM =
+      """
       -----BEGIN CERTIFICATE-----
       MIIBmzCCAUGgAwIBAgIUMKJ9DA1zR0vOYw/9dby/8HaAzXIwCgYIKoZIzj0EAwIw
       IjEgMB4GA1UEAwwXcmVnaXN0cnktcG9saWN5IHRlc3QgQ0EwIBcNMjYxMjAyMDEx
@@ -24,8 +26,13 @@ final class Fixtures {
       e/F+6rxW+wbOgfkWRwy2lMxF/pNBWBdcRq+nVwyIFg==
       -----END CERTIFICATE-----
       """;
-  /** Another CA, preceded by a text line as "openssl x509 -subject" writes it (allowed outside blocks). */
-  static final String CA2_PEM = """
+
+  /**
+   * Another CA, preceded by a text line as "openssl x509 -subject" writes it (allowed outside
+   * blocks).
+   */
+  static final String CA2_PEM =
+      """
       subject=CN = registry-policy second test CA
       -----BEGIN CERTIFICATE-----
       MIIBqjCCAU+gAwIBAgIUVcNRGMpZxYh/Xb+xMmMSyZY8k88wCgYIKoZIzj0EAwIw
@@ -39,8 +46,10 @@ final class Fixtures {
       duC4vuJAjdnLXJkCIQCOeCvo7npIkPAe7IcSFIvlPaNzbhwnRyE0wgwWtsXa6g==
       -----END CERTIFICATE-----
       """;
+
   /** A client certificate issued by {@link #CA_PEM}; its key is {@link #CLIENT_KEY}. */
-  static final String CLIENT_PEM = """
+  static final String CLIENT_PEM =
+      """
       -----BEGIN CERTIFICATE-----
       MIIBqzCCAVKgAwIBAgIUUD0BbU1GdAUf/ewyoh3YK6QdE4cwCgYIKoZIzj0EAwIw
       IjEgMB4GA1UEAwwXcmVnaXN0cnktcG9saWN5IHRlc3QgQ0EwIBcNMjYxMjAyMDEx
@@ -53,16 +62,20 @@ final class Fixtures {
       0osMFp6tDOafbhG3jAIgb/wIsJMRe2cadIh8D06Qg7jd2r/J6thNnqJn33WZcBI=
       -----END CERTIFICATE-----
       """;
+
   /** The PKCS#8 private key of {@link #CLIENT_PEM}. */
-  static final String CLIENT_KEY = """
+  static final String CLIENT_KEY =
+      """
       -----BEGIN PRIVATE KEY-----
       MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgvdykbV59gOf2vPxa
       Uaf76yRdE+QwmBeSxef4PyN6YdehRANCAAQUS4S0IrHj4OjFX36NoaiLEHqN1tcU
       xqYeh7ul2uzS8IzVkZpPJKXAw3jKYAfcX4a+VomO2AQ4gBG9slk0HtLg
       -----END PRIVATE KEY-----
       """;
+
   /** A PKCS#8 private key that belongs to no certificate here. */
-  static final String OTHER_KEY = """
+  static final String OTHER_KEY =
+      """
       -----BEGIN PRIVATE KEY-----
       MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgF84G1El6lGGflp5W
       2TlAnMjm4FB6372ykUYbSLVsx6KhRANCAAQlMeJ9TX5pLmsNcrBN7kn6/IRyttj8
@@ -70,45 +83,47 @@ final class Fixtures {
       -----END PRIVATE KEY-----
       """;
 
-  static final String POLICY = String.join("\n",
-      "apiVersion: registry-policy.dev/v1alpha1",
-      "kind: RegistryPolicy",
-      "credentials:",
-      "  - {name: hub, secret: hub-basic}",
-      "  - {name: corp, secret: corp-pull, registry: registry.corp.example}",
-      "registries:",
-      "  - host: docker.io",
-      "    mirrors:",
-      "      - url: https://hub-mirror.corp.example",
-      "        dialTimeout: 2s",
-      "        ca: {secret: corp-ca}",
-      "        credentials: hub",
-      "      - url: https://pull-through.corp.example/v2/dockerhub",
-      "        overridePath: true",
-      "        capabilities: [pull]",
-      "        clientCert: {secret: client-tls}",
-      "        ca: [{secret: corp-ca}, {secret: corp-ca, key: second.crt}]",
-      "  - host: ghcr.io",
-      "    upstream: Never",
-      "    mirrors:",
-      "      - url: https://ghcr-mirror.corp.example",
-      "        capabilities: [pull, resolve, push]",
-      "  - host: gcr.io",
-      "    upstream: Never",
-      "    mirrors:",
-      "      - url: https://gcr-mirror-a.corp.example",
-      "      - url: https://gcr-mirror-b.corp.example",
-      "        dialTimeout: 500ms",
-      "        ca: {secret: corp-ca}",
-      "  - host: registry.corp.example:5000",
-      "    ca: {secret: corp-ca}",
-      "    credentials: corp",
-      "  - host: lab.corp.example",
-      "    url: https://lab.corp.example",
-      "    skipVerify: true",
-      "  - host: \"*\"",
-      "    mirrors: [{url: https://cache.corp.example}]",
-      "");
+  static final String POLICY =
+      String.join(
+          "\n",
+          "apiVersion: registry-policy.dev/v1alpha1",
+          "kind: RegistryPolicy",
+          "credentials:",
+          "  - {name: hub, secret: hub-basic}",
+          "  - {name: corp, secret: corp-pull, registry: registry.corp.example}",
+          "registries:",
+          "  - host: docker.io",
+          "    mirrors:",
+          "      - url: https://hub-mirror.corp.example",
+          "        dialTimeout: 2s",
+          "        ca: {secret: corp-ca}",
+          "        credentials: hub",
+          "      - url: https://pull-through.corp.example/v2/dockerhub",
+          "        overridePath: true",
+          "        capabilities: [pull]",
+          "        clientCert: {secret: client-tls}",
+          "        ca: [{secret: corp-ca}, {secret: corp-ca, key: second.crt}]",
+          "  - host: ghcr.io",
+          "    upstream: Never",
+          "    mirrors:",
+          "      - url: https://ghcr-mirror.corp.example",
+          "        capabilities: [pull, resolve, push]",
+          "  - host: gcr.io",
+          "    upstream: Never",
+          "    mirrors:",
+          "      - url: https://gcr-mirror-a.corp.example",
+          "      - url: https://gcr-mirror-b.corp.example",
+          "        dialTimeout: 500ms",
+          "        ca: {secret: corp-ca}",
+          "  - host: registry.corp.example:5000",
+          "    ca: {secret: corp-ca}",
+          "    credentials: corp",
+          "  - host: lab.corp.example",
+          "    url: https://lab.corp.example",
+          "    skipVerify: true",
+          "  - host: \"*\"",
+          "    mirrors: [{url: https://cache.corp.example}]",
+          "");
 
   private Fixtures() {}
 
@@ -120,7 +135,9 @@ final class Fixtures {
     put(dir, "client-tls_tls.key", CLIENT_KEY);
     put(dir, "hub-basic_username", "hubuser");
     put(dir, "hub-basic_password", "hub-secret-pass");
-    put(dir, "corp-pull_.dockerconfigjson",
+    put(
+        dir,
+        "corp-pull_.dockerconfigjson",
         "{\"auths\":{\"https://registry.corp.example/v1/\":{\"auth\":\"Y29ycHVzZXI6Y29ycC1zZWNyZXQ=\"}}}");
   }
 

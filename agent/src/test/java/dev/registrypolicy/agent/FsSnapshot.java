@@ -5,8 +5,8 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -18,9 +18,9 @@ import java.util.stream.Stream;
 
 /**
  * Every entry below a directory as the kernel has it, without following a symlink: type, mode,
- * inode, size, modification time, and for regular files a content hash (FIFOs and sockets are
- * never opened). Two equal snapshots mean nothing below was created, removed, written, chmodded
- * or replaced.
+ * inode, size, modification time, and for regular files a content hash (FIFOs and sockets are never
+ * opened). Two equal snapshots mean nothing below was created, removed, written, chmodded or
+ * replaced.
  */
 final class FsSnapshot {
   private FsSnapshot() {}
@@ -37,12 +37,23 @@ final class FsSnapshot {
 
   static String describe(Path p) throws IOException {
     try {
-      PosixFileAttributes a = Files.readAttributes(p, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-      String type = a.isSymbolicLink() ? "link->" + Files.readSymbolicLink(p) : a.isDirectory() ? "dir"
-          : a.isRegularFile() ? "file" : "other";
+      PosixFileAttributes a =
+          Files.readAttributes(p, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      String type =
+          a.isSymbolicLink()
+              ? "link->" + Files.readSymbolicLink(p)
+              : a.isDirectory() ? "dir" : a.isRegularFile() ? "file" : "other";
       String content = a.isRegularFile() ? " sha=" + sha(Files.readAllBytes(p)) : "";
-      return type + " " + PosixFilePermissions.toString(a.permissions()) + " key=" + a.fileKey() + " size=" + a.size()
-          + " mtime=" + a.lastModifiedTime().toMillis() + content;
+      return type
+          + " "
+          + PosixFilePermissions.toString(a.permissions())
+          + " key="
+          + a.fileKey()
+          + " size="
+          + a.size()
+          + " mtime="
+          + a.lastModifiedTime().toMillis()
+          + content;
     } catch (NoSuchFileException e) {
       return "gone";
     }
@@ -50,7 +61,9 @@ final class FsSnapshot {
 
   static String sha(byte[] b) {
     try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b)).substring(0, 16);
+      return HexFormat.of()
+          .formatHex(MessageDigest.getInstance("SHA-256").digest(b))
+          .substring(0, 16);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
@@ -58,8 +71,12 @@ final class FsSnapshot {
 
   /** Runs a command; its exit code (output discarded). */
   static int run(Path dir, String... cmd) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    Process p =
+        new ProcessBuilder(cmd)
+            .directory(dir.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .start();
     return p.waitFor();
   }
 }

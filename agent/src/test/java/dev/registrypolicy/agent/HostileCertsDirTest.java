@@ -33,8 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
  * name the file and say the cause in words; a failing pass leaves nothing new behind.
  */
 class HostileCertsDirTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   Path certs;
   Path bundle;
@@ -45,7 +44,9 @@ class HostileCertsDirTest {
 
   @BeforeEach
   void setUp() throws IOException {
-    assumeTrue(System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux"), "needs Linux");
+    assumeTrue(
+        System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux"),
+        "needs Linux");
     certs = Files.createDirectories(tmp.resolve("certs.d"));
     bundle = tmp.resolve("bundle");
     Fixtures.writeBundle(bundle);
@@ -65,7 +66,8 @@ class HostileCertsDirTest {
   }
 
   Plan plan() throws Exception {
-    return NodePlan.plan(PolicyParser.parse(Fixtures.POLICY), SecretStore.directory(bundle), Fixtures.NODE_CERTS);
+    return NodePlan.plan(
+        PolicyParser.parse(Fixtures.POLICY), SecretStore.directory(bundle), Fixtures.NODE_CERTS);
   }
 
   /** One foreign entry directly in certs.d: how to make it. */
@@ -76,42 +78,74 @@ class HostileCertsDirTest {
   /** Every kind of foreign entry: by type (some named as a host the plan wants), mode and name. */
   Map<String, Maker> foreignEntries() {
     Map<String, Maker> m = new TreeMap<>();
-    m.put("symlink to a directory outside, named as a planned host", c -> Files.createSymbolicLink(c.resolve("ghcr.io"), outside));
-    m.put("dangling symlink, named as a planned host", c -> Files.createSymbolicLink(c.resolve("gcr.io"), tmp.resolve("nowhere")));
+    m.put(
+        "symlink to a directory outside, named as a planned host",
+        c -> Files.createSymbolicLink(c.resolve("ghcr.io"), outside));
+    m.put(
+        "dangling symlink, named as a planned host",
+        c -> Files.createSymbolicLink(c.resolve("gcr.io"), tmp.resolve("nowhere")));
     m.put("symlink loop", c -> Files.createSymbolicLink(c.resolve("loop"), c.resolve("loop")));
-    m.put("symlink to a file outside", c -> Files.createSymbolicLink(c.resolve("etc-like"), outside.resolve("hosts.toml")));
-    m.put("regular file, named as a planned host", c -> Files.writeString(c.resolve("lab.corp.example"), "a file"));
-    m.put("regular file, mode 000", c -> {
-      Files.writeString(c.resolve("locked.file"), "x");
-      Files.setPosixFilePermissions(c.resolve("locked.file"), PosixFilePermissions.fromString("---------"));
-    });
-    m.put("FIFO, named as a planned host", c -> assertEquals(0, FsSnapshot.run(c, "mkfifo", "_default")));
+    m.put(
+        "symlink to a file outside",
+        c -> Files.createSymbolicLink(c.resolve("etc-like"), outside.resolve("hosts.toml")));
+    m.put(
+        "regular file, named as a planned host",
+        c -> Files.writeString(c.resolve("lab.corp.example"), "a file"));
+    m.put(
+        "regular file, mode 000",
+        c -> {
+          Files.writeString(c.resolve("locked.file"), "x");
+          Files.setPosixFilePermissions(
+              c.resolve("locked.file"), PosixFilePermissions.fromString("---------"));
+        });
+    m.put(
+        "FIFO, named as a planned host",
+        c -> assertEquals(0, FsSnapshot.run(c, "mkfifo", "_default")));
     m.put("FIFO", c -> assertEquals(0, FsSnapshot.run(c, "mkfifo", "a.fifo")));
-    m.put("socket, named as a planned host", c -> bindSocket(c.resolve("registry.corp.example:5000")));
+    m.put(
+        "socket, named as a planned host",
+        c -> bindSocket(c.resolve("registry.corp.example:5000")));
     m.put("socket", c -> bindSocket(c.resolve("a.sock")));
-    m.put("unreadable directory (mode 000) with a file", c -> {
-      Files.createDirectories(c.resolve("locked.dir"));
-      Files.writeString(c.resolve("locked.dir/hosts.toml"), "x");
-      Files.setPosixFilePermissions(c.resolve("locked.dir"), PosixFilePermissions.fromString("---------"));
-    });
+    m.put(
+        "unreadable directory (mode 000) with a file",
+        c -> {
+          Files.createDirectories(c.resolve("locked.dir"));
+          Files.writeString(c.resolve("locked.dir/hosts.toml"), "x");
+          Files.setPosixFilePermissions(
+              c.resolve("locked.dir"), PosixFilePermissions.fromString("---------"));
+        });
     m.put("directory named a\\b", c -> Files.createDirectories(c.resolve("a\\b")).resolve("x"));
     m.put("directory named with a newline", c -> Files.createDirectories(c.resolve("a\nb")));
-    m.put("directory named with a tab and a control character", c -> Files.createDirectories(c.resolve("a\tb\u0001")));
-    m.put("directory named with non-UTF-8 bytes", c -> assertEquals(0,
-        FsSnapshot.run(c, "sh", "-c", "mkdir \"$(printf 'x\\377\\376y')\"")));
-    m.put("directory with a 255-byte name", c -> Files.createDirectories(c.resolve("d".repeat(255))));
-    m.put("directory named as a temp file", c -> Files.createDirectories(c.resolve(".rp-hosts.toml.1.tmp")));
+    m.put(
+        "directory named with a tab and a control character",
+        c -> Files.createDirectories(c.resolve("a\tb\u0001")));
+    m.put(
+        "directory named with non-UTF-8 bytes",
+        c -> assertEquals(0, FsSnapshot.run(c, "sh", "-c", "mkdir \"$(printf 'x\\377\\376y')\"")));
+    m.put(
+        "directory with a 255-byte name", c -> Files.createDirectories(c.resolve("d".repeat(255))));
+    m.put(
+        "directory named as a temp file",
+        c -> Files.createDirectories(c.resolve(".rp-hosts.toml.1.tmp")));
     m.put("directory named as our files", c -> Files.createDirectories(c.resolve("hosts.toml")));
-    m.put("directory named with spaces and a leading dash", c -> Files.createDirectories(c.resolve("-x y")));
+    m.put(
+        "directory named with spaces and a leading dash",
+        c -> Files.createDirectories(c.resolve("-x y")));
     m.put("directory named ...", c -> Files.createDirectories(c.resolve("...")));
-    m.put("directory with the owner file as a directory", c -> {
-      Files.createDirectories(c.resolve("quay.io").resolve(NodePlan.OWNER_FILE));
-    });
-    m.put("directory whose hosts.toml is a symlink to a marked file outside", c -> {
-      Files.writeString(outside.resolve("marked.toml"), HostsToml.MARKER_PREFIX + "; policy-sha256=x\n");
-      Files.createDirectories(c.resolve("mirror.example"));
-      Files.createSymbolicLink(c.resolve("mirror.example/hosts.toml"), outside.resolve("marked.toml"));
-    });
+    m.put(
+        "directory with the owner file as a directory",
+        c -> {
+          Files.createDirectories(c.resolve("quay.io").resolve(NodePlan.OWNER_FILE));
+        });
+    m.put(
+        "directory whose hosts.toml is a symlink to a marked file outside",
+        c -> {
+          Files.writeString(
+              outside.resolve("marked.toml"), HostsToml.MARKER_PREFIX + "; policy-sha256=x\n");
+          Files.createDirectories(c.resolve("mirror.example"));
+          Files.createSymbolicLink(
+              c.resolve("mirror.example/hosts.toml"), outside.resolve("marked.toml"));
+        });
     return m;
   }
 
@@ -152,26 +186,39 @@ class HostileCertsDirTest {
     for (String host : planned) {
       Path d = certs.resolve(host);
       if (Files.isDirectory(d, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-        assertTrue(Files.readString(d.resolve("hosts.toml")).startsWith(HostsToml.MARKER_PREFIX), kind + ": " + host);
+        assertTrue(
+            Files.readString(d.resolve("hosts.toml")).startsWith(HostsToml.MARKER_PREFIX),
+            kind + ": " + host);
       } else {
-        assertTrue(first.foreign().contains(host), kind + ": " + host + " reported foreign: " + first);
+        assertTrue(
+            first.foreign().contains(host), kind + ": " + host + " reported foreign: " + first);
       }
     }
     CertsDir.Report second = dir.apply(p, false);
     assertEquals(List.of(), second.errors(), kind);
     assertTrue(second.changedNothing(), () -> kind + ": " + second);
     dir.cleanup();
-    assertEquals(foreignBefore, FsSnapshot.of(certs, x -> !isOurs(x, planned)), kind + ": foreign entries untouched");
-    assertEquals(outsideBefore, FsSnapshot.of(outside, x -> true), kind + ": nothing outside certs.d changed");
+    assertEquals(
+        foreignBefore,
+        FsSnapshot.of(certs, x -> !isOurs(x, planned)),
+        kind + ": foreign entries untouched");
+    assertEquals(
+        outsideBefore,
+        FsSnapshot.of(outside, x -> true),
+        kind + ": nothing outside certs.d changed");
   }
 
-  /** Whether {@code p} is certs.d itself or inside a host directory the plan writes (a real directory). */
+  /**
+   * Whether {@code p} is certs.d itself or inside a host directory the plan writes (a real
+   * directory).
+   */
   private boolean isOurs(Path p, List<String> planned) {
     if (p.equals(certs)) {
       return true;
     }
     Path first = certs.relativize(p).getName(0);
-    return planned.contains(first.toString()) && Files.isDirectory(certs.resolve(first), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    return planned.contains(first.toString())
+        && Files.isDirectory(certs.resolve(first), java.nio.file.LinkOption.NOFOLLOW_LINKS);
   }
 
   @Test
@@ -179,11 +226,14 @@ class HostileCertsDirTest {
     Plan p = plan();
     dir.apply(p, false);
     Path docker = certs.resolve("docker.io");
-    Files.writeString(docker.resolve("hosts.toml"), Files.readString(docker.resolve("hosts.toml")) + "# drift\n");
+    Files.writeString(
+        docker.resolve("hosts.toml"), Files.readString(docker.resolve("hosts.toml")) + "# drift\n");
     if (FsSnapshot.run(tmp, "chattr", "+i", docker.toString()) == 0) {
       immutable.add(docker);
     } else {
-      assumeTrue(!"root".equals(System.getProperty("user.name")), "chattr +i unavailable and root ignores modes");
+      assumeTrue(
+          !"root".equals(System.getProperty("user.name")),
+          "chattr +i unavailable and root ignores modes");
       Files.setPosixFilePermissions(docker, PosixFilePermissions.fromString("r-xr-xr-x"));
     }
     Map<String, String> before = FsSnapshot.of(certs, x -> true);
@@ -195,7 +245,8 @@ class HostileCertsDirTest {
     assertTrue(e.startsWith("docker.io/hosts.toml: cannot "), e);
     assertTrue(e.contains("operation not permitted") || e.contains("permission denied"), e);
     assertCleanText(e);
-    assertEquals(before, FsSnapshot.of(certs, x -> true), "a failing pass leaves nothing new behind");
+    assertEquals(
+        before, FsSnapshot.of(certs, x -> true), "a failing pass leaves nothing new behind");
   }
 
   @Test
@@ -207,10 +258,17 @@ class HostileCertsDirTest {
     Files.createDirectories(toml.resolve("inside"));
     List<String> first = dir.apply(p, false).errors();
     List<String> second = dir.apply(p, false).errors();
-    assertEquals(List.of("ghcr.io/hosts.toml: cannot rename into place: is a directory; retried on the next pass"), first);
+    assertEquals(
+        List.of(
+            "ghcr.io/hosts.toml: cannot rename into place: is a directory; retried on the next pass"),
+        first);
     assertEquals(first, second);
     try (Stream<Path> s = Files.list(certs.resolve("ghcr.io"))) {
-      assertEquals(List.of(), s.map(x -> x.getFileName().toString()).filter(AtomicFiles::isTemp).collect(Collectors.toList()),
+      assertEquals(
+          List.of(),
+          s.map(x -> x.getFileName().toString())
+              .filter(AtomicFiles::isTemp)
+              .collect(Collectors.toList()),
           "the temp file is removed");
     }
     assertTrue(Files.isDirectory(toml.resolve("inside")), "someone's directory is not removed");
@@ -226,7 +284,11 @@ class HostileCertsDirTest {
     dirs.put("ghcr.io", ghcr);
     Plan withLong = new Plan(p.policySha256(), new TreeMap<>(dirs));
     CertsDir.Report r = dir.apply(withLong, false);
-    assertEquals(List.of(longName + ": cannot look up the directory: file name too long; retried on the next pass"), r.errors());
+    assertEquals(
+        List.of(
+            longName
+                + ": cannot look up the directory: file name too long; retried on the next pass"),
+        r.errors());
     assertTrue(Files.exists(certs.resolve("ghcr.io/hosts.toml")), "the other hosts are written");
     assertEquals(r.errors(), dir.apply(withLong, false).errors());
   }
@@ -234,14 +296,17 @@ class HostileCertsDirTest {
   @Test
   void fullDisk_failsInWordsAndLeavesNoNewEntries() throws Exception {
     Path mnt = Files.createDirectories(tmp.resolve("small"));
-    assumeTrue(FsSnapshot.run(tmp, "mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt.toString()) == 0,
+    assumeTrue(
+        FsSnapshot.run(tmp, "mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt.toString())
+            == 0,
         "needs to mount a 256 KiB tmpfs (root with CAP_SYS_ADMIN)");
     toClose.add(() -> FsSnapshot.run(tmp, "umount", mnt.toString()));
     Path small = Files.createDirectories(mnt.resolve("certs.d"));
     CertsDir sd = new CertsDir(small);
     Plan p = plan();
     assertEquals(List.of(), sd.apply(p, false).errors());
-    // Change a file and remove a host directory, fill the file system: the pass must fail, saying why, and create nothing.
+    // Change a file and remove a host directory, fill the file system: the pass must fail, saying
+    // why, and create nothing.
     Files.writeString(small.resolve("docker.io/hosts.toml"), "# drift\n");
     CertsDirConformance.deleteTree(small.resolve("ghcr.io"));
     byte[] chunk = new byte[1024];
@@ -259,8 +324,11 @@ class HostileCertsDirTest {
       assertTrue(e.contains("no space left on device"), e);
       assertCleanText(e);
     }
-    assertTrue(r.errors().stream().anyMatch(e -> e.startsWith("docker.io/hosts.toml: ")), r::toString);
-    assertTrue(r.errors().stream().anyMatch(e -> e.startsWith("ghcr.io: cannot create the directory")), r::toString);
+    assertTrue(
+        r.errors().stream().anyMatch(e -> e.startsWith("docker.io/hosts.toml: ")), r::toString);
+    assertTrue(
+        r.errors().stream().anyMatch(e -> e.startsWith("ghcr.io: cannot create the directory")),
+        r::toString);
     assertEquals(before, FsSnapshot.of(small, x -> true), "nothing created, nothing left behind");
     assertEquals(r.errors(), sd.apply(p, false).errors(), "the same text on the next pass");
     Files.delete(mnt.resolve("filler"));

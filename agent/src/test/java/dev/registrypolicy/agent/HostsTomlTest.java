@@ -24,25 +24,40 @@ class HostsTomlTest {
   static final String MARKER = HostsToml.MARKER_PREFIX + "; policy-sha256=0123456789ab";
 
   static HostsToml withHeader(String url, String authorization) {
-    HostsToml.Host h = new HostsToml.Host(url, List.of("pull", "resolve"), List.of("/etc/containerd/certs.d/x/ca.crt"),
-        List.of(), false, false, "2s", authorization);
-    HostsToml.Host root = new HostsToml.Host(null, null, List.of(), List.of(), false, false, null, authorization);
+    HostsToml.Host h =
+        new HostsToml.Host(
+            url,
+            List.of("pull", "resolve"),
+            List.of("/etc/containerd/certs.d/x/ca.crt"),
+            List.of(),
+            false,
+            false,
+            "2s",
+            authorization);
+    HostsToml.Host root =
+        new HostsToml.Host(null, null, List.of(), List.of(), false, false, null, authorization);
     return new HostsToml(MARKER, "https://registry.example", root, List.of(h));
   }
 
   /** Characters TOML treats specially, control characters, and text from every Unicode plane. */
-  static final String HARD = "\\\"'#[]{}=.,\n\r\t\b\f\u0000\u0001\u001b\u001f\u007f\u0080\u00e9\u2028\u2029\uFEFF\uFFFD"
-      + "\uFFFF\uD83D\uDE00\uDBFF\uDFFF abcXYZ019+/-_:~";
+  static final String HARD =
+      "\\\"'#[]{}=.,\n\r\t\b\f\u0000\u0001\u001b\u001f\u007f\u0080\u00e9\u2028\u2029\uFEFF\uFFFD"
+          + "\uFFFF\uD83D\uDE00\uDBFF\uDFFF abcXYZ019+/-_:~";
 
   static String randomValue(Random rnd, int maxLength) {
     int n = rnd.nextInt(maxLength + 1);
     StringBuilder sb = new StringBuilder(n);
     while (sb.length() < n) {
       switch (rnd.nextInt(5)) {
-        case 0 -> sb.append(new String[] {"\\u0041", "\\U0001F600", "\\\\", "\\\"", "\"\"\"", "'''", "\\n", "\\"}
-            [rnd.nextInt(8)]);
+        case 0 ->
+            sb.append(
+                new String[] {
+                      "\\u0041", "\\U0001F600", "\\\\", "\\\"", "\"\"\"", "'''", "\\n", "\\"
+                    }
+                    [rnd.nextInt(8)]);
         case 1 -> sb.append((char) rnd.nextInt(0x80)); // any ASCII, controls included
-        case 2 -> sb.appendCodePoint(0x10000 + rnd.nextInt(0x10FFFF - 0x10000)); // supplementary planes
+        case 2 ->
+            sb.appendCodePoint(0x10000 + rnd.nextInt(0x10FFFF - 0x10000)); // supplementary planes
         case 3 -> {
           char c = (char) (0x80 + rnd.nextInt(0xD800 - 0x80)); // BMP below the surrogates
           sb.append(c);
@@ -74,7 +89,8 @@ class HostsTomlTest {
     Map<?, ?> host = (Map<?, ?>) ((Map<?, ?>) ours.get("host")).get(url);
     assertEquals(value, ((Map<?, ?>) host.get("header")).get("Authorization"));
 
-    TomlParseResult other = Toml.parse(new String(text.getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8));
+    TomlParseResult other =
+        Toml.parse(new String(text.getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8));
     assertTrue(other.errors().isEmpty(), () -> "tomlj: " + other.errors());
     assertEquals(value, other.getString(List.of("header", "Authorization")));
     assertEquals(value, other.getString(List.of("host", url, "header", "Authorization")));
@@ -82,8 +98,19 @@ class HostsTomlTest {
 
   @Test
   void registryTokenWithBackslashesAndQuotes() throws Exception {
-    for (String token : List.of("a\\b", "ends with \\", "\\\\", "\\u0041", "\\U0001F600", "q\"uote\\\"", "\\n\\t",
-        "C:\\Users\\robot", "\"\"\"", "'''", "tab\there")) {
+    for (String token :
+        List.of(
+            "a\\b",
+            "ends with \\",
+            "\\\\",
+            "\\u0041",
+            "\\U0001F600",
+            "q\"uote\\\"",
+            "\\n\\t",
+            "C:\\Users\\robot",
+            "\"\"\"",
+            "'''",
+            "tab\there")) {
       assertReadsBack("Bearer " + token);
     }
   }
@@ -132,7 +159,9 @@ class HostsTomlTest {
     for (String bad : List.of("Bearer \uD800", "Bearer x\uDC00y", "\uDBFF")) {
       HostsToml t = withHeader("https://mirror.example", bad);
       String why = t.verify(t.render());
-      assertTrue(why != null && why.startsWith("the value of header.Authorization is not Unicode text"), why);
+      assertTrue(
+          why != null && why.startsWith("the value of header.Authorization is not Unicode text"),
+          why);
       assertFalse(why.contains("Bearer"), why);
     }
   }
@@ -155,8 +184,12 @@ class HostsTomlTest {
 
   @Test
   void hostOrderIsChecked() {
-    HostsToml.Host a = new HostsToml.Host("https://a.example", null, List.of(), List.of(), false, false, null, null);
-    HostsToml.Host b = new HostsToml.Host("https://b.example", null, List.of(), List.of(), false, false, null, null);
+    HostsToml.Host a =
+        new HostsToml.Host(
+            "https://a.example", null, List.of(), List.of(), false, false, null, null);
+    HostsToml.Host b =
+        new HostsToml.Host(
+            "https://b.example", null, List.of(), List.of(), false, false, null, null);
     HostsToml ab = new HostsToml(MARKER, null, null, List.of(a, b));
     HostsToml ba = new HostsToml(MARKER, null, null, List.of(b, a));
     assertNull(ab.verify(ab.render()));

@@ -29,14 +29,17 @@ final class LogCapture extends Handler implements AutoCloseable {
   }
 
   List<Line> matching(String... parts) {
-    return lines.stream().filter(l -> {
-      for (String p : parts) {
-        if (!l.text().contains(p)) {
-          return false;
-        }
-      }
-      return true;
-    }).toList();
+    return lines.stream()
+        .filter(
+            l -> {
+              for (String p : parts) {
+                if (!l.text().contains(p)) {
+                  return false;
+                }
+              }
+              return true;
+            })
+        .toList();
   }
 
   @Override

@@ -31,11 +31,15 @@ class LogTest {
 
   @Test
   void verbose_showsTheAgentsDebugLinesButNotLibraryNoise() {
-    String out = run(Level.FINE, () -> {
-      Log.debug("pass", "reason", "resync", "outcome", "unchanged");
-      Logger.getLogger("some.library").fine("library detail");
-    });
-    assertTrue(out.contains("level=FINE logger=agent msg=pass reason=resync outcome=unchanged"), out);
+    String out =
+        run(
+            Level.FINE,
+            () -> {
+              Log.debug("pass", "reason", "resync", "outcome", "unchanged");
+              Logger.getLogger("some.library").fine("library detail");
+            });
+    assertTrue(
+        out.contains("level=FINE logger=agent msg=pass reason=resync outcome=unchanged"), out);
     assertFalse(out.contains("library detail"), out);
   }
 
@@ -47,7 +51,11 @@ class LogTest {
 
   @Test
   void aLibrarysLineIsKeyValueWithItsParametersFilledIn() {
-    String out = run(Level.INFO, () -> Logger.getLogger("some.library").log(Level.WARNING, "listening on {0}", "port 1"));
+    String out =
+        run(
+            Level.INFO,
+            () ->
+                Logger.getLogger("some.library").log(Level.WARNING, "listening on {0}", "port 1"));
     assertTrue(out.contains("level=WARNING logger=library msg=\"listening on port 1\""), out);
   }
 }

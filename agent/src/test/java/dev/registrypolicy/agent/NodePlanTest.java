@@ -18,13 +18,20 @@ import org.junit.jupiter.api.Test;
 /**
  * CA and client material is checked before anything is planned: a certificate file (written
  * world-readable) holds certificates only, a key file one private key that belongs to its
- * certificate. A host whose material is wrong is held with a problem naming the policy path and
- * the Secret key; every other host is planned.
+ * certificate. A host whose material is wrong is held with a problem naming the policy path and the
+ * Secret key; every other host is planned.
  */
 class NodePlanTest {
-  static final Set<String> USES_CORP_CA = Set.of("docker.io", "gcr.io", "registry.corp.example:5000");
-  static final Set<String> ALL = Set.of("_default", "docker.io", "gcr.io", "ghcr.io", "lab.corp.example",
-      "registry.corp.example:5000");
+  static final Set<String> USES_CORP_CA =
+      Set.of("docker.io", "gcr.io", "registry.corp.example:5000");
+  static final Set<String> ALL =
+      Set.of(
+          "_default",
+          "docker.io",
+          "gcr.io",
+          "ghcr.io",
+          "lab.corp.example",
+          "registry.corp.example:5000");
 
   final Map<String, byte[]> bundle = new HashMap<>();
 
@@ -35,7 +42,8 @@ class NodePlanTest {
     put("client-tls_tls.key", Fixtures.CLIENT_KEY);
     put("hub-basic_username", "hubuser");
     put("hub-basic_password", "hub-secret-pass");
-    put("corp-pull_.dockerconfigjson",
+    put(
+        "corp-pull_.dockerconfigjson",
         "{\"auths\":{\"https://registry.corp.example/v1/\":{\"auth\":\"Y29ycHVzZXI6Y29ycC1zZWNyZXQ=\"}}}");
   }
 
@@ -51,12 +59,16 @@ class NodePlanTest {
   /** No file that is not 0600 holds key material, in any planned directory. */
   static void assertNoKeyInAWorldReadableFile(Plan p) {
     for (NodePlan.HostDir d : p.dirs().values()) {
-      d.files().forEach((name, spec) -> {
-        String text = new String(spec.content(), StandardCharsets.ISO_8859_1);
-        if (!spec.secret()) {
-          assertFalse(text.contains("PRIVATE KEY"), d.name() + "/" + name + " is world-readable and holds a key");
-        }
-      });
+      d.files()
+          .forEach(
+              (name, spec) -> {
+                String text = new String(spec.content(), StandardCharsets.ISO_8859_1);
+                if (!spec.secret()) {
+                  assertFalse(
+                      text.contains("PRIVATE KEY"),
+                      d.name() + "/" + name + " is world-readable and holds a key");
+                }
+              });
     }
   }
 
@@ -83,12 +95,19 @@ class NodePlanTest {
     put("corp-ca_ca.crt", Fixtures.CLIENT_KEY + Fixtures.CA_PEM);
     Plan p = plan();
     assertEquals(USES_CORP_CA, p.held().keySet());
-    assertEquals(Set.of("_default", "ghcr.io", "lab.corp.example"), p.dirs().keySet(), "the other hosts are planned");
+    assertEquals(
+        Set.of("_default", "ghcr.io", "lab.corp.example"),
+        p.dirs().keySet(),
+        "the other hosts are planned");
     String gcr = String.join("\n", p.held().get("gcr.io"));
-    assertEquals("registries[gcr.io].mirrors[1].ca: Secret corp-ca key ca.crt is not a usable CA certificate file: "
-        + "it holds a private key (block 1, PRIVATE KEY); only CERTIFICATE blocks belong in a certificate file", gcr);
+    assertEquals(
+        "registries[gcr.io].mirrors[1].ca: Secret corp-ca key ca.crt is not a usable CA certificate file: "
+            + "it holds a private key (block 1, PRIVATE KEY); only CERTIFICATE blocks belong in a certificate file",
+        gcr);
     String docker = String.join("\n", p.held().get("docker.io"));
-    assertTrue(docker.contains("registries[docker.io].mirrors[1].ca[0]: Secret corp-ca key ca.crt is not a usable CA"),
+    assertTrue(
+        docker.contains(
+            "registries[docker.io].mirrors[1].ca[0]: Secret corp-ca key ca.crt is not a usable CA"),
         docker);
     assertNoKeyInAWorldReadableFile(p);
     assertQuotesNothing(p);
@@ -97,14 +116,23 @@ class NodePlanTest {
   @Test
   void aPlaceholderThatIsNoCertificateIsHeld() throws Exception {
     // what the demo writes as its CA
-    put("corp-ca_second.crt", "-----BEGIN CERTIFICATE-----\nZGVtbyBwbGFjZWhvbGRlcg==\n-----END CERTIFICATE-----\n");
+    put(
+        "corp-ca_second.crt",
+        "-----BEGIN CERTIFICATE-----\nZGVtbyBwbGFjZWhvbGRlcg==\n-----END CERTIFICATE-----\n");
     Plan p = plan();
     assertEquals(Set.of("docker.io"), p.held().keySet());
-    assertEquals(List.of("registries[docker.io].mirrors[1].ca[1]: Secret corp-ca key second.crt is not a usable CA "
-        + "certificate file: block 1 (CERTIFICATE) is not a valid X.509 certificate"), p.held().get("docker.io"));
+    assertEquals(
+        List.of(
+            "registries[docker.io].mirrors[1].ca[1]: Secret corp-ca key second.crt is not a usable CA "
+                + "certificate file: block 1 (CERTIFICATE) is not a valid X.509 certificate"),
+        p.held().get("docker.io"));
     put("corp-ca_second.crt", "not pem at all");
-    assertTrue(plan().held().get("docker.io").get(0).endsWith("it holds no PEM certificate (no -----BEGIN "
-        + "CERTIFICATE----- block)"));
+    assertTrue(
+        plan()
+            .held()
+            .get("docker.io")
+            .get(0)
+            .endsWith("it holds no PEM certificate (no -----BEGIN " + "CERTIFICATE----- block)"));
   }
 
   @Test
@@ -113,8 +141,10 @@ class NodePlanTest {
     put("client-tls_tls.key", Fixtures.CLIENT_PEM);
     Plan p = plan();
     assertEquals(Set.of("docker.io"), p.held().keySet());
-    assertEquals(List.of("registries[docker.io].mirrors[1].clientCert: certKey (Secret client-tls key tls.crt) holds "
-        + "the private key and keyKey (Secret client-tls key tls.key) the certificate: swap certKey and keyKey"),
+    assertEquals(
+        List.of(
+            "registries[docker.io].mirrors[1].clientCert: certKey (Secret client-tls key tls.crt) holds "
+                + "the private key and keyKey (Secret client-tls key tls.key) the certificate: swap certKey and keyKey"),
         p.held().get("docker.io"));
     assertNoKeyInAWorldReadableFile(p);
   }
@@ -123,27 +153,37 @@ class NodePlanTest {
   void aCombinedCertificateFileIsHeldAndAForeignKeyToo() throws Exception {
     put("client-tls_tls.crt", Fixtures.CLIENT_PEM + Fixtures.CLIENT_KEY);
     Plan p = plan();
-    assertEquals(List.of("registries[docker.io].mirrors[1].clientCert.certKey: Secret client-tls key tls.crt is not a "
-        + "usable client certificate file: it holds a private key (block 2, PRIVATE KEY); only CERTIFICATE blocks "
-        + "belong in a certificate file"), p.held().get("docker.io"));
+    assertEquals(
+        List.of(
+            "registries[docker.io].mirrors[1].clientCert.certKey: Secret client-tls key tls.crt is not a "
+                + "usable client certificate file: it holds a private key (block 2, PRIVATE KEY); only CERTIFICATE blocks "
+                + "belong in a certificate file"),
+        p.held().get("docker.io"));
 
     put("client-tls_tls.crt", Fixtures.CLIENT_PEM);
     put("client-tls_tls.key", Fixtures.OTHER_KEY);
-    assertEquals(List.of("registries[docker.io].mirrors[1].clientCert.keyKey: Secret client-tls key tls.key is not the "
-        + "private key of the client certificate in Secret client-tls key tls.crt: give the key that belongs to that "
-        + "certificate"), plan().held().get("docker.io"));
+    assertEquals(
+        List.of(
+            "registries[docker.io].mirrors[1].clientCert.keyKey: Secret client-tls key tls.key is not the "
+                + "private key of the client certificate in Secret client-tls key tls.crt: give the key that belongs to that "
+                + "certificate"),
+        plan().held().get("docker.io"));
 
     put("client-tls_tls.key", Fixtures.CLIENT_PEM + Fixtures.CLIENT_KEY);
-    assertEquals(List.of("registries[docker.io].mirrors[1].clientCert.keyKey: Secret client-tls key tls.key is not a "
-        + "usable client key file: it holds a CERTIFICATE block (block 1); only the private key belongs in a key file"),
+    assertEquals(
+        List.of(
+            "registries[docker.io].mirrors[1].clientCert.keyKey: Secret client-tls key tls.key is not a "
+                + "usable client key file: it holds a CERTIFICATE block (block 1); only the private key belongs in a key file"),
         plan().held().get("docker.io"));
   }
 
   @Test
   void aRegistryTokenWithBackslashesIsWrittenAndReadsBack() throws Exception {
     String token = "tok\\en\\\"with\\u0041\\\\escapes\\";
-    String json = "{\"auths\":{\"registry.corp.example\":{\"registrytoken\":"
-        + new com.google.gson.JsonPrimitive(token) + "}}}";
+    String json =
+        "{\"auths\":{\"registry.corp.example\":{\"registrytoken\":"
+            + new com.google.gson.JsonPrimitive(token)
+            + "}}}";
     bundle.put("corp-pull_.dockerconfigjson", json.getBytes(StandardCharsets.UTF_8));
     Plan p = plan();
     assertEquals(Map.of(), p.held());
@@ -161,10 +201,19 @@ class NodePlanTest {
    */
   @Test
   void anyMaterialInAnySlotKeepsKeysOutOfWorldReadableFiles() throws Exception {
-    List<String> material = List.of(Fixtures.CA_PEM, Fixtures.CA2_PEM, Fixtures.CLIENT_PEM, Fixtures.CLIENT_KEY,
-        Fixtures.OTHER_KEY, Fixtures.CA_PEM + Fixtures.CLIENT_KEY, Fixtures.CLIENT_KEY + Fixtures.CLIENT_PEM, "junk",
-        "-----BEGIN CERTIFICATE-----\nMIIBfakeCAforTests\n-----END CERTIFICATE-----\n");
-    List<String> slots = List.of("corp-ca_ca.crt", "corp-ca_second.crt", "client-tls_tls.crt", "client-tls_tls.key");
+    List<String> material =
+        List.of(
+            Fixtures.CA_PEM,
+            Fixtures.CA2_PEM,
+            Fixtures.CLIENT_PEM,
+            Fixtures.CLIENT_KEY,
+            Fixtures.OTHER_KEY,
+            Fixtures.CA_PEM + Fixtures.CLIENT_KEY,
+            Fixtures.CLIENT_KEY + Fixtures.CLIENT_PEM,
+            "junk",
+            "-----BEGIN CERTIFICATE-----\nMIIBfakeCAforTests\n-----END CERTIFICATE-----\n");
+    List<String> slots =
+        List.of("corp-ca_ca.crt", "corp-ca_second.crt", "client-tls_tls.crt", "client-tls_tls.key");
     Random rnd = new Random(20261202L);
     int held = 0;
     for (int n = 0; n < 250; n++) {
@@ -175,7 +224,9 @@ class NodePlanTest {
       assertNoKeyInAWorldReadableFile(p);
       assertQuotesNothing(p);
       held += p.held().size();
-      assertTrue(p.dirs().keySet().containsAll(Set.of("_default", "ghcr.io", "lab.corp.example")), "never held");
+      assertTrue(
+          p.dirs().keySet().containsAll(Set.of("_default", "ghcr.io", "lab.corp.example")),
+          "never held");
       boolean caOk = isCertificates(bundle.get("corp-ca_ca.crt"));
       boolean secondOk = isCertificates(bundle.get("corp-ca_second.crt"));
       boolean clientOk = isCertificates(bundle.get("client-tls_tls.crt")) && keyMatches();
@@ -197,7 +248,8 @@ class NodePlanTest {
   private boolean keyMatches() {
     try {
       var cert = Pem.certificates(bundle.get("client-tls_tls.crt")).get(0);
-      return Pem.matches(cert.getPublicKey(), Pem.privateKey(bundle.get("client-tls_tls.key"), null));
+      return Pem.matches(
+          cert.getPublicKey(), Pem.privateKey(bundle.get("client-tls_tls.key"), null));
     } catch (Pem.BadPem e) {
       return false;
     }

@@ -12,10 +12,12 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The prober probes a credentialed mirror with the CA, client certificate and key that hosts.toml gives containerd. */
+/**
+ * The prober probes a credentialed mirror with the CA, client certificate and key that hosts.toml
+ * gives containerd.
+ */
 class ProberTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   @Test
   void targetsCarryTheHostsClientCertificateAndKey() throws Exception {
@@ -25,20 +27,24 @@ class ProberTest {
     Files.writeString(bundle.resolve("client-tls_tls.key"), DemoMaterial.CLIENT_KEY);
     Files.writeString(bundle.resolve("hub-basic_username"), "u");
     Files.writeString(bundle.resolve("hub-basic_password"), "p");
-    String policy = String.join("\n",
-        "apiVersion: registry-policy.dev/v1alpha1",
-        "kind: RegistryPolicy",
-        "credentials: [{name: hub, secret: hub-basic}]",
-        "registries:",
-        "  - host: docker.io",
-        "    mirrors:",
-        "      - url: https://mtls-mirror.example",
-        "        credentials: hub",
-        "        ca: {secret: corp-ca}",
-        "        clientCert: {secret: client-tls}",
-        "      - url: https://plain-mirror.example",
-        "");
-    NodePlan.Plan plan = NodePlan.plan(PolicyDocument.parse(policy), SecretStore.directory(bundle), "/etc/containerd/certs.d");
+    String policy =
+        String.join(
+            "\n",
+            "apiVersion: registry-policy.dev/v1alpha1",
+            "kind: RegistryPolicy",
+            "credentials: [{name: hub, secret: hub-basic}]",
+            "registries:",
+            "  - host: docker.io",
+            "    mirrors:",
+            "      - url: https://mtls-mirror.example",
+            "        credentials: hub",
+            "        ca: {secret: corp-ca}",
+            "        clientCert: {secret: client-tls}",
+            "      - url: https://plain-mirror.example",
+            "");
+    NodePlan.Plan plan =
+        NodePlan.plan(
+            PolicyDocument.parse(policy), SecretStore.directory(bundle), "/etc/containerd/certs.d");
     List<Prober.Target> targets = Prober.targets(plan);
     assertEquals(1, targets.size(), "only the endpoint with header credentials: " + targets);
     Prober.Target t = targets.get(0);

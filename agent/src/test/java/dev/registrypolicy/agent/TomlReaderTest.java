@@ -28,7 +28,10 @@ class TomlReaderTest {
     String v = "x".repeat(padding) + "\uD83D\uDE00\uDBFF\uDFFF" + "y";
     String got = (String) TomlReader.read("a = \"" + v + "\"\n").get("a");
     // compare the tails: a full-length message would be megabytes
-    assertEquals(v.substring(padding), got.substring(Math.min(padding, got.length())), "after " + padding + " x");
+    assertEquals(
+        v.substring(padding),
+        got.substring(Math.min(padding, got.length())),
+        "after " + padding + " x");
     assertEquals(v.length(), got.length(), "after " + padding + " x");
   }
 }

@@ -6,9 +6,10 @@ import com.google.gson.JsonParser;
 import io.kubernetes.client.openapi.ApiException;
 
 /**
- * Describes the Kubernetes client's {@link ApiException} for {@link dev.registrypolicy.common.LogFormat}:
- * {@code HTTP 403 Forbidden: leases.coordination.k8s.io "x" is forbidden: …} from the Status the
- * API server answered, never the client's own message (which carries every response header).
+ * Describes the Kubernetes client's {@link ApiException} for {@link
+ * dev.registrypolicy.common.LogFormat}: {@code HTTP 403 Forbidden: leases.coordination.k8s.io "x"
+ * is forbidden: …} from the Status the API server answered, never the client's own message (which
+ * carries every response header).
  */
 final class ApiErrors {
   private static final int MAX_MESSAGE = 240;
@@ -46,7 +47,8 @@ final class ApiErrors {
     }
     if (message != null && !message.isEmpty()) {
       String m = message.replaceAll("\\s+", " ");
-      sb.append(": ").append(m.length() > MAX_MESSAGE ? m.substring(0, MAX_MESSAGE - 3) + "..." : m);
+      sb.append(": ")
+          .append(m.length() > MAX_MESSAGE ? m.substring(0, MAX_MESSAGE - 3) + "..." : m);
     }
     return sb.toString();
   }

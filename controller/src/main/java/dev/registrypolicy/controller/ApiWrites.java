@@ -6,11 +6,11 @@ import io.kubernetes.client.openapi.ApiException;
 import io.kubernetes.client.openapi.apis.CoreV1Api;
 import io.kubernetes.client.openapi.models.CoreV1Event;
 import io.kubernetes.client.openapi.models.V1ConfigMap;
-import io.kubernetes.client.openapi.models.V1EventSource;
 import io.kubernetes.client.openapi.models.V1DeleteOptions;
+import io.kubernetes.client.openapi.models.V1EventSource;
 import io.kubernetes.client.openapi.models.V1ObjectMeta;
-import io.kubernetes.client.openapi.models.V1Preconditions;
 import io.kubernetes.client.openapi.models.V1ObjectReference;
+import io.kubernetes.client.openapi.models.V1Preconditions;
 import io.kubernetes.client.openapi.models.V1Secret;
 import io.kubernetes.client.openapi.models.V1ServiceAccount;
 import io.kubernetes.client.util.PatchUtils;
@@ -24,6 +24,7 @@ import java.util.logging.Logger;
 final class ApiWrites implements ClusterWrites {
   /** Where Events about cluster-scoped objects are recorded. */
   static final String EVENTS_FOR_CLUSTER_OBJECTS = "default";
+
   private static final Logger LOG = Logger.getLogger(ApiWrites.class.getName());
   private final ApiClient client;
   private final CoreV1Api api;
@@ -56,10 +57,15 @@ final class ApiWrites implements ClusterWrites {
   }
 
   @Override
-  public void patchServiceAccount(String namespace, String name, String jsonPatch) throws ApiException {
-    PatchUtils.patch(V1ServiceAccount.class,
-        () -> api.patchNamespacedServiceAccount(name, namespace, new V1Patch(jsonPatch)).buildCall(null),
-        V1Patch.PATCH_FORMAT_JSON_PATCH, client);
+  public void patchServiceAccount(String namespace, String name, String jsonPatch)
+      throws ApiException {
+    PatchUtils.patch(
+        V1ServiceAccount.class,
+        () ->
+            api.patchNamespacedServiceAccount(name, namespace, new V1Patch(jsonPatch))
+                .buildCall(null),
+        V1Patch.PATCH_FORMAT_JSON_PATCH,
+        client);
   }
 
   @Override
@@ -69,23 +75,43 @@ final class ApiWrites implements ClusterWrites {
 
   @Override
   public void replaceConfigMap(String namespace, V1ConfigMap configMap) throws ApiException {
-    api.replaceNamespacedConfigMap(configMap.getMetadata().getName(), namespace, configMap).execute();
+    api.replaceNamespacedConfigMap(configMap.getMetadata().getName(), namespace, configMap)
+        .execute();
   }
 
   @Override
-  public void event(String namespace, String kind, String name, String type, String reason, String message) {
+  public void event(
+      String namespace, String kind, String name, String type, String reason, String message) {
     OffsetDateTime now = OffsetDateTime.now(ZoneOffset.UTC);
     // An Event about a cluster-scoped object (a Namespace) has no involvedObject.namespace, and the
     // API server then only accepts it in "default"; kubectl describe finds it there.
     boolean clusterScoped = "Namespace".equals(kind);
     String eventNamespace = clusterScoped ? EVENTS_FOR_CLUSTER_OBJECTS : namespace;
-    CoreV1Event e = new CoreV1Event().apiVersion("v1").kind("Event")
-        .metadata(new V1ObjectMeta().namespace(eventNamespace)
-            .name(name + "." + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE)))
-        .involvedObject(new V1ObjectReference().apiVersion("v1").kind(kind).name(name)
-            .namespace(clusterScoped ? null : namespace))
-        .type(type).reason(reason).message(message).count(1).firstTimestamp(now).lastTimestamp(now)
-        .source(new V1EventSource().component(component));
+    CoreV1Event e =
+        new CoreV1Event()
+            .apiVersion("v1")
+            .kind("Event")
+            .metadata(
+                new V1ObjectMeta()
+                    .namespace(eventNamespace)
+                    .name(
+                        name
+                            + "."
+                            + Long.toHexString(
+                                ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE)))
+            .involvedObject(
+                new V1ObjectReference()
+                    .apiVersion("v1")
+                    .kind(kind)
+                    .name(name)
+                    .namespace(clusterScoped ? null : namespace))
+            .type(type)
+            .reason(reason)
+            .message(message)
+            .count(1)
+            .firstTimestamp(now)
+            .lastTimestamp(now)
+            .source(new V1EventSource().component(component));
     try {
       api.createNamespacedEvent(eventNamespace, e).execute();
     } catch (ApiException ex) {

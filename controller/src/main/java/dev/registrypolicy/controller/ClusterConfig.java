@@ -16,10 +16,10 @@ import java.util.Map;
 
 /**
  * Where {@code run} finds the API server, tried in this order: the file {@code KUBECONFIG} names
- * (it must exist: a set {@code KUBECONFIG} is never skipped), the in-cluster ServiceAccount
- * ({@code KUBERNETES_SERVICE_HOST} and its token), then {@code $HOME/.kube/config}. Unlike the
- * client's own default, nothing falls back to {@code localhost:8080}: no configuration is an
- * error that says what was tried.
+ * (it must exist: a set {@code KUBECONFIG} is never skipped), the in-cluster ServiceAccount ({@code
+ * KUBERNETES_SERVICE_HOST} and its token), then {@code $HOME/.kube/config}. Unlike the client's own
+ * default, nothing falls back to {@code localhost:8080}: no configuration is an error that says
+ * what was tried.
  */
 final class ClusterConfig {
   /** An API client and where its configuration came from. */
@@ -50,16 +50,24 @@ final class ClusterConfig {
       for (String f : files) {
         Path p = Path.of(f);
         if (!Files.exists(p)) {
-          throw new ConfigException(ControllerMain.USAGE, "KUBECONFIG names " + f + ", which does not exist");
+          throw new ConfigException(
+              ControllerMain.USAGE, "KUBECONFIG names " + f + ", which does not exist");
         }
         if (!Files.isRegularFile(p) || !Files.isReadable(p)) {
-          throw new ConfigException(ControllerMain.USAGE, "KUBECONFIG names " + f + ", which cannot be read"
-              + (Files.isDirectory(p) ? " (a directory)" : " (permission denied)"));
+          throw new ConfigException(
+              ControllerMain.USAGE,
+              "KUBECONFIG names "
+                  + f
+                  + ", which cannot be read"
+                  + (Files.isDirectory(p) ? " (a directory)" : " (permission denied)"));
         }
       }
       if (files.size() > 1) {
-        throw new ConfigException(ControllerMain.USAGE, "KUBECONFIG names " + files.size()
-            + " files; the controller reads one (merge them with kubectl config view --flatten)");
+        throw new ConfigException(
+            ControllerMain.USAGE,
+            "KUBECONFIG names "
+                + files.size()
+                + " files; the controller reads one (merge them with kubectl config view --flatten)");
       }
       return fromFile(Path.of(files.get(0)), "KUBECONFIG");
     }
@@ -67,15 +75,22 @@ final class ClusterConfig {
     Path token = Path.of(Config.SERVICEACCOUNT_TOKEN_PATH);
     if (host != null && !host.isBlank()) {
       if (!Files.isReadable(token)) {
-        throw new ConfigException(ControllerMain.INVALID, "in a cluster (" + Config.ENV_SERVICE_HOST + "=" + host
-            + ") but the ServiceAccount token " + token + " cannot be read (automountServiceAccountToken off?)");
+        throw new ConfigException(
+            ControllerMain.INVALID,
+            "in a cluster ("
+                + Config.ENV_SERVICE_HOST
+                + "="
+                + host
+                + ") but the ServiceAccount token "
+                + token
+                + " cannot be read (automountServiceAccountToken off?)");
       }
       try {
         ApiClient c = ClientBuilder.cluster().build();
         return new Loaded(c, c.getBasePath(), "in-cluster ServiceAccount");
       } catch (IOException | RuntimeException e) {
-        throw new ConfigException(ControllerMain.INVALID, "cannot use the in-cluster configuration: "
-            + Log.describe(e));
+        throw new ConfigException(
+            ControllerMain.INVALID, "cannot use the in-cluster configuration: " + Log.describe(e));
       }
     }
     String home = env.getOrDefault("HOME", System.getProperty("user.home"));
@@ -83,9 +98,12 @@ final class ClusterConfig {
     if (homeConfig != null && Files.isRegularFile(homeConfig)) {
       return fromFile(homeConfig, "$HOME/.kube/config");
     }
-    throw new ConfigException(ControllerMain.INVALID, "no Kubernetes API configuration: KUBECONFIG is not set, "
-        + Config.ENV_SERVICE_HOST + " is not set (not in a cluster), and "
-        + (homeConfig == null ? "$HOME is not set" : homeConfig + " does not exist"));
+    throw new ConfigException(
+        ControllerMain.INVALID,
+        "no Kubernetes API configuration: KUBECONFIG is not set, "
+            + Config.ENV_SERVICE_HOST
+            + " is not set (not in a cluster), and "
+            + (homeConfig == null ? "$HOME is not set" : homeConfig + " does not exist"));
   }
 
   private static Loaded fromFile(Path file, String source) throws ConfigException {
@@ -93,13 +111,19 @@ final class ClusterConfig {
       KubeConfig kc = KubeConfig.loadKubeConfig(r);
       kc.setFile(file.toFile()); // relative certificate paths are relative to the file
       if (kc.getServer() == null) {
-        throw new ConfigException(ControllerMain.INVALID, "kubeconfig " + file
-            + " has no server for its current context (" + kc.getCurrentContext() + ")");
+        throw new ConfigException(
+            ControllerMain.INVALID,
+            "kubeconfig "
+                + file
+                + " has no server for its current context ("
+                + kc.getCurrentContext()
+                + ")");
       }
       ApiClient c = ClientBuilder.kubeconfig(kc).build();
       return new Loaded(c, c.getBasePath(), source + " " + file);
     } catch (IOException | RuntimeException e) {
-      throw new ConfigException(ControllerMain.INVALID, "cannot use kubeconfig " + file + ": " + Log.describe(e));
+      throw new ConfigException(
+          ControllerMain.INVALID, "cannot use kubeconfig " + file + ": " + Log.describe(e));
     }
   }
 }

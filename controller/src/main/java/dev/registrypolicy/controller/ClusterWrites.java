@@ -5,7 +5,10 @@ import io.kubernetes.client.openapi.models.V1ConfigMap;
 import io.kubernetes.client.openapi.models.V1Secret;
 import java.util.Optional;
 
-/** Every call the reconciler makes that can change the cluster (plus the one read it needs on conflicts). */
+/**
+ * Every call the reconciler makes that can change the cluster (plus the one read it needs on
+ * conflicts).
+ */
 interface ClusterWrites {
   void createSecret(String namespace, V1Secret secret) throws ApiException;
 
@@ -14,7 +17,9 @@ interface ClusterWrites {
   /** Deletes the Secret only if it is still the object with {@code uid} (null: any). */
   void deleteSecret(String namespace, String name, String uid) throws ApiException;
 
-  /** Applies an RFC 6902 JSON Patch (the reconciler always guards it with a resourceVersion test). */
+  /**
+   * Applies an RFC 6902 JSON Patch (the reconciler always guards it with a resourceVersion test).
+   */
   void patchServiceAccount(String namespace, String name, String jsonPatch) throws ApiException;
 
   void createConfigMap(String namespace, V1ConfigMap configMap) throws ApiException;
@@ -22,7 +27,8 @@ interface ClusterWrites {
   void replaceConfigMap(String namespace, V1ConfigMap configMap) throws ApiException;
 
   /** Records a Kubernetes Event about an object. */
-  void event(String namespace, String kind, String name, String type, String reason, String message);
+  void event(
+      String namespace, String kind, String name, String type, String reason, String message);
 
   /** Reads a Secret that the caches do not hold (used only after a create conflict). */
   Optional<V1Secret> readSecret(String namespace, String name) throws ApiException;

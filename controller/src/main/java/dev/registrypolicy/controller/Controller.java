@@ -28,10 +28,20 @@ final class Controller implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(Controller.class.getName());
 
   /** Settings of a running controller. */
-  record Settings(String identity, int workers, Duration resync, Duration leaseDuration, Duration renewDeadline,
+  record Settings(
+      String identity,
+      int workers,
+      Duration resync,
+      Duration leaseDuration,
+      Duration renewDeadline,
       Duration retryPeriod) {
     static Settings defaults(String identity) {
-      return new Settings(identity, 4, Duration.ofMinutes(10), Duration.ofSeconds(15), Duration.ofSeconds(10),
+      return new Settings(
+          identity,
+          4,
+          Duration.ofMinutes(10),
+          Duration.ofSeconds(15),
+          Duration.ofSeconds(10),
           Duration.ofSeconds(2));
     }
   }
@@ -41,15 +51,19 @@ final class Controller implements AutoCloseable {
   private final InformerCluster cluster;
   private final Reconciler reconciler;
   private final Metrics metrics;
-  private final RateLimitingQueue<String> queue = new DefaultRateLimitingQueue<>(Executors.newSingleThreadExecutor(r -> {
-    Thread t = new Thread(r, "work-queue-delays");
-    t.setDaemon(true); // never keeps the JVM alive on its own (a failed start exits)
-    return t;
-  }));
+  private final RateLimitingQueue<String> queue =
+      new DefaultRateLimitingQueue<>(
+          Executors.newSingleThreadExecutor(
+              r -> {
+                Thread t = new Thread(r, "work-queue-delays");
+                t.setDaemon(true); // never keeps the JVM alive on its own (a failed start exits)
+                return t;
+              }));
   private final ExecutorService workers;
   private final ExecutorService electorThread = Executors.newSingleThreadExecutor();
   private volatile LeaderElector elector;
   private volatile boolean closed;
+
   /** Counts terms of leadership; a worker serves only the term it was started for. */
   private final AtomicInteger term = new AtomicInteger();
 
@@ -83,30 +97,38 @@ final class Controller implements AutoCloseable {
    */
   void start() {
     cluster.start();
-    electorThread.execute(() -> {
-      while (!closed) {
-        ReportingLock lock = new ReportingLock(new LeaseLock(Policy.NAMESPACE, LEASE_NAME, settings.identity(), client));
-        LeaderElector e = new LeaderElector(new LeaderElectionConfig(lock, settings.leaseDuration(),
-            settings.renewDeadline(), settings.retryPeriod()));
-        elector = e;
-        if (closed) {
-          e.close();
-          return;
-        }
-        try {
-          e.run(this::lead, this::stopLeading); // returns when leadership is lost or on close
-        } catch (RuntimeException ex) {
-          LOG.log(Level.WARNING, Log.kv("leader election failed; campaigning again"), ex);
-        }
-        e.close();
-        if (metrics.leader) {
-          stopLeading(); // run() ended without calling the hook
-        }
-        if (!closed) {
-          sleep(settings.retryPeriod().toMillis());
-        }
-      }
-    });
+    electorThread.execute(
+        () -> {
+          while (!closed) {
+            ReportingLock lock =
+                new ReportingLock(
+                    new LeaseLock(Policy.NAMESPACE, LEASE_NAME, settings.identity(), client));
+            LeaderElector e =
+                new LeaderElector(
+                    new LeaderElectionConfig(
+                        lock,
+                        settings.leaseDuration(),
+                        settings.renewDeadline(),
+                        settings.retryPeriod()));
+            elector = e;
+            if (closed) {
+              e.close();
+              return;
+            }
+            try {
+              e.run(this::lead, this::stopLeading); // returns when leadership is lost or on close
+            } catch (RuntimeException ex) {
+              LOG.log(Level.WARNING, Log.kv("leader election failed; campaigning again"), ex);
+            }
+            e.close();
+            if (metrics.leader) {
+              stopLeading(); // run() ended without calling the hook
+            }
+            if (!closed) {
+              sleep(settings.retryPeriod().toMillis());
+            }
+          }
+        });
   }
 
   private void stopLeading() {

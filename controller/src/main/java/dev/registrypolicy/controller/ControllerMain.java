@@ -9,9 +9,6 @@ import dev.registrypolicy.policy.Problem;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,60 +17,75 @@ import java.util.Map;
 
 /**
  * The controller's command line. Exit codes, the same in both jars: 0 ok; 1 the command ran and
- * found a problem (invalid policy or input, run could not start); 2 usage error (unknown command
- * or flag, bad or missing flag value, a named input file that does not exist or cannot be read).
+ * found a problem (invalid policy or input, run could not start); 2 usage error (unknown command or
+ * flag, bad or missing flag value, a named input file that does not exist or cannot be read).
  */
 public final class ControllerMain {
   static final int OK = 0;
   static final int INVALID = 1;
   static final int USAGE = 2;
   static final String NAME = "registry-policy-controller";
+
   /** A policy is a ConfigMap value: the API server refuses more than 1 MiB. */
   static final long MAX_POLICY_BYTES = 1 << 20;
+
   /** {@code kubectl get ns,sa -A -o yaml} of 10,000 namespaces is about 20 MiB. */
   static final long MAX_NAMESPACES_BYTES = 64L << 20;
 
-  static final String USAGE_TEXT = String.join("\n",
-      "usage: " + NAME + " <command> [flags]",
-      "commands:",
-      "  validate --policy FILE   check a policy file (bare policy.yaml or the registry-policy ConfigMap manifest)",
-      "  render --policy FILE --namespaces FILE",
-      "                           print the Secrets and ServiceAccount changes for the Namespaces and",
-      "                           ServiceAccounts in FILE, without a cluster (Secret data redacted)",
-      "  demo                     validate the built-in example policy and print what it does",
-      "  run [--listen HOST:PORT] [--workers N] [--resync DURATION] [--verbose]",
-      "                           run the controller (KUBECONFIG, in-cluster config or ~/.kube/config)",
-      "  --version                print the version",
-      "  <command> --help         help for one command",
-      "exit codes: 0 ok, 1 a problem found (invalid policy or input; run: could not start), 2 usage error");
+  static final String USAGE_TEXT =
+      String.join(
+          "\n",
+          "usage: " + NAME + " <command> [flags]",
+          "commands:",
+          "  validate --policy FILE   check a policy file (bare policy.yaml or the registry-policy ConfigMap manifest)",
+          "  render --policy FILE --namespaces FILE",
+          "                           print the Secrets and ServiceAccount changes for the Namespaces and",
+          "                           ServiceAccounts in FILE, without a cluster (Secret data redacted)",
+          "  demo                     validate the built-in example policy and print what it does",
+          "  run [--listen HOST:PORT] [--workers N] [--resync DURATION] [--verbose]",
+          "                           run the controller (KUBECONFIG, in-cluster config or ~/.kube/config)",
+          "  --version                print the version",
+          "  <command> --help         help for one command",
+          "exit codes: 0 ok, 1 a problem found (invalid policy or input; run: could not start), 2 usage error");
 
-  private static final Map<String, String> HELP = Map.of(
-      "validate", String.join("\n",
-          "usage: " + NAME + " validate --policy FILE",
-          "Checks a policy: a bare policy.yaml or the registry-policy ConfigMap manifest. Prints a summary",
-          "when it is valid; otherwise every problem with its path (registries[2].mirrors[0].url: ...).",
-          "exit codes: 0 valid, 1 invalid, 2 usage error or FILE missing/unreadable"),
-      "render", String.join("\n",
-          "usage: " + NAME + " render --policy FILE --namespaces FILE",
-          "Prints what run would write for the Namespaces and ServiceAccounts in the namespaces FILE (a YAML",
-          "list or List, as kubectl get ns,sa -A -o yaml prints it), without a cluster; Secret data redacted.",
-          "Objects of other kinds are skipped with a note; ServiceAccounts the policy names but the file",
-          "lacks are reported.",
-          "exit codes: 0 rendered, 1 invalid policy or input, 2 usage error or FILE missing/unreadable"),
-      "demo", String.join("\n",
-          "usage: " + NAME + " demo",
-          "Validates the built-in example policy (manifests/policy-configmap.yaml) and renders it for",
-          "manifests/examples/namespaces.yaml. No cluster needed.",
-          "exit codes: 0 ok, 1 the example failed, 2 usage error"),
-      "run", String.join("\n",
-          "usage: " + NAME + " run [--listen HOST:PORT] [--workers N] [--resync DURATION] [--verbose]",
-          "Runs the controller. The API server: the file KUBECONFIG names (must exist), else the in-cluster",
-          "ServiceAccount, else ~/.kube/config.",
-          "  --listen HOST:PORT   /healthz, /readyz and /metrics (default 0.0.0.0:9742)",
-          "  --workers N          reconcile workers (default 4)",
-          "  --resync DURATION    informer resync period, a Go duration from 1s to 24h, e.g. 10m, 1h30m (default 10m)",
-          "  --verbose            stack traces with errors, and the client library's retry lines",
-          "exit codes: 0 stopped, 1 could not start (no API configuration, port taken), 2 usage error"));
+  private static final Map<String, String> HELP =
+      Map.of(
+          "validate",
+              String.join(
+                  "\n",
+                  "usage: " + NAME + " validate --policy FILE",
+                  "Checks a policy: a bare policy.yaml or the registry-policy ConfigMap manifest. Prints a summary",
+                  "when it is valid; otherwise every problem with its path (registries[2].mirrors[0].url: ...).",
+                  "exit codes: 0 valid, 1 invalid, 2 usage error or FILE missing/unreadable"),
+          "render",
+              String.join(
+                  "\n",
+                  "usage: " + NAME + " render --policy FILE --namespaces FILE",
+                  "Prints what run would write for the Namespaces and ServiceAccounts in the namespaces FILE (a YAML",
+                  "list or List, as kubectl get ns,sa -A -o yaml prints it), without a cluster; Secret data redacted.",
+                  "Objects of other kinds are skipped with a note; ServiceAccounts the policy names but the file",
+                  "lacks are reported.",
+                  "exit codes: 0 rendered, 1 invalid policy or input, 2 usage error or FILE missing/unreadable"),
+          "demo",
+              String.join(
+                  "\n",
+                  "usage: " + NAME + " demo",
+                  "Validates the built-in example policy (manifests/policy-configmap.yaml) and renders it for",
+                  "manifests/examples/namespaces.yaml. No cluster needed.",
+                  "exit codes: 0 ok, 1 the example failed, 2 usage error"),
+          "run",
+              String.join(
+                  "\n",
+                  "usage: "
+                      + NAME
+                      + " run [--listen HOST:PORT] [--workers N] [--resync DURATION] [--verbose]",
+                  "Runs the controller. The API server: the file KUBECONFIG names (must exist), else the in-cluster",
+                  "ServiceAccount, else ~/.kube/config.",
+                  "  --listen HOST:PORT   /healthz, /readyz and /metrics (default 0.0.0.0:9742)",
+                  "  --workers N          reconcile workers (default 4)",
+                  "  --resync DURATION    informer resync period, a Go duration from 1s to 24h, e.g. 10m, 1h30m (default 10m)",
+                  "  --verbose            stack traces with errors, and the client library's retry lines",
+                  "exit codes: 0 stopped, 1 could not start (no API configuration, port taken), 2 usage error"));
 
   private ControllerMain() {}
 
@@ -86,10 +98,15 @@ public final class ControllerMain {
   }
 
   /** {@code stop} (tests): run returns when it is counted down instead of at JVM shutdown. */
-  static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env,
+  static int run(
+      String[] args,
+      PrintStream out,
+      PrintStream err,
+      Map<String, String> env,
       java.util.concurrent.CountDownLatch stop) {
     boolean running = args.length > 0 && args[0].equals("run");
-    Log.configure(running ? java.util.logging.Level.INFO : java.util.logging.Level.WARNING, false, null, err);
+    Log.configure(
+        running ? java.util.logging.Level.INFO : java.util.logging.Level.WARNING, false, null, err);
     if (args.length == 0) {
       err.println(USAGE_TEXT);
       return USAGE;
@@ -109,7 +126,13 @@ public final class ControllerMain {
         yield OK;
       }
       default -> {
-        err.println(NAME + ": unknown command \"" + args[0] + "\" (run " + NAME + " --help for the commands)");
+        err.println(
+            NAME
+                + ": unknown command \""
+                + args[0]
+                + "\" (run "
+                + NAME
+                + " --help for the commands)");
         yield USAGE;
       }
     };
@@ -125,7 +148,12 @@ public final class ControllerMain {
    * The command's flags, or null when the caller is done: help was printed (exit 0) or the flags
    * were wrong (each problem printed once, exit 2); {@code exit[0]} holds the code then.
    */
-  static Flags flags(String cmd, List<String> args, List<Flags.Spec> specs, PrintStream out, PrintStream err,
+  static Flags flags(
+      String cmd,
+      List<String> args,
+      List<Flags.Spec> specs,
+      PrintStream out,
+      PrintStream err,
       int[] exit) {
     Flags f = Flags.parse(args, specs);
     if (f.help) {
@@ -146,7 +174,8 @@ public final class ControllerMain {
 
   private static int validate(List<String> args, PrintStream out, PrintStream err) {
     int[] exit = new int[1];
-    Flags f = flags("validate", args, List.of(Flags.Spec.required("--policy", "FILE")), out, err, exit);
+    Flags f =
+        flags("validate", args, List.of(Flags.Spec.required("--policy", "FILE")), out, err, exit);
     if (f == null) {
       return exit[0];
     }
@@ -157,15 +186,25 @@ public final class ControllerMain {
 
   private static int render(List<String> args, PrintStream out, PrintStream err) {
     int[] exit = new int[1];
-    Flags f = flags("render", args, List.of(Flags.Spec.required("--policy", "FILE"),
-        Flags.Spec.required("--namespaces", "FILE")), out, err, exit);
+    Flags f =
+        flags(
+            "render",
+            args,
+            List.of(
+                Flags.Spec.required("--policy", "FILE"),
+                Flags.Spec.required("--namespaces", "FILE")),
+            out,
+            err,
+            exit);
     if (f == null) {
       return exit[0];
     }
     Input policy = read("render", "--policy", f.get("--policy", ""), MAX_POLICY_BYTES, err);
-    Input namespaces = read("render", "--namespaces", f.get("--namespaces", ""), MAX_NAMESPACES_BYTES, err);
+    Input namespaces =
+        read("render", "--namespaces", f.get("--namespaces", ""), MAX_NAMESPACES_BYTES, err);
     if (policy.text == null || namespaces.text == null) {
-      return Math.max(policy.text == null ? policy.exit : OK, namespaces.text == null ? namespaces.exit : OK);
+      return Math.max(
+          policy.text == null ? policy.exit : OK, namespaces.text == null ? namespaces.exit : OK);
     }
     try {
       out.print(Render.render(policy.text, namespaces.text));
@@ -205,7 +244,8 @@ public final class ControllerMain {
       return new Input(null, USAGE);
     }
     if (bytes.length > maxBytes) {
-      err.println(what + ": larger than the limit of " + (maxBytes >> 20) + " MiB; nothing was parsed");
+      err.println(
+          what + ": larger than the limit of " + (maxBytes >> 20) + " MiB; nothing was parsed");
       return new Input(null, INVALID);
     }
     try {
@@ -223,25 +263,30 @@ public final class ControllerMain {
       return exit[0];
     }
     String text = PolicyDocument.example();
-    out.println("registry-policy demo: the built-in example (manifests/policy-configmap.yaml), no cluster needed");
+    out.println(
+        "registry-policy demo: the built-in example (manifests/policy-configmap.yaml), no cluster needed");
     int code = check("built-in example", text, out, err);
     if (code != OK) {
       return code;
     }
-    try (InputStream in = ControllerMain.class.getResourceAsStream("/dev/registrypolicy/controller/namespaces.yaml")) {
+    try (InputStream in =
+        ControllerMain.class.getResourceAsStream(
+            "/dev/registrypolicy/controller/namespaces.yaml")) {
       if (in == null) {
         err.println("demo: the example namespaces are missing from the jar; nothing rendered");
         return INVALID;
       }
       String namespaces = new String(in.readAllBytes(), StandardCharsets.UTF_8);
       out.println();
-      out.println("what the controller would do to the namespaces in manifests/examples/namespaces.yaml"
-          + " (render; Secret data redacted):");
+      out.println(
+          "what the controller would do to the namespaces in manifests/examples/namespaces.yaml"
+              + " (render; Secret data redacted):");
       out.print(Render.render(text, namespaces));
       return OK;
     } catch (IOException | PolicyException e) {
-      err.println("demo: cannot render the example namespaces: " + (e instanceof PolicyException pe
-          ? pe.problems() : Log.describe(e)));
+      err.println(
+          "demo: cannot render the example namespaces: "
+              + (e instanceof PolicyException pe ? pe.problems() : Log.describe(e)));
       return INVALID;
     }
   }

@@ -1,20 +1,17 @@
 package dev.registrypolicy.controller;
 
-import io.kubernetes.client.openapi.ApiClient;
-import java.io.IOException;
-import java.io.OutputStream;
-import java.io.PrintStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import dev.registrypolicy.common.GoDuration;
 import dev.registrypolicy.common.Health;
 import dev.registrypolicy.common.HealthServer;
+import io.kubernetes.client.openapi.ApiClient;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
@@ -29,13 +26,28 @@ final class ControllerRun {
   static final Duration MAX_RESYNC = Duration.ofHours(24);
 
   private static final Logger LOG = Logger.getLogger(ControllerRun.class.getName());
+
   private ControllerRun() {}
 
-  static int run(List<String> args, PrintStream out, PrintStream err, Map<String, String> env, CountDownLatch stopped) {
+  static int run(
+      List<String> args,
+      PrintStream out,
+      PrintStream err,
+      Map<String, String> env,
+      CountDownLatch stopped) {
     int[] exit = new int[1];
-    Flags f = ControllerMain.flags("run", args, List.of(Flags.Spec.optional("--listen", "HOST:PORT"),
-        Flags.Spec.optional("--workers", "N"), Flags.Spec.optional("--resync", "DURATION"), Flags.Spec.flag("--verbose")),
-        out, err, exit);
+    Flags f =
+        ControllerMain.flags(
+            "run",
+            args,
+            List.of(
+                Flags.Spec.optional("--listen", "HOST:PORT"),
+                Flags.Spec.optional("--workers", "N"),
+                Flags.Spec.optional("--resync", "DURATION"),
+                Flags.Spec.flag("--verbose")),
+            out,
+            err,
+            exit);
     if (f == null) {
       return exit[0];
     }
@@ -74,27 +86,45 @@ final class ControllerRun {
     }
     Log.configure(Level.INFO, verbose, cfg.server(), err);
     String identity = env.getOrDefault("POD_NAME", hostname());
-    LOG.info(Log.kv("starting", "version", ControllerMain.version(), "server", cfg.server(), "config", cfg.source(),
-        "identity", identity, "listen", listen));
+    LOG.info(
+        Log.kv(
+            "starting",
+            "version",
+            ControllerMain.version(),
+            "server",
+            cfg.server(),
+            "config",
+            cfg.source(),
+            "identity",
+            identity,
+            "listen",
+            listen));
     Controller controller = null;
     HealthServer server = null;
     try {
       ApiClient client = cfg.client();
-      client.setHttpClient(client.getHttpClient().newBuilder().readTimeout(0, TimeUnit.SECONDS).build());
+      client.setHttpClient(
+          client.getHttpClient().newBuilder().readTimeout(0, TimeUnit.SECONDS).build());
       Metrics metrics = new Metrics();
       Controller.Settings s = Controller.Settings.defaults(identity);
-      controller = new Controller(client, new Controller.Settings(identity, workers, resync,
-          s.leaseDuration(), s.renewDeadline(), s.retryPeriod()), metrics);
+      controller =
+          new Controller(
+              client,
+              new Controller.Settings(
+                  identity, workers, resync, s.leaseDuration(), s.renewDeadline(), s.retryPeriod()),
+              metrics);
       server = serve(listen, controller::ready, metrics::scrape);
       controller.start();
       CountDownLatch stop = stopped == null ? new CountDownLatch(1) : stopped;
       Controller running = controller;
       HealthServer serving = server;
-      Thread hook = new Thread(() -> {
-        running.close();
-        serving.close();
-        stop.countDown();
-      });
+      Thread hook =
+          new Thread(
+              () -> {
+                running.close();
+                serving.close();
+                stop.countDown();
+              });
       Runtime.getRuntime().addShutdownHook(hook);
       stop.await();
       if (stopped != null) {
@@ -140,15 +170,22 @@ final class ControllerRun {
    * /healthz (always, every replica), /readyz (caches synced), /metrics: the server both jars use
    * ({@link HealthServer}), with its slow-client limits and JSON bodies.
    */
-  static HealthServer serve(String listen, BooleanSupplier ready, Supplier<String> metrics) throws IOException {
+  static HealthServer serve(String listen, BooleanSupplier ready, Supplier<String> metrics)
+      throws IOException {
     InetSocketAddress a = address(listen);
     if (a == null) {
       throw new IOException("not HOST:PORT: " + listen);
     }
-    return HealthServer.start(new InetSocketAddress(a.getHostString(), a.getPort()), () -> {
-      boolean synced = ready.getAsBoolean();
-      return new Health(true, synced, synced ? Map.of() : Map.of("waiting", "informer caches not synced yet"));
-    }, metrics);
+    return HealthServer.start(
+        new InetSocketAddress(a.getHostString(), a.getPort()),
+        () -> {
+          boolean synced = ready.getAsBoolean();
+          return new Health(
+              true,
+              synced,
+              synced ? Map.of() : Map.of("waiting", "informer caches not synced yet"));
+        },
+        metrics);
   }
 
   private static String hostname() {

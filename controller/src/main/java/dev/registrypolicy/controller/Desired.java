@@ -11,7 +11,6 @@ import dev.registrypolicy.policy.NamespaceInfo;
 import dev.registrypolicy.policy.Policy;
 import dev.registrypolicy.policy.PolicySummary;
 import dev.registrypolicy.policy.Registry;
-import dev.registrypolicy.policy.RegistryHosts;
 import dev.registrypolicy.policy.SecretKeyRef;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -34,8 +33,10 @@ final class Desired {
   static final String MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
   static final String MANAGED_BY = "registry-policy-controller";
   static final String GRANT_LABEL = "registry-policy.dev/grant";
+
   /** On a ServiceAccount: the imagePullSecrets entries this controller added (comma-separated). */
   static final String SA_ANNOTATION = "registry-policy.dev/image-pull-secrets";
+
   static final String BUNDLE_SECRET = NodeCredentialsBundle.SECRET_NAME;
 
   private Desired() {}
@@ -58,7 +59,9 @@ final class Desired {
 
     @Override
     public boolean equals(Object o) {
-      return o instanceof PullSecret p && p.name.equals(name) && p.grant.equals(grant)
+      return o instanceof PullSecret p
+          && p.name.equals(name)
+          && p.grant.equals(grant)
           && Arrays.equals(p.dockerConfigJson, dockerConfigJson);
     }
 
@@ -84,8 +87,11 @@ final class Desired {
    *     deleted and re-created, or a typo in it, must not take pulls away from every namespace.
    * @param problems why some grant could not be served (missing source Secret…), safe to show
    */
-  record Namespace(SortedMap<String, PullSecret> secrets, SortedMap<String, Set<String>> serviceAccounts,
-      SortedSet<String> held, List<String> problems) {
+  record Namespace(
+      SortedMap<String, PullSecret> secrets,
+      SortedMap<String, Set<String>> serviceAccounts,
+      SortedSet<String> held,
+      List<String> problems) {
     Namespace {
       secrets = Collections.unmodifiableSortedMap(new TreeMap<>(secrets));
       serviceAccounts = Collections.unmodifiableSortedMap(new TreeMap<>(serviceAccounts));
@@ -95,8 +101,8 @@ final class Desired {
   }
 
   /**
-   * Contents by name, and the problems found building them: each grant's dockerconfigjson (by
-   * grant name), or the node credentials bundle (by bundle key).
+   * Contents by name, and the problems found building them: each grant's dockerconfigjson (by grant
+   * name), or the node credentials bundle (by bundle key).
    */
   record Keyed(Map<String, byte[]> values, List<String> problems) {
     Keyed {
@@ -127,9 +133,16 @@ final class Desired {
     return new Keyed(out, problems);
   }
 
-  private static String addAuths(Policy policy, CredentialRef c, SourceSecret s, Map<String, DockerConfigJson.Entry> auths) {
+  private static String addAuths(
+      Policy policy, CredentialRef c, SourceSecret s, Map<String, DockerConfigJson.Entry> auths) {
     if (s == null) {
-      return "credentials " + c.name() + ": Secret " + Policy.NAMESPACE + "/" + c.secret() + " not found";
+      return "credentials "
+          + c.name()
+          + ": Secret "
+          + Policy.NAMESPACE
+          + "/"
+          + c.secret()
+          + " not found";
     }
     byte[] cfg = s.get(DockerConfigJson.KEY);
     if (cfg != null) {
@@ -139,31 +152,48 @@ final class Desired {
       } catch (InvalidDockerConfigException e) {
         return "credentials " + c.name() + ": Secret " + c.secret() + ": " + e.getMessage();
       }
-      List<DockerConfigJson.Entry> entries = c.registry() == null ? source.entries() : source.matching(c.registry());
+      List<DockerConfigJson.Entry> entries =
+          c.registry() == null ? source.entries() : source.matching(c.registry());
       for (DockerConfigJson.Entry e : entries) {
         auths.put(e.key(), e);
       }
-      return !entries.isEmpty() ? null : "credentials " + c.name() + ": Secret " + c.secret() + " has no auths entry for "
-          + (c.registry() == null ? "any registry" : c.registry());
+      return !entries.isEmpty()
+          ? null
+          : "credentials "
+              + c.name()
+              + ": Secret "
+              + c.secret()
+              + " has no auths entry for "
+              + (c.registry() == null ? "any registry" : c.registry());
     }
     byte[] user = s.get(DockerConfigJson.USERNAME_KEY);
     byte[] pass = s.get(DockerConfigJson.PASSWORD_KEY);
     if (user == null || pass == null) {
-      return "credentials " + c.name() + ": Secret " + c.secret()
-          + " is neither " + DockerConfigJson.TYPE + " nor " + DockerConfigJson.BASIC_AUTH_TYPE;
+      return "credentials "
+          + c.name()
+          + ": Secret "
+          + c.secret()
+          + " is neither "
+          + DockerConfigJson.TYPE
+          + " nor "
+          + DockerConfigJson.BASIC_AUTH_TYPE;
     }
     Set<String> hosts = new LinkedHashSet<>();
     if (c.registry() != null) {
       hosts.add(c.registry());
     } else {
       for (Registry r : policy.registries()) {
-        if (!r.isCatchAll() && r.upstream() != null && c.name().equals(r.upstream().credentials())) {
+        if (!r.isCatchAll()
+            && r.upstream() != null
+            && c.name().equals(r.upstream().credentials())) {
           hosts.add(r.host());
         }
       }
     }
     if (hosts.isEmpty()) {
-      return "credentials " + c.name() + ": a basic-auth Secret needs \"registry\" in the credentials entry"
+      return "credentials "
+          + c.name()
+          + ": a basic-auth Secret needs \"registry\" in the credentials entry"
           + " to become a pull Secret";
     }
     String u = new String(user, StandardCharsets.UTF_8);
@@ -179,13 +209,15 @@ final class Desired {
    *
    * @param serviceAccounts the ServiceAccounts that exist in the namespace
    */
-  static Namespace forNamespace(Policy policy, Keyed grants, NamespaceInfo ns, Set<String> serviceAccounts) {
+  static Namespace forNamespace(
+      Policy policy, Keyed grants, NamespaceInfo ns, Set<String> serviceAccounts) {
     SortedMap<String, PullSecret> secrets = new TreeMap<>();
     SortedMap<String, Set<String>> sas = new TreeMap<>();
     SortedSet<String> held = new TreeSet<>();
     List<String> problems = new ArrayList<>();
     if (Policy.NAMESPACE.equals(ns.name())) {
-      return new Namespace(secrets, sas, held, problems); // the policy's own namespace holds the sources
+      return new Namespace(
+          secrets, sas, held, problems); // the policy's own namespace holds the sources
     }
     for (AccessGrant g : policy.access()) {
       if (!g.namespaces().grants(ns)) {
@@ -193,8 +225,13 @@ final class Desired {
       }
       byte[] cfg = grants.values().get(g.name());
       if (cfg == null) {
-        problems.add("access " + g.name() + " cannot be served: its credentials are unavailable;"
-            + " Secret " + g.secretName() + " is kept as it is");
+        problems.add(
+            "access "
+                + g.name()
+                + " cannot be served: its credentials are unavailable;"
+                + " Secret "
+                + g.secretName()
+                + " is kept as it is");
         held.add(g.secretName());
         continue;
       }
@@ -267,7 +304,8 @@ final class Desired {
 
   /**
    * The node credentials bundle the agent mounts: every Secret key a registry entry references
-   * (CAs, client certificates, credentials), as {@code <secret>_<key>}. Missing sources are problems.
+   * (CAs, client certificates, credentials), as {@code <secret>_<key>}. Missing sources are
+   * problems.
    */
   static Keyed bundle(Policy policy, Map<String, SourceSecret> sources) {
     Map<String, byte[]> data = new TreeMap<>();
@@ -295,7 +333,8 @@ final class Desired {
       SourceSecret s = sources.get(ref.secret());
       byte[] v = s == null ? null : s.get(ref.key());
       if (v == null) {
-        problems.add("Secret " + Policy.NAMESPACE + "/" + ref.secret() + " key " + ref.key() + " not found");
+        problems.add(
+            "Secret " + Policy.NAMESPACE + "/" + ref.secret() + " key " + ref.key() + " not found");
       } else {
         data.put(ref.bundleKey(), v);
       }
@@ -304,7 +343,14 @@ final class Desired {
       CredentialRef c = policy.credential(name).orElseThrow();
       SourceSecret s = sources.get(c.secret());
       if (s == null) {
-        problems.add("credentials " + name + ": Secret " + Policy.NAMESPACE + "/" + c.secret() + " not found");
+        problems.add(
+            "credentials "
+                + name
+                + ": Secret "
+                + Policy.NAMESPACE
+                + "/"
+                + c.secret()
+                + " not found");
         continue;
       }
       for (String key : NodeCredentialsBundle.CREDENTIAL_KEYS) {

@@ -7,8 +7,8 @@ import java.util.function.LongSupplier;
 
 /**
  * The controller's own writes that the informer caches may not show yet. A pass that acted on such
- * a stale cache would only repeat the write and fail (409 AlreadyExists, 422 on the
- * resourceVersion test), so it requeues instead.
+ * a stale cache would only repeat the write and fail (409 AlreadyExists, 422 on the resourceVersion
+ * test), so it requeues instead.
  *
  * <p>A pass reads the caches some time after it starts, and informer events arrive on other threads
  * meanwhile. An expectation therefore counts as met only by an observation made <em>before</em> the
@@ -17,7 +17,9 @@ import java.util.function.LongSupplier;
  * event can delay a write but never block it.
  */
 final class Expectations {
-  /** fromVersion: the resourceVersion a patch replaced, null for a create. observedAt: 0 until seen. */
+  /**
+   * fromVersion: the resourceVersion a patch replaced, null for a create. observedAt: 0 until seen.
+   */
   private record Entry(String fromVersion, long since, long observedAt) {}
 
   private static final int SWEEP_ABOVE = 512;
@@ -46,12 +48,18 @@ final class Expectations {
     put(key, new Entry(fromVersion, nanoTime.getAsLong(), 0));
   }
 
-  /** An informer saw {@code key} at {@code resourceVersion} (its cache already holds that state). */
+  /**
+   * An informer saw {@code key} at {@code resourceVersion} (its cache already holds that state).
+   */
   void observed(String key, String resourceVersion) {
-    entries.computeIfPresent(key, (k, e) -> {
-      boolean news = e.fromVersion() == null || !e.fromVersion().equals(resourceVersion);
-      return e.observedAt() == 0 && news ? new Entry(e.fromVersion(), e.since(), clock.incrementAndGet()) : e;
-    });
+    entries.computeIfPresent(
+        key,
+        (k, e) -> {
+          boolean news = e.fromVersion() == null || !e.fromVersion().equals(resourceVersion);
+          return e.observedAt() == 0 && news
+              ? new Entry(e.fromVersion(), e.since(), clock.incrementAndGet())
+              : e;
+        });
   }
 
   /**
@@ -65,9 +73,10 @@ final class Expectations {
     if (e == null) {
       return false;
     }
-    boolean met = (e.observedAt() != 0 && e.observedAt() <= mark)
-        || (e.fromVersion() != null && !e.fromVersion().equals(cachedVersion))
-        || nanoTime.getAsLong() - e.since() > ttlNanos;
+    boolean met =
+        (e.observedAt() != 0 && e.observedAt() <= mark)
+            || (e.fromVersion() != null && !e.fromVersion().equals(cachedVersion))
+            || nanoTime.getAsLong() - e.since() > ttlNanos;
     if (met) {
       entries.remove(key, e);
     }

@@ -8,8 +8,8 @@ import java.util.Optional;
 
 /**
  * One command's flags: {@code --name value}, {@code --name=value} and switches. Every problem is
- * collected, one message per bad flag, so a user fixes them all in one go; {@code -h}/{@code --help}
- * anywhere asks for the command's help instead.
+ * collected, one message per bad flag, so a user fixes them all in one go; {@code -h}/{@code
+ * --help} anywhere asks for the command's help instead.
  */
 final class Flags {
   /** One flag: a switch when {@code valueName} is null. */
@@ -53,7 +53,8 @@ final class Flags {
       String name = a.startsWith("--") && eq > 0 ? a.substring(0, eq) : a;
       Spec s = byName.get(name);
       if (s == null) {
-        errors.add(a.startsWith("-") ? "unknown flag " + name : "unexpected argument \"" + a + "\"");
+        errors.add(
+            a.startsWith("-") ? "unknown flag " + name : "unexpected argument \"" + a + "\"");
         continue;
       }
       String value;
@@ -78,7 +79,9 @@ final class Flags {
       }
     }
     for (Spec s : specs) {
-      if (s.required() && !values.containsKey(s.name()) && errors.stream().noneMatch(e -> e.startsWith(s.name() + " "))) {
+      if (s.required()
+          && !values.containsKey(s.name())
+          && errors.stream().noneMatch(e -> e.startsWith(s.name() + " "))) {
         errors.add(s.name() + " " + s.valueName() + " is required");
       }
     }

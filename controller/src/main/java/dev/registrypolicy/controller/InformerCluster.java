@@ -1,7 +1,7 @@
 package dev.registrypolicy.controller;
 
-import dev.registrypolicy.policy.Policy;
 import com.google.gson.reflect.TypeToken;
+import dev.registrypolicy.policy.Policy;
 import io.kubernetes.client.common.KubernetesListObject;
 import io.kubernetes.client.common.KubernetesObject;
 import io.kubernetes.client.informer.ListerWatcher;
@@ -35,14 +35,18 @@ import java.util.logging.Logger;
 
 /**
  * The cluster as the controller's informers see it: the policy namespace's ConfigMaps and Secrets,
- * all Namespaces, all ServiceAccounts, and the Secrets the controller manages everywhere (by
- * label, so other Secrets are never cached). Every replica runs the informers; only the leader
- * acts on them.
+ * all Namespaces, all ServiceAccounts, and the Secrets the controller manages everywhere (by label,
+ * so other Secrets are never cached). Every replica runs the informers; only the leader acts on
+ * them.
  */
 final class InformerCluster implements ClusterView {
   private final SharedInformerFactory factory;
-  /** A second factory: a factory holds one informer per type, and there are two Secret informers. */
+
+  /**
+   * A second factory: a factory holds one informer per type, and there are two Secret informers.
+   */
   private final SharedInformerFactory managedFactory;
+
   private final SharedIndexInformer<V1ConfigMap> configMaps;
   private final SharedIndexInformer<V1Secret> policySecrets;
   private final SharedIndexInformer<V1Namespace> namespaces;
@@ -60,21 +64,72 @@ final class InformerCluster implements ClusterView {
     String ns = Policy.NAMESPACE;
     this.client = client;
     String server = client.getBasePath();
-    configMaps = informer(factory, "ConfigMaps in namespace " + ns, p -> api.listNamespacedConfigMap(ns)
-        .resourceVersion(p.resourceVersion).watch(p.watch).timeoutSeconds(p.timeoutSeconds).buildCall(null),
-        V1ConfigMap.class, V1ConfigMapList.class, resyncMillis);
-    policySecrets = informer(factory, "Secrets in namespace " + ns, p -> api.listNamespacedSecret(ns)
-        .resourceVersion(p.resourceVersion).watch(p.watch).timeoutSeconds(p.timeoutSeconds).buildCall(null),
-        V1Secret.class, V1SecretList.class, resyncMillis);
-    namespaces = informer(factory, "Namespaces", p -> api.listNamespace().resourceVersion(p.resourceVersion)
-        .watch(p.watch).timeoutSeconds(p.timeoutSeconds).buildCall(null), V1Namespace.class, V1NamespaceList.class,
-        resyncMillis);
-    serviceAccounts = informer(factory, "ServiceAccounts in all namespaces", p -> api.listServiceAccountForAllNamespaces()
-        .resourceVersion(p.resourceVersion).watch(p.watch).timeoutSeconds(p.timeoutSeconds).buildCall(null),
-        V1ServiceAccount.class, V1ServiceAccountList.class, resyncMillis);
-    managedSecrets = informer(managedFactory, "managed Secrets in all namespaces", p -> api.listSecretForAllNamespaces()
-        .labelSelector(Desired.MANAGED_BY_LABEL + "=" + Desired.MANAGED_BY).resourceVersion(p.resourceVersion)
-        .watch(p.watch).timeoutSeconds(p.timeoutSeconds).buildCall(null), V1Secret.class, V1SecretList.class, resyncMillis);
+    configMaps =
+        informer(
+            factory,
+            "ConfigMaps in namespace " + ns,
+            p ->
+                api.listNamespacedConfigMap(ns)
+                    .resourceVersion(p.resourceVersion)
+                    .watch(p.watch)
+                    .timeoutSeconds(p.timeoutSeconds)
+                    .buildCall(null),
+            V1ConfigMap.class,
+            V1ConfigMapList.class,
+            resyncMillis);
+    policySecrets =
+        informer(
+            factory,
+            "Secrets in namespace " + ns,
+            p ->
+                api.listNamespacedSecret(ns)
+                    .resourceVersion(p.resourceVersion)
+                    .watch(p.watch)
+                    .timeoutSeconds(p.timeoutSeconds)
+                    .buildCall(null),
+            V1Secret.class,
+            V1SecretList.class,
+            resyncMillis);
+    namespaces =
+        informer(
+            factory,
+            "Namespaces",
+            p ->
+                api.listNamespace()
+                    .resourceVersion(p.resourceVersion)
+                    .watch(p.watch)
+                    .timeoutSeconds(p.timeoutSeconds)
+                    .buildCall(null),
+            V1Namespace.class,
+            V1NamespaceList.class,
+            resyncMillis);
+    serviceAccounts =
+        informer(
+            factory,
+            "ServiceAccounts in all namespaces",
+            p ->
+                api.listServiceAccountForAllNamespaces()
+                    .resourceVersion(p.resourceVersion)
+                    .watch(p.watch)
+                    .timeoutSeconds(p.timeoutSeconds)
+                    .buildCall(null),
+            V1ServiceAccount.class,
+            V1ServiceAccountList.class,
+            resyncMillis);
+    managedSecrets =
+        informer(
+            managedFactory,
+            "managed Secrets in all namespaces",
+            p ->
+                api.listSecretForAllNamespaces()
+                    .labelSelector(Desired.MANAGED_BY_LABEL + "=" + Desired.MANAGED_BY)
+                    .resourceVersion(p.resourceVersion)
+                    .watch(p.watch)
+                    .timeoutSeconds(p.timeoutSeconds)
+                    .buildCall(null),
+            V1Secret.class,
+            V1SecretList.class,
+            resyncMillis);
     LOG.fine(Log.kv("informers created", "server", server));
     saLister = new Lister<>(serviceAccounts.getIndexer());
     managedLister = new Lister<>(managedSecrets.getIndexer());
@@ -91,64 +146,94 @@ final class InformerCluster implements ClusterView {
    * recovery. The client's own handler would log only "Reflector loop failed unexpectedly", and
    * connection failures of a watch not at all.
    */
-  private <T extends KubernetesObject, L extends KubernetesListObject> SharedIndexInformer<T> informer(
-      SharedInformerFactory f, String what, CallGenerator calls, Class<T> type, Class<L> listType, long resyncMillis) {
+  private <T extends KubernetesObject, L extends KubernetesListObject>
+      SharedIndexInformer<T> informer(
+          SharedInformerFactory f,
+          String what,
+          CallGenerator calls,
+          Class<T> type,
+          Class<L> listType,
+          long resyncMillis) {
     String failure = failure(what);
     Type watchType = TypeToken.getParameterized(Watch.Response.class, type).getType();
-    ListerWatcher<T, L> lw = new ListerWatcher<>() {
-      @Override
-      public L list(CallGeneratorParams p) throws ApiException {
-        L list = client.<L>execute(calls.generate(p), listType).getData();
-        Log.recovered(LOG.getName(), failure);
-        return list;
-      }
-
-      @Override
-      public Watchable<T> watch(CallGeneratorParams p) throws ApiException {
-        try {
-          Watchable<T> w = Watch.createWatch(client, calls.generate(p), watchType);
-          Log.recovered(LOG.getName(), failure);
-          return w;
-        } catch (ApiException e) {
-          if (e.getCode() == 0) {
-            // The informer retries a watch that could not connect without calling its handler.
-            LOG.log(Level.WARNING, failure, e);
+    ListerWatcher<T, L> lw =
+        new ListerWatcher<>() {
+          @Override
+          public L list(CallGeneratorParams p) throws ApiException {
+            L list = client.<L>execute(calls.generate(p), listType).getData();
+            Log.recovered(LOG.getName(), failure);
+            return list;
           }
-          throw e;
-        }
-      }
-    };
-    return f.sharedIndexInformerFor(lw, type, resyncMillis, (cls, t) -> LOG.log(Level.WARNING, failure, t));
+
+          @Override
+          public Watchable<T> watch(CallGeneratorParams p) throws ApiException {
+            try {
+              Watchable<T> w = Watch.createWatch(client, calls.generate(p), watchType);
+              Log.recovered(LOG.getName(), failure);
+              return w;
+            } catch (ApiException e) {
+              if (e.getCode() == 0) {
+                // The informer retries a watch that could not connect without calling its handler.
+                LOG.log(Level.WARNING, failure, e);
+              }
+              throw e;
+            }
+          }
+        };
+    return f.sharedIndexInformerFor(
+        lw, type, resyncMillis, (cls, t) -> LOG.log(Level.WARNING, failure, t));
   }
 
   /** Routes informer events to work-queue keys. */
   void onChange(Consumer<String> enqueue) {
-    configMaps.addEventHandler(handler(cm -> {
-      if (Policy.CONFIGMAP_NAME.equals(cm.getMetadata().getName())) {
-        enqueue.accept(Controller.POLICY_KEY);
-      }
-    }));
-    policySecrets.addEventHandler(handler(s -> {
-      if (!Desired.BUNDLE_SECRET.equals(s.getMetadata().getName())) {
-        enqueue.accept(Controller.POLICY_KEY);
-      }
-      enqueue.accept(Controller.BUNDLE_KEY);
-    }));
-    namespaces.addEventHandler(handler(n -> enqueue.accept(Controller.NS_PREFIX + n.getMetadata().getName())));
-    serviceAccounts.addEventHandler(handler(sa -> enqueue.accept(Controller.NS_PREFIX + sa.getMetadata().getNamespace())));
-    managedSecrets.addEventHandler(handler(s -> {
-      if (!Policy.NAMESPACE.equals(s.getMetadata().getNamespace())) {
-        enqueue.accept(Controller.NS_PREFIX + s.getMetadata().getNamespace());
-      }
-    }));
+    configMaps.addEventHandler(
+        handler(
+            cm -> {
+              if (Policy.CONFIGMAP_NAME.equals(cm.getMetadata().getName())) {
+                enqueue.accept(Controller.POLICY_KEY);
+              }
+            }));
+    policySecrets.addEventHandler(
+        handler(
+            s -> {
+              if (!Desired.BUNDLE_SECRET.equals(s.getMetadata().getName())) {
+                enqueue.accept(Controller.POLICY_KEY);
+              }
+              enqueue.accept(Controller.BUNDLE_KEY);
+            }));
+    namespaces.addEventHandler(
+        handler(n -> enqueue.accept(Controller.NS_PREFIX + n.getMetadata().getName())));
+    serviceAccounts.addEventHandler(
+        handler(sa -> enqueue.accept(Controller.NS_PREFIX + sa.getMetadata().getNamespace())));
+    managedSecrets.addEventHandler(
+        handler(
+            s -> {
+              if (!Policy.NAMESPACE.equals(s.getMetadata().getNamespace())) {
+                enqueue.accept(Controller.NS_PREFIX + s.getMetadata().getNamespace());
+              }
+            }));
   }
 
-  /** Reports each managed Secret and ServiceAccount event (kind, namespace, name, resourceVersion). */
+  /**
+   * Reports each managed Secret and ServiceAccount event (kind, namespace, name, resourceVersion).
+   */
   void onObserved(ObservedListener listener) {
-    managedSecrets.addEventHandler(handler(s -> listener.observed("Secret", s.getMetadata().getNamespace(),
-        s.getMetadata().getName(), s.getMetadata().getResourceVersion())));
-    serviceAccounts.addEventHandler(handler(sa -> listener.observed("ServiceAccount", sa.getMetadata().getNamespace(),
-        sa.getMetadata().getName(), sa.getMetadata().getResourceVersion())));
+    managedSecrets.addEventHandler(
+        handler(
+            s ->
+                listener.observed(
+                    "Secret",
+                    s.getMetadata().getNamespace(),
+                    s.getMetadata().getName(),
+                    s.getMetadata().getResourceVersion())));
+    serviceAccounts.addEventHandler(
+        handler(
+            sa ->
+                listener.observed(
+                    "ServiceAccount",
+                    sa.getMetadata().getNamespace(),
+                    sa.getMetadata().getName(),
+                    sa.getMetadata().getResourceVersion())));
   }
 
   /** Receives informer observations. */
@@ -156,7 +241,8 @@ final class InformerCluster implements ClusterView {
     void observed(String kind, String namespace, String name, String resourceVersion);
   }
 
-  private static <T extends io.kubernetes.client.common.KubernetesObject> ResourceEventHandler<T> handler(Consumer<T> c) {
+  private static <T extends io.kubernetes.client.common.KubernetesObject>
+      ResourceEventHandler<T> handler(Consumer<T> c) {
     return new ResourceEventHandler<T>() {
       @Override
       public void onAdd(T obj) {
@@ -186,7 +272,10 @@ final class InformerCluster implements ClusterView {
   }
 
   boolean hasSynced() {
-    return configMaps.hasSynced() && policySecrets.hasSynced() && namespaces.hasSynced() && serviceAccounts.hasSynced()
+    return configMaps.hasSynced()
+        && policySecrets.hasSynced()
+        && namespaces.hasSynced()
+        && serviceAccounts.hasSynced()
         && managedSecrets.hasSynced();
   }
 
@@ -201,7 +290,9 @@ final class InformerCluster implements ClusterView {
     for (V1Secret s : policySecrets.getIndexer().list()) {
       String name = s.getMetadata().getName();
       if (!Desired.BUNDLE_SECRET.equals(name)) {
-        out.put(name, new SourceSecret(name, s.getType(), s.getData() == null ? Map.of() : s.getData()));
+        out.put(
+            name,
+            new SourceSecret(name, s.getType(), s.getData() == null ? Map.of() : s.getData()));
       }
     }
     return out;

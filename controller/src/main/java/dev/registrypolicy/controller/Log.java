@@ -2,8 +2,8 @@ package dev.registrypolicy.controller;
 
 import dev.registrypolicy.common.LogFormat;
 import dev.registrypolicy.policy.LogLine;
-import java.time.Duration;
 import java.io.PrintStream;
+import java.time.Duration;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
@@ -17,12 +17,15 @@ import java.util.logging.StreamHandler;
 final class Log {
   /** How often a failure that keeps repeating is counted in a {@code still failing} line. */
   static final Duration STILL_FAILING_EVERY = Duration.ofMinutes(5);
+
   /** Libraries whose INFO lines repeat at every retry and say nothing our own lines do not. */
   private static final String[] CHATTY = {
-      "io.kubernetes.client.informer.cache.ReflectorRunnable",
-      "io.kubernetes.client.informer.cache.Controller",
+    "io.kubernetes.client.informer.cache.ReflectorRunnable",
+    "io.kubernetes.client.informer.cache.Controller",
   };
+
   private static volatile RepeatedFailures failures;
+
   /** Strong references: JUL holds loggers weakly, and a collected logger loses its level. */
   private static final Logger[] QUIETED = new Logger[CHATTY.length];
 
@@ -47,20 +50,22 @@ final class Log {
     if (server != null) {
       format = format.withErrorContext("server", server);
     }
-    Handler console = new StreamHandler(err, format) {
-      @Override
-      public synchronized void publish(LogRecord record) {
-        super.publish(record);
-        flush(); // one line at a time, as it happens
-      }
+    Handler console =
+        new StreamHandler(err, format) {
+          @Override
+          public synchronized void publish(LogRecord record) {
+            super.publish(record);
+            flush(); // one line at a time, as it happens
+          }
 
-      @Override
-      public synchronized void close() {
-        flush(); // never closes the stream it was given
-      }
-    };
+          @Override
+          public synchronized void close() {
+            flush(); // never closes the stream it was given
+          }
+        };
     console.setLevel(level);
-    RepeatedFailures r = new RepeatedFailures(console, format, STILL_FAILING_EVERY, System::nanoTime);
+    RepeatedFailures r =
+        new RepeatedFailures(console, format, STILL_FAILING_EVERY, System::nanoTime);
     root.addHandler(r);
     root.setLevel(level);
     for (int i = 0; i < CHATTY.length; i++) {

@@ -16,19 +16,27 @@ import java.nio.charset.StandardCharsets;
 final class Metrics {
   /** What /metrics answers with. */
   static final String CONTENT_TYPE = PrometheusTextFormatWriter.CONTENT_TYPE;
+
   private final PrometheusRegistry registry = new PrometheusRegistry();
   private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
-  final Counter writes = counter("registry_policy_controller_writes", "API writes made by the controller.");
-  final Counter conflicts = counter("registry_policy_controller_secret_conflicts",
-      "Same-named Secrets not owned by the controller that blocked a grant.");
-  final Counter conflictsRetried = counter("registry_policy_controller_write_races",
-      "Writes that lost to a concurrent writer (409/422) and were retried.");
-  final Counter invalidPolicies = counter("registry_policy_controller_invalid_policies", "Distinct invalid policies seen.");
+  final Counter writes =
+      counter("registry_policy_controller_writes", "API writes made by the controller.");
+  final Counter conflicts =
+      counter(
+          "registry_policy_controller_secret_conflicts",
+          "Same-named Secrets not owned by the controller that blocked a grant.");
+  final Counter conflictsRetried =
+      counter(
+          "registry_policy_controller_write_races",
+          "Writes that lost to a concurrent writer (409/422) and were retried.");
+  final Counter invalidPolicies =
+      counter("registry_policy_controller_invalid_policies", "Distinct invalid policies seen.");
   final Counter reconciles = counter("registry_policy_controller_reconciles", "Reconcile passes.");
   volatile boolean leader;
 
   Metrics() {
-    GaugeWithCallback.builder().name("registry_policy_controller_leader")
+    GaugeWithCallback.builder()
+        .name("registry_policy_controller_leader")
         .help("1 on the replica that holds the lease.")
         .callback(cb -> cb.call(leader ? 1 : 0))
         .register(registry);

@@ -48,12 +48,18 @@ final class Reconciler {
   private final ClusterView view;
   private final ClusterWrites writes;
   private final Metrics metrics;
-  private volatile State state = new State(null, null, new Desired.Keyed(Map.of(), List.of()), List.of(), null);
+  private volatile State state =
+      new State(null, null, new Desired.Keyed(Map.of(), List.of()), List.of(), null);
+
   /** Same-named Secrets the controller does not own: namespace/name → resourceVersion seen. */
   private final Map<String, String> conflicts = new ConcurrentHashMap<>();
+
   /** Bumped whenever the set of conflicts changes, so the status is written again. */
-  private final java.util.concurrent.atomic.AtomicLong conflictChanges = new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong conflictChanges =
+      new java.util.concurrent.atomic.AtomicLong();
+
   private final Set<String> reported = ConcurrentHashMap.newKeySet();
+
   /**
    * Secrets this controller created and ServiceAccounts it patched, until the caches show them
    * (keys "Secret/namespace/name" and "ServiceAccount/namespace/name"). While a pass's cache still
@@ -62,9 +68,16 @@ final class Reconciler {
   private final Expectations expectations = new Expectations(30_000_000_000L, System::nanoTime);
 
   /** The policy in force and what was derived from it. */
-  record State(Policy policy, String seenSha, Desired.Keyed grants, List<String> policyProblems, String invalidSha) {}
+  record State(
+      Policy policy,
+      String seenSha,
+      Desired.Keyed grants,
+      List<String> policyProblems,
+      String invalidSha) {}
 
-  /** The cache has not caught up with this controller's own write yet: retry later, write nothing. */
+  /**
+   * The cache has not caught up with this controller's own write yet: retry later, write nothing.
+   */
   static final class CacheBehind extends ApiException {
     private static final long serialVersionUID = 1L;
 
@@ -84,32 +97,55 @@ final class Reconciler {
   }
 
   /**
-   * Re-reads the policy ConfigMap and the source Secrets. Returns true when what namespaces
-   * should hold may have changed (every namespace then needs a pass).
+   * Re-reads the policy ConfigMap and the source Secrets. Returns true when what namespaces should
+   * hold may have changed (every namespace then needs a pass).
    */
   synchronized boolean refreshPolicy() {
     Optional<V1ConfigMap> cm = view.policyConfigMap();
     State old = state;
     if (cm.isEmpty()) {
       // A deleted policy ConfigMap is treated like an invalid one: nothing is removed.
-      state = new State(old.policy(), null, old.grants(), List.of("policy ConfigMap " + Policy.NAMESPACE + "/"
-          + Policy.CONFIGMAP_NAME + " not found; keeping the last good policy"), old.invalidSha());
+      state =
+          new State(
+              old.policy(),
+              null,
+              old.grants(),
+              List.of(
+                  "policy ConfigMap "
+                      + Policy.NAMESPACE
+                      + "/"
+                      + Policy.CONFIGMAP_NAME
+                      + " not found; keeping the last good policy"),
+              old.invalidSha());
       return false;
     }
     Map<String, String> data = cm.get().getData();
     String text = data == null ? null : data.get(Policy.CONFIGMAP_KEY);
     if (text == null) {
-      state = new State(old.policy(), null, old.grants(),
-          List.of("data." + Policy.CONFIGMAP_KEY + ": required; keeping the last good policy"), old.invalidSha());
+      state =
+          new State(
+              old.policy(),
+              null,
+              old.grants(),
+              List.of("data." + Policy.CONFIGMAP_KEY + ": required; keeping the last good policy"),
+              old.invalidSha());
       return false;
     }
     try {
       Policy p = PolicyDocument.parse(text);
       Desired.Keyed grants = Desired.grants(p, view.sourceSecrets());
-      boolean changed = old.policy() == null || !old.policy().sha256().equals(p.sha256())
-          || !sameGrants(old.grants(), grants);
+      boolean changed =
+          old.policy() == null
+              || !old.policy().sha256().equals(p.sha256())
+              || !sameGrants(old.grants(), grants);
       if (old.policy() == null || !old.policy().sha256().equals(p.sha256())) {
-        LOG.info(Log.kv("policy loaded", "policy_sha256", p.sha256().substring(0, 12), "grants", p.access().size()));
+        LOG.info(
+            Log.kv(
+                "policy loaded",
+                "policy_sha256",
+                p.sha256().substring(0, 12),
+                "grants",
+                p.access().size()));
       }
       state = new State(p, p.sha256(), grants, List.of(), null);
       return changed;
@@ -120,9 +156,18 @@ final class Reconciler {
       }
       String sha = Integer.toHexString(text.hashCode());
       if (!sha.equals(old.invalidSha())) {
-        LOG.warning(Log.kv("policy invalid, keeping the last good policy", "problems", problems.size()));
-        writes.event(Policy.NAMESPACE, "ConfigMap", Policy.CONFIGMAP_NAME, "Warning", "InvalidPolicy",
-            truncate(problems.size() + " problems, keeping the last good policy: " + String.join("; ", problems)));
+        LOG.warning(
+            Log.kv("policy invalid, keeping the last good policy", "problems", problems.size()));
+        writes.event(
+            Policy.NAMESPACE,
+            "ConfigMap",
+            Policy.CONFIGMAP_NAME,
+            "Warning",
+            "InvalidPolicy",
+            truncate(
+                problems.size()
+                    + " problems, keeping the last good policy: "
+                    + String.join("; ", problems)));
         metrics.invalidPolicies.inc();
       }
       state = new State(old.policy(), null, old.grants(), problems, sha);
@@ -152,18 +197,21 @@ final class Reconciler {
   }
 
   /**
-   * A same-named Secret this controller does not own: listed in the status, and reported once
-   * (log, Events on the policy ConfigMap and on the Namespace, metric) until it is forgotten.
+   * A same-named Secret this controller does not own: listed in the status, and reported once (log,
+   * Events on the policy ConfigMap and on the Namespace, metric) until it is forgotten.
    */
   private void recordConflict(String ns, String secret, V1Secret foreign, String consequence) {
     String key = ns + "/" + secret;
-    if (conflicts.put(key, Objects.toString(foreign.getMetadata().getResourceVersion(), "")) == null) {
+    if (conflicts.put(key, Objects.toString(foreign.getMetadata().getResourceVersion(), ""))
+        == null) {
       conflictChanges.incrementAndGet();
     }
     if (reported.add("conflict|" + key)) {
-      String msg = "Secret " + key + " exists and is not managed by registry-policy; " + consequence;
+      String msg =
+          "Secret " + key + " exists and is not managed by registry-policy; " + consequence;
       LOG.warning(Log.kv("conflict", "namespace", ns, "secret", secret));
-      writes.event(Policy.NAMESPACE, "ConfigMap", Policy.CONFIGMAP_NAME, "Warning", "SecretConflict", msg);
+      writes.event(
+          Policy.NAMESPACE, "ConfigMap", Policy.CONFIGMAP_NAME, "Warning", "SecretConflict", msg);
       if (!Policy.NAMESPACE.equals(ns)) {
         writes.event(ns, "Namespace", ns, "Warning", "SecretConflict", msg);
       }
@@ -193,11 +241,14 @@ final class Reconciler {
       return Result.DONE;
     }
     Optional<V1Namespace> nsObj = view.namespace(name);
-    if (nsObj.isEmpty() || nsObj.get().getMetadata() == null || nsObj.get().getMetadata().getDeletionTimestamp() != null) {
+    if (nsObj.isEmpty()
+        || nsObj.get().getMetadata() == null
+        || nsObj.get().getMetadata().getDeletionTimestamp() != null) {
       return Result.DONE; // gone or going: its objects go with it
     }
     V1ObjectMeta meta = nsObj.get().getMetadata();
-    NamespaceInfo info = new NamespaceInfo(name, nullToEmpty(meta.getLabels()), nullToEmpty(meta.getAnnotations()));
+    NamespaceInfo info =
+        new NamespaceInfo(name, nullToEmpty(meta.getLabels()), nullToEmpty(meta.getAnnotations()));
     List<V1ServiceAccount> sas = view.serviceAccounts(name);
     Set<String> saNames = new LinkedHashSet<>();
     for (V1ServiceAccount sa : sas) {
@@ -205,7 +256,8 @@ final class Reconciler {
     }
     Desired.Namespace want = Desired.forNamespace(s.policy(), s.grants(), info, saNames);
     for (String key : conflicts.keySet()) {
-      if (key.startsWith(name + "/") && !want.secrets().containsKey(key.substring(name.length() + 1))) {
+      if (key.startsWith(name + "/")
+          && !want.secrets().containsKey(key.substring(name.length() + 1))) {
         forgetConflict(key); // no longer wanted here: nothing to report
       }
     }
@@ -230,19 +282,31 @@ final class Reconciler {
         result = Result.REQUEUE;
         unsettled.add(ps.name);
         if (e.getCode() == 409) {
-          LOG.fine(Log.kv("secret write lost a race; will retry", "namespace", name, "secret", ps.name));
+          LOG.fine(
+              Log.kv("secret write lost a race; will retry", "namespace", name, "secret", ps.name));
         } else {
-          LOG.log(Level.WARNING, Log.kv("secret write failed; will retry with backoff", "namespace", name,
-              "secret", ps.name), e);
+          LOG.log(
+              Level.WARNING,
+              Log.kv(
+                  "secret write failed; will retry with backoff",
+                  "namespace",
+                  name,
+                  "secret",
+                  ps.name),
+              e);
         }
       }
     }
     for (V1ServiceAccount sa : sas) {
-      Set<String> wanted = new LinkedHashSet<>(want.serviceAccounts().getOrDefault(sa.getMetadata().getName(), Set.of()));
+      Set<String> wanted =
+          new LinkedHashSet<>(
+              want.serviceAccounts().getOrDefault(sa.getMetadata().getName(), Set.of()));
       wanted.removeAll(blocked);
       for (String u : unsettled) {
-        boolean listed = sa.getImagePullSecrets() != null
-            && sa.getImagePullSecrets().stream().anyMatch(r -> r != null && u.equals(r.getName()));
+        boolean listed =
+            sa.getImagePullSecrets() != null
+                && sa.getImagePullSecrets().stream()
+                    .anyMatch(r -> r != null && u.equals(r.getName()));
         if (listed) {
           wanted.add(u);
         } else {
@@ -258,8 +322,15 @@ final class Reconciler {
         if (e.getCode() == 409 || e.getCode() == 422) {
           metrics.conflictsRetried.inc();
         } else {
-          LOG.log(Level.WARNING, Log.kv("service account patch failed; will retry with backoff", "namespace", name,
-              "serviceaccount", sa.getMetadata().getName()), e);
+          LOG.log(
+              Level.WARNING,
+              Log.kv(
+                  "service account patch failed; will retry with backoff",
+                  "namespace",
+                  name,
+                  "serviceaccount",
+                  sa.getMetadata().getName()),
+              e);
         }
       }
     }
@@ -270,12 +341,27 @@ final class Reconciler {
           try {
             writes.deleteSecret(name, n, sec.getMetadata().getUid());
             metrics.writes.inc();
-            LOG.info(Log.kv("deleted pull secret", "namespace", name, "secret", n, "reason", "no longer granted"));
+            LOG.info(
+                Log.kv(
+                    "deleted pull secret",
+                    "namespace",
+                    name,
+                    "secret",
+                    n,
+                    "reason",
+                    "no longer granted"));
           } catch (ApiException e) {
             if (e.getCode() != 404) {
               result = Result.REQUEUE;
-              LOG.log(Level.WARNING, Log.kv("pull secret delete failed; will retry with backoff", "namespace", name,
-                  "secret", n), e);
+              LOG.log(
+                  Level.WARNING,
+                  Log.kv(
+                      "pull secret delete failed; will retry with backoff",
+                      "namespace",
+                      name,
+                      "secret",
+                      n),
+                  e);
             }
           }
         }
@@ -285,7 +371,8 @@ final class Reconciler {
   }
 
   /** Returns false when a foreign Secret holds the name (the grant is then not served there). */
-  private boolean ensureSecret(String ns, Desired.PullSecret ps, V1Secret existing, long mark) throws ApiException {
+  private boolean ensureSecret(String ns, Desired.PullSecret ps, V1Secret existing, long mark)
+      throws ApiException {
     String key = ns + "/" + ps.name;
     String expectationKey = "Secret/" + key;
     if (existing != null) {
@@ -306,7 +393,8 @@ final class Reconciler {
         writes.createSecret(ns, pullSecret(ns, ps, null));
         expectations.created(expectationKey);
         metrics.writes.inc();
-        LOG.info(Log.kv("created pull secret", "namespace", ns, "secret", ps.name, "grant", ps.grant));
+        LOG.info(
+            Log.kv("created pull secret", "namespace", ns, "secret", ps.name, "grant", ps.grant));
         return true;
       } catch (ApiException e) {
         if (e.getCode() != 409) {
@@ -314,7 +402,11 @@ final class Reconciler {
         }
         Optional<V1Secret> other = writes.readSecret(ns, ps.name);
         if (other.isPresent() && !managed(other.get())) {
-          recordConflict(ns, ps.name, other.get(), "access grant " + ps.grant + " is not applied in namespace " + ns);
+          recordConflict(
+              ns,
+              ps.name,
+              other.get(),
+              "access grant " + ps.grant + " is not applied in namespace " + ns);
           return false;
         }
         throw e; // ours but not yet in the cache: retry later
@@ -328,11 +420,22 @@ final class Reconciler {
     }
     writes.replaceSecret(ns, pullSecret(ns, ps, existing));
     metrics.writes.inc();
-    LOG.info(Log.kv("updated pull secret", "namespace", ns, "secret", ps.name, "grant", ps.grant, "reason", "credentials changed"));
+    LOG.info(
+        Log.kv(
+            "updated pull secret",
+            "namespace",
+            ns,
+            "secret",
+            ps.name,
+            "grant",
+            ps.grant,
+            "reason",
+            "credentials changed"));
     return true;
   }
 
-  private void patchServiceAccount(String ns, V1ServiceAccount sa, Set<String> wanted, long mark) throws ApiException {
+  private void patchServiceAccount(String ns, V1ServiceAccount sa, Set<String> wanted, long mark)
+      throws ApiException {
     List<String> current = new ArrayList<>();
     if (sa.getImagePullSecrets() != null) {
       for (V1LocalObjectReference r : sa.getImagePullSecrets()) {
@@ -365,14 +468,16 @@ final class Reconciler {
         list.add(ref);
       }
       JsonObject o = new JsonObject();
-      // "add" on an object member sets or replaces it; "replace" would fail (422) when the field is absent.
+      // "add" on an object member sets or replaces it; "replace" would fail (422) when the field is
+      // absent.
       o.addProperty("op", "add");
       o.addProperty("path", "/imagePullSecrets");
       o.add("value", list);
       ops.add(o);
     }
     if (!annSame) {
-      String path = "/metadata/annotations/" + Desired.SA_ANNOTATION.replace("~", "~0").replace("/", "~1");
+      String path =
+          "/metadata/annotations/" + Desired.SA_ANNOTATION.replace("~", "~0").replace("/", "~1");
       if (change.ours().isEmpty()) {
         ops.add(op("remove", path, null));
       } else if (annotations == null || annotations.isEmpty()) {
@@ -394,9 +499,17 @@ final class Reconciler {
       expectations.patched(saKey, rv);
     }
     metrics.writes.inc();
-    LOG.info(Log.kv("patched service account", "namespace", ns, "serviceaccount", sa.getMetadata().getName(),
-        "image_pull_secrets", change.imagePullSecrets().stream().map(n -> n == null ? "<no name>" : n)
-            .collect(java.util.stream.Collectors.joining(","))));
+    LOG.info(
+        Log.kv(
+            "patched service account",
+            "namespace",
+            ns,
+            "serviceaccount",
+            sa.getMetadata().getName(),
+            "image_pull_secrets",
+            change.imagePullSecrets().stream()
+                .map(n -> n == null ? "<no name>" : n)
+                .collect(java.util.stream.Collectors.joining(","))));
   }
 
   private static JsonObject op(String op, String path, String value) {
@@ -409,7 +522,10 @@ final class Reconciler {
     return o;
   }
 
-  /** Keeps the node credentials bundle the agent mounts; a missing source leaves the old bundle in place. */
+  /**
+   * Keeps the node credentials bundle the agent mounts; a missing source leaves the old bundle in
+   * place.
+   */
   Result reconcileBundle() {
     State s = state;
     if (s.policy() == null) {
@@ -423,7 +539,11 @@ final class Reconciler {
     String conflictKey = Policy.NAMESPACE + "/" + Desired.BUNDLE_SECRET;
     if (have.isPresent() && !managed(have.get())) {
       // Someone else's Secret under the bundle's name: never overwritten; reported.
-      recordConflict(Policy.NAMESPACE, Desired.BUNDLE_SECRET, have.get(), "the node credentials bundle is not written");
+      recordConflict(
+          Policy.NAMESPACE,
+          Desired.BUNDLE_SECRET,
+          have.get(),
+          "the node credentials bundle is not written");
       return Result.DONE;
     }
     forgetConflict(conflictKey);
@@ -431,11 +551,23 @@ final class Reconciler {
     if (have.isPresent() && sameData(have.get().getData(), data) && managed(have.get())) {
       return Result.DONE;
     }
-    V1Secret sec = new V1Secret().apiVersion("v1").kind("Secret").type("Opaque")
-        .metadata(new V1ObjectMeta().name(Desired.BUNDLE_SECRET).namespace(Policy.NAMESPACE).labels(managedLabels(null))
-            .annotations(Map.of("registry-policy.dev/node-level", "true: every pod on every node can use these credentials"))
-            .resourceVersion(have.map(h -> h.getMetadata().getResourceVersion()).orElse(null)))
-        .data(data);
+    V1Secret sec =
+        new V1Secret()
+            .apiVersion("v1")
+            .kind("Secret")
+            .type("Opaque")
+            .metadata(
+                new V1ObjectMeta()
+                    .name(Desired.BUNDLE_SECRET)
+                    .namespace(Policy.NAMESPACE)
+                    .labels(managedLabels(null))
+                    .annotations(
+                        Map.of(
+                            "registry-policy.dev/node-level",
+                            "true: every pod on every node can use these credentials"))
+                    .resourceVersion(
+                        have.map(h -> h.getMetadata().getResourceVersion()).orElse(null)))
+            .data(data);
     try {
       if (have.isPresent()) {
         writes.replaceSecret(Policy.NAMESPACE, sec);
@@ -447,7 +579,10 @@ final class Reconciler {
       return Result.DONE;
     } catch (ApiException e) {
       if (e.getCode() != 409) {
-        LOG.log(Level.WARNING, Log.kv("node credentials bundle write failed; will retry with backoff"), e);
+        LOG.log(
+            Level.WARNING,
+            Log.kv("node credentials bundle write failed; will retry with backoff"),
+            e);
       }
       return Result.REQUEUE;
     }
@@ -464,8 +599,10 @@ final class Reconciler {
     if (s.policy() != null) {
       problems.addAll(Desired.bundle(s.policy(), view.sourceSecrets()).problems());
       data.put("nodeLevelCredentials", String.join(",", Desired.nodeLevelCredentials(s.policy())));
-      data.put("nodeLevelCredentialsNote", "node-level credentials (in hosts.toml) are usable by every pod on every node,"
-          + " bypassing namespace isolation");
+      data.put(
+          "nodeLevelCredentialsNote",
+          "node-level credentials (in hosts.toml) are usable by every pod on every node,"
+              + " bypassing namespace isolation");
       data.put("grants", String.valueOf(s.policy().access().size()));
       data.put("registries", String.valueOf(s.policy().registries().size()));
     }
@@ -476,10 +613,18 @@ final class Reconciler {
     if (have.isPresent() && data.equals(have.get().getData())) {
       return Result.DONE;
     }
-    V1ConfigMap cm = new V1ConfigMap().apiVersion("v1").kind("ConfigMap")
-        .metadata(new V1ObjectMeta().name(STATUS_CONFIGMAP).namespace(Policy.NAMESPACE).labels(managedLabels(null))
-            .resourceVersion(have.map(h -> h.getMetadata().getResourceVersion()).orElse(null)))
-        .data(data);
+    V1ConfigMap cm =
+        new V1ConfigMap()
+            .apiVersion("v1")
+            .kind("ConfigMap")
+            .metadata(
+                new V1ObjectMeta()
+                    .name(STATUS_CONFIGMAP)
+                    .namespace(Policy.NAMESPACE)
+                    .labels(managedLabels(null))
+                    .resourceVersion(
+                        have.map(h -> h.getMetadata().getResourceVersion()).orElse(null)))
+            .data(data);
     try {
       if (have.isPresent()) {
         writes.replaceConfigMap(Policy.NAMESPACE, cm);
@@ -511,13 +656,24 @@ final class Reconciler {
    */
   static V1Secret pullSecret(String ns, Desired.PullSecret ps, V1Secret existing) {
     V1ObjectMeta old = existing == null ? null : existing.getMetadata();
-    Map<String, String> labels = new TreeMap<>(old == null || old.getLabels() == null ? Map.of() : old.getLabels());
+    Map<String, String> labels =
+        new TreeMap<>(old == null || old.getLabels() == null ? Map.of() : old.getLabels());
     labels.putAll(managedLabels(ps.grant));
-    Map<String, String> annotations = old == null || old.getAnnotations() == null || old.getAnnotations().isEmpty()
-        ? null : new TreeMap<>(old.getAnnotations());
-    return new V1Secret().apiVersion("v1").kind("Secret").type(SourceSecret.DOCKERCONFIGJSON_TYPE)
-        .metadata(new V1ObjectMeta().name(ps.name).namespace(ns).labels(labels).annotations(annotations)
-            .resourceVersion(old == null ? null : old.getResourceVersion()))
+    Map<String, String> annotations =
+        old == null || old.getAnnotations() == null || old.getAnnotations().isEmpty()
+            ? null
+            : new TreeMap<>(old.getAnnotations());
+    return new V1Secret()
+        .apiVersion("v1")
+        .kind("Secret")
+        .type(SourceSecret.DOCKERCONFIGJSON_TYPE)
+        .metadata(
+            new V1ObjectMeta()
+                .name(ps.name)
+                .namespace(ns)
+                .labels(labels)
+                .annotations(annotations)
+                .resourceVersion(old == null ? null : old.getResourceVersion()))
         .data(Map.of(".dockerconfigjson", ps.dockerConfigJson()));
   }
 

@@ -24,12 +24,14 @@ import java.util.Optional;
 import java.util.TreeMap;
 
 /**
- * {@code render}: what the controller would do to the namespaces and ServiceAccounts described
- * in a file, without a cluster. Runs the real reconciler against that file's objects and a writer
- * that records instead of calling an API; Secret data is redacted.
+ * {@code render}: what the controller would do to the namespaces and ServiceAccounts described in a
+ * file, without a cluster. Runs the real reconciler against that file's objects and a writer that
+ * records instead of calling an API; Secret data is redacted.
  */
 final class Render {
-  /** The JSON Patch {@code test} value for a ServiceAccount whose input carries no resourceVersion. */
+  /**
+   * The JSON Patch {@code test} value for a ServiceAccount whose input carries no resourceVersion.
+   */
   static final String UNKNOWN_RESOURCE_VERSION = "<resourceVersion of the live object>";
 
   private Render() {}
@@ -42,8 +44,10 @@ final class Render {
     final V1ConfigMap policy;
 
     StaticCluster(String policyText) {
-      policy = new V1ConfigMap().metadata(new V1ObjectMeta().name(Policy.CONFIGMAP_NAME).namespace(Policy.NAMESPACE))
-          .data(Map.of(Policy.CONFIGMAP_KEY, policyText));
+      policy =
+          new V1ConfigMap()
+              .metadata(new V1ObjectMeta().name(Policy.CONFIGMAP_NAME).namespace(Policy.NAMESPACE))
+              .data(Map.of(Policy.CONFIGMAP_KEY, policyText));
     }
 
     @Override
@@ -97,17 +101,20 @@ final class Render {
 
     @Override
     public void createSecret(String namespace, V1Secret s) {
-      add(namespace, String.join("\n",
-          "apiVersion: v1",
-          "kind: Secret",
-          "metadata:",
-          "  name: " + s.getMetadata().getName(),
-          "  namespace: " + namespace,
-          "  labels:",
-          labels(s.getMetadata().getLabels()),
-          "type: " + s.getType(),
-          "data:",
-          "  .dockerconfigjson: <redacted>"));
+      add(
+          namespace,
+          String.join(
+              "\n",
+              "apiVersion: v1",
+              "kind: Secret",
+              "metadata:",
+              "  name: " + s.getMetadata().getName(),
+              "  namespace: " + namespace,
+              "  labels:",
+              labels(s.getMetadata().getLabels()),
+              "type: " + s.getType(),
+              "data:",
+              "  .dockerconfigjson: <redacted>"));
     }
 
     @Override
@@ -122,8 +129,14 @@ final class Render {
 
     @Override
     public void patchServiceAccount(String namespace, String name, String jsonPatch) {
-      add(namespace, "# ServiceAccount " + namespace + "/" + name + ": JSON Patch (guarded by its resourceVersion)\n# "
-          + jsonPatch);
+      add(
+          namespace,
+          "# ServiceAccount "
+              + namespace
+              + "/"
+              + name
+              + ": JSON Patch (guarded by its resourceVersion)\n# "
+              + jsonPatch);
     }
 
     @Override
@@ -133,7 +146,8 @@ final class Render {
     public void replaceConfigMap(String namespace, V1ConfigMap cm) {}
 
     @Override
-    public void event(String namespace, String kind, String name, String type, String reason, String message) {}
+    public void event(
+        String namespace, String kind, String name, String type, String reason, String message) {}
 
     @Override
     public Optional<V1Secret> readSecret(String namespace, String name) {
@@ -155,7 +169,9 @@ final class Render {
     for (Object d : docs) {
       if (d instanceof List) {
         items.addAll((List<?>) d);
-      } else if (d instanceof Map && "List".equals(((Map<?, ?>) d).get("kind")) && ((Map<?, ?>) d).get("items") instanceof List) {
+      } else if (d instanceof Map
+          && "List".equals(((Map<?, ?>) d).get("kind"))
+          && ((Map<?, ?>) d).get("items") instanceof List) {
         items.addAll((List<?>) ((Map<?, ?>) d).get("items"));
       } else {
         items.add(d);
@@ -166,35 +182,61 @@ final class Render {
     for (int i = 0; i < items.size(); i++) {
       Object o = items.get(i);
       Map<?, ?> m = o instanceof Map ? (Map<?, ?>) o : null;
-      Map<?, ?> meta = m != null && m.get("metadata") instanceof Map ? (Map<?, ?>) m.get("metadata") : null;
+      Map<?, ?> meta =
+          m != null && m.get("metadata") instanceof Map ? (Map<?, ?>) m.get("metadata") : null;
       String name = meta == null ? null : asString(meta.get("name"));
       Object kind = m == null ? null : m.get("kind");
       if (kind instanceof String && !"Namespace".equals(kind) && !"ServiceAccount".equals(kind)) {
         String ns = meta == null ? null : asString(meta.get("namespace"));
-        skipped.add("# skipped [" + i + "] " + kind + " " + (ns == null ? "" : ns + "/") + (name == null ? "" : name)
-            + ": render reads only Namespaces and ServiceAccounts");
+        skipped.add(
+            "# skipped ["
+                + i
+                + "] "
+                + kind
+                + " "
+                + (ns == null ? "" : ns + "/")
+                + (name == null ? "" : name)
+                + ": render reads only Namespaces and ServiceAccounts");
         continue;
       }
       if (m == null || name == null) {
-        problems.add(new Problem("[" + i + "]", "want a Namespace or ServiceAccount with metadata.name"));
+        problems.add(
+            new Problem("[" + i + "]", "want a Namespace or ServiceAccount with metadata.name"));
         continue;
       }
       if ("Namespace".equals(kind)) {
-        cluster.namespaces.put(name, new V1Namespace().metadata(new V1ObjectMeta().name(name)
-            .labels(strings(meta.get("labels"))).annotations(strings(meta.get("annotations")))));
+        cluster.namespaces.put(
+            name,
+            new V1Namespace()
+                .metadata(
+                    new V1ObjectMeta()
+                        .name(name)
+                        .labels(strings(meta.get("labels")))
+                        .annotations(strings(meta.get("annotations")))));
       } else if ("ServiceAccount".equals(m.get("kind"))) {
         String ns = asString(meta.get("namespace"));
         if (ns == null) {
-          problems.add(new Problem("[" + i + "].metadata.namespace", "required for a ServiceAccount"));
+          problems.add(
+              new Problem("[" + i + "].metadata.namespace", "required for a ServiceAccount"));
           continue;
         }
-        String rv = meta.get("resourceVersion") == null ? UNKNOWN_RESOURCE_VERSION : String.valueOf(meta.get("resourceVersion"));
-        V1ServiceAccount sa = new V1ServiceAccount().metadata(new V1ObjectMeta().name(name).namespace(ns)
-            .annotations(strings(meta.get("annotations"))).resourceVersion(rv));
+        String rv =
+            meta.get("resourceVersion") == null
+                ? UNKNOWN_RESOURCE_VERSION
+                : String.valueOf(meta.get("resourceVersion"));
+        V1ServiceAccount sa =
+            new V1ServiceAccount()
+                .metadata(
+                    new V1ObjectMeta()
+                        .name(name)
+                        .namespace(ns)
+                        .annotations(strings(meta.get("annotations")))
+                        .resourceVersion(rv));
         if (m.get("imagePullSecrets") instanceof List) {
           for (Object ref : (List<?>) m.get("imagePullSecrets")) {
             if (ref instanceof Map && ((Map<?, ?>) ref).get("name") != null) {
-              sa.addImagePullSecretsItem(new V1LocalObjectReference().name(asString(((Map<?, ?>) ref).get("name"))));
+              sa.addImagePullSecretsItem(
+                  new V1LocalObjectReference().name(asString(((Map<?, ?>) ref).get("name"))));
             }
           }
         }
@@ -206,27 +248,44 @@ final class Render {
     }
     for (Map.Entry<Integer, String> sa : saNamespaces.entrySet()) {
       if (!cluster.namespaces.containsKey(sa.getValue())) {
-        problems.add(new Problem("[" + sa.getKey() + "].metadata.namespace", "namespace " + sa.getValue()
-            + " is not in the file (add a Namespace item for it)"));
+        problems.add(
+            new Problem(
+                "[" + sa.getKey() + "].metadata.namespace",
+                "namespace "
+                    + sa.getValue()
+                    + " is not in the file (add a Namespace item for it)"));
       }
     }
     if (!problems.isEmpty()) {
       throw new PolicyException(problems);
     }
-    // Kubernetes gives every namespace a "default" ServiceAccount; assume it where the file has none.
+    // Kubernetes gives every namespace a "default" ServiceAccount; assume it where the file has
+    // none.
     for (String ns : cluster.namespaces.keySet()) {
-      List<V1ServiceAccount> sas = cluster.serviceAccounts.computeIfAbsent(ns, k -> new ArrayList<>());
+      List<V1ServiceAccount> sas =
+          cluster.serviceAccounts.computeIfAbsent(ns, k -> new ArrayList<>());
       if (sas.stream().noneMatch(sa -> "default".equals(sa.getMetadata().getName()))) {
-        sas.add(0, new V1ServiceAccount().metadata(new V1ObjectMeta().name("default").namespace(ns)
-            .resourceVersion(UNKNOWN_RESOURCE_VERSION)));
+        sas.add(
+            0,
+            new V1ServiceAccount()
+                .metadata(
+                    new V1ObjectMeta()
+                        .name("default")
+                        .namespace(ns)
+                        .resourceVersion(UNKNOWN_RESOURCE_VERSION)));
       }
     }
     for (CredentialRef c : policy.credentials()) {
       String registry = c.registry() == null ? "registry.example" : c.registry();
-      byte[] placeholder = ("{\"auths\":{\"" + registry + "\":{\"auth\":\"cmVkYWN0ZWQ6cmVkYWN0ZWQ=\"}}}")
-          .getBytes(StandardCharsets.UTF_8);
-      cluster.sources.put(c.secret(), new SourceSecret(c.secret(), SourceSecret.DOCKERCONFIGJSON_TYPE,
-          Map.of(".dockerconfigjson", placeholder)));
+      byte[] placeholder =
+          ("{\"auths\":{\"" + registry + "\":{\"auth\":\"cmVkYWN0ZWQ6cmVkYWN0ZWQ=\"}}}")
+              .getBytes(StandardCharsets.UTF_8);
+      cluster.sources.put(
+          c.secret(),
+          new SourceSecret(
+              c.secret(),
+              SourceSecret.DOCKERCONFIGJSON_TYPE,
+              Map.of(".dockerconfigjson", placeholder)));
     }
     Recorder rec = new Recorder();
     Reconciler r = new Reconciler(cluster, rec, new Metrics());
@@ -239,7 +298,9 @@ final class Render {
     for (String ns : cluster.namespaces.keySet()) {
       List<String> lines = rec.byNamespace.getOrDefault(ns, List.of());
       List<String> missing = missingServiceAccounts(policy, cluster, ns);
-      sb.append("# ---- namespace ").append(ns).append(lines.isEmpty() && missing.isEmpty() ? ": nothing to do\n" : "\n");
+      sb.append("# ---- namespace ")
+          .append(ns)
+          .append(lines.isEmpty() && missing.isEmpty() ? ": nothing to do\n" : "\n");
       missing.forEach(l -> sb.append(l).append('\n'));
       for (String l : lines) {
         sb.append(l.startsWith("#") ? l + "\n" : "---\n" + l + "\n");
@@ -249,10 +310,14 @@ final class Render {
   }
 
   /** Notes for the ServiceAccounts a grant names in this namespace that the input does not have. */
-  private static List<String> missingServiceAccounts(Policy policy, StaticCluster cluster, String ns) {
+  private static List<String> missingServiceAccounts(
+      Policy policy, StaticCluster cluster, String ns) {
     V1Namespace n = cluster.namespaces.get(ns);
-    NamespaceInfo info = new NamespaceInfo(ns, n.getMetadata().getLabels() == null ? Map.of() : n.getMetadata().getLabels(),
-        n.getMetadata().getAnnotations() == null ? Map.of() : n.getMetadata().getAnnotations());
+    NamespaceInfo info =
+        new NamespaceInfo(
+            ns,
+            n.getMetadata().getLabels() == null ? Map.of() : n.getMetadata().getLabels(),
+            n.getMetadata().getAnnotations() == null ? Map.of() : n.getMetadata().getAnnotations());
     java.util.Set<String> have = new java.util.HashSet<>();
     cluster.serviceAccounts(ns).forEach(sa -> have.add(sa.getMetadata().getName()));
     List<String> out = new ArrayList<>();
@@ -265,8 +330,14 @@ final class Render {
       }
       for (String name : new java.util.TreeSet<>(g.serviceAccounts().names())) {
         if (!have.contains(name)) {
-          out.add("# ServiceAccount " + ns + "/" + name + " (named by access grant " + g.name()
-              + ") is not in the input: nothing to patch; run patches it once it exists");
+          out.add(
+              "# ServiceAccount "
+                  + ns
+                  + "/"
+                  + name
+                  + " (named by access grant "
+                  + g.name()
+                  + ") is not in the input: nothing to patch; run patches it once it exists");
         }
       }
     }

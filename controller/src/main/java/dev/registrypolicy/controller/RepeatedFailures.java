@@ -14,14 +14,15 @@ import java.util.logging.LogRecord;
 /**
  * Writes each distinct failure once. A record with an exception is a failure of its source (the
  * logger and the message, e.g. an informer for one resource type, or leader election); the same
- * source failing again with the same cause (every informer or election retry) is only counted,
- * and at most every {@code every} a {@code still failing} line gives the count. When the source
- * works again ({@link #recovered}) one {@code recovered} line says so. A different cause is a new
- * failure and is written in full. Records without an exception pass unchanged.
+ * source failing again with the same cause (every informer or election retry) is only counted, and
+ * at most every {@code every} a {@code still failing} line gives the count. When the source works
+ * again ({@link #recovered}) one {@code recovered} line says so. A different cause is a new failure
+ * and is written in full. Records without an exception pass unchanged.
  */
 final class RepeatedFailures extends Handler {
   /** Distinct failures tracked at once; the oldest is forgotten beyond this (bounded memory). */
   static final int MAX_TRACKED = 256;
+
   private final Handler out;
   private final LogFormat format;
   private final long everyNanos;
@@ -76,8 +77,17 @@ final class RepeatedFailures extends Handler {
           return;
         }
         f.lastWritten = now;
-        write = line(Level.WARNING, logger, "still failing", "failure", summary(message), "repeats", f.repeats,
-            "since", f.since);
+        write =
+            line(
+                Level.WARNING,
+                logger,
+                "still failing",
+                "failure",
+                summary(message),
+                "repeats",
+                f.repeats,
+                "since",
+                f.since);
       } else {
         failing.remove(source); // re-inserted last: the map's order is the eviction order
         failing.put(source, new Failure(logger, message, cause, r.getInstant(), now));
@@ -98,22 +108,37 @@ final class RepeatedFailures extends Handler {
   void recovered(String logger, String messageStart) {
     java.util.List<LogRecord> lines = new java.util.ArrayList<>();
     synchronized (this) {
-      for (Iterator<Failure> it = failing.values().iterator(); it.hasNext();) {
+      for (Iterator<Failure> it = failing.values().iterator(); it.hasNext(); ) {
         Failure f = it.next();
         if (f.logger.equals(logger) && f.message.startsWith(messageStart)) {
           it.remove();
-          lines.add(line(Level.INFO, logger, "recovered", "failure", summary(f.message), "repeats", f.repeats,
-              "since", f.since));
+          lines.add(
+              line(
+                  Level.INFO,
+                  logger,
+                  "recovered",
+                  "failure",
+                  summary(f.message),
+                  "repeats",
+                  f.repeats,
+                  "since",
+                  f.since));
         }
       }
     }
     lines.forEach(out::publish);
   }
 
-  /** How often the failing sources of this logger whose message starts so repeated, in all; -1 if none is failing. */
+  /**
+   * How often the failing sources of this logger whose message starts so repeated, in all; -1 if
+   * none is failing.
+   */
   synchronized long repeats(String logger, String messageStart) {
-    return failing.values().stream().filter(f -> f.logger.equals(logger) && f.message.startsWith(messageStart))
-        .mapToLong(f -> f.repeats).reduce(Long::sum).orElse(-1);
+    return failing.values().stream()
+        .filter(f -> f.logger.equals(logger) && f.message.startsWith(messageStart))
+        .mapToLong(f -> f.repeats)
+        .reduce(Long::sum)
+        .orElse(-1);
   }
 
   private static LogRecord line(Level level, String logger, String msg, Object... kv) {
@@ -122,7 +147,9 @@ final class RepeatedFailures extends Handler {
     return l;
   }
 
-  /** The failing line's message as a value: the project's own {@code msg=…} lines without their key. */
+  /**
+   * The failing line's message as a value: the project's own {@code msg=…} lines without their key.
+   */
   private static String summary(String message) {
     if (!message.startsWith("msg=")) {
       return message;

@@ -9,12 +9,13 @@ import io.kubernetes.client.openapi.ApiException;
 /**
  * The Lease lock, telling {@link Log} when the API answers it again. The elector and the lock log
  * each failed attempt themselves (every retry period), with the exception: {@link RepeatedFailures}
- * writes such a failure once, and this lock's next answered call ends it with one
- * {@code recovered} line.
+ * writes such a failure once, and this lock's next answered call ends it with one {@code recovered}
+ * line.
  */
 final class ReportingLock implements Lock {
   /** How {@link LeaderElector} starts the line of a failed read (client-java-extended 25). */
   static final String ELECTOR_READ_FAILED = "Error retrieving resource lock";
+
   private final LeaseLock lock;
 
   ReportingLock(LeaseLock lock) {

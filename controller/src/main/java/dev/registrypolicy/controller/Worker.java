@@ -17,7 +17,10 @@ final class Worker implements Runnable {
   private final Function<String, Reconciler.Result> process;
   private final BooleanSupplier serving;
 
-  Worker(RateLimitingQueue<String> queue, Function<String, Reconciler.Result> process, BooleanSupplier serving) {
+  Worker(
+      RateLimitingQueue<String> queue,
+      Function<String, Reconciler.Result> process,
+      BooleanSupplier serving) {
     this.queue = queue;
     this.process = process;
     this.serving = serving;

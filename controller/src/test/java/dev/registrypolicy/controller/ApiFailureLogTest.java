@@ -32,13 +32,18 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ApiFailureLogTest {
   /** Each source of failure lines: the informers by what they list, and leader election. */
-  private static final List<String> INFORMERS = List.of("ConfigMaps in namespace registry-policy",
-      "Secrets in namespace registry-policy", "Namespaces", "ServiceAccounts in all namespaces",
-      "managed Secrets in all namespaces");
-  private static final Pattern BARE_CLASS = Pattern.compile("\\b[A-Z][A-Za-z]+(Exception|Error)\\b");
+  private static final List<String> INFORMERS =
+      List.of(
+          "ConfigMaps in namespace registry-policy",
+          "Secrets in namespace registry-policy",
+          "Namespaces",
+          "ServiceAccounts in all namespaces",
+          "managed Secrets in all namespaces");
 
-  @TempDir
-  Path tmp;
+  private static final Pattern BARE_CLASS =
+      Pattern.compile("\\b[A-Z][A-Za-z]+(Exception|Error)\\b");
+
+  @TempDir Path tmp;
   private final ByteArrayOutputStream err = new ByteArrayOutputStream();
   private final CountDownLatch stop = new CountDownLatch(1);
   private final AtomicInteger exit = new AtomicInteger(-1);
@@ -58,14 +63,17 @@ class ApiFailureLogTest {
 
   private Path kubeconfig(String server) throws Exception {
     Path f = tmp.resolve("config");
-    Files.writeString(f, String.join("\n",
-        "apiVersion: v1",
-        "kind: Config",
-        "clusters: [{name: c, cluster: {server: \"" + server + "\"}}]",
-        "users: [{name: u, user: {token: not-a-real-token}}]",
-        "contexts: [{name: x, context: {cluster: c, user: u}}]",
-        "current-context: x",
-        ""));
+    Files.writeString(
+        f,
+        String.join(
+            "\n",
+            "apiVersion: v1",
+            "kind: Config",
+            "clusters: [{name: c, cluster: {server: \"" + server + "\"}}]",
+            "users: [{name: u, user: {token: not-a-real-token}}]",
+            "contexts: [{name: x, context: {cluster: c, user: u}}]",
+            "current-context: x",
+            ""));
     return f;
   }
 
@@ -78,7 +86,11 @@ class ApiFailureLogTest {
   private void start(Map<String, String> env) throws Exception {
     PrintStream p = new PrintStream(err, true, StandardCharsets.UTF_8);
     String listen = "127.0.0.1:" + freePort();
-    running = new Thread(() -> exit.set(ControllerMain.run(new String[] {"run", "--listen", listen}, p, p, env, stop)));
+    running =
+        new Thread(
+            () ->
+                exit.set(
+                    ControllerMain.run(new String[] {"run", "--listen", listen}, p, p, env, stop)));
     running.start();
   }
 
@@ -87,7 +99,8 @@ class ApiFailureLogTest {
     long deadline = System.nanoTime() + 60_000_000_000L;
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline || exit.get() >= 0) {
-        throw new AssertionError("timed out waiting for " + what + " (exit " + exit.get() + "):\n" + log());
+        throw new AssertionError(
+            "timed out waiting for " + what + " (exit " + exit.get() + "):\n" + log());
       }
       Thread.sleep(20);
     }
@@ -96,24 +109,34 @@ class ApiFailureLogTest {
   /** Every source has failed, been written once, and then retried at least {@code n} more times. */
   private void awaitRepeats(int n) throws InterruptedException {
     for (String what : INFORMERS) {
-      await(() -> Log.repeats(InformerCluster.class.getName(), InformerCluster.failure(what)) >= n, what + " retried");
+      await(
+          () -> Log.repeats(InformerCluster.class.getName(), InformerCluster.failure(what)) >= n,
+          what + " retried");
     }
-    await(() -> Log.repeats(LeaderElector.class.getName(), ReportingLock.ELECTOR_READ_FAILED) >= n,
+    await(
+        () -> Log.repeats(LeaderElector.class.getName(), ReportingLock.ELECTOR_READ_FAILED) >= n,
         "leader election retried");
   }
 
   private List<String> lines(String containing) {
-    return Arrays.stream(log().split("\n")).filter(l -> l.contains(containing)).collect(Collectors.toList());
+    return Arrays.stream(log().split("\n"))
+        .filter(l -> l.contains(containing))
+        .collect(Collectors.toList());
   }
 
   /** The cause and the server once per source, nothing unexplained. */
   private void assertOncePerSource(String cause, String server) {
     List<String> failing = lines(cause);
     for (String what : INFORMERS) {
-      assertEquals(1, failing.stream().filter(l -> l.contains("cannot list and watch " + what + ";")).count(),
+      assertEquals(
+          1,
+          failing.stream().filter(l -> l.contains("cannot list and watch " + what + ";")).count(),
           what + ":\n" + log());
     }
-    assertEquals(1, failing.stream().filter(l -> l.contains(ReportingLock.ELECTOR_READ_FAILED)).count(), log());
+    assertEquals(
+        1,
+        failing.stream().filter(l -> l.contains(ReportingLock.ELECTOR_READ_FAILED)).count(),
+        log());
     for (String l : failing) {
       assertTrue(l.contains("server=" + server), l);
     }
@@ -144,12 +167,23 @@ class ApiFailureLogTest {
       assertOncePerSource("error=\"HTTP 403 Forbidden", server);
       forbidden.close();
       for (String what : INFORMERS) {
-        await(() -> lines("msg=recovered").stream().anyMatch(l -> l.contains("cannot list and watch " + what)),
+        await(
+            () ->
+                lines("msg=recovered").stream()
+                    .anyMatch(l -> l.contains("cannot list and watch " + what)),
             what + " recovered");
       }
-      await(() -> lines("msg=recovered").stream().anyMatch(l -> l.contains(ReportingLock.ELECTOR_READ_FAILED)),
+      await(
+          () ->
+              lines("msg=recovered").stream()
+                  .anyMatch(l -> l.contains(ReportingLock.ELECTOR_READ_FAILED)),
           "leader election recovered");
-      assertEquals(1, lines("error=\"HTTP 403 Forbidden").stream().filter(l -> l.contains("Namespaces;")).count(), log());
+      assertEquals(
+          1,
+          lines("error=\"HTTP 403 Forbidden").stream()
+              .filter(l -> l.contains("Namespaces;"))
+              .count(),
+          log());
     }
   }
 
@@ -157,8 +191,13 @@ class ApiFailureLogTest {
   void kubeconfigNamingAMissingFile_isAUsageErrorNamingIt() {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     PrintStream p = new PrintStream(err, true, StandardCharsets.UTF_8);
-    int code = ControllerMain.run(new String[] {"run"}, new PrintStream(out), p,
-        Map.of("KUBECONFIG", "/nope/config", "HOME", tmp.toString()), stop);
+    int code =
+        ControllerMain.run(
+            new String[] {"run"},
+            new PrintStream(out),
+            p,
+            Map.of("KUBECONFIG", "/nope/config", "HOME", tmp.toString()),
+            stop);
     assertEquals(2, code, log());
     assertTrue(log().contains("KUBECONFIG names /nope/config, which does not exist"), log());
   }

@@ -14,8 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Where run finds the API server, and what it says when it cannot. */
 class ClusterConfigTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   private ClusterConfig.ConfigException failure(Map<String, String> env) {
     return assertThrows(ClusterConfig.ConfigException.class, () -> ClusterConfig.load(env));
@@ -25,21 +24,28 @@ class ClusterConfigTest {
   void aKubeconfigThatIsADirectoryOrOneOfSeveralMissing_isAUsageErrorNamingIt() throws Exception {
     ClusterConfig.ConfigException dir = failure(Map.of("KUBECONFIG", tmp.toString()));
     assertEquals(ControllerMain.USAGE, dir.exitCode);
-    assertTrue(dir.getMessage().contains(tmp + ", which cannot be read (a directory)"), dir.getMessage());
+    assertTrue(
+        dir.getMessage().contains(tmp + ", which cannot be read (a directory)"), dir.getMessage());
     Path ok = tmp.resolve("ok");
     Files.writeString(ok, "apiVersion: v1\n");
-    ClusterConfig.ConfigException second = failure(Map.of("KUBECONFIG", ok + File.pathSeparator + tmp.resolve("gone")));
+    ClusterConfig.ConfigException second =
+        failure(Map.of("KUBECONFIG", ok + File.pathSeparator + tmp.resolve("gone")));
     assertEquals(ControllerMain.USAGE, second.exitCode);
-    assertTrue(second.getMessage().contains(tmp.resolve("gone") + ", which does not exist"), second.getMessage());
+    assertTrue(
+        second.getMessage().contains(tmp.resolve("gone") + ", which does not exist"),
+        second.getMessage());
   }
 
   @Test
   void aKubeconfigWithoutAServer_isAProblemNamingTheFile() throws Exception {
     Path f = tmp.resolve("config");
-    Files.writeString(f, "apiVersion: v1\nkind: Config\ncurrent-context: x\ncontexts: []\nclusters: []\n");
+    Files.writeString(
+        f, "apiVersion: v1\nkind: Config\ncurrent-context: x\ncontexts: []\nclusters: []\n");
     ClusterConfig.ConfigException e = failure(Map.of("KUBECONFIG", f.toString()));
     assertEquals(ControllerMain.INVALID, e.exitCode);
-    assertTrue(e.getMessage().startsWith("kubeconfig " + f + " has no server") || e.getMessage().startsWith("cannot use kubeconfig " + f),
+    assertTrue(
+        e.getMessage().startsWith("kubeconfig " + f + " has no server")
+            || e.getMessage().startsWith("cannot use kubeconfig " + f),
         e.getMessage());
     assertFalse(e.getMessage().matches(".*\\b[A-Z][A-Za-z]+Exception\\b.*"), e.getMessage());
   }
@@ -47,14 +53,17 @@ class ClusterConfigTest {
   @Test
   void homeKubeconfigIsUsedWhenNothingElseIs() throws Exception {
     Path kube = Files.createDirectories(tmp.resolve(".kube"));
-    Files.writeString(kube.resolve("config"), String.join("\n",
-        "apiVersion: v1",
-        "kind: Config",
-        "clusters: [{name: c, cluster: {server: \"https://127.0.0.1:6443\"}}]",
-        "users: [{name: u, user: {token: t}}]",
-        "contexts: [{name: x, context: {cluster: c, user: u}}]",
-        "current-context: x",
-        ""));
+    Files.writeString(
+        kube.resolve("config"),
+        String.join(
+            "\n",
+            "apiVersion: v1",
+            "kind: Config",
+            "clusters: [{name: c, cluster: {server: \"https://127.0.0.1:6443\"}}]",
+            "users: [{name: u, user: {token: t}}]",
+            "contexts: [{name: x, context: {cluster: c, user: u}}]",
+            "current-context: x",
+            ""));
     ClusterConfig.Loaded l = ClusterConfig.load(Map.of("HOME", tmp.toString()));
     assertEquals("https://127.0.0.1:6443", l.server());
     assertTrue(l.source().startsWith("$HOME/.kube/config"), l.source());

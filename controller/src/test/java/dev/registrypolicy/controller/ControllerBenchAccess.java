@@ -81,14 +81,19 @@ public final class ControllerBenchAccess {
    * Starts a controller (informers and leader election; returns at once).
    *
    * @param resync informer resync period
-   * @param lease lease duration; renew deadline and retry period are derived as the tests do
-   *     (2/3 and 1/15 of it)
+   * @param lease lease duration; renew deadline and retry period are derived as the tests do (2/3
+   *     and 1/15 of it)
    */
-  public static Running start(ApiClient client, String identity, int workers, Duration resync, Duration lease) {
+  public static Running start(
+      ApiClient client, String identity, int workers, Duration resync, Duration lease) {
     Metrics metrics = new Metrics();
     Duration renew = lease.multipliedBy(2).dividedBy(3);
     Duration retry = lease.dividedBy(15);
-    Controller c = new Controller(client, new Controller.Settings(identity, workers, resync, lease, renew, retry), metrics);
+    Controller c =
+        new Controller(
+            client,
+            new Controller.Settings(identity, workers, resync, lease, renew, retry),
+            metrics);
     c.start();
     return new Running(c, metrics);
   }
@@ -111,13 +116,14 @@ public final class ControllerBenchAccess {
       root.removeHandler(h);
     }
     OutputStream out = Files.newOutputStream(file);
-    StreamHandler h = new StreamHandler(out, f) {
-      @Override
-      public synchronized void publish(LogRecord r) {
-        super.publish(r);
-        flush();
-      }
-    };
+    StreamHandler h =
+        new StreamHandler(out, f) {
+          @Override
+          public synchronized void publish(LogRecord r) {
+            super.publish(r);
+            flush();
+          }
+        };
     h.setLevel(Level.INFO);
     root.addHandler(h);
   }
@@ -135,17 +141,28 @@ public final class ControllerBenchAccess {
    * The pull Secret the controller writes for {@code grant} in {@code namespace}, given the policy
    * text and the policy namespace's source Secrets (name → type and data).
    */
-  public static V1Secret pullSecret(String policyText, Map<String, Map.Entry<String, Map<String, byte[]>>> sources,
-      String grant, String namespace) throws PolicyException {
+  public static V1Secret pullSecret(
+      String policyText,
+      Map<String, Map.Entry<String, Map<String, byte[]>>> sources,
+      String grant,
+      String namespace)
+      throws PolicyException {
     Policy p = PolicyDocument.parse(policyText);
     Map<String, SourceSecret> src = new java.util.HashMap<>();
-    sources.forEach((name, typeAndData) -> src.put(name, new SourceSecret(name, typeAndData.getKey(), typeAndData.getValue())));
+    sources.forEach(
+        (name, typeAndData) ->
+            src.put(name, new SourceSecret(name, typeAndData.getKey(), typeAndData.getValue())));
     Desired.Keyed g = Desired.grants(p, src);
     byte[] cfg = g.values().get(grant);
     if (cfg == null) {
       throw new IllegalArgumentException("grant " + grant + " cannot be served: " + g.problems());
     }
-    String secretName = p.access().stream().filter(a -> a.name().equals(grant)).findFirst().orElseThrow().secretName();
+    String secretName =
+        p.access().stream()
+            .filter(a -> a.name().equals(grant))
+            .findFirst()
+            .orElseThrow()
+            .secretName();
     return Reconciler.pullSecret(namespace, new Desired.PullSecret(secretName, grant, cfg), null);
   }
 }

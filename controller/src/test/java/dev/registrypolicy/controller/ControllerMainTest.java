@@ -19,13 +19,14 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The CLI's exit codes and messages (0 ok, 1 invalid policy or could not start, 2 usage). */
 class ControllerMainTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
   private final ByteArrayOutputStream out = new ByteArrayOutputStream();
   private final ByteArrayOutputStream err = new ByteArrayOutputStream();
 
   private int main(String... args) {
-    return ControllerMain.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+    return ControllerMain.run(
+        args,
+        new PrintStream(out, true, StandardCharsets.UTF_8),
         new PrintStream(err, true, StandardCharsets.UTF_8));
   }
 
@@ -42,16 +43,19 @@ class ControllerMainTest {
   @Test
   void validate_listsEveryProblemWithItsPathAndNoSecret() throws Exception {
     Path bad = tmp.resolve("bad.yaml");
-    Files.writeString(bad, String.join("\n",
-        "apiVersion: registry-policy.dev/v1alpha1",
-        "kind: RegistryPolicy",
-        "registries:",
-        "  - host: docker.io",
-        "    mirrrors: []",
-        "  - host: ghcr.io",
-        "    mirrors: [{url: \"https://robot:hunter2@mirror.corp.example\"}]",
-        "  - host: ../../etc",
-        ""));
+    Files.writeString(
+        bad,
+        String.join(
+            "\n",
+            "apiVersion: registry-policy.dev/v1alpha1",
+            "kind: RegistryPolicy",
+            "registries:",
+            "  - host: docker.io",
+            "    mirrrors: []",
+            "  - host: ghcr.io",
+            "    mirrors: [{url: \"https://robot:hunter2@mirror.corp.example\"}]",
+            "  - host: ../../etc",
+            ""));
     assertEquals(1, main("validate", "--policy", bad.toString()));
     String e = err();
     assertTrue(e.contains("registries[0].mirrrors: unknown key"), e);
@@ -70,33 +74,47 @@ class ControllerMainTest {
 
   @Test
   void run_badFlagsAreUsageErrorsNotHangs() {
-    assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
-      assertEquals(2, main("run", "--workers", "0"));
-      assertEquals(2, main("run", "--listen", "nocolon"));
-      assertEquals(2, main("run", "--listen=127.0.0.1:abc"));
-      assertEquals(2, main("run", "--listen", "127.0.0.1:70000"));
-      assertEquals(2, main("run", "--resync", "soon"));
-      assertEquals(2, main("run", "--bogus", "1"));
-      assertEquals(2, main("run", "--workers"));
-    });
+    assertTimeoutPreemptively(
+        Duration.ofSeconds(10),
+        () -> {
+          assertEquals(2, main("run", "--workers", "0"));
+          assertEquals(2, main("run", "--listen", "nocolon"));
+          assertEquals(2, main("run", "--listen=127.0.0.1:abc"));
+          assertEquals(2, main("run", "--listen", "127.0.0.1:70000"));
+          assertEquals(2, main("run", "--resync", "soon"));
+          assertEquals(2, main("run", "--bogus", "1"));
+          assertEquals(2, main("run", "--workers"));
+        });
   }
 
   @Test
   void run_portInUseExitsWith1AndSaysWhy() throws Exception {
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       Path kubeconfig = tmp.resolve("config");
-      Files.writeString(kubeconfig, String.join("\n",
-          "apiVersion: v1",
-          "kind: Config",
-          "clusters: [{name: c, cluster: {server: \"http://127.0.0.1:" + taken.getLocalPort() + "\"}}]",
-          "users: [{name: u, user: {token: t}}]",
-          "contexts: [{name: x, context: {cluster: c, user: u}}]",
-          "current-context: x",
-          ""));
+      Files.writeString(
+          kubeconfig,
+          String.join(
+              "\n",
+              "apiVersion: v1",
+              "kind: Config",
+              "clusters: [{name: c, cluster: {server: \"http://127.0.0.1:"
+                  + taken.getLocalPort()
+                  + "\"}}]",
+              "users: [{name: u, user: {token: t}}]",
+              "contexts: [{name: x, context: {cluster: c, user: u}}]",
+              "current-context: x",
+              ""));
       PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8);
-      int code = assertTimeoutPreemptively(Duration.ofSeconds(20),
-          () -> ControllerMain.run(new String[] {"run", "--listen", "127.0.0.1:" + taken.getLocalPort()}, e, e,
-              java.util.Map.of("KUBECONFIG", kubeconfig.toString()), null));
+      int code =
+          assertTimeoutPreemptively(
+              Duration.ofSeconds(20),
+              () ->
+                  ControllerMain.run(
+                      new String[] {"run", "--listen", "127.0.0.1:" + taken.getLocalPort()},
+                      e,
+                      e,
+                      java.util.Map.of("KUBECONFIG", kubeconfig.toString()),
+                      null));
       assertEquals(1, code, err());
       assertTrue(err().contains("msg=\"could not start\""), err());
       assertTrue(err().contains("error=\"Address already in use"), err());
@@ -133,12 +151,14 @@ class ControllerMainTest {
   void oneMessagePerBadFlag() {
     assertEquals(2, main("render", "--bogus", "--policy", "--namespaces=", "--other=1"));
     List<String> lines = List.of(err().split("\n"));
-    assertEquals(List.of(
-        "render: unknown flag --bogus",
-        "render: --policy needs a value (--policy FILE)",
-        "render: --namespaces needs a value (--namespaces FILE)",
-        "render: unknown flag --other",
-        "run registry-policy-controller render --help for usage"), lines);
+    assertEquals(
+        List.of(
+            "render: unknown flag --bogus",
+            "render: --policy needs a value (--policy FILE)",
+            "render: --namespaces needs a value (--namespaces FILE)",
+            "render: unknown flag --other",
+            "run registry-policy-controller render --help for usage"),
+        lines);
   }
 
   @Test
@@ -153,12 +173,20 @@ class ControllerMainTest {
   @Test
   void aMissingOrUnreadableInputFileIsAUsageError() throws Exception {
     assertEquals(2, main("validate", "--policy", tmp.resolve("nope.yaml").toString()));
-    assertTrue(err().contains("validate: --policy " + tmp.resolve("nope.yaml") + ": no such file"), err());
+    assertTrue(
+        err().contains("validate: --policy " + tmp.resolve("nope.yaml") + ": no such file"), err());
     assertEquals(2, main("validate", "--policy", tmp.toString()));
     assertTrue(err().contains("is a directory"), err());
     Path ns = tmp.resolve("ns.yaml");
     Files.writeString(ns, "[]\n");
-    assertEquals(2, main("render", "--policy", tmp.resolve("nope.yaml").toString(), "--namespaces", ns.toString()));
+    assertEquals(
+        2,
+        main(
+            "render",
+            "--policy",
+            tmp.resolve("nope.yaml").toString(),
+            "--namespaces",
+            ns.toString()));
   }
 
   @Test
@@ -177,7 +205,8 @@ class ControllerMainTest {
   @Test
   void oneProblemIsSingular() throws Exception {
     Path bad = tmp.resolve("one.yaml");
-    Files.writeString(bad, "apiVersion: registry-policy.dev/v1alpha1\nkind: RegistryPolicy\nbogus: 1\n");
+    Files.writeString(
+        bad, "apiVersion: registry-policy.dev/v1alpha1\nkind: RegistryPolicy\nbogus: 1\n");
     assertEquals(1, main("validate", "--policy", bad.toString()));
     assertTrue(err().contains("(1 problem)"), err());
     Path ns = tmp.resolve("ns.yaml");

@@ -36,7 +36,8 @@ abstract class ControllerScenarios {
   static final Duration TIMEOUT = Duration.ofSeconds(20);
 
   static String policy(String serviceAccounts, String extra) {
-    return String.join("\n",
+    return String.join(
+        "\n",
         "apiVersion: registry-policy.dev/v1alpha1",
         "kind: RegistryPolicy",
         "credentials:",
@@ -57,7 +58,8 @@ abstract class ControllerScenarios {
   static final String THEIRS = "{\"auths\":{\"theirs.example\":{}}}";
 
   static byte[] dockerConfig(String auth) {
-    return ("{\"auths\":{\"registry.corp.example\":{\"auth\":\"" + auth + "\"}}}").getBytes(StandardCharsets.UTF_8);
+    return ("{\"auths\":{\"registry.corp.example\":{\"auth\":\"" + auth + "\"}}}")
+        .getBytes(StandardCharsets.UTF_8);
   }
 
   /** An API client for the cluster under test. */
@@ -87,8 +89,17 @@ abstract class ControllerScenarios {
   }
 
   Controller startController(String identity) {
-    Controller c = new Controller(client(), new Controller.Settings(identity, 4, Duration.ofMinutes(10),
-        Duration.ofSeconds(3), Duration.ofSeconds(2), Duration.ofMillis(200)), new Metrics());
+    Controller c =
+        new Controller(
+            client(),
+            new Controller.Settings(
+                identity,
+                4,
+                Duration.ofMinutes(10),
+                Duration.ofSeconds(3),
+                Duration.ofSeconds(2),
+                Duration.ofMillis(200)),
+            new Metrics());
     c.start();
     controllers.add(c);
     return c;
@@ -102,11 +113,15 @@ abstract class ControllerScenarios {
     createNamespace("team-a", Map.of("pull", "corp"));
     ensureServiceAccount("team-a", "default");
     awaitPullSecret("team-a", "corp-pull");
-    await(() -> pullSecretsOf("team-a", "default").contains("corp-pull"), "default SA lists corp-pull");
+    await(
+        () -> pullSecretsOf("team-a", "default").contains("corp-pull"),
+        "default SA lists corp-pull");
     V1Secret s = api.readNamespacedSecret("corp-pull", "team-a").execute();
     assertEquals("kubernetes.io/dockerconfigjson", s.getType());
     assertEquals(Desired.MANAGED_BY, s.getMetadata().getLabels().get(Desired.MANAGED_BY_LABEL));
-    assertTrue(new String(s.getData().get(".dockerconfigjson"), StandardCharsets.UTF_8).contains("dXNlcjpwYXNz"));
+    assertTrue(
+        new String(s.getData().get(".dockerconfigjson"), StandardCharsets.UTF_8)
+            .contains("dXNlcjpwYXNz"));
   }
 
   @Test
@@ -117,7 +132,9 @@ abstract class ControllerScenarios {
     ensureServiceAccount("team-b", "default");
     awaitPullSecret("team-b", "corp-pull");
     ensureServiceAccount("team-b", "builder");
-    await(() -> pullSecretsOf("team-b", "builder").contains("corp-pull"), "a ServiceAccount created later gets it");
+    await(
+        () -> pullSecretsOf("team-b", "builder").contains("corp-pull"),
+        "a ServiceAccount created later gets it");
   }
 
   @Test
@@ -131,16 +148,21 @@ abstract class ControllerScenarios {
     ns.getMetadata().getLabels().remove("pull");
     api.replaceNamespace("team-c", ns).execute();
     await(() -> !secretExists("team-c", "corp-pull"), "managed Secret removed");
-    await(() -> pullSecretsOf("team-c", "default").equals(List.of("their-own")), "others' entries kept");
+    await(
+        () -> pullSecretsOf("team-c", "default").equals(List.of("their-own")),
+        "others' entries kept");
   }
 
   @Test
   void othersDuplicateEntries_areKeptAsTheyAre() throws Exception {
     createNamespace("team-dup", Map.of("pull", "corp"));
-    api.createNamespacedServiceAccount("team-dup", new V1ServiceAccount()
-        .metadata(new V1ObjectMeta().name("builder").namespace("team-dup"))
-        .addImagePullSecretsItem(new V1LocalObjectReference().name("x"))
-        .addImagePullSecretsItem(new V1LocalObjectReference().name("x"))).execute();
+    api.createNamespacedServiceAccount(
+            "team-dup",
+            new V1ServiceAccount()
+                .metadata(new V1ObjectMeta().name("builder").namespace("team-dup"))
+                .addImagePullSecretsItem(new V1LocalObjectReference().name("x"))
+                .addImagePullSecretsItem(new V1LocalObjectReference().name("x")))
+        .execute();
     upsertPolicy(policy("all", ""));
     startController("c1");
     await(() -> pullSecretsOf("team-dup", "builder").contains("corp-pull"), "granted");
@@ -160,7 +182,8 @@ abstract class ControllerScenarios {
     e.getMetadata().putAnnotationsItem("registry-policy.dev/opt-out", "true");
     api.replaceNamespace("team-e", e).execute();
     await(() -> !secretExists("team-e", "corp-pull"), "opt-out removes the grant");
-    upsertPolicy(String.join("\n", "apiVersion: registry-policy.dev/v1alpha1", "kind: RegistryPolicy", ""));
+    upsertPolicy(
+        String.join("\n", "apiVersion: registry-policy.dev/v1alpha1", "kind: RegistryPolicy", ""));
     await(() -> !secretExists("team-d", "corp-pull"), "revoked grant removed");
     await(() -> pullSecretsOf("team-d", "default").isEmpty(), "and its ServiceAccount entry");
   }
@@ -181,8 +204,12 @@ abstract class ControllerScenarios {
       await(() -> pullSecretData(ns, "corp-pull").contains("cm90YXRlZDpuZXc="), "rotated in " + ns);
     }
     V1ObjectMeta kept = api.readNamespacedSecret("corp-pull", "team-f").execute().getMetadata();
-    assertEquals("true", kept.getLabels().get("backup.example/include"), "others' labels survive a rotation");
-    assertEquals("platform", kept.getAnnotations().get("note.example/owner"), "and their annotations");
+    assertEquals(
+        "true",
+        kept.getLabels().get("backup.example/include"),
+        "others' labels survive a rotation");
+    assertEquals(
+        "platform", kept.getAnnotations().get("note.example/owner"), "and their annotations");
     assertEquals(Desired.MANAGED_BY, kept.getLabels().get(Desired.MANAGED_BY_LABEL));
   }
 
@@ -193,15 +220,20 @@ abstract class ControllerScenarios {
     ensureServiceAccount("team-s", "default");
     await(() -> pullSecretsOf("team-s", "default").contains("corp-pull"), "granted");
     api.deleteNamespacedSecret("corp-source", Policy.NAMESPACE).execute();
-    await(() -> status().getOrDefault("problems", "").contains("corp-source"), "the missing source is reported");
+    await(
+        () -> status().getOrDefault("problems", "").contains("corp-source"),
+        "the missing source is reported");
     long until = System.nanoTime() + 1_500_000_000L;
     while (System.nanoTime() < until) { // the namespace passes queued with the status run meanwhile
-      assertTrue(secretExists("team-s", "corp-pull"), "the copy is kept while its source is missing");
+      assertTrue(
+          secretExists("team-s", "corp-pull"), "the copy is kept while its source is missing");
       assertEquals(List.of("corp-pull"), pullSecretsOf("team-s", "default"), "and so is the entry");
       Thread.sleep(20);
     }
     upsertSecret(Policy.NAMESPACE, "corp-source", dockerConfig("YmFjazphZ2Fpbg=="));
-    await(() -> pullSecretData("team-s", "corp-pull").contains("YmFjazphZ2Fpbg=="), "re-created source rolls out");
+    await(
+        () -> pullSecretData("team-s", "corp-pull").contains("YmFjazphZ2Fpbg=="),
+        "re-created source rolls out");
     assertEquals(List.of("corp-pull"), pullSecretsOf("team-s", "default"));
   }
 
@@ -213,41 +245,68 @@ abstract class ControllerScenarios {
     upsertSecret("team-h", "corp-pull", THEIRS.getBytes(StandardCharsets.UTF_8));
     startController("c1");
     awaitPullSecret("team-i", "corp-pull"); // the rest of the policy is applied
-    await(() -> events(Policy.NAMESPACE).stream().anyMatch(ev -> "SecretConflict".equals(ev.getReason())),
+    await(
+        () ->
+            events(Policy.NAMESPACE).stream()
+                .anyMatch(ev -> "SecretConflict".equals(ev.getReason())),
         "conflict event on the policy ConfigMap");
-    await(() -> events(ApiWrites.EVENTS_FOR_CLUSTER_OBJECTS).stream().anyMatch(ev -> "SecretConflict".equals(ev.getReason())
-        && "Namespace".equals(ev.getInvolvedObject().getKind()) && "team-h".equals(ev.getInvolvedObject().getName())),
+    await(
+        () ->
+            events(ApiWrites.EVENTS_FOR_CLUSTER_OBJECTS).stream()
+                .anyMatch(
+                    ev ->
+                        "SecretConflict".equals(ev.getReason())
+                            && "Namespace".equals(ev.getInvolvedObject().getKind())
+                            && "team-h".equals(ev.getInvolvedObject().getName())),
         "conflict event on the Namespace (kubectl describe namespace team-h)");
     V1Secret theirs = api.readNamespacedSecret("corp-pull", "team-h").execute();
-    assertTrue(theirs.getMetadata().getLabels() == null
-        || !Desired.MANAGED_BY.equals(theirs.getMetadata().getLabels().get(Desired.MANAGED_BY_LABEL)));
-    assertEquals(THEIRS, new String(theirs.getData().get(".dockerconfigjson"), StandardCharsets.UTF_8),
+    assertTrue(
+        theirs.getMetadata().getLabels() == null
+            || !Desired.MANAGED_BY.equals(
+                theirs.getMetadata().getLabels().get(Desired.MANAGED_BY_LABEL)));
+    assertEquals(
+        THEIRS,
+        new String(theirs.getData().get(".dockerconfigjson"), StandardCharsets.UTF_8),
         "their data untouched");
     assertFalse(pullSecretsOf("team-h", "default").contains("corp-pull"));
-    await(() -> status().getOrDefault("conflicts", "").contains("team-h/corp-pull"), "the status lists the conflict");
+    await(
+        () -> status().getOrDefault("conflicts", "").contains("team-h/corp-pull"),
+        "the status lists the conflict");
     V1Namespace h = api.readNamespace("team-h").execute();
     h.getMetadata().getLabels().remove("pull");
     api.replaceNamespace("team-h", h).execute();
-    await(() -> !status().getOrDefault("conflicts", "").contains("team-h"), "no longer granted: no conflict");
+    await(
+        () -> !status().getOrDefault("conflicts", "").contains("team-h"),
+        "no longer granted: no conflict");
   }
 
   @Test
   void foreignBundleSecret_isNeverOverwrittenAndIsReported() throws Exception {
     upsertSecret(Policy.NAMESPACE, Desired.BUNDLE_SECRET, THEIRS.getBytes(StandardCharsets.UTF_8));
     upsertSecret(Policy.NAMESPACE, "corp-ca", dockerConfig("Y2E6Y2E="));
-    upsertPolicy(POLICY + String.join("\n", "",
-        "registries:",
-        "  - host: registry.corp.example",
-        "    mirrors:",
-        "      - url: https://mirror.corp.example",
-        "        ca: [{secret: corp-ca, key: .dockerconfigjson}]",
-        ""));
+    upsertPolicy(
+        POLICY
+            + String.join(
+                "\n",
+                "",
+                "registries:",
+                "  - host: registry.corp.example",
+                "    mirrors:",
+                "      - url: https://mirror.corp.example",
+                "        ca: [{secret: corp-ca, key: .dockerconfigjson}]",
+                ""));
     startController("c1");
-    await(() -> status().getOrDefault("conflicts", "").contains(Policy.NAMESPACE + "/" + Desired.BUNDLE_SECRET),
+    await(
+        () ->
+            status()
+                .getOrDefault("conflicts", "")
+                .contains(Policy.NAMESPACE + "/" + Desired.BUNDLE_SECRET),
         "the status lists the conflict");
-    assertTrue(events(Policy.NAMESPACE).stream().anyMatch(ev -> "SecretConflict".equals(ev.getReason())));
+    assertTrue(
+        events(Policy.NAMESPACE).stream().anyMatch(ev -> "SecretConflict".equals(ev.getReason())));
     V1Secret theirs = api.readNamespacedSecret(Desired.BUNDLE_SECRET, Policy.NAMESPACE).execute();
-    assertEquals(THEIRS, new String(theirs.getData().get(".dockerconfigjson"), StandardCharsets.UTF_8));
+    assertEquals(
+        THEIRS, new String(theirs.getData().get(".dockerconfigjson"), StandardCharsets.UTF_8));
   }
 
   @Test
@@ -257,7 +316,11 @@ abstract class ControllerScenarios {
     ensureServiceAccount("team-j", "default");
     awaitPullSecret("team-j", "corp-pull");
     upsertPolicy(POLICY.replace("secretName:", "secretNme:"));
-    await(() -> events(Policy.NAMESPACE).stream().anyMatch(ev -> "InvalidPolicy".equals(ev.getReason())), "event");
+    await(
+        () ->
+            events(Policy.NAMESPACE).stream()
+                .anyMatch(ev -> "InvalidPolicy".equals(ev.getReason())),
+        "event");
     await(() -> "false".equals(status().get("policyValid")), "status says invalid");
     assertTrue(status().get("problems").contains("secretNme: unknown key"), status()::toString);
     createNamespace("team-k", Map.of("pull", "corp"));
@@ -322,7 +385,9 @@ abstract class ControllerScenarios {
 
   void createNamespace(String name, Map<String, String> labels) throws ApiException {
     try {
-      api.createNamespace(new V1Namespace().metadata(new V1ObjectMeta().name(name).labels(new java.util.HashMap<>(labels))))
+      api.createNamespace(
+              new V1Namespace()
+                  .metadata(new V1ObjectMeta().name(name).labels(new java.util.HashMap<>(labels))))
           .execute();
     } catch (ApiException e) {
       if (e.getCode() != 409) {
@@ -337,7 +402,8 @@ abstract class ControllerScenarios {
       return;
     }
     try {
-      api.createNamespacedServiceAccount(ns, new V1ServiceAccount().metadata(new V1ObjectMeta().name(name).namespace(ns)))
+      api.createNamespacedServiceAccount(
+              ns, new V1ServiceAccount().metadata(new V1ObjectMeta().name(name).namespace(ns)))
           .execute();
     } catch (ApiException e) {
       if (e.getCode() != 409) {
@@ -359,7 +425,9 @@ abstract class ControllerScenarios {
     if (s.getImagePullSecrets() == null) {
       return List.of();
     }
-    return s.getImagePullSecrets().stream().map(V1LocalObjectReference::getName).collect(Collectors.toList());
+    return s.getImagePullSecrets().stream()
+        .map(V1LocalObjectReference::getName)
+        .collect(Collectors.toList());
   }
 
   void addPullSecretByHand(String ns, String sa, String name) throws ApiException {
@@ -379,7 +447,8 @@ abstract class ControllerScenarios {
 
   String pullSecretData(String ns, String name) {
     try {
-      return new String(api.readNamespacedSecret(name, ns).execute().getData().get(".dockerconfigjson"),
+      return new String(
+          api.readNamespacedSecret(name, ns).execute().getData().get(".dockerconfigjson"),
           StandardCharsets.UTF_8);
     } catch (ApiException e) {
       return "";
@@ -387,8 +456,11 @@ abstract class ControllerScenarios {
   }
 
   void upsertSecret(String ns, String name, byte[] dockerConfig) throws ApiException {
-    V1Secret s = new V1Secret().metadata(new V1ObjectMeta().name(name).namespace(ns))
-        .type("kubernetes.io/dockerconfigjson").data(Map.of(".dockerconfigjson", dockerConfig));
+    V1Secret s =
+        new V1Secret()
+            .metadata(new V1ObjectMeta().name(name).namespace(ns))
+            .type("kubernetes.io/dockerconfigjson")
+            .data(Map.of(".dockerconfigjson", dockerConfig));
     try {
       api.createNamespacedSecret(ns, s).execute();
     } catch (ApiException e) {
@@ -402,15 +474,18 @@ abstract class ControllerScenarios {
   }
 
   void upsertPolicy(String text) throws ApiException {
-    V1ConfigMap cm = new V1ConfigMap().metadata(new V1ObjectMeta().name(Policy.CONFIGMAP_NAME).namespace(Policy.NAMESPACE))
-        .data(Map.of(Policy.CONFIGMAP_KEY, text));
+    V1ConfigMap cm =
+        new V1ConfigMap()
+            .metadata(new V1ObjectMeta().name(Policy.CONFIGMAP_NAME).namespace(Policy.NAMESPACE))
+            .data(Map.of(Policy.CONFIGMAP_KEY, text));
     try {
       api.createNamespacedConfigMap(Policy.NAMESPACE, cm).execute();
     } catch (ApiException e) {
       if (e.getCode() != 409) {
         throw e;
       }
-      V1ConfigMap cur = api.readNamespacedConfigMap(Policy.CONFIGMAP_NAME, Policy.NAMESPACE).execute();
+      V1ConfigMap cur =
+          api.readNamespacedConfigMap(Policy.CONFIGMAP_NAME, Policy.NAMESPACE).execute();
       cur.setData(Map.of(Policy.CONFIGMAP_KEY, text));
       api.replaceNamespacedConfigMap(Policy.CONFIGMAP_NAME, Policy.NAMESPACE, cur).execute();
     }
@@ -418,7 +493,9 @@ abstract class ControllerScenarios {
 
   Map<String, String> status() {
     try {
-      return api.readNamespacedConfigMap(Reconciler.STATUS_CONFIGMAP, Policy.NAMESPACE).execute().getData();
+      return api.readNamespacedConfigMap(Reconciler.STATUS_CONFIGMAP, Policy.NAMESPACE)
+          .execute()
+          .getData();
     } catch (ApiException e) {
       return Map.of();
     }

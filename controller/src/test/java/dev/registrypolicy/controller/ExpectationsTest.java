@@ -28,7 +28,8 @@ class ExpectationsTest {
     ex.patched("ServiceAccount/a/default", "23");
     long mark = ex.mark(); // the pass starts and reads the cache: still version 23
     ex.observed("ServiceAccount/a/default", "24"); // the informer catches up meanwhile
-    assertTrue(ex.pending("ServiceAccount/a/default", mark, "23"), "this pass holds a stale snapshot");
+    assertTrue(
+        ex.pending("ServiceAccount/a/default", mark, "23"), "this pass holds a stale snapshot");
     assertFalse(ex.pending("ServiceAccount/a/default", ex.mark(), "24"), "the next pass sees 24");
   }
 

@@ -17,7 +17,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The scenarios on the in-process API, plus what only the fake can show (write counts, races, 410). */
+/**
+ * The scenarios on the in-process API, plus what only the fake can show (write counts, races, 410).
+ */
 class FakeApiControllerTest extends ControllerScenarios {
   FakeKubeApi fake;
 
@@ -45,7 +47,10 @@ class FakeApiControllerTest extends ControllerScenarios {
   }
 
   long writesExceptLeases() {
-    return fake.requests().stream().filter(Request::isWrite).filter(r -> !"leases".equals(r.resource())).count();
+    return fake.requests().stream()
+        .filter(Request::isWrite)
+        .filter(r -> !"leases".equals(r.resource()))
+        .count();
   }
 
   @Test
@@ -58,11 +63,17 @@ class FakeApiControllerTest extends ControllerScenarios {
     createNamespace("two", Map.of("pull", "corp"));
     ensureServiceAccount("two", "default");
     await(() -> pullSecretsOf("two", "default").contains("corp-pull"), "granted");
-    List<Request> writes = fake.requests().stream().filter(Request::isWrite)
-        .filter(r -> "two".equals(r.namespace()) && !"namespaces".equals(r.resource())
-            && !("serviceaccounts".equals(r.resource()) && "POST".equals(r.method())))
-        .collect(Collectors.toList());
-    assertEquals(List.of("POST secrets", "PATCH serviceaccounts"),
+    List<Request> writes =
+        fake.requests().stream()
+            .filter(Request::isWrite)
+            .filter(
+                r ->
+                    "two".equals(r.namespace())
+                        && !"namespaces".equals(r.resource())
+                        && !("serviceaccounts".equals(r.resource()) && "POST".equals(r.method())))
+            .collect(Collectors.toList());
+    assertEquals(
+        List.of("POST secrets", "PATCH serviceaccounts"),
         writes.stream().map(r -> r.method() + " " + r.resource()).collect(Collectors.toList()));
   }
 
@@ -88,8 +99,15 @@ class FakeApiControllerTest extends ControllerScenarios {
     while (System.nanoTime() < deadline) {
       Thread.sleep(50); // let the full pass run
     }
-    assertEquals(0, writesExceptLeases(), () -> fake.requests().stream().filter(Request::isWrite)
-        .filter(r -> !"leases".equals(r.resource())).map(r -> r + " " + r.body()).collect(Collectors.joining("\n")));
+    assertEquals(
+        0,
+        writesExceptLeases(),
+        () ->
+            fake.requests().stream()
+                .filter(Request::isWrite)
+                .filter(r -> !"leases".equals(r.resource()))
+                .map(r -> r + " " + r.body())
+                .collect(Collectors.joining("\n")));
   }
 
   @Test
@@ -98,20 +116,33 @@ class FakeApiControllerTest extends ControllerScenarios {
     ensureServiceAccount("race", "default");
     AtomicBoolean raced = new AtomicBoolean();
     // Just before the controller's patch arrives, another writer appends its own entry.
-    fake.onNextRequest(r -> "PATCH".equals(r.method()) && "serviceaccounts".equals(r.resource()), r -> {
-      fake.mutate("serviceaccounts", "race", "default", sa -> {
-        JsonArray list = sa.has("imagePullSecrets") ? sa.getAsJsonArray("imagePullSecrets") : new JsonArray();
-        JsonObject ref = new JsonObject();
-        ref.addProperty("name", "other-writer");
-        list.add(ref);
-        sa.add("imagePullSecrets", list);
-      });
-      raced.set(true);
-    });
+    fake.onNextRequest(
+        r -> "PATCH".equals(r.method()) && "serviceaccounts".equals(r.resource()),
+        r -> {
+          fake.mutate(
+              "serviceaccounts",
+              "race",
+              "default",
+              sa -> {
+                JsonArray list =
+                    sa.has("imagePullSecrets")
+                        ? sa.getAsJsonArray("imagePullSecrets")
+                        : new JsonArray();
+                JsonObject ref = new JsonObject();
+                ref.addProperty("name", "other-writer");
+                list.add(ref);
+                sa.add("imagePullSecrets", list);
+              });
+          raced.set(true);
+        });
     startController("c1");
     await(raced::get, "the race happened");
-    await(() -> pullSecretsOf("race", "default").containsAll(List.of("other-writer", "corp-pull")), "both entries kept");
-    assertTrue(fake.requests().stream().anyMatch(r -> "serviceaccounts".equals(r.resource()) && r.code() == 422),
+    await(
+        () -> pullSecretsOf("race", "default").containsAll(List.of("other-writer", "corp-pull")),
+        "both entries kept");
+    assertTrue(
+        fake.requests().stream()
+            .anyMatch(r -> "serviceaccounts".equals(r.resource()) && r.code() == 422),
         "the first patch lost the race (JSON Patch test failed)");
   }
 
@@ -129,7 +160,9 @@ class FakeApiControllerTest extends ControllerScenarios {
     fake.create(sa);
     startController("c1");
     await(() -> pullSecretsOf("bare", "default").contains("corp-pull"), "patched");
-    assertTrue(fake.requests().stream().noneMatch(r -> "serviceaccounts".equals(r.resource()) && r.code() == 422),
+    assertTrue(
+        fake.requests().stream()
+            .noneMatch(r -> "serviceaccounts".equals(r.resource()) && r.code() == 422),
         "no failed patch");
   }
 
@@ -139,12 +172,15 @@ class FakeApiControllerTest extends ControllerScenarios {
     createNamespace("keep", Map.of("pull", "corp"));
     ensureServiceAccount("keep", "default");
     await(() -> pullSecretsOf("keep", "default").contains("corp-pull"), "granted");
-    // Our Secret disappears and the next create fails once: the entry must not be dropped meanwhile.
+    // Our Secret disappears and the next create fails once: the entry must not be dropped
+    // meanwhile.
     fake.failNext("POST", "/namespaces/keep/secrets", 503);
     fake.resetCounters();
     api.deleteNamespacedSecret("corp-pull", "keep").execute();
     awaitPullSecret("keep", "corp-pull");
-    assertTrue(fake.requests().stream().noneMatch(r -> "serviceaccounts".equals(r.resource()) && r.isWrite()),
+    assertTrue(
+        fake.requests().stream()
+            .noneMatch(r -> "serviceaccounts".equals(r.resource()) && r.isWrite()),
         "the ServiceAccount was not touched while the Secret was being recreated");
     assertEquals(List.of("corp-pull"), pullSecretsOf("keep", "default"));
   }
@@ -163,13 +199,23 @@ class FakeApiControllerTest extends ControllerScenarios {
       String ns = "fast" + i;
       await(() -> pullSecretsOf(ns, "default").contains("corp-pull"), ns);
     }
-    List<Request> failed = fake.requests().stream()
-        .filter(r -> r.isWrite() && r.code() >= 400 && !"leases".equals(r.resource())).collect(Collectors.toList());
-    assertEquals(List.of(), failed.stream().map(Request::toString).collect(Collectors.toList()), () -> history(failed));
-    long writes = fake.requests().stream().filter(Request::isWrite)
-        .filter(r -> r.namespace() != null && r.namespace().startsWith("fast"))
-        .filter(r -> "secrets".equals(r.resource()) || ("serviceaccounts".equals(r.resource()) && "PATCH".equals(r.method())))
-        .count();
+    List<Request> failed =
+        fake.requests().stream()
+            .filter(r -> r.isWrite() && r.code() >= 400 && !"leases".equals(r.resource()))
+            .collect(Collectors.toList());
+    assertEquals(
+        List.of(),
+        failed.stream().map(Request::toString).collect(Collectors.toList()),
+        () -> history(failed));
+    long writes =
+        fake.requests().stream()
+            .filter(Request::isWrite)
+            .filter(r -> r.namespace() != null && r.namespace().startsWith("fast"))
+            .filter(
+                r ->
+                    "secrets".equals(r.resource())
+                        || ("serviceaccounts".equals(r.resource()) && "PATCH".equals(r.method())))
+            .count();
     assertEquals(80, writes, "exactly two writes per namespace");
   }
 
@@ -178,11 +224,13 @@ class FakeApiControllerTest extends ControllerScenarios {
     Controller c = startController("c1");
     createNamespace("lease-a", Map.of("pull", "corp"));
     awaitPullSecret("lease-a", "corp-pull");
-    FakeKubeApi.Registration partition = fake.failWhen(r -> "leases".equals(r.resource()) && "PUT".equals(r.method()), 500);
+    FakeKubeApi.Registration partition =
+        fake.failWhen(r -> "leases".equals(r.resource()) && "PUT".equals(r.method()), 500);
     await(() -> !c.isLeader(), "renewals fail: the replica steps down");
     createNamespace("lease-b", Map.of("pull", "corp"));
     Thread.sleep(500); // the informer has the namespace long before this
-    assertFalse(secretExists("lease-b", "corp-pull"), "a replica that does not lead writes nothing");
+    assertFalse(
+        secretExists("lease-b", "corp-pull"), "a replica that does not lead writes nothing");
     partition.close();
     await(c::isLeader, "it campaigns again and leads");
     awaitPullSecret("lease-b", "corp-pull");
@@ -208,10 +256,15 @@ class FakeApiControllerTest extends ControllerScenarios {
     awaitPullSecret("heal", "corp-pull");
   }
 
-  /** Every call about the namespaces of these failed requests, with bodies, to explain a failure. */
+  /**
+   * Every call about the namespaces of these failed requests, with bodies, to explain a failure.
+   */
   private String history(List<Request> failed) {
-    java.util.Set<String> namespaces = failed.stream().map(Request::namespace).collect(Collectors.toSet());
-    return fake.requests().stream().filter(r -> namespaces.contains(r.namespace()))
-        .map(r -> r + (r.body().isEmpty() ? "" : " " + r.body())).collect(Collectors.joining("\n", "\n", ""));
+    java.util.Set<String> namespaces =
+        failed.stream().map(Request::namespace).collect(Collectors.toSet());
+    return fake.requests().stream()
+        .filter(r -> namespaces.contains(r.namespace()))
+        .map(r -> r + (r.body().isEmpty() ? "" : " " + r.body()))
+        .collect(Collectors.joining("\n", "\n", ""));
   }
 }

@@ -15,8 +15,11 @@ import org.testcontainers.utility.DockerImageName;
  * The same scenarios on a real k3s (Testcontainers). Runs where a Docker engine is available;
  * reported as skipped elsewhere (no Docker engine runs on this project's CI machines).
  */
-@EnabledIf(value = "dockerAvailable", disabledReason = "no Docker engine found: the k3s suite needs one"
-    + " (Testcontainers); the same scenarios ran against the in-process API in FakeApiControllerTest")
+@EnabledIf(
+    value = "dockerAvailable",
+    disabledReason =
+        "no Docker engine found: the k3s suite needs one"
+            + " (Testcontainers); the same scenarios ran against the in-process API in FakeApiControllerTest")
 class K3sControllerTest extends ControllerScenarios {
   static K3sContainer k3s;
   static ApiClient client;
@@ -30,7 +33,12 @@ class K3sControllerTest extends ControllerScenarios {
     k3s = new K3sContainer(DockerImageName.parse("rancher/k3s:v1.31.4-k3s1"));
     k3s.start();
     client = Config.fromConfig(new StringReader(k3s.getKubeConfigYaml()));
-    client.setHttpClient(client.getHttpClient().newBuilder().readTimeout(0, java.util.concurrent.TimeUnit.SECONDS).build());
+    client.setHttpClient(
+        client
+            .getHttpClient()
+            .newBuilder()
+            .readTimeout(0, java.util.concurrent.TimeUnit.SECONDS)
+            .build());
   }
 
   @AfterAll

@@ -23,8 +23,10 @@ class MetricsTest {
     m.conflicts.inc();
     m.leader = true;
     String text = m.scrape();
-    for (String counter : List.of("writes", "secret_conflicts", "write_races", "invalid_policies", "reconciles")) {
-      assertTrue(text.contains("# TYPE registry_policy_controller_" + counter + "_total counter\n"), text);
+    for (String counter :
+        List.of("writes", "secret_conflicts", "write_races", "invalid_policies", "reconciles")) {
+      assertTrue(
+          text.contains("# TYPE registry_policy_controller_" + counter + "_total counter\n"), text);
     }
     assertTrue(text.contains("# TYPE registry_policy_controller_leader gauge\n"), text);
     assertTrue(text.contains("\nregistry_policy_controller_writes_total 2.0\n"), text);
@@ -45,15 +47,29 @@ class MetricsTest {
     HealthServer server = ControllerRun.serve("127.0.0.1:" + port, () -> false, m::scrape);
     try {
       HttpClient c = HttpClient.newHttpClient();
-      HttpResponse<String> metrics = c.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
-          .build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> metrics =
+          c.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+              HttpResponse.BodyHandlers.ofString());
       assertEquals(200, metrics.statusCode());
-      assertTrue(metrics.body().contains("registry_policy_controller_reconciles_total 1.0"), metrics.body());
+      assertTrue(
+          metrics.body().contains("registry_policy_controller_reconciles_total 1.0"),
+          metrics.body());
       assertEquals(Metrics.CONTENT_TYPE, metrics.headers().firstValue("Content-Type").orElse(""));
-      assertEquals(200, c.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/healthz")).build(),
-          HttpResponse.BodyHandlers.ofString()).statusCode());
-      assertEquals(503, c.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/readyz")).build(),
-          HttpResponse.BodyHandlers.ofString()).statusCode());
+      assertEquals(
+          200,
+          c.send(
+                  HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/healthz"))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString())
+              .statusCode());
+      assertEquals(
+          503,
+          c.send(
+                  HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/readyz"))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString())
+              .statusCode());
     } finally {
       server.close();
     }

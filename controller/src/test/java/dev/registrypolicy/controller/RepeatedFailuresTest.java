@@ -19,18 +19,23 @@ class RepeatedFailuresTest {
   private final List<String> lines = new ArrayList<>();
   private final AtomicLong now = new AtomicLong();
   private final LogFormat format = new LogFormat(false, ApiErrors::describe);
-  private final RepeatedFailures handler = new RepeatedFailures(new Handler() {
-    @Override
-    public void publish(LogRecord r) {
-      lines.add(format.format(r).strip());
-    }
+  private final RepeatedFailures handler =
+      new RepeatedFailures(
+          new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+              lines.add(format.format(r).strip());
+            }
 
-    @Override
-    public void flush() {}
+            @Override
+            public void flush() {}
 
-    @Override
-    public void close() {}
-  }, format, Duration.ofMinutes(5), now::get);
+            @Override
+            public void close() {}
+          },
+          format,
+          Duration.ofMinutes(5),
+          now::get);
 
   private void fail(String logger, String msg, String cause) {
     LogRecord r = new LogRecord(Level.WARNING, msg);
@@ -51,7 +56,9 @@ class RepeatedFailuresTest {
     now.addAndGet(Duration.ofMinutes(5).toNanos());
     fail("a.Lib", "list failed", "Connection refused");
     assertEquals(2, lines.size(), lines::toString);
-    assertTrue(lines.get(1).contains("msg=\"still failing\" failure=\"list failed\" repeats=50"), lines::toString);
+    assertTrue(
+        lines.get(1).contains("msg=\"still failing\" failure=\"list failed\" repeats=50"),
+        lines::toString);
   }
 
   @Test
@@ -72,7 +79,11 @@ class RepeatedFailuresTest {
     handler.recovered("a.Lib", "list");
     handler.recovered("a.Lib", "list"); // nothing was failing any more
     assertEquals(2, lines.size(), lines::toString);
-    assertTrue(lines.get(1).contains("level=INFO logger=Lib msg=recovered failure=\"list failed\" repeats=1"), lines::toString);
+    assertTrue(
+        lines
+            .get(1)
+            .contains("level=INFO logger=Lib msg=recovered failure=\"list failed\" repeats=1"),
+        lines::toString);
     assertEquals(-1, handler.repeats("a.Lib", "list"));
     fail("a.Lib", "list failed", "Connection refused");
     assertEquals(3, lines.size(), lines::toString);
@@ -93,6 +104,9 @@ class RepeatedFailuresTest {
       fail("a.Lib", "failed #" + i + ";", "Connection refused");
     }
     assertEquals(-1, handler.repeats("a.Lib", "failed #0;"), "the oldest sources were forgotten");
-    assertEquals(0, handler.repeats("a.Lib", "failed #" + (RepeatedFailures.MAX_TRACKED * 3 - 1) + ";"), "the newest is kept");
+    assertEquals(
+        0,
+        handler.repeats("a.Lib", "failed #" + (RepeatedFailures.MAX_TRACKED * 3 - 1) + ";"),
+        "the newest is kept");
   }
 }

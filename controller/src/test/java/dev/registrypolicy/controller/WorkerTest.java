@@ -18,22 +18,27 @@ import org.junit.jupiter.api.Test;
 class WorkerTest {
   @Test
   void anExceptionOnOneKeyNeitherKillsTheWorkerNorLosesTheKey() throws Exception {
-    RateLimitingQueue<String> queue = new DefaultRateLimitingQueue<>(Executors.newSingleThreadExecutor());
+    RateLimitingQueue<String> queue =
+        new DefaultRateLimitingQueue<>(Executors.newSingleThreadExecutor());
     AtomicInteger badAttempts = new AtomicInteger();
     List<String> done = new CopyOnWriteArrayList<>();
     CountDownLatch allDone = new CountDownLatch(3);
     AtomicBoolean serving = new AtomicBoolean(true);
-    Worker w = new Worker(queue, key -> {
-      if (key.equals("ns/bad") && badAttempts.incrementAndGet() <= 2) {
-        throw new IllegalStateException("broken object in ns/bad");
-      }
-      if (key.equals("ns/error") && badAttempts.get() < 2) {
-        throw new StackOverflowError();
-      }
-      done.add(key);
-      allDone.countDown();
-      return Reconciler.Result.DONE;
-    }, serving::get);
+    Worker w =
+        new Worker(
+            queue,
+            key -> {
+              if (key.equals("ns/bad") && badAttempts.incrementAndGet() <= 2) {
+                throw new IllegalStateException("broken object in ns/bad");
+              }
+              if (key.equals("ns/error") && badAttempts.get() < 2) {
+                throw new StackOverflowError();
+              }
+              done.add(key);
+              allDone.countDown();
+              return Reconciler.Result.DONE;
+            },
+            serving::get);
     Thread t = new Thread(w, "worker");
     t.start();
     queue.add("ns/bad");

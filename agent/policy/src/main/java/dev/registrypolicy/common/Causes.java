@@ -15,10 +15,10 @@ import java.util.Locale;
 
 /**
  * Why an operation failed, in words an operator reads ("permission denied", "no space left on
- * device", "file name too long"), never a bare exception class name, and without any file name:
- * the caller names the object it was working on, so the same cause gives the same text on every
- * pass (a temp file's random name never appears) and one problem is logged once. The one place
- * both jars turn exceptions into words; {@link LogFormat} builds on it for log lines.
+ * device", "file name too long"), never a bare exception class name, and without any file name: the
+ * caller names the object it was working on, so the same cause gives the same text on every pass (a
+ * temp file's random name never appears) and one problem is logged once. The one place both jars
+ * turn exceptions into words; {@link LogFormat} builds on it for log lines.
  */
 public final class Causes {
   private static final int MAX = 200;
@@ -103,7 +103,9 @@ public final class Causes {
     if (t.length() > MAX) {
       t = t.substring(0, MAX);
     }
-    if (t.length() > 1 && Character.isUpperCase(t.charAt(0)) && Character.isLowerCase(t.charAt(1))) {
+    if (t.length() > 1
+        && Character.isUpperCase(t.charAt(0))
+        && Character.isLowerCase(t.charAt(1))) {
       return t.substring(0, 1).toLowerCase(Locale.ROOT) + t.substring(1);
     }
     return t;

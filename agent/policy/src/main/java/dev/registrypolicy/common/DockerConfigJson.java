@@ -23,25 +23,30 @@ import java.util.Optional;
  * <p>Registry keys are matched as kubelet's credential keyring matches them: a {@code scheme://}
  * and a path are ignored, the host is compared case-insensitively, label by label, where a label
  * may be a glob ({@code *.corp.example}; {@code *} and {@code ?} within one label), the port must
- * be the same (none matches none), and Docker Hub's names ({@code docker.io},
- * {@code index.docker.io}, {@code registry-1.docker.io}) are one registry. Several matches are
- * taken in kubelet's order: keys without wildcards first, then by key in reverse order.
+ * be the same (none matches none), and Docker Hub's names ({@code docker.io}, {@code
+ * index.docker.io}, {@code registry-1.docker.io}) are one registry. Several matches are taken in
+ * kubelet's order: keys without wildcards first, then by key in reverse order.
  *
- * <p>Passwords are byte strings: {@code :}, backslashes, quotes and any Unicode character work,
- * and the Basic value is formed from the bytes as given. {@link #toString()} and every message
- * show registry keys (redacted by {@link Redact}) only, never a credential.
+ * <p>Passwords are byte strings: {@code :}, backslashes, quotes and any Unicode character work, and
+ * the Basic value is formed from the bytes as given. {@link #toString()} and every message show
+ * registry keys (redacted by {@link Redact}) only, never a credential.
  */
 public final class DockerConfigJson {
   /** The data key of a {@code kubernetes.io/dockerconfigjson} Secret. */
   public static final String KEY = ".dockerconfigjson";
+
   /** The Secret type whose data is under {@link #KEY}. */
   public static final String TYPE = "kubernetes.io/dockerconfigjson";
+
   /** The Secret type with {@link #USERNAME_KEY} and {@link #PASSWORD_KEY}. */
   public static final String BASIC_AUTH_TYPE = "kubernetes.io/basic-auth";
+
   public static final String USERNAME_KEY = "username";
   public static final String PASSWORD_KEY = "password";
+
   /** Largest value read: a Secret holds at most 1 MiB. */
   public static final int MAX_BYTES = 1 << 20;
+
   /** Deepest JSON nesting read; the format needs 3. */
   public static final int MAX_DEPTH = 16;
 
@@ -73,8 +78,8 @@ public final class DockerConfigJson {
       throw new InvalidDockerConfigException("no " + KEY + " value");
     }
     if (json.length > MAX_BYTES) {
-      throw new InvalidDockerConfigException(KEY + " is " + json.length + " bytes, more than a Secret holds ("
-          + MAX_BYTES + ")");
+      throw new InvalidDockerConfigException(
+          KEY + " is " + json.length + " bytes, more than a Secret holds (" + MAX_BYTES + ")");
     }
     String text;
     try {
@@ -98,12 +103,18 @@ public final class DockerConfigJson {
     List<Entry> out = new ArrayList<>();
     for (Map.Entry<String, JsonElement> e : auths.getAsJsonObject().entrySet()) {
       if (!e.getValue().isJsonObject()) {
-        throw new InvalidDockerConfigException(KEY + ": the auths entry " + Redact.quote(e.getKey())
-            + " is not an object");
+        throw new InvalidDockerConfigException(
+            KEY + ": the auths entry " + Redact.quote(e.getKey()) + " is not an object");
       }
       JsonObject o = e.getValue().getAsJsonObject();
-      out.add(new Entry(e.getKey(), string(o, "username"), string(o, "password"), string(o, "auth"),
-          string(o, "identitytoken"), string(o, "registrytoken")));
+      out.add(
+          new Entry(
+              e.getKey(),
+              string(o, "username"),
+              string(o, "password"),
+              string(o, "auth"),
+              string(o, "identitytoken"),
+              string(o, "registrytoken")));
     }
     return new DockerConfigJson(out);
   }
@@ -118,7 +129,8 @@ public final class DockerConfigJson {
       return "";
     }
     int end = at + 9;
-    while (end < message.length() && (Character.isDigit(message.charAt(end)) || message.startsWith(" column ", end))) {
+    while (end < message.length()
+        && (Character.isDigit(message.charAt(end)) || message.startsWith(" column ", end))) {
       end += message.startsWith(" column ", end) ? 8 : 1;
     }
     return message.substring(at, end);
@@ -129,7 +141,10 @@ public final class DockerConfigJson {
     return e != null && e.isJsonPrimitive() && !e.getAsString().isEmpty() ? e.getAsString() : null;
   }
 
-  /** The best entry for registry {@code host} ({@code registry.corp:5000}, {@code docker.io}), if any. */
+  /**
+   * The best entry for registry {@code host} ({@code registry.corp:5000}, {@code docker.io}), if
+   * any.
+   */
   public Optional<Entry> lookup(String host) {
     List<Entry> m = matching(host);
     return m.isEmpty() ? Optional.empty() : Optional.of(m.get(0));
@@ -144,8 +159,12 @@ public final class DockerConfigJson {
         out.add(e);
       }
     }
-    out.sort(Comparator.comparing((Entry e) -> registryHost(e.key()).indexOf('*') >= 0 || registryHost(e.key()).indexOf('?') >= 0)
-        .thenComparing(Entry::key, Comparator.reverseOrder()));
+    out.sort(
+        Comparator.comparing(
+                (Entry e) ->
+                    registryHost(e.key()).indexOf('*') >= 0
+                        || registryHost(e.key()).indexOf('?') >= 0)
+            .thenComparing(Entry::key, Comparator.reverseOrder()));
     return out;
   }
 
@@ -192,7 +211,10 @@ public final class DockerConfigJson {
     return c >= 0 && host.indexOf(']', c) < 0 ? c : -1;
   }
 
-  /** {@code *} (any run) and {@code ?} (one character) within one label; linear backtracking on the last star. */
+  /**
+   * {@code *} (any run) and {@code ?} (one character) within one label; linear backtracking on the
+   * last star.
+   */
   private static boolean labelMatches(String p, String s) {
     int pi = 0;
     int si = 0;
@@ -264,8 +286,8 @@ public final class DockerConfigJson {
   }
 
   /**
-   * One {@code auths} entry, with the fields it has (null for those it lacks). Equality is by
-   * every field; {@link #toString()} shows the key and which fields are set, no values.
+   * One {@code auths} entry, with the fields it has (null for those it lacks). Equality is by every
+   * field; {@link #toString()} shows the key and which fields are set, no values.
    */
   public static final class Entry {
     private final String key;
@@ -276,7 +298,13 @@ public final class DockerConfigJson {
     private final String registryToken;
 
     /** An entry as written; null or empty fields are absent. */
-    public Entry(String key, String username, String password, String auth, String identityToken, String registryToken) {
+    public Entry(
+        String key,
+        String username,
+        String password,
+        String auth,
+        String identityToken,
+        String registryToken) {
       this.key = java.util.Objects.requireNonNull(key, "key");
       this.username = emptyToNull(username);
       this.password = emptyToNull(password);
@@ -285,9 +313,14 @@ public final class DockerConfigJson {
       this.registryToken = emptyToNull(registryToken);
     }
 
-    /** A Basic entry for a user name and password: {@code username}, {@code password} and {@code auth}. */
+    /**
+     * A Basic entry for a user name and password: {@code username}, {@code password} and {@code
+     * auth}.
+     */
     public static Entry basic(String key, String username, String password) {
-      String auth = Base64.getEncoder().encodeToString((username + ":" + password).getBytes(StandardCharsets.UTF_8));
+      String auth =
+          Base64.getEncoder()
+              .encodeToString((username + ":" + password).getBytes(StandardCharsets.UTF_8));
       return new Entry(key, username, password, auth, null, null);
     }
 
@@ -320,9 +353,9 @@ public final class DockerConfigJson {
     }
 
     /**
-     * The {@code Authorization} value for this entry: {@code Bearer <registrytoken>}, else
-     * {@code Basic} from {@code username} and {@code password}, else from {@code auth} (base64
-     * of {@code user:password}, re-encoded from its bytes).
+     * The {@code Authorization} value for this entry: {@code Bearer <registrytoken>}, else {@code
+     * Basic} from {@code username} and {@code password}, else from {@code auth} (base64 of {@code
+     * user:password}, re-encoded from its bytes).
      *
      * @throws InvalidDockerConfigException when the entry has none of these, {@code auth} is not
      *     base64 of {@code user:password}, or a token holds characters a header cannot carry
@@ -332,14 +365,17 @@ public final class DockerConfigJson {
         for (int i = 0; i < registryToken.length(); i++) {
           char c = registryToken.charAt(i);
           if (c <= 0x20 || c >= 0x7f) {
-            throw new InvalidDockerConfigException("the auths entry " + Redact.quote(key)
-                + " has a registrytoken with characters an HTTP header cannot carry (spaces, controls or non-ASCII)");
+            throw new InvalidDockerConfigException(
+                "the auths entry "
+                    + Redact.quote(key)
+                    + " has a registrytoken with characters an HTTP header cannot carry (spaces, controls or non-ASCII)");
           }
         }
         return "Bearer " + registryToken;
       }
       if (username != null && password != null) {
-        return basicAuthorization(username.getBytes(StandardCharsets.UTF_8), password.getBytes(StandardCharsets.UTF_8));
+        return basicAuthorization(
+            username.getBytes(StandardCharsets.UTF_8), password.getBytes(StandardCharsets.UTF_8));
       }
       if (auth != null) {
         byte[] decoded;
@@ -356,13 +392,17 @@ public final class DockerConfigJson {
           }
         }
         if (colon <= 0) {
-          throw new InvalidDockerConfigException("the auths entry " + Redact.quote(key)
-              + " has an \"auth\" that is not base64 of user:password");
+          throw new InvalidDockerConfigException(
+              "the auths entry "
+                  + Redact.quote(key)
+                  + " has an \"auth\" that is not base64 of user:password");
         }
         return "Basic " + Base64.getEncoder().encodeToString(decoded);
       }
-      throw new InvalidDockerConfigException("the auths entry " + Redact.quote(key)
-          + " has no auth, username and password, or registrytoken");
+      throw new InvalidDockerConfigException(
+          "the auths entry "
+              + Redact.quote(key)
+              + " has no auth, username and password, or registrytoken");
     }
 
     @Override
@@ -370,8 +410,10 @@ public final class DockerConfigJson {
       if (!(o instanceof Entry e)) {
         return false;
       }
-      return key.equals(e.key) && java.util.Objects.equals(username, e.username)
-          && java.util.Objects.equals(password, e.password) && java.util.Objects.equals(auth, e.auth)
+      return key.equals(e.key)
+          && java.util.Objects.equals(username, e.username)
+          && java.util.Objects.equals(password, e.password)
+          && java.util.Objects.equals(auth, e.auth)
           && java.util.Objects.equals(identityToken, e.identityToken)
           && java.util.Objects.equals(registryToken, e.registryToken);
     }

@@ -1,17 +1,16 @@
 package dev.registrypolicy.common;
 
 /**
- * Durations written as Go's {@code time.ParseDuration} reads them, and printed as Go's
- * {@code time.Duration.String} prints them: {@code 500ms}, {@code 1h30m}, {@code -1.5h},
- * {@code 2562047h47m16.854775807s}. One rule for every duration the project reads (the policy's
- * {@code dialTimeout}, the agent's and the controller's {@code --resync}).
+ * Durations written as Go's {@code time.ParseDuration} reads them, and printed as Go's {@code
+ * time.Duration.String} prints them: {@code 500ms}, {@code 1h30m}, {@code -1.5h}, {@code
+ * 2562047h47m16.854775807s}. One rule for every duration the project reads (the policy's {@code
+ * dialTimeout}, the agent's and the controller's {@code --resync}).
  *
- * <p>Grammar: an optional sign, then one or more of a decimal number (digits, an optional
- * fraction, at least one digit in all) followed by a unit {@code ns}, {@code us}, {@code µs}
- * (U+00B5), {@code μs} (U+03BC), {@code ms}, {@code s}, {@code m} or {@code h}; or {@code 0}
- * alone. The result is a count of nanoseconds in a signed 64-bit integer: anything past it is
- * refused as out of range (Go refuses the same inputs). Fraction digits past what 63 bits hold are
- * read and ignored, as in Go.
+ * <p>Grammar: an optional sign, then one or more of a decimal number (digits, an optional fraction,
+ * at least one digit in all) followed by a unit {@code ns}, {@code us}, {@code µs} (U+00B5), {@code
+ * μs} (U+03BC), {@code ms}, {@code s}, {@code m} or {@code h}; or {@code 0} alone. The result is a
+ * count of nanoseconds in a signed 64-bit integer: anything past it is refused as out of range (Go
+ * refuses the same inputs). Fraction digits past what 63 bits hold are read and ignored, as in Go.
  *
  * <p>One pass over at most {@link #MAX_LENGTH} characters, no regular expression, no recursion.
  * Messages quote the input (durations are not secret), escaped and cut by {@link Redact}.
@@ -44,12 +43,17 @@ public final class GoDuration {
    * @throws InvalidDurationException with a message that names the range when the text is not a
    *     duration or lies outside it
    */
-  public static java.time.Duration parseBetween(String text, java.time.Duration min, java.time.Duration max)
-      throws InvalidDurationException {
+  public static java.time.Duration parseBetween(
+      String text, java.time.Duration min, java.time.Duration max) throws InvalidDurationException {
     long nanos = parse(text);
     if (nanos < min.toNanos() || nanos > max.toNanos()) {
-      throw new InvalidDurationException("duration " + Redact.quote(text) + " is out of range: want "
-          + format(min.toNanos()) + " to " + format(max.toNanos()));
+      throw new InvalidDurationException(
+          "duration "
+              + Redact.quote(text)
+              + " is out of range: want "
+              + format(min.toNanos())
+              + " to "
+              + format(max.toNanos()));
     }
     return java.time.Duration.ofNanos(nanos);
   }
@@ -57,16 +61,16 @@ public final class GoDuration {
   /**
    * The number of nanoseconds {@code text} stands for.
    *
-   * @throws InvalidDurationException for anything Go's {@code time.ParseDuration} refuses, and
-   *     for text longer than {@link #MAX_LENGTH}; never any other exception (null included)
+   * @throws InvalidDurationException for anything Go's {@code time.ParseDuration} refuses, and for
+   *     text longer than {@link #MAX_LENGTH}; never any other exception (null included)
    */
   public static long parse(String text) throws InvalidDurationException {
     if (text == null) {
       throw new InvalidDurationException("invalid duration: no text");
     }
     if (text.length() > MAX_LENGTH) {
-      throw new InvalidDurationException("invalid duration " + Redact.quote(text) + ": longer than " + MAX_LENGTH
-          + " characters");
+      throw new InvalidDurationException(
+          "invalid duration " + Redact.quote(text) + ": longer than " + MAX_LENGTH + " characters");
     }
     int i = 0;
     int n = text.length();
@@ -133,13 +137,19 @@ public final class GoDuration {
         i++;
       }
       if (ustart == i) {
-        throw new InvalidDurationException("invalid duration " + Redact.quote(text)
-            + ": missing unit (want ns, us, ms, s, m or h)");
+        throw new InvalidDurationException(
+            "invalid duration "
+                + Redact.quote(text)
+                + ": missing unit (want ns, us, ms, s, m or h)");
       }
       long unit = unit(text, ustart, i);
       if (unit == 0) {
-        throw new InvalidDurationException("invalid duration " + Redact.quote(text) + ": unknown unit "
-            + Redact.quote(text.substring(ustart, i)) + " (want ns, us, ms, s, m or h)");
+        throw new InvalidDurationException(
+            "invalid duration "
+                + Redact.quote(text)
+                + ": unknown unit "
+                + Redact.quote(text.substring(ustart, i))
+                + " (want ns, us, ms, s, m or h)");
       }
       if (Long.compareUnsigned(whole, Long.divideUnsigned(TWO_63, unit)) > 0) {
         throw outOfRange(text);
@@ -167,8 +177,8 @@ public final class GoDuration {
   }
 
   /**
-   * Go's spelling of a duration: {@code 0s}, {@code 1.5µs}, {@code 500ms}, {@code 1h30m0s},
-   * {@code -2m3.4s}. {@code parse(format(n)) == n} for every {@code n}.
+   * Go's spelling of a duration: {@code 0s}, {@code 1.5µs}, {@code 500ms}, {@code 1h30m0s}, {@code
+   * -2m3.4s}. {@code parse(format(n)) == n} for every {@code n}.
    */
   public static String format(long nanos) {
     char[] buf = new char[32];
@@ -217,7 +227,10 @@ public final class GoDuration {
     return new String(buf, w, buf.length - w);
   }
 
-  /** Writes the fraction of state[0] / 10^prec (trailing zeros and a bare point left out); state[0] becomes the integer part. */
+  /**
+   * Writes the fraction of state[0] / 10^prec (trailing zeros and a bare point left out); state[0]
+   * becomes the integer part.
+   */
   private static int fraction(char[] buf, int w, long[] state, int prec) {
     long v = state[0];
     boolean print = false;
@@ -269,11 +282,16 @@ public final class GoDuration {
   }
 
   private static InvalidDurationException invalid(String text, String why) {
-    return new InvalidDurationException("invalid duration " + Redact.quote(text) + ": " + why
-        + " (want a Go duration such as 500ms, 2s or 1h30m)");
+    return new InvalidDurationException(
+        "invalid duration "
+            + Redact.quote(text)
+            + ": "
+            + why
+            + " (want a Go duration such as 500ms, 2s or 1h30m)");
   }
 
   private static InvalidDurationException outOfRange(String text) {
-    return new InvalidDurationException("duration " + Redact.quote(text) + " is out of range (at most " + MAX + ")");
+    return new InvalidDurationException(
+        "duration " + Redact.quote(text) + " is out of range (at most " + MAX + ")");
   }
 }

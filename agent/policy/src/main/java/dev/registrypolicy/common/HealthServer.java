@@ -18,26 +18,26 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The probe and metrics endpoint of the project's processes, on the JDK's
- * {@code com.sun.net.httpserver} (no servlet container, nothing to reflect on in a native image).
+ * The probe and metrics endpoint of the project's processes, on the JDK's {@code
+ * com.sun.net.httpserver} (no servlet container, nothing to reflect on in a native image).
  *
  * <ul>
  *   <li>{@code GET /healthz}: 200 {@code {"status":"ok"}} when {@link Health#healthy()}, else 503
  *       {@code "degraded"}.
- *   <li>{@code GET /readyz}: 200 {@code "ok"} when {@link Health#ready()}, else 503
- *       {@code "not-ready"}.
+ *   <li>{@code GET /readyz}: 200 {@code "ok"} when {@link Health#ready()}, else 503 {@code
+ *       "not-ready"}.
  *   <li>{@code GET /metrics}: the metrics supplier's text as {@link #METRICS_CONTENT_TYPE} (404
  *       when there is no supplier).
  * </ul>
  *
  * Both health bodies are {@code {"status":…,"details":{…}}}. Other paths answer 404, other methods
- * 405. Requests are served one at a time by a single daemon thread, so both suppliers must be
- * fast and must not wait on locks held by slow work: hand them an immutable snapshot that the
- * work publishes (a volatile reference), not a view that is computed under the work's lock.
+ * 405. Requests are served one at a time by a single daemon thread, so both suppliers must be fast
+ * and must not wait on locks held by slow work: hand them an immutable snapshot that the work
+ * publishes (a volatile reference), not a view that is computed under the work's lock.
  *
- * <p>Limits: a request must arrive within {@value #SLOW_CLIENT_SECONDS} s (see
- * {@link #limitSlowClients()}), at most {@value #BACKLOG} connections wait to be accepted, and
- * JSON details are rendered at most {@value #MAX_DEPTH} levels deep.
+ * <p>Limits: a request must arrive within {@value #SLOW_CLIENT_SECONDS} s (see {@link
+ * #limitSlowClients()}), at most {@value #BACKLOG} connections wait to be accepted, and JSON
+ * details are rendered at most {@value #MAX_DEPTH} levels deep.
  */
 public final class HealthServer implements AutoCloseable {
   /** The content type of {@code /metrics}: the Prometheus text exposition format 0.0.4. */
@@ -65,7 +65,11 @@ public final class HealthServer implements AutoCloseable {
   private final Supplier<Health> health;
   private final Supplier<String> metrics;
 
-  private HealthServer(HttpServer server, ExecutorService executor, Supplier<Health> health, Supplier<String> metrics) {
+  private HealthServer(
+      HttpServer server,
+      ExecutorService executor,
+      Supplier<Health> health,
+      Supplier<String> metrics) {
     this.server = server;
     this.executor = executor;
     this.health = health;
@@ -80,17 +84,20 @@ public final class HealthServer implements AutoCloseable {
    *     scrape; null disables that path
    * @throws IOException when the address cannot be bound (in use, not an address of this host)
    */
-  public static HealthServer start(InetSocketAddress addr, Supplier<Health> health, Supplier<String> metrics)
+  public static HealthServer start(
+      InetSocketAddress addr, Supplier<Health> health, Supplier<String> metrics)
       throws IOException {
     Objects.requireNonNull(addr, "addr");
     Objects.requireNonNull(health, "health");
     limitSlowClients();
     HttpServer server = HttpServer.create(addr, BACKLOG);
-    ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "health-http");
-      t.setDaemon(true);
-      return t;
-    });
+    ExecutorService executor =
+        Executors.newSingleThreadExecutor(
+            r -> {
+              Thread t = new Thread(r, "health-http");
+              t.setDaemon(true);
+              return t;
+            });
     HealthServer hs = new HealthServer(server, executor, health, metrics);
     server.createContext("/", hs::handle);
     server.setExecutor(executor);
@@ -101,11 +108,11 @@ public final class HealthServer implements AutoCloseable {
 
   /**
    * With one worker thread, a client that sends half a request would block every probe behind it
-   * (the JDK server reads the request on the worker thread). The JDK server drops connections
-   * whose request takes too long to arrive, but the limit is the JVM-wide property
-   * {@code sun.net.httpserver.maxReqTime}, read once when the first server of the JVM is created.
-   * It is set here unless someone already set it; it only affects how long a request may take to
-   * be received, which is well under a second for any real client.
+   * (the JDK server reads the request on the worker thread). The JDK server drops connections whose
+   * request takes too long to arrive, but the limit is the JVM-wide property {@code
+   * sun.net.httpserver.maxReqTime}, read once when the first server of the JVM is created. It is
+   * set here unless someone already set it; it only affects how long a request may take to be
+   * received, which is well under a second for any real client.
    */
   private static void limitSlowClients() {
     String p = "sun.net.httpserver.maxReqTime";
@@ -139,7 +146,10 @@ public final class HealthServer implements AutoCloseable {
   private void handle(HttpExchange ex) {
     try (ex) {
       String path = ex.getRequestURI().getPath();
-      boolean known = "/healthz".equals(path) || "/readyz".equals(path) || ("/metrics".equals(path) && metrics != null);
+      boolean known =
+          "/healthz".equals(path)
+              || "/readyz".equals(path)
+              || ("/metrics".equals(path) && metrics != null);
       if (!known) {
         send(ex, 404, TEXT, "not found\n");
         return;
@@ -154,7 +164,9 @@ public final class HealthServer implements AutoCloseable {
         try {
           text = metrics.get();
         } catch (RuntimeException e) {
-          LOG.log(Level.WARNING, LogLine.format("metrics rendering failed", "error", e.getClass().getName()));
+          LOG.log(
+              Level.WARNING,
+              LogLine.format("metrics rendering failed", "error", e.getClass().getName()));
           send(ex, 500, TEXT, "metrics rendering failed\n");
           return;
         }
@@ -176,7 +188,11 @@ public final class HealthServer implements AutoCloseable {
     } catch (RuntimeException e) {
       // Nothing of the exception in the answer: its message may carry data we must not expose.
       // The log names its type for whoever fixes the bug.
-      h = new Health(false, false, Map.of("error", "the health check itself failed (a bug; see the process log)"));
+      h =
+          new Health(
+              false,
+              false,
+              Map.of("error", "the health check itself failed (a bug; see the process log)"));
       LOG.log(Level.WARNING, LogLine.format("health check failed", "bug", e.getClass().getName()));
     }
     if (h == null) {
@@ -251,7 +267,9 @@ public final class HealthServer implements AutoCloseable {
     sb.append(']');
   }
 
-  /** A JSON string (RFC 8259): quotes, backslashes and control characters escaped, the rest as is. */
+  /**
+   * A JSON string (RFC 8259): quotes, backslashes and control characters escaped, the rest as is.
+   */
   private static void string(StringBuilder sb, String s) {
     sb.append('"');
     for (int i = 0; i < s.length(); i++) {
@@ -269,9 +287,11 @@ public final class HealthServer implements AutoCloseable {
     sb.append('"');
   }
 
-  private static void send(HttpExchange ex, int code, String contentType, String body) throws IOException {
+  private static void send(HttpExchange ex, int code, String contentType, String body)
+      throws IOException {
     // A HEAD answer has headers only (the JDK server refuses a body length for it).
-    byte[] bytes = "HEAD".equals(ex.getRequestMethod()) ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
+    byte[] bytes =
+        "HEAD".equals(ex.getRequestMethod()) ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
     ex.getResponseHeaders().set("Content-Type", contentType);
     ex.sendResponseHeaders(code, bytes.length == 0 ? -1 : bytes.length);
     if (bytes.length > 0) {

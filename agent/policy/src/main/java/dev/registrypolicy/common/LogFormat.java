@@ -16,18 +16,18 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The one java.util.logging formatter of both jars: one key=value line per record,
- * {@code ts=… level=WARNING logger=LeaderElector msg="…" key=value … error="…"}.
+ * The one java.util.logging formatter of both jars: one key=value line per record, {@code ts=…
+ * level=WARNING logger=LeaderElector msg="…" key=value … error="…"}.
  *
  * <ul>
- *   <li>The project's own records carry a message already shaped by {@link LogLine#format}
- *       ({@code msg=… key=value}) and are written as they are.
- *   <li>A library's record is written as {@code msg="…"} with its parameters filled: JUL
- *       {@code {0}} placeholders through {@link #formatMessage}, and any slf4j {@code {}} or JUL
+ *   <li>The project's own records carry a message already shaped by {@link LogLine#format} ({@code
+ *       msg=… key=value}) and are written as they are.
+ *   <li>A library's record is written as {@code msg="…"} with its parameters filled: JUL {@code
+ *       {0}} placeholders through {@link #formatMessage}, and any slf4j {@code {}} or JUL
  *       placeholder left over (slf4j takes a trailing exception out of the arguments, leaving its
  *       {@code {}} unfilled) gets the exception's description, or nothing.
- *   <li>The record's exception becomes {@code error="<cause chain>"}: each cause's own message once,
- *       outermost first, with plain words for the usual network failures ("connection refused
+ *   <li>The record's exception becomes {@code error="<cause chain>"}: each cause's own message
+ *       once, outermost first, with plain words for the usual network failures ("connection refused
  *       (127.0.0.1:6443)"). A jar can teach it more exception types with a describer (the
  *       controller describes the Kubernetes client's API errors by HTTP code and reason). A stack
  *       trace follows the line only in verbose mode.
@@ -38,10 +38,14 @@ import java.util.regex.Pattern;
 public final class LogFormat extends Formatter {
   private static final int MAX_PART = 300;
   private static final int MAX_CAUSES = 8;
+
   /** {@code java.net.ConnectException: } and the like at the start of a wrapped message. */
-  private static final Pattern CLASS_PREFIX = Pattern.compile("^(?:[a-z_][\\w$]*\\.)+[A-Z][\\w$]*(?:Exception|Error)(?::\\s*|$)");
+  private static final Pattern CLASS_PREFIX =
+      Pattern.compile("^(?:[a-z_][\\w$]*\\.)+[A-Z][\\w$]*(?:Exception|Error)(?::\\s*|$)");
+
   private static final Pattern PLACEHOLDER = Pattern.compile("\\{\\}|\\{\\d+\\}");
-  private static final Pattern HOST_PORT = Pattern.compile("([\\w.-]*/)?(\\[[0-9a-fA-F:.]+\\]|[\\w.-]+):(\\d{1,5})");
+  private static final Pattern HOST_PORT =
+      Pattern.compile("([\\w.-]*/)?(\\[[0-9a-fA-F:.]+\\]|[\\w.-]+):(\\d{1,5})");
 
   private final boolean verbose;
   private final Function<Throwable, String> describer;
@@ -49,9 +53,9 @@ public final class LogFormat extends Formatter {
 
   /**
    * @param verbose also print the exception's stack trace after the line
-   * @param describer describes one exception of a type the jar knows better (its message
-   *     alone, not its causes); returns null for types it does not know, or "" to leave a
-   *     wrapper out and let its causes speak
+   * @param describer describes one exception of a type the jar knows better (its message alone, not
+   *     its causes); returns null for types it does not know, or "" to leave a wrapper out and let
+   *     its causes speak
    */
   public LogFormat(boolean verbose, Function<Throwable, String> describer) {
     this(verbose, describer, new Object[0]);
@@ -78,8 +82,13 @@ public final class LogFormat extends Formatter {
   @Override
   public String format(LogRecord r) {
     StringBuilder sb = new StringBuilder(160);
-    sb.append("ts=").append(r.getInstant()).append(" level=").append(r.getLevel().getName())
-        .append(" logger=").append(shortName(r.getLoggerName())).append(' ');
+    sb.append("ts=")
+        .append(r.getInstant())
+        .append(" level=")
+        .append(r.getLevel().getName())
+        .append(" logger=")
+        .append(shortName(r.getLoggerName()))
+        .append(' ');
     Throwable thrown = r.getThrown();
     String cause = thrown == null ? null : describe(thrown);
     String m = r.getMessage() == null ? "" : r.getMessage();
@@ -110,9 +119,9 @@ public final class LogFormat extends Formatter {
   }
 
   /**
-   * The cause chain in words, outermost first, each distinct message once:
-   * {@code connection refused (127.0.0.1:6443)}, {@code HTTP 403 Forbidden: leases is forbidden …}.
-   * Never a bare class name: an exception without any message is named with where it was thrown.
+   * The cause chain in words, outermost first, each distinct message once: {@code connection
+   * refused (127.0.0.1:6443)}, {@code HTTP 403 Forbidden: leases is forbidden …}. Never a bare
+   * class name: an exception without any message is named with where it was thrown.
    */
   public String describe(Throwable t) {
     List<String> parts = new ArrayList<>();
@@ -148,8 +157,10 @@ public final class LogFormat extends Formatter {
   private static String builtin(Throwable c) {
     String msg = message(c);
     if (c instanceof java.net.ConnectException) {
-      String what = msg != null && msg.toLowerCase(Locale.ROOT).contains("timed out") ? "connection timed out"
-          : "connection refused";
+      String what =
+          msg != null && msg.toLowerCase(Locale.ROOT).contains("timed out")
+              ? "connection timed out"
+              : "connection refused";
       String where = hostPort(msg);
       return where == null ? what : what + " (" + where + ")";
     }
@@ -157,7 +168,10 @@ public final class LogFormat extends Formatter {
       return "unknown host" + (msg == null ? "" : " " + msg);
     }
     if (c instanceof java.net.SocketTimeoutException) {
-      return "timed out" + (msg == null || msg.toLowerCase(Locale.ROOT).contains("timed out") ? "" : " (" + msg + ")");
+      return "timed out"
+          + (msg == null || msg.toLowerCase(Locale.ROOT).contains("timed out")
+              ? ""
+              : " (" + msg + ")");
     }
     if (c instanceof javax.net.ssl.SSLException) {
       return "TLS failed" + (msg == null ? "" : ": " + msg);
@@ -168,7 +182,9 @@ public final class LogFormat extends Formatter {
       return file == null ? why : why + ": " + file;
     }
     if (c instanceof java.io.FileNotFoundException) {
-      return msg == null ? "no such file" : msg.contains("No such file") ? msg : "no such file: " + msg;
+      return msg == null
+          ? "no such file"
+          : msg.contains("No such file") ? msg : "no such file: " + msg;
     }
     if (c instanceof InterruptedException) {
       return "interrupted";
@@ -197,14 +213,31 @@ public final class LogFormat extends Formatter {
     return m.find() ? m.group(2) + ":" + m.group(3) : null;
   }
 
-  /** An exception with no message anywhere in its chain: its kind in words, and where it happened. */
+  /**
+   * An exception with no message anywhere in its chain: its kind in words, and where it happened.
+   */
   private static String unexplained(Throwable t) {
     String name = t.getClass().getSimpleName().replaceAll("(Exception|Error)$", "");
     String words = name.replaceAll("([a-z])([A-Z])", "$1 $2").toLowerCase(Locale.ROOT);
     StackTraceElement[] st = t.getStackTrace();
-    String at = st.length == 0 ? "" : " at " + st[0].getClassName().substring(st[0].getClassName().lastIndexOf('.') + 1)
-        + "." + st[0].getMethodName() + "(" + st[0].getFileName() + ":" + st[0].getLineNumber() + ")";
-    return "unexpected " + (words.isEmpty() ? "failure" : words) + " (" + t.getClass().getName() + ")" + at;
+    String at =
+        st.length == 0
+            ? ""
+            : " at "
+                + st[0].getClassName().substring(st[0].getClassName().lastIndexOf('.') + 1)
+                + "."
+                + st[0].getMethodName()
+                + "("
+                + st[0].getFileName()
+                + ":"
+                + st[0].getLineNumber()
+                + ")";
+    return "unexpected "
+        + (words.isEmpty() ? "failure" : words)
+        + " ("
+        + t.getClass().getName()
+        + ")"
+        + at;
   }
 
   private static String fill(String message, String cause) {

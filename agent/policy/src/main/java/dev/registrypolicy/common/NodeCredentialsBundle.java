@@ -4,11 +4,11 @@ import java.util.List;
 
 /**
  * The node credentials bundle: one Secret ({@link #SECRET_NAME}, in the policy's namespace) that
- * the controller writes and the agent's DaemonSet mounts as a directory. It holds every Secret
- * key the registries section references, each under the data key (and so the file name)
- * {@code <secret>_<key>}: {@code corp-ca_ca.crt}, {@code corp-pull_.dockerconfigjson},
- * {@code hub-basic_username}. Secret names are DNS subdomains (no {@code _}), so the first
- * {@code _} always separates the two parts.
+ * the controller writes and the agent's DaemonSet mounts as a directory. It holds every Secret key
+ * the registries section references, each under the data key (and so the file name) {@code
+ * <secret>_<key>}: {@code corp-ca_ca.crt}, {@code corp-pull_.dockerconfigjson}, {@code
+ * hub-basic_username}. Secret names are DNS subdomains (no {@code _}), so the first {@code _}
+ * always separates the two parts.
  *
  * <p>This is the one definition both sides use; the names are those deployed so far.
  */
@@ -31,31 +31,42 @@ public final class NodeCredentialsBundle {
   }
 
   /**
-   * Why {@code secret}/{@code key} cannot be carried in the bundle, or null if it can: the
-   * joined name must be a valid Secret data key (at most 253 of {@code [-._a-zA-Z0-9]}).
+   * Why {@code secret}/{@code key} cannot be carried in the bundle, or null if it can: the joined
+   * name must be a valid Secret data key (at most 253 of {@code [-._a-zA-Z0-9]}).
    */
   public static String problem(String secret, String key) {
     String k = key(secret, key);
     if (k.length() > MAX_KEY_LENGTH) {
-      return "the node credentials bundle names this key \"<secret>_<key>\", " + k.length()
-          + " characters, and a Secret key has at most " + MAX_KEY_LENGTH + " (use a shorter Secret name or key)";
+      return "the node credentials bundle names this key \"<secret>_<key>\", "
+          + k.length()
+          + " characters, and a Secret key has at most "
+          + MAX_KEY_LENGTH
+          + " (use a shorter Secret name or key)";
     }
     return isValidKey(k) ? null : "the node credentials bundle cannot name this key";
   }
 
   /**
-   * Whether {@code bundleKey} is a well-formed bundle key, safe to use as a file name in the
-   * bundle directory: {@code <secret>_<key>}, only {@code [-._a-zA-Z0-9]}, at most 253
-   * characters, not starting with {@code .}.
+   * Whether {@code bundleKey} is a well-formed bundle key, safe to use as a file name in the bundle
+   * directory: {@code <secret>_<key>}, only {@code [-._a-zA-Z0-9]}, at most 253 characters, not
+   * starting with {@code .}.
    */
   public static boolean isValidKey(String bundleKey) {
-    if (bundleKey == null || bundleKey.isEmpty() || bundleKey.length() > MAX_KEY_LENGTH
-        || bundleKey.charAt(0) == '.' || bundleKey.indexOf('_') <= 0) {
+    if (bundleKey == null
+        || bundleKey.isEmpty()
+        || bundleKey.length() > MAX_KEY_LENGTH
+        || bundleKey.charAt(0) == '.'
+        || bundleKey.indexOf('_') <= 0) {
       return false;
     }
     for (int i = 0; i < bundleKey.length(); i++) {
       char c = bundleKey.charAt(i);
-      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_')) {
+      if (!((c >= 'a' && c <= 'z')
+          || (c >= 'A' && c <= 'Z')
+          || (c >= '0' && c <= '9')
+          || c == '-'
+          || c == '.'
+          || c == '_')) {
         return false;
       }
     }

@@ -1,27 +1,27 @@
 package dev.registrypolicy.common;
 
 /**
- * The project's one rule for showing a user-supplied value in a message, a summary, a
- * {@code toString()}, a log line or a metrics label. Policies are written by people who paste
- * URLs, and pasted URLs carry credentials; every such value goes through {@link #value} (or
- * {@link #quote}) first, whatever field it came from.
+ * The project's one rule for showing a user-supplied value in a message, a summary, a {@code
+ * toString()}, a log line or a metrics label. Policies are written by people who paste URLs, and
+ * pasted URLs carry credentials; every such value goes through {@link #value} (or {@link #quote})
+ * first, whatever field it came from.
  *
  * <p>The rule, applied to the text as it is (no parsing that could fail):
  *
  * <ul>
- *   <li>User info: everything before the last {@code @} becomes {@code ***} (as in
- *       {@code https://***@registry.example/x}, {@code ***@registry.example/x}), keeping a
- *       leading {@code scheme://}. A password may itself hold {@code @}, {@code /}, {@code :},
- *       {@code ?} or {@code #}, so the last {@code @} counts, wherever it is; the one exception
- *       is an image digest ({@code name@sha256:<hex>}), which is not secret and is shown.
- *   <li>Query and fragment: from a {@code #}, or from a {@code ?} that has a {@code =} after
- *       it ({@code ?token=...}), the rest becomes {@code ***}. A {@code ?} without {@code =}
- *       is a glob wildcard and stays. When such a mark comes before the last {@code @}
- *       ({@code u:pa#ss@h}, {@code h/x?token=p@ss}) there is no telling user info from query,
- *       and all but the scheme is hidden.
- *   <li>Shape: at most {@link #MAX_SHOWN} characters are shown (then {@code ...} and the
- *       length); control, format and other invisible characters are escaped as {@code \\uXXXX},
- *       so a value is always one printable line.
+ *   <li>User info: everything before the last {@code @} becomes {@code ***} (as in {@code
+ *       https://***@registry.example/x}, {@code ***@registry.example/x}), keeping a leading {@code
+ *       scheme://}. A password may itself hold {@code @}, {@code /}, {@code :}, {@code ?} or {@code
+ *       #}, so the last {@code @} counts, wherever it is; the one exception is an image digest
+ *       ({@code name@sha256:<hex>}), which is not secret and is shown.
+ *   <li>Query and fragment: from a {@code #}, or from a {@code ?} that has a {@code =} after it
+ *       ({@code ?token=...}), the rest becomes {@code ***}. A {@code ?} without {@code =} is a glob
+ *       wildcard and stays. When such a mark comes before the last {@code @} ({@code u:pa#ss@h},
+ *       {@code h/x?token=p@ss}) there is no telling user info from query, and all but the scheme is
+ *       hidden.
+ *   <li>Shape: at most {@link #MAX_SHOWN} characters are shown (then {@code ...} and the length);
+ *       control, format and other invisible characters are escaped as {@code \\uXXXX}, so a value
+ *       is always one printable line.
  * </ul>
  */
 public final class Redact {
@@ -33,7 +33,10 @@ public final class Redact {
 
   private Redact() {}
 
-  /** {@code text} with user info, query and fragment masked and cut to {@link #MAX_SHOWN}, escaped; "null" for null. */
+  /**
+   * {@code text} with user info, query and fragment masked and cut to {@link #MAX_SHOWN}, escaped;
+   * "null" for null.
+   */
   public static String value(String text) {
     if (text == null) {
       return "null";
@@ -42,7 +45,9 @@ public final class Redact {
     return escape(s);
   }
 
-  /** {@link #value} in double quotes, with {@code "} and {@code \} escaped: the form messages use. */
+  /**
+   * {@link #value} in double quotes, with {@code "} and {@code \} escaped: the form messages use.
+   */
   public static String quote(String text) {
     if (text == null) {
       return "null";
@@ -51,8 +56,8 @@ public final class Redact {
   }
 
   /**
-   * {@code text} with user info, query and fragment masked, nothing else changed (no escaping,
-   * no cut): for callers that escape and shorten by their own rules.
+   * {@code text} with user info, query and fragment masked, nothing else changed (no escaping, no
+   * cut): for callers that escape and shorten by their own rules.
    */
   public static String hide(String text) {
     return text == null ? null : hideSecrets(text);
@@ -102,7 +107,12 @@ public final class Redact {
     }
     for (int i = from; i < colon; i++) {
       char c = s.charAt(i);
-      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '.' || c == '_' || c == '-')) {
+      if (!((c >= 'a' && c <= 'z')
+          || (c >= '0' && c <= '9')
+          || c == '+'
+          || c == '.'
+          || c == '_'
+          || c == '-')) {
         return false;
       }
     }
@@ -121,7 +131,9 @@ public final class Redact {
     }
     for (int i = 0; i < end; i++) {
       char c = s.charAt(i);
-      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.')))) {
+      if (!((c >= 'a' && c <= 'z')
+          || (c >= 'A' && c <= 'Z')
+          || (i > 0 && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.')))) {
         return false;
       }
     }

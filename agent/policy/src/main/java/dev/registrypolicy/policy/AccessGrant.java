@@ -5,8 +5,8 @@ import java.util.Objects;
 
 /**
  * Registry access for namespaces: a pull Secret named {@code secretName}, built from the referenced
- * credentials, in every selected namespace, listed in the selected ServiceAccounts'
- * {@code imagePullSecrets}.
+ * credentials, in every selected namespace, listed in the selected ServiceAccounts' {@code
+ * imagePullSecrets}.
  */
 public record AccessGrant(
     String name,

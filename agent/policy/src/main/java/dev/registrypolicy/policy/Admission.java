@@ -13,8 +13,12 @@ import java.util.Set;
  * @param rules further image rules
  */
 public record Admission(
-    AdmissionMode mode, Set<String> exemptNamespaces, List<AllowedSource> allowedSources, List<AdmissionRule> rules) {
-  public static final Admission NONE = new Admission(AdmissionMode.DENY, Set.of(), List.of(), List.of());
+    AdmissionMode mode,
+    Set<String> exemptNamespaces,
+    List<AllowedSource> allowedSources,
+    List<AdmissionRule> rules) {
+  public static final Admission NONE =
+      new Admission(AdmissionMode.DENY, Set.of(), List.of(), List.of());
 
   public Admission {
     Objects.requireNonNull(mode, "mode");

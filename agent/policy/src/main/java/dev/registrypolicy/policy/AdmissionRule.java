@@ -4,8 +4,8 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * A named admission rule (Tanzu-style recipes) for the selected namespaces. Every check that is
- * set applies; an image breaks the rule if it fails any of them.
+ * A named admission rule (Tanzu-style recipes) for the selected namespaces. Every check that is set
+ * applies; an image breaks the rule if it fails any of them.
  *
  * @param name rule name, shown in denial messages
  * @param mode the rule's own mode, or null for the admission default
@@ -50,16 +50,16 @@ public record AdmissionRule(
      *
      * <ul>
      *   <li>A first {@code /}-separated component that is a registry domain by ImageRef's rule
-     *       (contains {@code .} or {@code :}, is {@code localhost}) is lowercased, with
-     *       {@code index.docker.io} and {@code registry-1.docker.io} read as {@code docker.io};
-     *       a single component after {@code docker.io} gets {@code library/}: {@code
-     *       docker.io/nginx} is {@code docker.io/library/nginx}.
+     *       (contains {@code .} or {@code :}, is {@code localhost}) is lowercased, with {@code
+     *       index.docker.io} and {@code registry-1.docker.io} read as {@code docker.io}; a single
+     *       component after {@code docker.io} gets {@code library/}: {@code docker.io/nginx} is
+     *       {@code docker.io/library/nginx}.
      *   <li>Otherwise the pattern is a Docker Hub name: {@code bitnami/*} is {@code
      *       docker.io/bitnami/*}, and a pattern without {@code /} is an official image: {@code
      *       nginx} is {@code docker.io/library/nginx}, {@code nginx*} is {@code
      *       docker.io/library/nginx*}.
-     *   <li>A part that starts with a wildcard can stand for what normalization would add, so it
-     *       is kept as written: {@code *} still matches every image, {@code *}{@code /nginx} every
+     *   <li>A part that starts with a wildcard can stand for what normalization would add, so it is
+     *       kept as written: {@code *} still matches every image, {@code *}{@code /nginx} every
      *       repository ending in {@code /nginx} on any registry, {@code docker.io/*} all of Docker
      *       Hub.
      * </ul>
@@ -67,7 +67,9 @@ public record AdmissionRule(
     public static String normalizeName(String pattern) {
       int slash = pattern.indexOf('/');
       if (slash < 0) {
-        return startsWithWildcard(pattern) ? pattern : ImageRef.DEFAULT_DOMAIN + "/" + ImageRef.OFFICIAL_PREFIX + pattern;
+        return startsWithWildcard(pattern)
+            ? pattern
+            : ImageRef.DEFAULT_DOMAIN + "/" + ImageRef.OFFICIAL_PREFIX + pattern;
       }
       String first = pattern.substring(0, slash);
       String rest = pattern.substring(slash + 1);
@@ -75,7 +77,9 @@ public record AdmissionRule(
         return ImageRef.DEFAULT_DOMAIN + "/" + pattern;
       }
       String domain = RegistryHosts.canonicalName(first);
-      if (domain.equals(ImageRef.DEFAULT_DOMAIN) && rest.indexOf('/') < 0 && !startsWithWildcard(rest)) {
+      if (domain.equals(ImageRef.DEFAULT_DOMAIN)
+          && rest.indexOf('/') < 0
+          && !startsWithWildcard(rest)) {
         rest = ImageRef.OFFICIAL_PREFIX + rest;
       }
       return domain + "/" + rest;
@@ -102,8 +106,8 @@ public record AdmissionRule(
    * (Tanzu's custom rule). Unset parts match anything. The host glob is compared with {@link
    * ImageRef#host()}, so write it lowercase with Docker Hub as {@code docker.io} ({@link
    * RegistryHosts#canonicalName}, as the parser does). A path glob without {@code /} also matches a
-   * Docker Hub official image without its implicit {@code library/}: {@code busybox} blocks
-   * {@code busybox}, {@code docker.io/library/busybox:1.36} and, with no host set, {@code
+   * Docker Hub official image without its implicit {@code library/}: {@code busybox} blocks {@code
+   * busybox}, {@code docker.io/library/busybox:1.36} and, with no host set, {@code
    * registry.corp/busybox}.
    */
   public record BlockedImage(Glob host, Integer port, Glob path, Glob tag) {
@@ -134,8 +138,8 @@ public record AdmissionRule(
   }
 
   /**
-   * Checks that need the image's configuration from its registry; the admission webhook
-   * evaluates them (CEL cannot).
+   * Checks that need the image's configuration from its registry; the admission webhook evaluates
+   * them (CEL cannot).
    *
    * @param denyRunAsRoot refuse images whose configured user is empty, {@code root} or {@code 0}
    * @param maxSizeBytes refuse images larger than this (sum of layer sizes), or null

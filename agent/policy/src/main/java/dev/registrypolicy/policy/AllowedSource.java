@@ -3,8 +3,8 @@ package dev.registrypolicy.policy;
 import java.util.Objects;
 
 /**
- * An approved image source: a registry URL prefix, matched on path-segment boundaries, either
- * for every namespace (Global) or for the selected ones.
+ * An approved image source: a registry URL prefix, matched on path-segment boundaries, either for
+ * every namespace (Global) or for the selected ones.
  *
  * @param prefix registry host, optionally with a repository path prefix
  * @param scope namespaces the source is approved for; {@link NamespaceSelector#ALL} means Global

@@ -4,8 +4,8 @@ import java.util.Objects;
 
 /**
  * Registry credentials, by reference: the Secret lives in the policy's namespace and is of type
- * {@code kubernetes.io/dockerconfigjson} or {@code kubernetes.io/basic-auth}. The policy never holds
- * a password.
+ * {@code kubernetes.io/dockerconfigjson} or {@code kubernetes.io/basic-auth}. The policy never
+ * holds a password.
  *
  * @param name how registries and access grants refer to these credentials
  * @param secret the Secret's name

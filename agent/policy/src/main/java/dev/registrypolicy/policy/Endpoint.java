@@ -12,7 +12,8 @@ import java.util.Set;
  *     for the catch-all registry's upstream, which is whatever host an image names
  * @param capabilities what the endpoint is used for; never empty
  * @param overridePath the URL already contains the API root ({@code /v2} is not appended)
- * @param dialTimeout a Go duration string (e.g. {@code 500ms}, {@code 2s}) or null for containerd's default
+ * @param dialTimeout a Go duration string (e.g. {@code 500ms}, {@code 2s}) or null for containerd's
+ *     default
  * @param ca CA certificates to trust for this endpoint, in addition to the system pool
  * @param clientCert client certificate and key, or null
  * @param skipVerify skip TLS verification (discouraged; reported in status)

@@ -22,28 +22,26 @@ import java.util.Objects;
  * <p>Normalization, as distribution's {@code ParseNormalizedNamed}:
  *
  * <ul>
- *   <li>The first {@code /}-separated component is the registry domain when it contains a
- *       {@code .} or a {@code :}, is {@code localhost}, or contains an uppercase letter;
- *       otherwise the domain is {@code docker.io} and the whole name is the path. A reference
- *       without any {@code /} ({@code nginx}, {@code localhost:5000}) is always a Docker Hub name,
- *       its {@code :} starting a tag.
+ *   <li>The first {@code /}-separated component is the registry domain when it contains a {@code .}
+ *       or a {@code :}, is {@code localhost}, or contains an uppercase letter; otherwise the domain
+ *       is {@code docker.io} and the whole name is the path. A reference without any {@code /}
+ *       ({@code nginx}, {@code localhost:5000}) is always a Docker Hub name, its {@code :} starting
+ *       a tag.
  *   <li>{@code docker.io}, {@code index.docker.io} and {@code registry-1.docker.io} (the last one
  *       beyond distribution, which keeps it as written), in any case, are all domain {@code
  *       docker.io}; a single-component path there gets {@code library/}.
- *   <li>The domain is lowercased (host names are case-insensitive). A domain that is neither
- *       {@code localhost} nor contains a {@code .} or {@code :} after lowercasing (say
- *       {@code Foo/bar}) is refused, because its lowercase form would read as a Docker Hub
- *       namespace.
+ *   <li>The domain is lowercased (host names are case-insensitive). A domain that is neither {@code
+ *       localhost} nor contains a {@code .} or {@code :} after lowercasing (say {@code Foo/bar}) is
+ *       refused, because its lowercase form would read as a Docker Hub namespace.
  *   <li>The path must be lowercase; {@code domain + "/" + path} is at most 255 characters.
  * </ul>
  *
  * <p>Stricter than the grammar: a port must be 1 to 65535 written without leading zeros, so that
- * one registry has one spelling in a policy; an IPv6 host must be a real address
- * ({@link #isIpv6}: {@code [::1]}, not {@code [1::2::3]} or {@code [:]}). Digests: {@code sha256},
- * {@code sha384} and {@code sha512} need exactly 64, 96 or 128 lowercase hex digits, and a case
- * variant of these names ({@code SHA256}) is refused; other algorithms follow the grammar's
- * general rule ({@code [A-Za-z][A-Za-z0-9]*} components joined by {@code -_+.}, then at least 32
- * hex digits).
+ * one registry has one spelling in a policy; an IPv6 host must be a real address ({@link #isIpv6}:
+ * {@code [::1]}, not {@code [1::2::3]} or {@code [:]}). Digests: {@code sha256}, {@code sha384} and
+ * {@code sha512} need exactly 64, 96 or 128 lowercase hex digits, and a case variant of these names
+ * ({@code SHA256}) is refused; other algorithms follow the grammar's general rule ({@code
+ * [A-Za-z][A-Za-z0-9]*} components joined by {@code -_+.}, then at least 32 hex digits).
  *
  * <p>Invariants: {@code parse(r.toString())}, {@code parse(r.familiar())} and {@code
  * parse(r.name())} give back {@code r} (the last one without tag and digest). The compact
@@ -59,10 +57,13 @@ import java.util.Objects;
 public record ImageRef(String domain, String path, String tag, String digest) {
   /** The Docker Hub domain every familiar name belongs to. */
   public static final String DEFAULT_DOMAIN = "docker.io";
+
   /** The tag a runtime pulls when a reference has neither tag nor digest. */
   public static final String DEFAULT_TAG = "latest";
+
   /** Longest {@code domain + "/" + path}, as distribution. */
   public static final int NAME_TOTAL_LENGTH_MAX = 255;
+
   /** Longest tag. */
   public static final int TAG_LENGTH_MAX = 128;
 
@@ -106,7 +107,11 @@ public record ImageRef(String domain, String path, String tag, String digest) {
     }
     if (r != null) {
       throw new InvalidComponents(
-          r, domain + "/" + path + (tag == null ? "" : ":" + tag)
+          r,
+          domain
+              + "/"
+              + path
+              + (tag == null ? "" : ":" + tag)
               + (digest == null ? "" : "@" + digest));
     }
   }
@@ -128,8 +133,8 @@ public record ImageRef(String domain, String path, String tag, String digest) {
   /**
    * Parses and normalizes an image reference.
    *
-   * @throws InvalidImageRefException for any input that is not a valid reference, including
-   *     null; no other exception escapes
+   * @throws InvalidImageRefException for any input that is not a valid reference, including null;
+   *     no other exception escapes
    */
   public static ImageRef parse(String s) throws InvalidImageRefException {
     if (s == null) {
@@ -193,9 +198,8 @@ public record ImageRef(String domain, String path, String tag, String digest) {
    * The short name Docker shows, as distribution's {@code FamiliarName}: {@code docker.io/} is
    * dropped, and so is {@code library/} when nothing else follows it ({@code nginx}, {@code
    * bitnami/redis}, but {@code library/a/b}). Two exceptions keep the result parseable to the same
-   * reference: a Docker Hub path whose first component contains a {@code .} or is {@code
-   * localhost} keeps {@code docker.io/}, and an official image named by 64 hex digits keeps
-   * {@code library/}.
+   * reference: a Docker Hub path whose first component contains a {@code .} or is {@code localhost}
+   * keeps {@code docker.io/}, and an official image named by 64 hex digits keeps {@code library/}.
    */
   public String familiarName() {
     if (!domain.equals(DEFAULT_DOMAIN)) {
@@ -246,8 +250,8 @@ public record ImageRef(String domain, String path, String tag, String digest) {
   }
 
   /**
-   * The tag a runtime resolves: the given tag, {@code latest} when there is neither tag nor
-   * digest, null when there is only a digest.
+   * The tag a runtime resolves: the given tag, {@code latest} when there is neither tag nor digest,
+   * null when there is only a digest.
    */
   public String effectiveTag() {
     if (tag != null) {
@@ -274,7 +278,8 @@ public record ImageRef(String domain, String path, String tag, String digest) {
     }
     StringBuilder sb =
         new StringBuilder(
-            name.length() + (tag == null ? 0 : tag.length() + 1)
+            name.length()
+                + (tag == null ? 0 : tag.length() + 1)
                 + (digest == null ? 0 : digest.length() + 1));
     sb.append(name);
     if (tag != null) {
@@ -300,9 +305,8 @@ public record ImageRef(String domain, String path, String tag, String digest) {
   // reason. They allocate only when they fail.
 
   /**
-   * Whether the first component of a name is a registry domain rather than a Docker Hub
-   * namespace: it is {@code localhost}, contains {@code .} or {@code :}, or has an uppercase
-   * letter.
+   * Whether the first component of a name is a registry domain rather than a Docker Hub namespace:
+   * it is {@code localhost}, contains {@code .} or {@code :}, or has an uppercase letter.
    */
   static boolean looksLikeDomain(String s, int from, int to) {
     if (to - from == 9 && s.startsWith("localhost", from)) {
@@ -363,7 +367,8 @@ public record ImageRef(String domain, String path, String tag, String digest) {
           i++;
         }
         if (s.charAt(i - 1) == '-') {
-          return "invalid registry host " + quote(s, from, to)
+          return "invalid registry host "
+              + quote(s, from, to)
               + ": a host name component must not end with '-'";
         }
         if (i < to && s.charAt(i) == '.') {
@@ -409,7 +414,8 @@ public record ImageRef(String domain, String path, String tag, String digest) {
     if (ok && value <= 65535) {
       return null;
     }
-    return "invalid port " + quote(s, from, to)
+    return "invalid port "
+        + quote(s, from, to)
         + ": a port is a number from 1 to 65535 without leading zeros";
   }
 
@@ -481,10 +487,12 @@ public record ImageRef(String domain, String path, String tag, String digest) {
       end = to;
     }
     if (i == componentStart) {
-      return "repository name component " + quote(s, componentStart, end)
+      return "repository name component "
+          + quote(s, componentStart, end)
           + " must start with a lowercase letter or digit";
     }
-    return "invalid repository name component " + quote(s, componentStart, end)
+    return "invalid repository name component "
+        + quote(s, componentStart, end)
         + " (separators are '.', '_', '__' or dashes, between letters or digits)";
   }
 
@@ -568,8 +576,11 @@ public record ImageRef(String domain, String path, String tag, String digest) {
       return "invalid character " + describe(s, i) + " in digest";
     }
     if (expected != 0 && hexLen != expected) {
-      return s.substring(from, colon) + " digest must have " + expected
-          + " hex characters, not " + hexLen;
+      return s.substring(from, colon)
+          + " digest must have "
+          + expected
+          + " hex characters, not "
+          + hexLen;
     }
     if (hexLen < 32) {
       return "digest must have at least 32 hex characters, not " + hexLen;
@@ -623,8 +634,8 @@ public record ImageRef(String domain, String path, String tag, String digest) {
   /**
    * Whether s[from, to) is an IPv6 address in the hex-and-colon form the reference grammar allows
    * inside brackets: eight groups of one to four hex digits, or fewer around a single {@code ::}
-   * (RFC 4291 section 2.2, without an embedded IPv4 address or a zone). {@link RegistryHosts}
-   * holds policy hosts to the same rule.
+   * (RFC 4291 section 2.2, without an embedded IPv4 address or a zone). {@link RegistryHosts} holds
+   * policy hosts to the same rule.
    */
   static boolean isIpv6(String s, int from, int to) {
     int i = from;
@@ -679,7 +690,8 @@ public record ImageRef(String domain, String path, String tag, String digest) {
 
   /** s[from, to) quoted and escaped for a message. */
   static String quote(String s, int from, int to) {
-    return InvalidImageRefException.echo(dev.registrypolicy.common.Redact.hide(s.substring(from, to)));
+    return InvalidImageRefException.echo(
+        dev.registrypolicy.common.Redact.hide(s.substring(from, to)));
   }
 
   /** A character for a message: {@code 'x'}, {@code 'é' (U+00E9)}, or {@code U+000A}. */

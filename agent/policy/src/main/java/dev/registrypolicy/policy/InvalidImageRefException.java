@@ -1,11 +1,11 @@
 package dev.registrypolicy.policy;
 
 /**
- * An image reference or repository prefix that cannot be parsed. The message has the form
- * {@code invalid reference "Foo/bar": repository name must be lowercase}: the input is echoed in
- * quotes, with user info, query and fragment masked by the project's redaction rule
- * ({@code dev.registrypolicy.common.Redact}), with control and other invisible characters escaped, and cut to about 200 characters, so
- * the message is safe to log as one line.
+ * An image reference or repository prefix that cannot be parsed. The message has the form {@code
+ * invalid reference "Foo/bar": repository name must be lowercase}: the input is echoed in quotes,
+ * with user info, query and fragment masked by the project's redaction rule ({@code
+ * dev.registrypolicy.common.Redact}), with control and other invisible characters escaped, and cut
+ * to about 200 characters, so the message is safe to log as one line.
  */
 public final class InvalidImageRefException extends Exception {
   private static final long serialVersionUID = 1L;
@@ -28,8 +28,13 @@ public final class InvalidImageRefException extends Exception {
    * @param what what the input was meant to be ({@code reference}, {@code repository prefix})
    */
   InvalidImageRefException(String what, String input, String reason) {
-    super("invalid " + what + " " + echo(dev.registrypolicy.common.Redact.hide(input)) + ": "
-        + shownReason(input, reason));
+    super(
+        "invalid "
+            + what
+            + " "
+            + echo(dev.registrypolicy.common.Redact.hide(input))
+            + ": "
+            + shownReason(input, reason));
     this.input = input;
     this.reason = shownReason(input, reason);
   }
@@ -69,7 +74,10 @@ public final class InvalidImageRefException extends Exception {
     return input;
   }
 
-  /** What is wrong with the input, without the echoed input (and without quoted parts of it when it holds something secret-looking). */
+  /**
+   * What is wrong with the input, without the echoed input (and without quoted parts of it when it
+   * holds something secret-looking).
+   */
   public String reason() {
     return reason;
   }
@@ -115,9 +123,9 @@ public final class InvalidImageRefException extends Exception {
   }
 
   /**
-   * Characters that would garble a log line or hide what the input really is: C0 and C1
-   * controls, DEL, line and paragraph separators, bidirectional controls, zero-width characters
-   * and lone surrogates.
+   * Characters that would garble a log line or hide what the input really is: C0 and C1 controls,
+   * DEL, line and paragraph separators, bidirectional controls, zero-width characters and lone
+   * surrogates.
    */
   static boolean isInvisible(char c) {
     if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) {

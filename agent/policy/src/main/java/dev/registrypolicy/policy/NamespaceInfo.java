@@ -4,7 +4,8 @@ import java.util.Map;
 import java.util.Objects;
 
 /** What selection rules need to know about a namespace: its name, labels and annotations. */
-public record NamespaceInfo(String name, Map<String, String> labels, Map<String, String> annotations) {
+public record NamespaceInfo(
+    String name, Map<String, String> labels, Map<String, String> annotations) {
   public NamespaceInfo {
     Objects.requireNonNull(name, "name");
     labels = Map.copyOf(labels);

@@ -9,12 +9,13 @@ import java.util.Set;
 
 /**
  * A cursor over one YAML mapping that records every problem with its path and, on {@link
- * #finish(String...)}, reports keys nobody asked for (typos). Values of unknown keys are never echoed: they
- * could be secrets pasted into the wrong place.
+ * #finish(String...)}, reports keys nobody asked for (typos). Values of unknown keys are never
+ * echoed: they could be secrets pasted into the wrong place.
  */
 final class Node {
   private final String path;
-  private final Map<?, ?> map; // the loaded mapping itself, not a copy: only String keys are ever looked up
+  private final Map<?, ?>
+      map; // the loaded mapping itself, not a copy: only String keys are ever looked up
   private final List<Problem> problems;
   private final Set<String> seen = new LinkedHashSet<>();
 
@@ -32,8 +33,14 @@ final class Node {
         if (!(k instanceof String ks)) {
           problems.add(new Problem(path, "keys must be strings, found " + typeName(k)));
         } else if (ks.length() > PolicyLimits.MAX_KEY_CHARS) {
-          problems.add(new Problem(path, "a key of " + ks.length() + " characters (at most "
-              + PolicyLimits.MAX_KEY_CHARS + ")"));
+          problems.add(
+              new Problem(
+                  path,
+                  "a key of "
+                      + ks.length()
+                      + " characters (at most "
+                      + PolicyLimits.MAX_KEY_CHARS
+                      + ")"));
         }
       }
       return new Node(path, m, problems);
@@ -47,9 +54,9 @@ final class Node {
   }
 
   /**
-   * The path of {@code key} below this node. A key the user wrote that is not a plain word
-   * (unknown keys, label keys) is shown redacted and quoted, {@code registries[0]["***@x"]},
-   * since a path is part of every message.
+   * The path of {@code key} below this node. A key the user wrote that is not a plain word (unknown
+   * keys, label keys) is shown redacted and quoted, {@code registries[0]["***@x"]}, since a path is
+   * part of every message.
    */
   String child(String key) {
     if (!plainKey(key)) {
@@ -64,8 +71,13 @@ final class Node {
     }
     for (int i = 0; i < key.length(); i++) {
       char c = key.charAt(i);
-      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'
-          || c == '.' || c == '/')) {
+      if (!((c >= 'a' && c <= 'z')
+          || (c >= 'A' && c <= 'Z')
+          || (c >= '0' && c <= '9')
+          || c == '-'
+          || c == '_'
+          || c == '.'
+          || c == '/')) {
         return false;
       }
     }
@@ -96,7 +108,13 @@ final class Node {
     }
     if (v instanceof String s) {
       if (s.length() > PolicyLimits.MAX_STRING_CHARS) {
-        problem(key, "too long (" + s.length() + " characters, at most " + PolicyLimits.MAX_STRING_CHARS + ")");
+        problem(
+            key,
+            "too long ("
+                + s.length()
+                + " characters, at most "
+                + PolicyLimits.MAX_STRING_CHARS
+                + ")");
         return null;
       }
       if (required && s.isEmpty()) {
@@ -128,12 +146,18 @@ final class Node {
     return v == null ? null : of(child(key), v, problems);
   }
 
-  /** The list under {@code key}, or an empty list when absent; reports non-lists and lists over {@link PolicyLimits#MAX_LIST_ITEMS}. */
+  /**
+   * The list under {@code key}, or an empty list when absent; reports non-lists and lists over
+   * {@link PolicyLimits#MAX_LIST_ITEMS}.
+   */
   List<Object> list(String key) {
     return list(key, PolicyLimits.MAX_LIST_ITEMS);
   }
 
-  /** The list under {@code key}, or an empty list when absent, not a list, or longer than {@code max} (reported, items unread). */
+  /**
+   * The list under {@code key}, or an empty list when absent, not a list, or longer than {@code
+   * max} (reported, items unread).
+   */
   List<Object> list(String key, int max) {
     Object v = raw(key);
     if (v == null) {
@@ -170,13 +194,22 @@ final class Node {
       Object o = items.get(i);
       String itemPath = child(key) + "[" + i + "]";
       if (o instanceof String s && s.length() > PolicyLimits.MAX_STRING_CHARS) {
-        problems.add(new Problem(itemPath, "too long (" + s.length() + " characters, at most "
-            + PolicyLimits.MAX_STRING_CHARS + ")"));
+        problems.add(
+            new Problem(
+                itemPath,
+                "too long ("
+                    + s.length()
+                    + " characters, at most "
+                    + PolicyLimits.MAX_STRING_CHARS
+                    + ")"));
       } else if (o instanceof String s && (allowEmpty || !s.isEmpty())) {
         out.add(new Item(itemPath, s));
       } else {
-        problems.add(new Problem(itemPath, (allowEmpty ? "must be a string, found " : "must be a non-empty string, found ")
-            + ("".equals(o) ? "an empty string" : typeName(o))));
+        problems.add(
+            new Problem(
+                itemPath,
+                (allowEmpty ? "must be a string, found " : "must be a non-empty string, found ")
+                    + ("".equals(o) ? "an empty string" : typeName(o))));
       }
     }
     return out;
@@ -203,8 +236,12 @@ final class Node {
     }
     String best = null;
     for (String known : seen) {
-      // The distance is at least the difference in length: skip the quadratic work when that already rules it out.
-      if (Math.abs(known.length() - key.length()) <= 2 && editDistance(known.toLowerCase(java.util.Locale.ROOT), key.toLowerCase(java.util.Locale.ROOT)) <= 2) {
+      // The distance is at least the difference in length: skip the quadratic work when that
+      // already rules it out.
+      if (Math.abs(known.length() - key.length()) <= 2
+          && editDistance(
+                  known.toLowerCase(java.util.Locale.ROOT), key.toLowerCase(java.util.Locale.ROOT))
+              <= 2) {
         best = known;
         break;
       }
@@ -234,7 +271,9 @@ final class Node {
     return "a value of another type (binary, set or tagged)";
   }
 
-  /** Quotes a user value for a message by the project's one redaction rule ({@link Redact#quote}). */
+  /**
+   * Quotes a user value for a message by the project's one redaction rule ({@link Redact#quote}).
+   */
   static String quote(String s) {
     return Redact.quote(s);
   }

@@ -23,8 +23,10 @@ public record Policy(
     String sha256) {
   public static final String API_VERSION = "registry-policy.dev/v1alpha1";
   public static final String KIND = "RegistryPolicy";
+
   /** Where the policy lives in a cluster. */
   public static final String NAMESPACE = "registry-policy";
+
   public static final String CONFIGMAP_NAME = "registry-policy";
   public static final String CONFIGMAP_KEY = "policy.yaml";
 

@@ -6,16 +6,19 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Finds the policy text in a file that is either the bare {@code policy.yaml} or a manifest
- * holding the {@code registry-policy} ConfigMap (alone or among other objects, as kustomize or
- * {@code kubectl get -o yaml} print them).
+ * Finds the policy text in a file that is either the bare {@code policy.yaml} or a manifest holding
+ * the {@code registry-policy} ConfigMap (alone or among other objects, as kustomize or {@code
+ * kubectl get -o yaml} print them).
  */
 public final class PolicyDocument {
   private static final String EXAMPLE = "/dev/registrypolicy/policy/policy-configmap.yaml";
 
   private PolicyDocument() {}
 
-  /** The commented example policy ConfigMap (manifests/policy-configmap.yaml), as shipped in this jar. */
+  /**
+   * The commented example policy ConfigMap (manifests/policy-configmap.yaml), as shipped in this
+   * jar.
+   */
   public static String example() {
     try (java.io.InputStream in = PolicyDocument.class.getResourceAsStream(EXAMPLE)) {
       if (in == null) {
@@ -38,16 +41,21 @@ public final class PolicyDocument {
   /**
    * Extracts and parses the policy from a file's bytes, which must be UTF-8 (a leading byte order
    * mark is allowed) and at most {@link PolicyLimits#MAX_FILE_BYTES}: the size is checked before
-   * anything is decoded, and bytes that are not UTF-8 are a problem such as {@code not valid
-   * UTF-8 at byte 17 (line 2)} (offset counted from 0). This is the form for callers that read
-   * files.
+   * anything is decoded, and bytes that are not UTF-8 are a problem such as {@code not valid UTF-8
+   * at byte 17 (line 2)} (offset counted from 0). This is the form for callers that read files.
    *
    * @throws PolicyException for every problem found; no other exception escapes
    */
   public static Policy parse(byte[] file) throws PolicyException {
     if (file.length > PolicyLimits.MAX_FILE_BYTES) {
-      throw reject("the file is too large: " + file.length + " bytes, at most " + PolicyLimits.MAX_FILE_BYTES
-          + " (" + (PolicyLimits.MAX_FILE_BYTES >> 20) + " MiB)");
+      throw reject(
+          "the file is too large: "
+              + file.length
+              + " bytes, at most "
+              + PolicyLimits.MAX_FILE_BYTES
+              + " ("
+              + (PolicyLimits.MAX_FILE_BYTES >> 20)
+              + " MiB)");
     }
     String text;
     try {
@@ -58,7 +66,10 @@ public final class PolicyDocument {
     return parse(text);
   }
 
-  /** The policy.yaml text inside {@code fileText}, or {@code fileText} itself if it is a bare policy. */
+  /**
+   * The policy.yaml text inside {@code fileText}, or {@code fileText} itself if it is a bare
+   * policy.
+   */
   public static String policyText(String fileText) throws PolicyException {
     return policyText(fileText, new Object[1]);
   }
@@ -71,9 +82,14 @@ public final class PolicyDocument {
       throw new PolicyException(problems);
     }
     if (docs.isEmpty()) {
-      throw reject(fileText.isBlank() ? "the file is empty (want a RegistryPolicy or the " + Policy.CONFIGMAP_NAME
-          + " ConfigMap)" : "the file holds no YAML document, only comments or empty documents (want a RegistryPolicy or the "
-          + Policy.CONFIGMAP_NAME + " ConfigMap)");
+      throw reject(
+          fileText.isBlank()
+              ? "the file is empty (want a RegistryPolicy or the "
+                  + Policy.CONFIGMAP_NAME
+                  + " ConfigMap)"
+              : "the file holds no YAML document, only comments or empty documents (want a RegistryPolicy or the "
+                  + Policy.CONFIGMAP_NAME
+                  + " ConfigMap)");
     }
     List<Map<?, ?>> configMaps = new ArrayList<>();
     for (Object d : docs) {
@@ -91,8 +107,13 @@ public final class PolicyDocument {
     }
     if (configMaps.isEmpty()) {
       if (docs.size() != 1) {
-        throw reject("none of the file's " + docs.size() + " documents is a RegistryPolicy or a ConfigMap"
-            + " (want the " + Policy.CONFIGMAP_NAME + " ConfigMap)");
+        throw reject(
+            "none of the file's "
+                + docs.size()
+                + " documents is a RegistryPolicy or a ConfigMap"
+                + " (want the "
+                + Policy.CONFIGMAP_NAME
+                + " ConfigMap)");
       }
       return fileText;
     }
@@ -115,18 +136,31 @@ public final class PolicyDocument {
       Object name = ((Map<?, ?>) meta).get("name");
       Object ns = ((Map<?, ?>) meta).get("namespace");
       if (name != null && !Policy.CONFIGMAP_NAME.equals(name)) {
-        problems.add(new Problem("metadata.name", "the agent and controller read the ConfigMap named "
-            + Policy.CONFIGMAP_NAME + ", found " + Node.quote(String.valueOf(name))));
+        problems.add(
+            new Problem(
+                "metadata.name",
+                "the agent and controller read the ConfigMap named "
+                    + Policy.CONFIGMAP_NAME
+                    + ", found "
+                    + Node.quote(String.valueOf(name))));
       }
       if (ns != null && !Policy.NAMESPACE.equals(ns)) {
-        problems.add(new Problem("metadata.namespace", "the agent and controller read namespace "
-            + Policy.NAMESPACE + ", found " + Node.quote(String.valueOf(ns))));
+        problems.add(
+            new Problem(
+                "metadata.namespace",
+                "the agent and controller read namespace "
+                    + Policy.NAMESPACE
+                    + ", found "
+                    + Node.quote(String.valueOf(ns))));
       }
     }
     Object data = chosen.get("data");
     Object text = data instanceof Map ? ((Map<?, ?>) data).get(Policy.CONFIGMAP_KEY) : null;
     if (!(text instanceof String)) {
-      problems.add(new Problem("data." + Policy.CONFIGMAP_KEY, "required: the ConfigMap holds the policy under this key"));
+      problems.add(
+          new Problem(
+              "data." + Policy.CONFIGMAP_KEY,
+              "required: the ConfigMap holds the policy under this key"));
     }
     if (!problems.isEmpty()) {
       throw new PolicyException(problems);
@@ -134,7 +168,10 @@ public final class PolicyDocument {
     return (String) text;
   }
 
-  /** Recursive through nested Lists: bounded by the YAML nesting limit ({@link PolicyLimits#MAX_DEPTH}). */
+  /**
+   * Recursive through nested Lists: bounded by the YAML nesting limit ({@link
+   * PolicyLimits#MAX_DEPTH}).
+   */
   private static void collectConfigMaps(Map<?, ?> m, List<Map<?, ?>> out) {
     if ("ConfigMap".equals(m.get("kind"))) {
       out.add(m);

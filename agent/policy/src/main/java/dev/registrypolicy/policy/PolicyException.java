@@ -18,7 +18,9 @@ public final class PolicyException extends Exception {
 
   private static String summary(List<Problem> problems) {
     StringBuilder sb = new StringBuilder();
-    sb.append(problems.size()).append(problems.size() == 1 ? " problem" : " problems").append(" in policy");
+    sb.append(problems.size())
+        .append(problems.size() == 1 ? " problem" : " problems")
+        .append(" in policy");
     for (Problem p : problems) {
       sb.append("\n  ").append(p);
     }

@@ -3,8 +3,8 @@ package dev.registrypolicy.policy;
 /**
  * Hard limits on what the parser reads, checked before the work they bound: the size in bytes
  * before any YAML is read, nesting, aliases and node counts while the YAML events stream past
- * (before any object is built), list sizes before their items are read, string lengths before
- * a value is interpreted. Every limit that is hit is a {@link Problem} with its path. They are
+ * (before any object is built), list sizes before their items are read, string lengths before a
+ * value is interpreted. Every limit that is hit is a {@link Problem} with its path. They are
  * generous for real clusters, and small enough that the largest policy they allow parses and is
  * planned in the agent's 32 MiB heap and 256 KiB thread stacks (see the model README).
  */
@@ -17,37 +17,55 @@ public final class PolicyLimits {
    * last-applied copy included, have at most 256 KiB: /work/shared/notes/cel.md).
    */
   public static final int MAX_FILE_BYTES = 3 << 19;
+
   /** The policy text itself: a ConfigMap holds at most 1 MiB. */
   public static final int MAX_POLICY_BYTES = 1 << 20;
+
   /** Mappings and lists inside one another; the deepest the policy format uses is 9. */
   public static final int MAX_DEPTH = 32;
+
   /** YAML nodes of one document, counting each alias as the nodes it repeats. */
   public static final int MAX_NODES = 40_000;
+
   /** Aliases ({@code *name}) in one document. */
   public static final int MAX_ALIASES = 1_000;
+
   /** Documents in one file. */
   public static final int MAX_DOCUMENTS = 1_000;
+
   /** Characters of one mapping key. */
   public static final int MAX_KEY_CHARS = 512;
+
   /** Characters of one string value in the policy (hosts, URLs, names, patterns). */
   public static final int MAX_STRING_CHARS = 2_048;
 
   /** {@code registries}. */
   public static final int MAX_REGISTRIES = 1_000;
+
   /** {@code mirrors} of one registry. */
   public static final int MAX_MIRRORS = 32;
+
   /** CA references of one endpoint. */
   public static final int MAX_CAS = 16;
+
   /** {@code credentials}. */
   public static final int MAX_CREDENTIALS = 1_000;
+
   /** {@code access} grants. */
   public static final int MAX_GRANTS = 1_000;
+
   /** {@code admission.allowedSources}. */
   public static final int MAX_ALLOWED_SOURCES = 5_000;
+
   /** {@code admission.rules}. */
   public static final int MAX_RULES = 1_000;
+
   /** {@code allowedNameTags} or {@code blockedImages} of one rule. */
   public static final int MAX_PATTERNS = 1_000;
-  /** Any other list: names, label selector expressions and values, capabilities, credentials of a grant. */
+
+  /**
+   * Any other list: names, label selector expressions and values, capabilities, credentials of a
+   * grant.
+   */
   public static final int MAX_LIST_ITEMS = 1_000;
 }

@@ -28,14 +28,21 @@ import java.util.regex.Pattern;
 public final class PolicyParser {
   private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
   private static final Pattern SECRET_KEY = Pattern.compile("[-._a-zA-Z0-9]{1,253}");
-  private static final Pattern LABEL_NAME = Pattern.compile("([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)");
-  private static final Pattern LABEL_VALUE = Pattern.compile("(([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?)");
+  private static final Pattern LABEL_NAME =
+      Pattern.compile("([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)");
+  private static final Pattern LABEL_VALUE =
+      Pattern.compile("(([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?)");
   private static final Pattern QUANTITY = Pattern.compile("(\\d+)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?");
-  /** Besides letters and digits: what an image name glob may hold (":" only for a registry port). */
+
+  /**
+   * Besides letters and digits: what an image name glob may hold (":" only for a registry port).
+   */
   /** Longest glob for an image name or host: names have at most 255 characters. */
   static final int MAX_NAME_PATTERN = 255;
+
   /** Longest glob for a tag: tags have at most 128 characters. */
   static final int MAX_TAG_PATTERN = 128;
+
   private static final String NAME_GLOB_CHARS = "._-/:*?";
   private static final String TAG_GLOB_CHARS = "._-*?";
   private static final String HOST_GLOB_CHARS = ".-[]:*?";
@@ -51,18 +58,27 @@ public final class PolicyParser {
     return parse(text, root, problems);
   }
 
-  /** Interprets {@code root}, the tree {@link Yaml} loaded from {@code text} (a bare policy file). */
+  /**
+   * Interprets {@code root}, the tree {@link Yaml} loaded from {@code text} (a bare policy file).
+   */
   static Policy parse(String text, Object root) throws PolicyException {
     List<Problem> problems = new ArrayList<>();
     if (Yaml.utf8Length(text, PolicyLimits.MAX_POLICY_BYTES) > PolicyLimits.MAX_POLICY_BYTES) {
-      problems.add(new Problem("", "too large: more than " + PolicyLimits.MAX_POLICY_BYTES + " bytes ("
-          + (PolicyLimits.MAX_POLICY_BYTES >> 10) + " KiB)"));
+      problems.add(
+          new Problem(
+              "",
+              "too large: more than "
+                  + PolicyLimits.MAX_POLICY_BYTES
+                  + " bytes ("
+                  + (PolicyLimits.MAX_POLICY_BYTES >> 10)
+                  + " KiB)"));
       throw new PolicyException(problems);
     }
     return parse(text, root, problems);
   }
 
-  private static Policy parse(String text, Object root, List<Problem> problems) throws PolicyException {
+  private static Policy parse(String text, Object root, List<Problem> problems)
+      throws PolicyException {
     Policy policy = root == null ? null : new PolicyParser.Run(problems).policy(root, sha256(text));
     if (!problems.isEmpty() || policy == null) {
       if (problems.isEmpty()) {
@@ -82,7 +98,9 @@ public final class PolicyParser {
       return sorted;
     }
     List<Problem> out = new ArrayList<>(sorted.subList(0, MAX_PROBLEMS));
-    out.add(new Problem("", "... and " + (sorted.size() - MAX_PROBLEMS) + " more problems (fix these first)"));
+    out.add(
+        new Problem(
+            "", "... and " + (sorted.size() - MAX_PROBLEMS) + " more problems (fix these first)"));
     return out;
   }
 
@@ -116,7 +134,9 @@ public final class PolicyParser {
       }
       String apiVersion = n.string("apiVersion", true);
       if (apiVersion != null && !Policy.API_VERSION.equals(apiVersion)) {
-        n.problem("apiVersion", "unsupported version " + Node.quote(apiVersion) + " (want " + Policy.API_VERSION + ")");
+        n.problem(
+            "apiVersion",
+            "unsupported version " + Node.quote(apiVersion) + " (want " + Policy.API_VERSION + ")");
       }
       String kind = n.string("kind", true);
       if (kind != null && !Policy.KIND.equals(kind)) {
@@ -126,16 +146,26 @@ public final class PolicyParser {
       List<Registry> registries = registries(n);
       List<AccessGrant> access = access(n);
       Admission admission = n.has("admission") ? admission(n.node("admission")) : Admission.NONE;
-      n.finish("metadata", "the policy is the ConfigMap's policy.yaml; metadata belongs to the ConfigMap");
+      n.finish(
+          "metadata",
+          "the policy is the ConfigMap's policy.yaml; metadata belongs to the ConfigMap");
       for (String[] use : credentialUses) {
         if (!credentialPaths.containsKey(use[1])) {
-          problems.add(new Problem(use[0], "unknown credentials " + Node.quote(use[1]) + " (not in credentials)"));
+          problems.add(
+              new Problem(
+                  use[0], "unknown credentials " + Node.quote(use[1]) + " (not in credentials)"));
         }
       }
       if (!problems.isEmpty()) {
         return null;
       }
-      return new Policy(apiVersion, registries, credentials, access, admission == null ? Admission.NONE : admission, sha);
+      return new Policy(
+          apiVersion,
+          registries,
+          credentials,
+          access,
+          admission == null ? Admission.NONE : admission,
+          sha);
     }
 
     // ---- credentials ------------------------------------------------------------------------
@@ -156,10 +186,25 @@ public final class PolicyParser {
           c.problem("registry", RegistryHosts.problem(registry));
           registry = null;
         }
-        c.finish("password", INLINE_SECRET_HINT, "username", INLINE_SECRET_HINT, "auth", INLINE_SECRET_HINT,
-            "token", INLINE_SECRET_HINT, "secretName", "use \"secret\"");
+        c.finish(
+            "password",
+            INLINE_SECRET_HINT,
+            "username",
+            INLINE_SECRET_HINT,
+            "auth",
+            INLINE_SECRET_HINT,
+            "token",
+            INLINE_SECRET_HINT,
+            "secretName",
+            "use \"secret\"");
         if (name != null && credentialPaths.putIfAbsent(name, path) != null) {
-          c.problem("name", "duplicate credentials name " + Node.quote(name) + " (also at " + credentialPaths.get(name) + ")");
+          c.problem(
+              "name",
+              "duplicate credentials name "
+                  + Node.quote(name)
+                  + " (also at "
+                  + credentialPaths.get(name)
+                  + ")");
         }
         if (secret != null) {
           for (String key : NodeCredentialsBundle.CREDENTIAL_KEYS) {
@@ -170,7 +215,9 @@ public final class PolicyParser {
           }
         }
         if (name != null && secret != null) {
-          out.add(new CredentialRef(name, secret, registry == null ? null : RegistryHosts.normalize(registry)));
+          out.add(
+              new CredentialRef(
+                  name, secret, registry == null ? null : RegistryHosts.normalize(registry)));
         }
       }
       return out;
@@ -194,14 +241,20 @@ public final class PolicyParser {
           if (Registry.CATCH_ALL.equals(rawHost)) {
             host = Registry.CATCH_ALL;
           } else if (RegistryHosts.problem(rawHost) != null) {
-            r.problem("host", RegistryHosts.problem(rawHost)
-                + (rawHost.contains("://") ? " (write the host only, e.g. \"registry.example.com:5000\")" : ""));
+            r.problem(
+                "host",
+                RegistryHosts.problem(rawHost)
+                    + (rawHost.contains("://")
+                        ? " (write the host only, e.g. \"registry.example.com:5000\")"
+                        : ""));
           } else {
             host = RegistryHosts.normalize(rawHost);
           }
         }
         if (host != null && seenHosts.putIfAbsent(host, path) != null) {
-          r.problem("host", "duplicate registry " + Node.quote(host) + " (also at " + seenHosts.get(host) + ")");
+          r.problem(
+              "host",
+              "duplicate registry " + Node.quote(host) + " (also at " + seenHosts.get(host) + ")");
         }
         UpstreamMode mode = UpstreamMode.FALLBACK;
         String upstream = r.string("upstream", false);
@@ -224,7 +277,8 @@ public final class PolicyParser {
         } else if (host != null && !Registry.CATCH_ALL.equals(host)) {
           upstreamUrl = uri(r, "host", RegistryHosts.upstreamUrl(host));
         }
-        Endpoint upstreamEndpoint = endpointSettings(r, upstreamUrl, EnumSet.allOf(Capability.class), false, false);
+        Endpoint upstreamEndpoint =
+            endpointSettings(r, upstreamUrl, EnumSet.allOf(Capability.class), false, false);
         List<Endpoint> mirrors = new ArrayList<>();
         List<Object> ms = r.list("mirrors", PolicyLimits.MAX_MIRRORS);
         Set<URI> seenMirrors = new HashSet<>();
@@ -241,22 +295,47 @@ public final class PolicyParser {
             m.problem("url", "duplicate mirror " + Node.quote(u.toString()));
           }
           if (u != null && upstreamUrl != null && u.equals(upstreamUrl)) {
-            m.problem("url", "the upstream registry itself is not a mirror (it is tried last unless upstream is Never)");
+            m.problem(
+                "url",
+                "the upstream registry itself is not a mirror (it is tried last unless upstream is Never)");
           }
           Set<Capability> caps = capabilities(m);
           Endpoint e = endpointSettings(m, u, caps, true, true);
-          m.finish("server", "hosts.toml's server is the registry's url", "insecure", "use skipVerify",
-              "insecureSkipVerify", "use skipVerify", "client", "use clientCert", "caFile", "use ca");
+          m.finish(
+              "server",
+              "hosts.toml's server is the registry's url",
+              "insecure",
+              "use skipVerify",
+              "insecureSkipVerify",
+              "use skipVerify",
+              "client",
+              "use clientCert",
+              "caFile",
+              "use ca");
           if (e != null) {
             mirrors.add(e);
           }
         }
         if (mode == UpstreamMode.NEVER && ms.isEmpty()) {
-          r.problem("upstream", "Never needs at least one mirror (the registry would be unreachable)");
+          r.problem(
+              "upstream", "Never needs at least one mirror (the registry would be unreachable)");
         }
-        r.finish("endpoint", "use mirrors", "endpoints", "use mirrors", "mirror", "use mirrors",
-            "server", "use url", "insecure", "use skipVerify", "capabilities", "the registry itself always has every capability; set capabilities on mirrors");
-        if (host != null && upstreamEndpoint != null && mirrors.size() == ms.size()
+        r.finish(
+            "endpoint",
+            "use mirrors",
+            "endpoints",
+            "use mirrors",
+            "mirror",
+            "use mirrors",
+            "server",
+            "use url",
+            "insecure",
+            "use skipVerify",
+            "capabilities",
+            "the registry itself always has every capability; set capabilities on mirrors");
+        if (host != null
+            && upstreamEndpoint != null
+            && mirrors.size() == ms.size()
             && !(mode == UpstreamMode.NEVER && mirrors.isEmpty())) {
           out.add(new Registry(host, mode, mirrors, upstreamEndpoint));
         }
@@ -275,22 +354,31 @@ public final class PolicyParser {
           case "pull" -> caps.add(Capability.PULL);
           case "resolve" -> caps.add(Capability.RESOLVE);
           case "push" -> caps.add(Capability.PUSH);
-          default -> problems.add(new Problem(item.path(), "unknown capability " + Node.quote(c) + " (want pull, resolve or push)"));
+          default ->
+              problems.add(
+                  new Problem(
+                      item.path(),
+                      "unknown capability " + Node.quote(c) + " (want pull, resolve or push)"));
         }
       }
-      if (caps.isEmpty() && problems.stream().noneMatch(p -> p.path().startsWith(m.child("capabilities")))) {
+      if (caps.isEmpty()
+          && problems.stream().noneMatch(p -> p.path().startsWith(m.child("capabilities")))) {
         m.problem("capabilities", "must not be empty (want some of pull, resolve, push)");
       }
       return caps;
     }
 
     /** Settings shared by mirrors and the upstream endpoint; returns null if the URL was bad. */
-    private Endpoint endpointSettings(Node n, URI url, Set<Capability> caps, boolean urlRequired, boolean allowOverridePath) {
+    private Endpoint endpointSettings(
+        Node n, URI url, Set<Capability> caps, boolean urlRequired, boolean allowOverridePath) {
       boolean overridePath = allowOverridePath && n.bool("overridePath", false);
       String dial = n.string("dialTimeout", false);
       if (n.raw("dialTimeout") != null && !(n.raw("dialTimeout") instanceof String)) {
         problems.removeIf(p -> p.path().equals(n.child("dialTimeout")));
-        n.problem("dialTimeout", "must be a duration string such as \"500ms\" or \"2s\", found " + Node.typeName(n.raw("dialTimeout")));
+        n.problem(
+            "dialTimeout",
+            "must be a duration string such as \"500ms\" or \"2s\", found "
+                + Node.typeName(n.raw("dialTimeout")));
       } else if (dial != null) {
         try {
           if (GoDuration.parse(dial) <= 0) {
@@ -305,7 +393,13 @@ public final class PolicyParser {
       List<SecretKeyRef> ca = new ArrayList<>();
       Object caRaw = n.raw("ca");
       if (caRaw instanceof List && ((List<?>) caRaw).size() > PolicyLimits.MAX_CAS) {
-        n.problem("ca", "too many items (" + ((List<?>) caRaw).size() + ", at most " + PolicyLimits.MAX_CAS + ")");
+        n.problem(
+            "ca",
+            "too many items ("
+                + ((List<?>) caRaw).size()
+                + ", at most "
+                + PolicyLimits.MAX_CAS
+                + ")");
       } else if (caRaw instanceof List) {
         List<?> l = (List<?>) caRaw;
         for (int i = 0; i < l.size(); i++) {
@@ -326,11 +420,16 @@ public final class PolicyParser {
         String secret = secretName(cc, "secret");
         String certKey = secretKey(cc, "certKey", "tls.crt");
         String keyKey = secretKey(cc, "keyKey", "tls.key");
-        cc.finish("key", "use keyKey (a key of the Secret)", "cert", "use certKey (a key of the Secret)");
-        if (secret != null && certKey != null && keyKey != null
+        cc.finish(
+            "key", "use keyKey (a key of the Secret)", "cert", "use certKey (a key of the Secret)");
+        if (secret != null
+            && certKey != null
+            && keyKey != null
             && fitsBundle(cc, cc.has("certKey") ? "certKey" : "secret", secret, certKey)
             && fitsBundle(cc, cc.has("keyKey") ? "keyKey" : "secret", secret, keyKey)) {
-          client = new ClientCertRef(new SecretKeyRef(secret, certKey), new SecretKeyRef(secret, keyKey));
+          client =
+              new ClientCertRef(
+                  new SecretKeyRef(secret, certKey), new SecretKeyRef(secret, keyKey));
         }
       }
       boolean skipVerify = n.bool("skipVerify", false);
@@ -340,17 +439,25 @@ public final class PolicyParser {
       }
       if (url != null && "http".equals(url.getScheme())) {
         if (cred != null && !isLoopback(url.getHost())) {
-          n.problem("credentials", "an http:// URL would send the credentials' Authorization header unencrypted"
-              + " over the network (use https://, or remove credentials; only loopback hosts may take them over http://)");
+          n.problem(
+              "credentials",
+              "an http:// URL would send the credentials' Authorization header unencrypted"
+                  + " over the network (use https://, or remove credentials; only loopback hosts may take them over http://)");
         }
         if (!ca.isEmpty()) {
-          n.problem("ca", "has no effect on an http:// URL, which uses no TLS (use https:// or remove ca)");
+          n.problem(
+              "ca",
+              "has no effect on an http:// URL, which uses no TLS (use https:// or remove ca)");
         }
         if (client != null) {
-          n.problem("clientCert", "has no effect on an http:// URL, which uses no TLS (use https:// or remove clientCert)");
+          n.problem(
+              "clientCert",
+              "has no effect on an http:// URL, which uses no TLS (use https:// or remove clientCert)");
         }
         if (skipVerify) {
-          n.problem("skipVerify", "has no effect on an http:// URL, which uses no TLS (use https:// or remove skipVerify)");
+          n.problem(
+              "skipVerify",
+              "has no effect on an http:// URL, which uses no TLS (use https:// or remove skipVerify)");
         }
       }
       if (url == null && urlRequired) {
@@ -364,8 +471,12 @@ public final class PolicyParser {
 
     private SecretKeyRef secretKeyRef(String path, Object raw, String defaultKey) {
       if (raw instanceof String) {
-        problems.add(new Problem(path, "must reference a Secret key, e.g. {secret: corp-ca, key: " + defaultKey
-            + "}; file paths and inline certificates are not allowed"));
+        problems.add(
+            new Problem(
+                path,
+                "must reference a Secret key, e.g. {secret: corp-ca, key: "
+                    + defaultKey
+                    + "}; file paths and inline certificates are not allowed"));
         return null;
       }
       Node n = Node.of(path, raw, problems);
@@ -375,8 +486,11 @@ public final class PolicyParser {
       String secret = secretName(n, "secret");
       String key = secretKey(n, "key", defaultKey);
       n.finish("secretName", "use secret", "configMap", "CAs are read from Secrets");
-      return secret == null || key == null || !fitsBundle(n, n.has("key") ? "key" : "secret", secret, key)
-          ? null : new SecretKeyRef(secret, key);
+      return secret == null
+              || key == null
+              || !fitsBundle(n, n.has("key") ? "key" : "secret", secret, key)
+          ? null
+          : new SecretKeyRef(secret, key);
     }
 
     private URI url(Node n, String key) {
@@ -389,7 +503,9 @@ public final class PolicyParser {
       // info, query and fragment can hold passwords and tokens, so they are never quoted. Any "@"
       // counts: an unencoded "/" in a password would otherwise end the authority before it.
       if (s.indexOf('@') >= 0) {
-        n.problem(key, "URL must not contain credentials (user info, not shown here); reference a Secret with credentials");
+        n.problem(
+            key,
+            "URL must not contain credentials (user info, not shown here); reference a Secret with credentials");
         return null;
       }
       if (s.indexOf('?') >= 0 || s.indexOf('#') >= 0) {
@@ -405,7 +521,8 @@ public final class PolicyParser {
       }
       String scheme = u.getScheme() == null ? null : u.getScheme().toLowerCase(Locale.ROOT);
       if (scheme == null) {
-        n.problem(key, "URL " + Node.quote(Redact.value(s)) + " has no scheme (want http or https)");
+        n.problem(
+            key, "URL " + Node.quote(Redact.value(s)) + " has no scheme (want http or https)");
         return null;
       }
       if (!scheme.equals("http") && !scheme.equals("https")) {
@@ -413,7 +530,9 @@ public final class PolicyParser {
         return null;
       }
       if (u.getRawUserInfo() != null) {
-        n.problem(key, "URL must not contain credentials (user info, not shown here); reference a Secret with credentials");
+        n.problem(
+            key,
+            "URL must not contain credentials (user info, not shown here); reference a Secret with credentials");
         return null;
       }
       if (u.getRawQuery() != null || u.getRawFragment() != null) {
@@ -423,7 +542,9 @@ public final class PolicyParser {
       String authority = u.getRawAuthority();
       String hp = authority == null ? null : RegistryHosts.problem(authority);
       if (authority == null || hp != null) {
-        n.problem(key, "URL " + Node.quote(Redact.value(s)) + ": " + (authority == null ? "no host" : hp));
+        n.problem(
+            key,
+            "URL " + Node.quote(Redact.value(s)) + ": " + (authority == null ? "no host" : hp));
         return null;
       }
       String path = u.getRawPath() == null ? "" : u.getRawPath();
@@ -437,12 +558,16 @@ public final class PolicyParser {
       return uri(n, key, scheme + "://" + authority.toLowerCase(Locale.ROOT) + path);
     }
 
-    /** A URI from text the parser checked; should java.net.URI still refuse it, a problem at the key. */
+    /**
+     * A URI from text the parser checked; should java.net.URI still refuse it, a problem at the
+     * key.
+     */
     private URI uri(Node n, String key, String text) {
       try {
         return new URI(text);
       } catch (URISyntaxException e) {
-        n.problem(key, "cannot form a URL from " + Node.quote(Redact.value(text)) + ": " + e.getReason());
+        n.problem(
+            key, "cannot form a URL from " + Node.quote(Redact.value(text)) + ": " + e.getReason());
         return null;
       }
     }
@@ -488,12 +613,25 @@ public final class PolicyParser {
           g.problem("namespaces", "required (use {} to grant every namespace)");
         }
         ServiceAccountSelector sas = serviceAccounts(g);
-        g.finish("namespace", "use namespaces", "serviceAccount", "use serviceAccounts", "secret", "use secretName");
+        g.finish(
+            "namespace",
+            "use namespaces",
+            "serviceAccount",
+            "use serviceAccounts",
+            "secret",
+            "use secretName");
         if (name != null && names.putIfAbsent(name, path) != null) {
-          g.problem("name", "duplicate access grant " + Node.quote(name) + " (also at " + names.get(name) + ")");
+          g.problem(
+              "name",
+              "duplicate access grant " + Node.quote(name) + " (also at " + names.get(name) + ")");
         }
         if (secretName != null && secretNames.putIfAbsent(secretName, path) != null) {
-          g.problem("secretName", "Secret name " + Node.quote(secretName) + " is also used by " + secretNames.get(secretName));
+          g.problem(
+              "secretName",
+              "Secret name "
+                  + Node.quote(secretName)
+                  + " is also used by "
+                  + secretNames.get(secretName));
         }
         if (name != null && secretName != null && ns != null && sas != null && !creds.isEmpty()) {
           out.add(new AccessGrant(name, creds, secretName, ns, sas));
@@ -517,15 +655,19 @@ public final class PolicyParser {
         Set<String> names = new LinkedHashSet<>();
         for (Node.Item item : g.strings("serviceAccounts")) {
           if (!isDnsSubdomain(item.value())) {
-            problems.add(new Problem(item.path(), "invalid ServiceAccount name " + Node.quote(item.value())));
+            problems.add(
+                new Problem(
+                    item.path(), "invalid ServiceAccount name " + Node.quote(item.value())));
           } else {
             names.add(item.value());
           }
         }
         return new ServiceAccountSelector(false, names);
       }
-      g.problem("serviceAccounts", "must be \"default\", \"all\", \"none\" or a list of ServiceAccount names, found "
-          + (raw instanceof String s ? Node.quote(s) : Node.typeName(raw)));
+      g.problem(
+          "serviceAccounts",
+          "must be \"default\", \"all\", \"none\" or a list of ServiceAccount names, found "
+              + (raw instanceof String s ? Node.quote(s) : Node.typeName(raw)));
       return null;
     }
 
@@ -536,8 +678,15 @@ public final class PolicyParser {
       Set<String> names = namespaceNames(n, "names");
       Set<String> exclude = namespaceNames(n, "exclude");
       LabelSelector selector = n.has("selector") ? labelSelector(n.node("selector")) : null;
-      n.finish("matchLabels", "put it under selector", "matchExpressions", "put it under selector",
-          "excluded", "use exclude", "namespaces", "use names");
+      n.finish(
+          "matchLabels",
+          "put it under selector",
+          "matchExpressions",
+          "put it under selector",
+          "excluded",
+          "use exclude",
+          "namespaces",
+          "use names");
       return new NamespaceSelector(names, selector, exclude);
     }
 
@@ -545,7 +694,8 @@ public final class PolicyParser {
       Set<String> out = new LinkedHashSet<>();
       for (Node.Item item : n.strings(key)) {
         if (!DNS_LABEL.matcher(item.value()).matches()) {
-          problems.add(new Problem(item.path(), "invalid namespace name " + Node.quote(item.value())));
+          problems.add(
+              new Problem(item.path(), "invalid namespace name " + Node.quote(item.value())));
         } else {
           out.add(item.value());
         }
@@ -564,12 +714,16 @@ public final class PolicyParser {
         for (Map.Entry<?, ?> e : ((Map<?, ?>) raw).entrySet()) {
           String k = String.valueOf(e.getKey());
           Object v = e.getValue();
-          String vs = v instanceof String s ? s : v instanceof Boolean || v instanceof Number ? String.valueOf(v) : null;
+          String vs =
+              v instanceof String s
+                  ? s
+                  : v instanceof Boolean || v instanceof Number ? String.valueOf(v) : null;
           String kp = labelKeyProblem(k);
           if (kp != null) {
             ml.problem(k, kp);
           } else if (vs == null || !LABEL_VALUE.matcher(vs).matches()) {
-            ml.problem(k, "invalid label value " + (vs == null ? Node.typeName(v) : Node.quote(vs)));
+            ml.problem(
+                k, "invalid label value " + (vs == null ? Node.typeName(v) : Node.quote(vs)));
           } else {
             labels.put(k, vs);
           }
@@ -591,21 +745,25 @@ public final class PolicyParser {
         String opName = e.string("operator", true);
         LabelSelector.Operator op = opName == null ? null : LabelSelector.Operator.fromWire(opName);
         if (opName != null && op == null) {
-          e.problem("operator", "must be In, NotIn, Exists or DoesNotExist, found " + Node.quote(opName));
+          e.problem(
+              "operator", "must be In, NotIn, Exists or DoesNotExist, found " + Node.quote(opName));
         }
-        // Values are label values, as in matchLabels (the empty string included, as Kubernetes has it).
+        // Values are label values, as in matchLabels (the empty string included, as Kubernetes has
+        // it).
         List<String> values = new ArrayList<>();
         boolean badValue = false;
         for (Node.Item item : e.strings("values", true)) {
           if (LABEL_VALUE.matcher(item.value()).matches()) {
             values.add(item.value());
           } else {
-            problems.add(new Problem(item.path(), "invalid label value " + Node.quote(item.value())));
+            problems.add(
+                new Problem(item.path(), "invalid label value " + Node.quote(item.value())));
             badValue = true;
           }
         }
         if (badValue) {
-          op = null; // already wrong at its items; without them the requirement would select otherwise
+          op = null; // already wrong at its items; without them the requirement would select
+          // otherwise
         } else if (op == LabelSelector.Operator.IN || op == LabelSelector.Operator.NOT_IN) {
           if (values.isEmpty()) {
             e.problem("values", "required and non-empty for " + opName);
@@ -660,12 +818,19 @@ public final class PolicyParser {
         Object rawScope = s.raw("scope");
         if (rawScope != null && !"Global".equals(rawScope)) {
           if (rawScope instanceof String scopeName) {
-            s.problem("scope", "must be Global or a namespace selector, found " + Node.quote(scopeName));
+            s.problem(
+                "scope", "must be Global or a namespace selector, found " + Node.quote(scopeName));
           } else {
             scope = namespaceSelector(s.node("scope"));
           }
         }
-        s.finish("namespaces", "use scope: {names: [...]}", "url", "use prefix", "registry", "use prefix");
+        s.finish(
+            "namespaces",
+            "use scope: {names: [...]}",
+            "url",
+            "use prefix",
+            "registry",
+            "use prefix");
         if (prefix != null && scope != null) {
           sources.add(new AllowedSource(prefix, scope));
         }
@@ -686,8 +851,15 @@ public final class PolicyParser {
           rules.add(rule);
         }
       }
-      a.finish("allowedRegistries", "use allowedSources", "exempt", "use exemptNamespaces",
-          "validationActions", "use mode", "enforcementAction", "use mode");
+      a.finish(
+          "allowedRegistries",
+          "use allowedSources",
+          "exempt",
+          "use exemptNamespaces",
+          "validationActions",
+          "use mode",
+          "enforcementAction",
+          "use mode");
       return new Admission(mode, exempt, sources, rules);
     }
 
@@ -707,7 +879,8 @@ public final class PolicyParser {
     private AdmissionRule rule(Node r) {
       String name = dnsLabel(r, "name");
       AdmissionMode mode = r.has("mode") ? mode(r, null) : null;
-      NamespaceSelector scope = r.has("namespaces") ? namespaceSelector(r.node("namespaces")) : NamespaceSelector.ALL;
+      NamespaceSelector scope =
+          r.has("namespaces") ? namespaceSelector(r.node("namespaces")) : NamespaceSelector.ALL;
       boolean requireDigest = r.bool("requireDigest", false);
       boolean blockLatest = r.bool("blockLatestTag", false);
       boolean blockUntagged = r.bool("blockUntagged", false);
@@ -721,8 +894,11 @@ public final class PolicyParser {
         String nm = pattern(p, "name", true, MAX_NAME_PATTERN);
         String tag = pattern(p, "tag", false, MAX_TAG_PATTERN);
         if (nm != null && (nm.contains("@") || !globChars(nm, NAME_GLOB_CHARS))) {
-          p.problem("name", "invalid name pattern " + Node.quote(nm)
-              + " (want lowercase letters, digits, \".\", \"_\", \"-\", \"/\", a \":\" before a port, and the wildcards * and ?)");
+          p.problem(
+              "name",
+              "invalid name pattern "
+                  + Node.quote(nm)
+                  + " (want lowercase letters, digits, \".\", \"_\", \"-\", \"/\", a \":\" before a port, and the wildcards * and ?)");
           nm = null;
         } else if (nm != null && hasTagPart(nm)) {
           p.problem("name", "name pattern " + Node.quote(nm) + " has a tag (put it under tag)");
@@ -730,12 +906,18 @@ public final class PolicyParser {
         }
         p.finish("image", "use name", "tags", "use tag");
         if (tag != null && !globChars(tag, TAG_GLOB_CHARS)) {
-          p.problem("tag", "invalid tag pattern " + Node.quote(tag) + " (want letters, digits, \".\", \"_\", \"-\" and the wildcards * and ?)");
+          p.problem(
+              "tag",
+              "invalid tag pattern "
+                  + Node.quote(tag)
+                  + " (want letters, digits, \".\", \"_\", \"-\" and the wildcards * and ?)");
           nm = null;
         }
         if (nm != null) {
-          nameTags.add(new AdmissionRule.NameTagPattern(Glob.of(AdmissionRule.NameTagPattern.normalizeName(nm)),
-              tag == null ? null : Glob.of(tag)));
+          nameTags.add(
+              new AdmissionRule.NameTagPattern(
+                  Glob.of(AdmissionRule.NameTagPattern.normalizeName(nm)),
+                  tag == null ? null : Glob.of(tag)));
         }
       }
       List<AdmissionRule.BlockedImage> blocked = new ArrayList<>();
@@ -756,26 +938,41 @@ public final class PolicyParser {
         if (host != null && (host.startsWith("[") ? host.contains("]:") : host.contains(":"))) {
           b.problem("host", "host " + Node.quote(host) + " has a port (put it under port)");
         } else if (host != null && !globChars(host, HOST_GLOB_CHARS)) {
-          b.problem("host", "invalid host pattern " + Node.quote(host)
-              + " (want letters, digits, \".\", \"-\", brackets of an IPv6 address and the wildcards * and ?)");
+          b.problem(
+              "host",
+              "invalid host pattern "
+                  + Node.quote(host)
+                  + " (want letters, digits, \".\", \"-\", brackets of an IPv6 address and the wildcards * and ?)");
         }
         String path = pattern(b, "name", false, MAX_NAME_PATTERN);
         String tag = pattern(b, "tag", false, MAX_TAG_PATTERN);
         if (path != null && (path.contains("@") || hasTagPart(path))) {
-          b.problem("name", "name " + Node.quote(path) + " has a tag or digest (put the tag under tag)");
+          b.problem(
+              "name", "name " + Node.quote(path) + " has a tag or digest (put the tag under tag)");
         } else if (path != null && !globChars(path, NAME_GLOB_CHARS)) {
-          b.problem("name", "invalid name pattern " + Node.quote(path)
-              + " (want lowercase letters, digits, \".\", \"_\", \"-\", \"/\" and the wildcards * and ?)");
+          b.problem(
+              "name",
+              "invalid name pattern "
+                  + Node.quote(path)
+                  + " (want lowercase letters, digits, \".\", \"_\", \"-\", \"/\" and the wildcards * and ?)");
         }
         if (tag != null && !globChars(tag, TAG_GLOB_CHARS)) {
-          b.problem("tag", "invalid tag pattern " + Node.quote(tag) + " (want letters, digits, \".\", \"_\", \"-\" and the wildcards * and ?)");
+          b.problem(
+              "tag",
+              "invalid tag pattern "
+                  + Node.quote(tag)
+                  + " (want letters, digits, \".\", \"_\", \"-\" and the wildcards * and ?)");
         }
         b.finish("hostname", "use host", "imagename", "use name", "image", "use name");
         if (host == null && port == null && path == null && tag == null && rawPort == null) {
           b.problem(null, "needs at least one of host, port, name, tag");
         } else {
-          blocked.add(new AdmissionRule.BlockedImage(host == null ? null : Glob.of(RegistryHosts.canonicalName(host)), port,
-              path == null ? null : Glob.of(path), tag == null ? null : Glob.of(tag)));
+          blocked.add(
+              new AdmissionRule.BlockedImage(
+                  host == null ? null : Glob.of(RegistryHosts.canonicalName(host)),
+                  port,
+                  path == null ? null : Glob.of(path),
+                  tag == null ? null : Glob.of(tag)));
         }
       }
       AdmissionRule.ImageMetadataRule meta = null;
@@ -787,7 +984,9 @@ public final class PolicyParser {
         if (rawMax != null) {
           max = quantity(String.valueOf(rawMax));
           if (max == null || max <= 0 || rawMax instanceof Boolean) {
-            m.problem("maxSize", "must be a size such as 500Mi or 2Gi, found " + Node.quote(String.valueOf(rawMax)));
+            m.problem(
+                "maxSize",
+                "must be a size such as 500Mi or 2Gi, found " + Node.quote(String.valueOf(rawMax)));
             max = null;
           }
         }
@@ -797,16 +996,34 @@ public final class PolicyParser {
           m.problem(null, "needs denyRunAsRoot or maxSize");
         }
       }
-      r.finish("blockLatest", "use blockLatestTag", "requireDigests", "use requireDigest",
-          "scope", "use namespaces", "allowedNameTag", "use allowedNameTags", "blockedImage", "use blockedImages");
-      if (!requireDigest && !blockLatest && !blockUntagged && nameTags.isEmpty() && blocked.isEmpty() && meta == null
-          && nt.isEmpty() && bl.isEmpty()) {
-        r.problem(null, "rule checks nothing (set requireDigest, blockLatestTag, blockUntagged, allowedNameTags, blockedImages or imageMetadata)");
+      r.finish(
+          "blockLatest",
+          "use blockLatestTag",
+          "requireDigests",
+          "use requireDigest",
+          "scope",
+          "use namespaces",
+          "allowedNameTag",
+          "use allowedNameTags",
+          "blockedImage",
+          "use blockedImages");
+      if (!requireDigest
+          && !blockLatest
+          && !blockUntagged
+          && nameTags.isEmpty()
+          && blocked.isEmpty()
+          && meta == null
+          && nt.isEmpty()
+          && bl.isEmpty()) {
+        r.problem(
+            null,
+            "rule checks nothing (set requireDigest, blockLatestTag, blockUntagged, allowedNameTags, blockedImages or imageMetadata)");
       }
       if (name == null || scope == null) {
         return null;
       }
-      return new AdmissionRule(name, mode, scope, requireDigest, blockLatest, blockUntagged, nameTags, blocked, meta);
+      return new AdmissionRule(
+          name, mode, scope, requireDigest, blockLatest, blockUntagged, nameTags, blocked, meta);
     }
 
     // ---- small validators -------------------------------------------------------------------
@@ -825,7 +1042,10 @@ public final class PolicyParser {
         return false; // "127.evil.example" is a name, not an address
       }
       for (String p : parts) {
-        if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(c -> c >= '0' && c <= '9') || Integer.parseInt(p) > 255) {
+        if (p.isEmpty()
+            || p.length() > 3
+            || !p.chars().allMatch(c -> c >= '0' && c <= '9')
+            || Integer.parseInt(p) > 255) {
           return false;
         }
       }
@@ -833,8 +1053,8 @@ public final class PolicyParser {
     }
 
     /**
-     * A glob pattern no longer than {@code max}: a name has at most 255 characters and a tag
-     * 128 (distribution spec), and matching costs at most pattern length times name length.
+     * A glob pattern no longer than {@code max}: a name has at most 255 characters and a tag 128
+     * (distribution spec), and matching costs at most pattern length times name length.
      */
     private String pattern(Node n, String key, boolean required, int max) {
       String s = n.string(key, required);
@@ -845,11 +1065,17 @@ public final class PolicyParser {
       return s;
     }
 
-    /** Whether every character of a pattern is one of {@code allowed} (letters and digits always are). */
+    /**
+     * Whether every character of a pattern is one of {@code allowed} (letters and digits always
+     * are).
+     */
     private static boolean globChars(String s, String allowed) {
       for (int i = 0; i < s.length(); i++) {
         char c = s.charAt(i);
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || allowed.indexOf(c) >= 0)) {
+        if (!((c >= 'a' && c <= 'z')
+            || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9')
+            || allowed.indexOf(c) >= 0)) {
           return false;
         }
       }
@@ -861,7 +1087,10 @@ public final class PolicyParser {
       return name.indexOf(':', name.lastIndexOf('/') + 1) >= 0;
     }
 
-    /** Whether the node credentials bundle can carry {@code secret}/{@code key}; a problem at {@code at} if not. */
+    /**
+     * Whether the node credentials bundle can carry {@code secret}/{@code key}; a problem at {@code
+     * at} if not.
+     */
     private boolean fitsBundle(Node n, String at, String secret, String key) {
       String problem = NodeCredentialsBundle.problem(secret, key);
       if (problem != null) {
@@ -874,7 +1103,11 @@ public final class PolicyParser {
     private String dnsLabel(Node n, String key) {
       String s = n.string(key, true);
       if (s != null && !DNS_LABEL.matcher(s).matches()) {
-        n.problem(key, "invalid name " + Node.quote(s) + " (want lowercase letters, digits and \"-\", at most 63)");
+        n.problem(
+            key,
+            "invalid name "
+                + Node.quote(s)
+                + " (want lowercase letters, digits and \"-\", at most 63)");
         return null;
       }
       return s;
@@ -957,7 +1190,10 @@ public final class PolicyParser {
     }
   }
 
-  /** Where the authority of a URL that starts at {@code from} ends: at the first "/", "?" or "#", or the end. */
+  /**
+   * Where the authority of a URL that starts at {@code from} ends: at the first "/", "?" or "#", or
+   * the end.
+   */
   static int authorityEnd(String url, int from) {
     for (int i = from; i < url.length(); i++) {
       char c = url.charAt(i);

@@ -14,18 +14,36 @@ public final class PolicySummary {
 
   public static String of(Policy p) {
     StringBuilder sb = new StringBuilder();
-    sb.append("policy ").append(p.apiVersion()).append(" sha256=").append(p.sha256(), 0, 12).append('\n');
+    sb.append("policy ")
+        .append(p.apiVersion())
+        .append(" sha256=")
+        .append(p.sha256(), 0, 12)
+        .append('\n');
     sb.append("registries: ").append(p.registries().size()).append('\n');
     for (Registry r : p.registries()) {
-      sb.append("  ").append(Redact.value(r.host())).append(" -> certs.d/").append(Redact.value(r.hostDirectory())).append("/hosts.toml: ");
+      sb.append("  ")
+          .append(Redact.value(r.host()))
+          .append(" -> certs.d/")
+          .append(Redact.value(r.hostDirectory()))
+          .append("/hosts.toml: ");
       List<String> hops = new ArrayList<>();
       for (Endpoint m : r.mirrors()) {
-        hops.add(Redact.value(m.url().toString()) + " [" + m.orderedCapabilities().stream().map(Capability::wireName).collect(Collectors.joining(","))
-            + "]" + flags(m));
+        hops.add(
+            Redact.value(m.url().toString())
+                + " ["
+                + m.orderedCapabilities().stream()
+                    .map(Capability::wireName)
+                    .collect(Collectors.joining(","))
+                + "]"
+                + flags(m));
       }
       if (r.upstreamMode() == UpstreamMode.FALLBACK) {
-        hops.add((r.upstreamUrl() == null ? "the image's own registry" : Redact.value(r.upstreamUrl().toString())) + " (upstream)"
-            + (r.upstream() == null ? "" : flags(r.upstream())));
+        hops.add(
+            (r.upstreamUrl() == null
+                    ? "the image's own registry"
+                    : Redact.value(r.upstreamUrl().toString()))
+                + " (upstream)"
+                + (r.upstream() == null ? "" : flags(r.upstream())));
       } else {
         hops.add("never upstream");
       }
@@ -33,7 +51,12 @@ public final class PolicySummary {
     }
     sb.append("credentials: ").append(p.credentials().size()).append('\n');
     for (CredentialRef c : p.credentials()) {
-      sb.append("  ").append(c.name()).append(": Secret ").append(Policy.NAMESPACE).append('/').append(Redact.value(c.secret()));
+      sb.append("  ")
+          .append(c.name())
+          .append(": Secret ")
+          .append(Policy.NAMESPACE)
+          .append('/')
+          .append(Redact.value(c.secret()));
       if (c.registry() != null) {
         sb.append(" (auths entry ").append(Redact.value(c.registry())).append(')');
       }
@@ -44,20 +67,39 @@ public final class PolicySummary {
     }
     sb.append("access grants: ").append(p.access().size()).append('\n');
     for (AccessGrant g : p.access()) {
-      sb.append("  ").append(g.name()).append(": Secret ").append(g.secretName()).append(" from ")
-          .append(String.join("+", g.credentials())).append(" in ").append(describe(g.namespaces()))
-          .append(", ServiceAccounts ").append(describe(g.serviceAccounts())).append('\n');
+      sb.append("  ")
+          .append(g.name())
+          .append(": Secret ")
+          .append(g.secretName())
+          .append(" from ")
+          .append(String.join("+", g.credentials()))
+          .append(" in ")
+          .append(describe(g.namespaces()))
+          .append(", ServiceAccounts ")
+          .append(describe(g.serviceAccounts()))
+          .append('\n');
     }
     Admission a = p.admission();
-    sb.append("admission: mode ").append(a.mode().wireName()).append(", ")
-        .append(a.restrictsSources() ? a.allowedSources().size() + " allowed sources" : "sources not restricted")
-        .append(", ").append(a.rules().size()).append(" rules");
+    sb.append("admission: mode ")
+        .append(a.mode().wireName())
+        .append(", ")
+        .append(
+            a.restrictsSources()
+                ? a.allowedSources().size() + " allowed sources"
+                : "sources not restricted")
+        .append(", ")
+        .append(a.rules().size())
+        .append(" rules");
     if (!a.exemptNamespaces().isEmpty()) {
-      sb.append(", exempt ").append(a.exemptNamespaces().stream().sorted().collect(Collectors.joining(",")));
+      sb.append(", exempt ")
+          .append(a.exemptNamespaces().stream().sorted().collect(Collectors.joining(",")));
     }
     sb.append('\n');
     for (AllowedSource s : a.allowedSources()) {
-      sb.append("  allow ").append(Redact.value(s.prefix().toString())).append(s.isGlobal() ? " (Global)" : " (" + describe(s.scope()) + ")").append('\n');
+      sb.append("  allow ")
+          .append(Redact.value(s.prefix().toString()))
+          .append(s.isGlobal() ? " (Global)" : " (" + describe(s.scope()) + ")")
+          .append('\n');
     }
     for (AdmissionRule r : a.rules()) {
       List<String> checks = new ArrayList<>();
@@ -79,8 +121,15 @@ public final class PolicySummary {
       if (r.imageMetadata() != null) {
         checks.add("image metadata checks");
       }
-      sb.append("  rule ").append(r.name()).append(" (").append((r.mode() == null ? a.mode() : r.mode()).wireName())
-          .append(", ").append(describe(r.namespaces())).append("): ").append(String.join(", ", checks)).append('\n');
+      sb.append("  rule ")
+          .append(r.name())
+          .append(" (")
+          .append((r.mode() == null ? a.mode() : r.mode()).wireName())
+          .append(", ")
+          .append(describe(r.namespaces()))
+          .append("): ")
+          .append(String.join(", ", checks))
+          .append('\n');
     }
     return sb.toString();
   }
@@ -145,6 +194,8 @@ public final class PolicySummary {
     if (s.all()) {
       return "all";
     }
-    return s.names().isEmpty() ? "none" : s.names().stream().sorted().collect(Collectors.joining(","));
+    return s.names().isEmpty()
+        ? "none"
+        : s.names().stream().sorted().collect(Collectors.joining(","));
   }
 }

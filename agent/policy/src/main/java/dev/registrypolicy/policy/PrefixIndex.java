@@ -11,8 +11,8 @@ import java.util.function.Predicate;
 
 /**
  * An immutable index from {@link RepositoryPrefix}es to values, answering "which prefixes cover
- * this image" in time proportional to the number of path segments of the image, whatever the
- * number of prefixes.
+ * this image" in time proportional to the number of path segments of the image, whatever the number
+ * of prefixes.
  *
  * <p>Layout: a hash map from domain to a trie of path segments. Each trie node holds the values of
  * the prefixes that end there and its children in an open-addressing table keyed by segment. A
@@ -46,17 +46,19 @@ public final class PrefixIndex<T> {
   }
 
   /**
-   * Every value whose prefix matches the reference, least specific first: the domain-wide
-   * values, then those of each longer matching path prefix; values of the same prefix in the
-   * order they were added.
+   * Every value whose prefix matches the reference, least specific first: the domain-wide values,
+   * then those of each longer matching path prefix; values of the same prefix in the order they
+   * were added.
    */
   @SuppressWarnings("unchecked")
   public List<T> matches(ImageRef ref) {
     List<T> out = new ArrayList<>();
-    anyMatch(ref, v -> {
-      out.add(v);
-      return false; // keep walking: collect every match
-    });
+    anyMatch(
+        ref,
+        v -> {
+          out.add(v);
+          return false; // keep walking: collect every match
+        });
     return out.isEmpty() ? List.of() : Collections.unmodifiableList(out);
   }
 
@@ -107,8 +109,10 @@ public final class PrefixIndex<T> {
   /** A frozen trie node. */
   private static final class Node {
     final Object[] values;
+
     /** Open-addressing table of children; null for a leaf. Capacity is a power of two. */
     final String[] keys;
+
     final int[] hashes;
     final Node[] children;
 

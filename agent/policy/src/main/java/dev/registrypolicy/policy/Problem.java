@@ -3,8 +3,8 @@ package dev.registrypolicy.policy;
 import java.util.Objects;
 
 /**
- * One thing wrong with a policy, located by its path in the document, e.g.
- * {@code registries[2].mirrors[0].url: scheme "ftp" not allowed (want http or https)}.
+ * One thing wrong with a policy, located by its path in the document, e.g. {@code
+ * registries[2].mirrors[0].url: scheme "ftp" not allowed (want http or https)}.
  *
  * <p>Messages never contain secret values: the policy only references Secrets by name, and the
  * parser quotes only the offending value of non-secret fields (truncated).

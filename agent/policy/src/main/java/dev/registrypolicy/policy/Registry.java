@@ -7,14 +7,15 @@ import java.util.Objects;
 /**
  * How nodes reach one upstream registry host.
  *
- * @param host {@code docker.io}, {@code host:port}, or {@link #CATCH_ALL} for every host without
- *     an entry of its own (containerd's {@code _default})
+ * @param host {@code docker.io}, {@code host:port}, or {@link #CATCH_ALL} for every host without an
+ *     entry of its own (containerd's {@code _default})
  * @param upstreamMode whether the upstream is a fallback or must never be contacted
  * @param mirrors mirrors, tried in this order
  * @param upstream how to reach the upstream registry itself (its URL, CA, client cert,
  *     credentials); for the catch-all it has no URL and is null
  */
-public record Registry(String host, UpstreamMode upstreamMode, List<Endpoint> mirrors, Endpoint upstream) {
+public record Registry(
+    String host, UpstreamMode upstreamMode, List<Endpoint> mirrors, Endpoint upstream) {
   /** The policy's spelling of "every other registry". */
   public static final String CATCH_ALL = "*";
 
@@ -32,8 +33,8 @@ public record Registry(String host, UpstreamMode upstreamMode, List<Endpoint> mi
   }
 
   /**
-   * The directory containerd looks up under its certs.d for this registry: the host itself
-   * ({@code docker.io}, {@code registry.corp:5000}), or {@code _default} for the catch-all.
+   * The directory containerd looks up under its certs.d for this registry: the host itself ({@code
+   * docker.io}, {@code registry.corp:5000}), or {@code _default} for the catch-all.
    */
   public String hostDirectory() {
     return isCatchAll() ? "_default" : host;

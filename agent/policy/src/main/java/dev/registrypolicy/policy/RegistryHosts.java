@@ -3,16 +3,17 @@ package dev.registrypolicy.policy;
 import java.util.Locale;
 
 /**
- * Registry host names as they appear in the policy and as containerd's certs.d directory names.
- * A valid host can never name a path outside certs.d: no {@code /}, no {@code ..}, no whitespace
- * or control characters, nothing but DNS labels, an IPv4 address or a bracketed IPv6 address
- * (by the same rule as image references, {@code ImageRef.isIpv6}), and an optional port. Problems
- * never quote a host holding {@code @}, {@code ?} or {@code #} (user info, query or fragment of a
- * pasted URL).
+ * Registry host names as they appear in the policy and as containerd's certs.d directory names. A
+ * valid host can never name a path outside certs.d: no {@code /}, no {@code ..}, no whitespace or
+ * control characters, nothing but DNS labels, an IPv4 address or a bracketed IPv6 address (by the
+ * same rule as image references, {@code ImageRef.isIpv6}), and an optional port. Problems never
+ * quote a host holding {@code @}, {@code ?} or {@code #} (user info, query or fragment of a pasted
+ * URL).
  */
 public final class RegistryHosts {
   /** The canonical domain of Docker Hub, and the URL containerd uses to reach it. */
   public static final String DOCKER_HUB = "docker.io";
+
   public static final String DOCKER_HUB_API = "https://registry-1.docker.io";
 
   private RegistryHosts() {}
@@ -47,7 +48,10 @@ public final class RegistryHosts {
       return "must not be empty";
     }
     if (host.length() > MAX_DIRECTORY_NAME) {
-      return "too long (" + host.length() + " characters; a host's certs.d directory name has at most " + MAX_DIRECTORY_NAME
+      return "too long ("
+          + host.length()
+          + " characters; a host's certs.d directory name has at most "
+          + MAX_DIRECTORY_NAME
           + " bytes)";
     }
     // Never quote a host that looks like it carries user info, a query or a fragment: those
@@ -61,10 +65,16 @@ public final class RegistryHosts {
     for (int i = 0; i < host.length(); i++) {
       char c = host.charAt(i);
       if (c <= 0x20 || c >= 0x7f) {
-        return "invalid host " + Node.quote(host) + ": whitespace, control and non-ASCII characters are not allowed";
+        return "invalid host "
+            + Node.quote(host)
+            + ": whitespace, control and non-ASCII characters are not allowed";
       }
       if (c == '/' || c == '\\') {
-        return "invalid host " + Node.quote(host) + ": a host has no path (remove everything from \"" + c + "\" on)";
+        return "invalid host "
+            + Node.quote(host)
+            + ": a host has no path (remove everything from \""
+            + c
+            + "\" on)";
       }
     }
     String name = host;
@@ -84,8 +94,11 @@ public final class RegistryHosts {
         }
         port = rest.substring(1);
       }
-      return port == null ? directoryProblem(host, false) : portProblem(host, port) != null ? portProblem(host, port)
-          : directoryProblem(host, true);
+      return port == null
+          ? directoryProblem(host, false)
+          : portProblem(host, port) != null
+              ? portProblem(host, port)
+              : directoryProblem(host, true);
     }
     int colon = host.lastIndexOf(':');
     if (colon >= 0) {
@@ -101,7 +114,9 @@ public final class RegistryHosts {
     }
     for (String label : name.split("\\.", -1)) {
       if (label.isEmpty()) {
-        return "invalid host " + Node.quote(host) + ": empty label (\"..\" or a leading or trailing \".\")";
+        return "invalid host "
+            + Node.quote(host)
+            + ": empty label (\"..\" or a leading or trailing \".\")";
       }
       if (label.length() > 63) {
         return "invalid host " + Node.quote(host) + ": label longer than 63 characters";
@@ -112,7 +127,11 @@ public final class RegistryHosts {
       for (int i = 0; i < label.length(); i++) {
         char c = label.charAt(i);
         if (!(Character.isLetterOrDigit(c) || c == '-')) {
-          return "invalid host " + Node.quote(host) + ": character " + Node.quote(String.valueOf(c)) + " not allowed";
+          return "invalid host "
+              + Node.quote(host)
+              + ": character "
+              + Node.quote(String.valueOf(c))
+              + " not allowed";
         }
       }
     }
@@ -129,7 +148,8 @@ public final class RegistryHosts {
   public static java.util.List<String> directoryNames(String host) {
     int colon = host.lastIndexOf(':');
     if (colon > 0 && host.indexOf(']', colon) < 0) {
-      return java.util.List.of(host.substring(0, colon) + "_" + host.substring(colon + 1) + "_", host);
+      return java.util.List.of(
+          host.substring(0, colon) + "_" + host.substring(colon + 1) + "_", host);
     }
     return java.util.List.of(host);
   }
@@ -138,8 +158,12 @@ public final class RegistryHosts {
   private static String directoryProblem(String host, boolean hasPort) {
     int longest = host.length() + (hasPort ? 1 : 0); // ASCII only by now: characters are bytes
     if (longest > MAX_DIRECTORY_NAME) {
-      return "too long for a certs.d directory name: containerd looks up " + (hasPort ? "\"host_port_\"" : "the host")
-          + ", " + longest + " bytes here, and a file name has at most " + MAX_DIRECTORY_NAME;
+      return "too long for a certs.d directory name: containerd looks up "
+          + (hasPort ? "\"host_port_\"" : "the host")
+          + ", "
+          + longest
+          + " bytes here, and a file name has at most "
+          + MAX_DIRECTORY_NAME;
     }
     return null;
   }
@@ -156,8 +180,8 @@ public final class RegistryHosts {
   }
 
   /**
-   * The registry host a dockerconfigjson {@code auths} key names: keys come as {@code host},
-   * {@code host:port} or {@code https://host/v1/}, and Docker Hub under several names.
+   * The registry host a dockerconfigjson {@code auths} key names: keys come as {@code host}, {@code
+   * host:port} or {@code https://host/v1/}, and Docker Hub under several names.
    */
   public static String authKeyHost(String key) {
     String k = key.trim().toLowerCase(Locale.ROOT);
@@ -172,7 +196,10 @@ public final class RegistryHosts {
     return k.equals("index.docker.io") || k.equals("registry-1.docker.io") ? DOCKER_HUB : k;
   }
 
-  /** The URL containerd uses for a registry host when it is not a mirror: Docker Hub's API host or {@code https://host}. */
+  /**
+   * The URL containerd uses for a registry host when it is not a mirror: Docker Hub's API host or
+   * {@code https://host}.
+   */
   public static String upstreamUrl(String host) {
     return DOCKER_HUB.equals(host) ? DOCKER_HUB_API : "https://" + host;
   }

@@ -3,10 +3,10 @@ package dev.registrypolicy.policy;
 import java.util.Objects;
 
 /**
- * A registry URL prefix from an allow list: a registry domain, optionally followed by a
- * repository path prefix. It matches an {@link ImageRef} on whole path segments only: {@code
- * registry.corp/team} matches {@code registry.corp/team} and {@code registry.corp/team/app} but
- * not {@code registry.corp/team-evil/app} nor {@code registry.corp/teamx}; {@code registry.corp}
+ * A registry URL prefix from an allow list: a registry domain, optionally followed by a repository
+ * path prefix. It matches an {@link ImageRef} on whole path segments only: {@code
+ * registry.corp/team} matches {@code registry.corp/team} and {@code registry.corp/team/app} but not
+ * {@code registry.corp/team-evil/app} nor {@code registry.corp/teamx}; {@code registry.corp}
  * matches every repository on exactly that domain, not {@code registry.corp.evil.com} and not
  * {@code registry.corp:5000} (a port is part of the domain).
  *
@@ -19,17 +19,16 @@ import java.util.Objects;
  *       ({@code registry.corp}, {@code registry.corp:5000}, {@code docker.io}) covers the whole
  *       registry. {@code docker.io}, {@code index.docker.io} and {@code registry-1.docker.io} are
  *       all {@code docker.io}; domains are lowercased. Unlike an image name, a bare {@code
- *       example.com} or {@code localhost} here is a registry, since an allow list names
- *       registries far more often than official images with a dot in their name.
+ *       example.com} or {@code localhost} here is a registry, since an allow list names registries
+ *       far more often than official images with a dot in their name.
  *   <li>A path after an explicit domain is taken literally: {@code docker.io/library} is every
  *       official image and {@code docker.io/bitnami} the {@code bitnami} namespace. Note that
  *       {@code docker.io/nginx} is therefore the {@code nginx} namespace, not the official image
  *       (write {@code nginx} or {@code docker.io/library/nginx} for that).
  *   <li>Without a domain the text is a Docker Hub path: {@code bitnami/redis} is {@code
- *       docker.io/bitnami/redis}. A single bare component such as {@code nginx} is read as an
- *       image name is, i.e. the official image {@code docker.io/library/nginx} (a repository
- *       prefix, so it also covers {@code docker.io/library/nginx/...}), not a host named {@code
- *       nginx}.
+ *       docker.io/bitnami/redis}. A single bare component such as {@code nginx} is read as an image
+ *       name is, i.e. the official image {@code docker.io/library/nginx} (a repository prefix, so
+ *       it also covers {@code docker.io/library/nginx/...}), not a host named {@code nginx}.
  * </ul>
  *
  * <p>Tags, digests, wildcards, query strings, empty text and invalid hosts are refused.
@@ -101,7 +100,8 @@ public record RepositoryPrefix(String domain, String path) {
     for (int i = from; i < to; i++) {
       char c = s.charAt(i);
       if (c == '*' || c == '?') {
-        throw error(s, "wildcards are not supported (a prefix already covers every repository below it)");
+        throw error(
+            s, "wildcards are not supported (a prefix already covers every repository below it)");
       }
       if (c == '@') {
         throw error(s, "a prefix must not have a digest");
@@ -119,9 +119,7 @@ public record RepositoryPrefix(String domain, String path) {
       String r = ImageRef.checkDomain(s, from, domainEnd);
       if (r != null) {
         int colon = s.indexOf(':', from);
-        if (firstSlash < 0
-            && colon >= 0
-            && !ImageRef.looksLikeDomain(s, from, colon)) {
+        if (firstSlash < 0 && colon >= 0 && !ImageRef.looksLikeDomain(s, from, colon)) {
           // "nginx:1.25": an image name with a tag rather than a host with a port.
           r = "a prefix must not have a tag";
         }

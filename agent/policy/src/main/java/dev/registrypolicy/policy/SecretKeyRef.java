@@ -10,8 +10,8 @@ public record SecretKeyRef(String secret, String key) implements Comparable<Secr
   }
 
   /**
-   * The key in the node credentials bundle, and so the file name in the agent's bundle
-   * directory: {@code <secret>_<key>} ({@link dev.registrypolicy.common.NodeCredentialsBundle#key}).
+   * The key in the node credentials bundle, and so the file name in the agent's bundle directory:
+   * {@code <secret>_<key>} ({@link dev.registrypolicy.common.NodeCredentialsBundle#key}).
    */
   public String bundleKey() {
     return dev.registrypolicy.common.NodeCredentialsBundle.key(secret, key);

@@ -7,7 +7,8 @@ import java.util.Set;
  * all of them (including ones created later), the named ones, or none.
  */
 public record ServiceAccountSelector(boolean all, Set<String> names) {
-  public static final ServiceAccountSelector DEFAULT = new ServiceAccountSelector(false, Set.of("default"));
+  public static final ServiceAccountSelector DEFAULT =
+      new ServiceAccountSelector(false, Set.of("default"));
   public static final ServiceAccountSelector ALL = new ServiceAccountSelector(true, Set.of());
   public static final ServiceAccountSelector NONE = new ServiceAccountSelector(false, Set.of());
 

@@ -4,19 +4,19 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.LinkedHashMap;
 import org.snakeyaml.engine.v2.api.ConstructNode;
 import org.snakeyaml.engine.v2.api.LoadSettings;
 import org.snakeyaml.engine.v2.api.lowlevel.Parse;
 import org.snakeyaml.engine.v2.events.AliasEvent;
 import org.snakeyaml.engine.v2.events.Event;
 import org.snakeyaml.engine.v2.events.MappingStartEvent;
-import org.snakeyaml.engine.v2.events.SequenceStartEvent;
 import org.snakeyaml.engine.v2.events.NodeEvent;
 import org.snakeyaml.engine.v2.events.ScalarEvent;
+import org.snakeyaml.engine.v2.events.SequenceStartEvent;
 import org.snakeyaml.engine.v2.exceptions.ComposerException;
 import org.snakeyaml.engine.v2.exceptions.ConstructorException;
 import org.snakeyaml.engine.v2.exceptions.DuplicateKeyException;
@@ -35,12 +35,12 @@ import org.snakeyaml.engine.v2.schema.CoreSchema;
  * engine's own messages quote the source line, alias names, tags and characters, any of which may
  * be a secret someone pasted into the policy.
  *
- * <p>Hostile input: the size in bytes is checked first; then objects are built straight from
- * the engine's event stream (its parser keeps an explicit stack, it does not recurse), with no
- * node tree in between and no recursion here, checked against {@link PolicyLimits} as they are
- * built: nesting depth, aliases that refer to a collection still open (a recursive structure),
- * the number of aliases, the number of nodes counting what aliases repeat, the length of scalars
- * and the number of documents. Memory is the objects themselves; anchors share one object.
+ * <p>Hostile input: the size in bytes is checked first; then objects are built straight from the
+ * engine's event stream (its parser keeps an explicit stack, it does not recurse), with no node
+ * tree in between and no recursion here, checked against {@link PolicyLimits} as they are built:
+ * nesting depth, aliases that refer to a collection still open (a recursive structure), the number
+ * of aliases, the number of nodes counting what aliases repeat, the length of scalars and the
+ * number of documents. Memory is the objects themselves; anchors share one object.
  */
 public final class Yaml {
   private Yaml() {}
@@ -55,7 +55,10 @@ public final class Yaml {
         .build();
   }
 
-  /** Loads a single-document text of at most {@link PolicyLimits#MAX_POLICY_BYTES}; problems are reported at {@code path}. */
+  /**
+   * Loads a single-document text of at most {@link PolicyLimits#MAX_POLICY_BYTES}; problems are
+   * reported at {@code path}.
+   */
   public static Object loadOne(String text, String path, List<Problem> problems) {
     List<Object> docs = loadAll(text, path, problems, PolicyLimits.MAX_POLICY_BYTES);
     if (docs == null) {
@@ -69,8 +72,8 @@ public final class Yaml {
   }
 
   /**
-   * Loads every document of a text of at most {@link PolicyLimits#MAX_FILE_BYTES}; null
-   * documents (empty {@code ---} sections) are dropped.
+   * Loads every document of a text of at most {@link PolicyLimits#MAX_FILE_BYTES}; null documents
+   * (empty {@code ---} sections) are dropped.
    */
   public static List<Object> loadAll(String text, String path, List<Problem> problems) {
     return loadAll(text, path, problems, PolicyLimits.MAX_FILE_BYTES);
@@ -79,7 +82,9 @@ public final class Yaml {
   static List<Object> loadAll(String text, String path, List<Problem> problems, int maxBytes) {
     long bytes = utf8Length(text, maxBytes);
     if (bytes > maxBytes) {
-      problems.add(new Problem(path, "too large: more than " + maxBytes + " bytes (" + (maxBytes >> 10) + " KiB)"));
+      problems.add(
+          new Problem(
+              path, "too large: more than " + maxBytes + " bytes (" + (maxBytes >> 10) + " KiB)"));
       return null;
     }
     try {
@@ -95,11 +100,19 @@ public final class Yaml {
       problems.add(new Problem(path, "invalid YAML" + where(mark) + ": " + category(e)));
       return null;
     } catch (ReaderException e) {
-      problems.add(new Problem(path, "invalid YAML" + where(text, e.getPosition()) + ": character U+"
-          + String.format("%04X", e.getCodePoint()) + " is not allowed in YAML (control characters must be escaped in a double-quoted string)"));
+      problems.add(
+          new Problem(
+              path,
+              "invalid YAML"
+                  + where(text, e.getPosition())
+                  + ": character U+"
+                  + String.format("%04X", e.getCodePoint())
+                  + " is not allowed in YAML (control characters must be escaped in a double-quoted string)"));
       return null;
     } catch (YamlVersionException e) {
-      problems.add(new Problem(path, "invalid YAML: unsupported %YAML version (want 1.2, or no %YAML line)"));
+      problems.add(
+          new Problem(
+              path, "invalid YAML: unsupported %YAML version (want 1.2, or no %YAML line)"));
       return null;
     } catch (YamlEngineException e) {
       // Unmarked engine errors: the stream itself could not be read.
@@ -109,10 +122,10 @@ public final class Yaml {
   }
 
   /**
-   * Reads a string, handing out one character less than asked for. snakeyaml-engine 2.10's
-   * {@code StreamReader} fills its whole buffer and, when the last character is a high
-   * surrogate, reads one more into the same buffer past its end ({@code IndexOutOfBoundsException}
-   * for an emoji at character 1024 of a chunk); leaving one place free avoids that.
+   * Reads a string, handing out one character less than asked for. snakeyaml-engine 2.10's {@code
+   * StreamReader} fills its whole buffer and, when the last character is a high surrogate, reads
+   * one more into the same buffer past its end ({@code IndexOutOfBoundsException} for an emoji at
+   * character 1024 of a chunk); leaving one place free avoids that.
    */
   private static final class ChunkReader extends java.io.Reader {
     private final String text;
@@ -149,7 +162,9 @@ public final class Yaml {
         n++;
       } else if (c < 0x800) {
         n += 2;
-      } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+      } else if (Character.isHighSurrogate(c)
+          && i + 1 < s.length()
+          && Character.isLowSurrogate(s.charAt(i + 1))) {
         n += 4;
         i++;
       } else {
@@ -159,7 +174,10 @@ public final class Yaml {
     return n;
   }
 
-  /** One open collection while building: the container, its anchor, the pending mapping key, and its node count. */
+  /**
+   * One open collection while building: the container, its anchor, the pending mapping key, and its
+   * node count.
+   */
   private static final class Open {
     final Object container; // LinkedHashMap or ArrayList
     final String anchor;
@@ -176,10 +194,10 @@ public final class Yaml {
 
   /**
    * Builds plain objects straight from the event stream, in one pass with an explicit stack (no
-   * node tree, no recursion), checking the limits as it goes: depth, aliases (recursive, too
-   * many), nodes counting what aliases repeat, scalar length, documents. Scalars are resolved
-   * and constructed by the core schema; duplicate keys and tags other than the core schema's
-   * are problems with their place.
+   * node tree, no recursion), checking the limits as it goes: depth, aliases (recursive, too many),
+   * nodes counting what aliases repeat, scalar length, documents. Scalars are resolved and
+   * constructed by the core schema; duplicate keys and tags other than the core schema's are
+   * problems with their place.
    */
   private static final class Builder {
     private static final CoreSchema SCHEMA = new CoreSchema();
@@ -202,7 +220,10 @@ public final class Yaml {
       this.maxScalar = maxScalar;
     }
 
-    /** The first limit or error, as a message with line and column, or null when every document was built. */
+    /**
+     * The first limit or error, as a message with line and column, or null when every document was
+     * built.
+     */
     String build(Iterable<Event> events) {
       int docs = 0;
       for (Event e : events) {
@@ -231,7 +252,10 @@ public final class Yaml {
             }
             NodeEvent n = (NodeEvent) e;
             boolean isMap = e.getEventId() == Event.ID.MappingStart;
-            String tag = isMap ? ((MappingStartEvent) e).getTag().orElse(null) : ((SequenceStartEvent) e).getTag().orElse(null);
+            String tag =
+                isMap
+                    ? ((MappingStartEvent) e).getTag().orElse(null)
+                    : ((SequenceStartEvent) e).getTag().orElse(null);
             if (tag != null && !tag.equals("!") && !tag.equals(isMap ? MAP_TAG : SEQ_TAG)) {
               return "invalid YAML" + where(mark) + ": unknown tag";
             }
@@ -266,7 +290,11 @@ public final class Yaml {
               return "invalid YAML" + where(mark) + ": unknown tag";
             }
             if (value == LONG_NUMBER) {
-              return "invalid YAML" + where(mark) + ": a number longer than " + MAX_NUMBER_CHARS + " characters";
+              return "invalid YAML"
+                  + where(mark)
+                  + ": a number longer than "
+                  + MAX_NUMBER_CHARS
+                  + " characters";
             }
             String anchor = anchor(sc);
             if (anchor != null) {
@@ -275,7 +303,9 @@ public final class Yaml {
               anchorNodes.put(anchor, 1L);
             }
             if (value instanceof String && ((String) value).length() <= 32) {
-              value = shared.computeIfAbsent((String) value, v -> v); // keys and short values repeat: keep one copy
+              value =
+                  shared.computeIfAbsent(
+                      (String) value, v -> v); // keys and short values repeat: keep one copy
             }
             problem = add(value, 1, 1, mark);
           }
@@ -301,14 +331,18 @@ public final class Yaml {
           return problem;
         }
         if (nodes > PolicyLimits.MAX_NODES) {
-          return "more than " + PolicyLimits.MAX_NODES + " YAML nodes in one document (aliases count as what they repeat)"
+          return "more than "
+              + PolicyLimits.MAX_NODES
+              + " YAML nodes in one document (aliases count as what they repeat)"
               + where(mark);
         }
       }
       return null;
     }
 
-    /** Puts a finished value into the open collection (or makes it the document); counts its nodes. */
+    /**
+     * Puts a finished value into the open collection (or makes it the document); counts its nodes.
+     */
     @SuppressWarnings("unchecked")
     private String add(Object value, long size, long newNodes, Mark mark) {
       nodes += newNodes;
@@ -346,14 +380,18 @@ public final class Yaml {
       String tagText = e.getTag().orElse(null);
       Tag tag;
       if (tagText == null || tagText.equals("!")) {
-        tag = SCHEMA.getScalarResolver().resolve(e.getValue(), e.getImplicit().canOmitTagInPlainScalar());
+        tag =
+            SCHEMA
+                .getScalarResolver()
+                .resolve(e.getValue(), e.getImplicit().canOmitTagInPlainScalar());
       } else {
         tag = new Tag(tagText);
       }
       if (tag.equals(Tag.STR)) {
         return e.getValue();
       }
-      if (e.getValue().length() > MAX_NUMBER_CHARS && (tag.equals(Tag.INT) || tag.equals(Tag.FLOAT))) {
+      if (e.getValue().length() > MAX_NUMBER_CHARS
+          && (tag.equals(Tag.INT) || tag.equals(Tag.FLOAT))) {
         return LONG_NUMBER; // reading a huge integer takes time quadratic in its length
       }
       ConstructNode c = CONSTRUCTORS.get(tag);
@@ -369,7 +407,9 @@ public final class Yaml {
   }
 
   private static String where(Mark mark) {
-    return mark == null ? "" : " at line " + (mark.getLine() + 1) + ", column " + (mark.getColumn() + 1);
+    return mark == null
+        ? ""
+        : " at line " + (mark.getLine() + 1) + ", column " + (mark.getColumn() + 1);
   }
 
   /** Line and column of a code point offset into {@code text}. */
@@ -393,18 +433,21 @@ public final class Yaml {
   }
 
   /** Engine messages that quote nothing from the text, passed on as they are. */
-  private static final List<String> FIXED_MESSAGES = List.of(
-      "mapping values are not allowed here",
-      "mapping keys are not allowed here",
-      "sequence entries are not allowed here",
-      "could not find expected ':'",
-      "found unexpected end of stream",
-      "found unexpected document separator",
-      "found unknown escape character",
-      "found duplicate YAML directive",
-      "duplicate tag handle");
+  private static final List<String> FIXED_MESSAGES =
+      List.of(
+          "mapping values are not allowed here",
+          "mapping keys are not allowed here",
+          "sequence entries are not allowed here",
+          "could not find expected ':'",
+          "found unexpected end of stream",
+          "found unexpected document separator",
+          "found unknown escape character",
+          "found duplicate YAML directive",
+          "duplicate tag handle");
 
-  /** What went wrong, in words of this class: never the engine's text, which may quote the input. */
+  /**
+   * What went wrong, in words of this class: never the engine's text, which may quote the input.
+   */
   static String category(MarkedYamlEngineException e) {
     String p = e.getProblem() == null ? "" : e.getProblem();
     if (e instanceof DuplicateKeyException || p.startsWith("found duplicate key")) {
@@ -426,7 +469,9 @@ public final class Yaml {
       return "recursive alias";
     }
     if (p.contains("cannot start any token")) {
-      return p.contains("(TAB)") ? "a tab where a token must start (indent with spaces)" : "a character that cannot start any token";
+      return p.contains("(TAB)")
+          ? "a tab where a token must start (indent with spaces)"
+          : "a character that cannot start any token";
     }
     if (FIXED_MESSAGES.contains(p)) {
       return p;

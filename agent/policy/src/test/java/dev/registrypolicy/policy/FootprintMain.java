@@ -7,9 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Parses one file the way the agent does, in a JVM started by {@link LimitsFootprintTest} with
- * the agent's flags (-Xmx32m -Xss256k), and prints what it ended in, the peak heap and the time.
- * Exits 0 for a Policy or a PolicyException, 1 for anything else (an OutOfMemoryError too).
+ * Parses one file the way the agent does, in a JVM started by {@link LimitsFootprintTest} with the
+ * agent's flags (-Xmx32m -Xss256k), and prints what it ended in, the peak heap and the time. Exits
+ * 0 for a Policy or a PolicyException, 1 for anything else (an OutOfMemoryError too).
  */
 final class FootprintMain {
   private FootprintMain() {}
@@ -30,7 +30,11 @@ final class FootprintMain {
         b.add(s.prefix(), s);
       }
       b.build();
-      outcome = "policy registries=" + p.registries().size() + " sources=" + p.admission().allowedSources().size();
+      outcome =
+          "policy registries="
+              + p.registries().size()
+              + " sources="
+              + p.admission().allowedSources().size();
     } catch (PolicyException e) {
       outcome = "problems first=\"" + e.problems().get(0) + "\"";
     }
@@ -41,6 +45,14 @@ final class FootprintMain {
         peak += p.getPeakUsage().getUsed();
       }
     }
-    System.out.println("outcome=" + outcome + " bytes=" + bytes.length + " peakHeapMiB=" + (peak >> 20) + " ms=" + ms);
+    System.out.println(
+        "outcome="
+            + outcome
+            + " bytes="
+            + bytes.length
+            + " peakHeapMiB="
+            + (peak >> 20)
+            + " ms="
+            + ms);
   }
 }

@@ -11,14 +11,20 @@ import org.snakeyaml.engine.v2.api.Dump;
 import org.snakeyaml.engine.v2.api.DumpSettings;
 import org.snakeyaml.engine.v2.common.FlowStyle;
 
-/** Support for the hostile-input tests: a parse on a thread as small as the agent's, and the example policy as a tree. */
+/**
+ * Support for the hostile-input tests: a parse on a thread as small as the agent's, and the example
+ * policy as a tree.
+ */
 final class Hostile {
   /** The DaemonSet runs the agent with -Xss256k (manifests/agent-daemonset.yaml). */
   static final long AGENT_STACK = 256 * 1024;
 
   private Hostile() {}
 
-  /** What one parse ended in: a policy or a PolicyException; anything else fails the test, naming the input. */
+  /**
+   * What one parse ended in: a policy or a PolicyException; anything else fails the test, naming
+   * the input.
+   */
   record Outcome(Policy policy, PolicyException problem) {}
 
   interface Parse {
@@ -27,13 +33,18 @@ final class Hostile {
 
   static Outcome parse(String label, Parse parse) {
     AtomicReference<Object> result = new AtomicReference<>();
-    Thread t = new Thread(null, () -> {
-      try {
-        result.set(parse.run());
-      } catch (Throwable e) {
-        result.set(e);
-      }
-    }, "hostile-parse", AGENT_STACK);
+    Thread t =
+        new Thread(
+            null,
+            () -> {
+              try {
+                result.set(parse.run());
+              } catch (Throwable e) {
+                result.set(e);
+              }
+            },
+            "hostile-parse",
+            AGENT_STACK);
     t.start();
     try {
       t.join();
@@ -124,7 +135,10 @@ final class Hostile {
     Object o = root;
     for (int i = 0; i < path.size() - 1; i++) {
       Object k = path.get(i);
-      o = k instanceof Integer && o instanceof List ? ((List<?>) o).get((Integer) k) : ((Map<?, ?>) o).get(k);
+      o =
+          k instanceof Integer && o instanceof List
+              ? ((List<?>) o).get((Integer) k)
+              : ((Map<?, ?>) o).get(k);
     }
     Object last = path.get(path.size() - 1);
     if (last instanceof Integer && o instanceof List) {
@@ -136,7 +150,12 @@ final class Hostile {
   }
 
   static String dump(Object tree) {
-    return new Dump(DumpSettings.builder().setDefaultFlowStyle(FlowStyle.BLOCK).setWidth(1 << 20).setSplitLines(false).build())
+    return new Dump(
+            DumpSettings.builder()
+                .setDefaultFlowStyle(FlowStyle.BLOCK)
+                .setWidth(1 << 20)
+                .setSplitLines(false)
+                .build())
         .dumpToString(tree);
   }
 }

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -20,7 +19,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * stack, ends in a Policy or a PolicyException, and limits are problems with a place.
  */
 class HostileInputTest {
-  private static final String HEAD = "apiVersion: registry-policy.dev/v1alpha1\nkind: RegistryPolicy\n";
+  private static final String HEAD =
+      "apiVersion: registry-policy.dev/v1alpha1\nkind: RegistryPolicy\n";
 
   private static String problemText(Hostile.Outcome o) {
     assertNotNull(o.problem(), "expected problems");
@@ -30,8 +30,16 @@ class HostileInputTest {
   // ---- generated structures ------------------------------------------------------------------
 
   @ParameterizedTest
-  @ValueSource(strings = {"&a [*a]: 1", "&a {x: *a}", "a: &a [*a]", "a: &a {b: [1, *a]}", "- &a [*a, *a]",
-      "&a [&b [*a]]: 1", "a: &a\n  b: *a\n"})
+  @ValueSource(
+      strings = {
+        "&a [*a]: 1",
+        "&a {x: *a}",
+        "a: &a [*a]",
+        "a: &a {b: [1, *a]}",
+        "- &a [*a, *a]",
+        "&a [&b [*a]]: 1",
+        "a: &a\n  b: *a\n"
+      })
   void recursiveAliases_areAProblemWithAPlace(String text) {
     String p = problemText(Hostile.parseDocument(text));
     assertTrue(p.contains("recursive alias at line "), p);
@@ -61,17 +69,24 @@ class HostileInputTest {
   @ParameterizedTest
   @ValueSource(ints = {33, 300, 5_000, 200_000})
   void deepNesting_ofEveryKind_isAProblem(int depth) {
-    List<String> texts = List.of(
-        "[".repeat(depth) + "]".repeat(depth),
-        "{a: ".repeat(depth) + "1" + "}".repeat(depth),
-        deepBlockMaps(Math.min(depth, 1_000)),
-        deepBlockLists(Math.min(depth, 1_000)),
-        HEAD + "registries:\n  - host: a.example\n    mirrors: " + "[".repeat(depth) + "]".repeat(depth) + "\n",
-        "[".repeat(depth));
+    List<String> texts =
+        List.of(
+            "[".repeat(depth) + "]".repeat(depth),
+            "{a: ".repeat(depth) + "1" + "}".repeat(depth),
+            deepBlockMaps(Math.min(depth, 1_000)),
+            deepBlockLists(Math.min(depth, 1_000)),
+            HEAD
+                + "registries:\n  - host: a.example\n    mirrors: "
+                + "[".repeat(depth)
+                + "]".repeat(depth)
+                + "\n",
+            "[".repeat(depth));
     for (String t : texts) {
       String p = problemText(Hostile.parseDocument(t));
-      assertTrue(p.contains("nested deeper than " + PolicyLimits.MAX_DEPTH + " levels at line")
-          || p.startsWith("invalid YAML at line"), p);
+      assertTrue(
+          p.contains("nested deeper than " + PolicyLimits.MAX_DEPTH + " levels at line")
+              || p.startsWith("invalid YAML at line"),
+          p);
     }
   }
 
@@ -101,11 +116,27 @@ class HostileInputTest {
   @Test
   void longKeysAndValues_areProblemsAtTheirPath() {
     String longValue = "a".repeat(PolicyLimits.MAX_STRING_CHARS + 1);
-    String p = problemText(Hostile.parsePolicy(HEAD + "registries:\n  - host: " + longValue + "\n")) ;
-    assertEquals("registries[0].host: too long (" + longValue.length() + " characters, at most " + PolicyLimits.MAX_STRING_CHARS + ")", p);
+    String p =
+        problemText(Hostile.parsePolicy(HEAD + "registries:\n  - host: " + longValue + "\n"));
+    assertEquals(
+        "registries[0].host: too long ("
+            + longValue.length()
+            + " characters, at most "
+            + PolicyLimits.MAX_STRING_CHARS
+            + ")",
+        p);
     String longKey = "k".repeat(PolicyLimits.MAX_KEY_CHARS + 1);
-    p = problemText(Hostile.parsePolicy(HEAD + "registries:\n  - {host: a.example, ? " + longKey + " : 1}\n"));
-    assertEquals("registries[0]: a key of " + longKey.length() + " characters (at most " + PolicyLimits.MAX_KEY_CHARS + ")", p);
+    p =
+        problemText(
+            Hostile.parsePolicy(
+                HEAD + "registries:\n  - {host: a.example, ? " + longKey + " : 1}\n"));
+    assertEquals(
+        "registries[0]: a key of "
+            + longKey.length()
+            + " characters (at most "
+            + PolicyLimits.MAX_KEY_CHARS
+            + ")",
+        p);
     String huge = "x".repeat(PolicyLimits.MAX_POLICY_BYTES);
     p = problemText(Hostile.parsePolicy(HEAD + "x: " + huge + "\n"));
     assertTrue(p.startsWith("too large: more than " + PolicyLimits.MAX_POLICY_BYTES + " bytes"), p);
@@ -122,8 +153,13 @@ class HostileInputTest {
 
   @Test
   void repeatedDurationUnits_areAProblemNotAStackOverflow() {
-    String p = problemText(Hostile.parsePolicy(HEAD + "registries:\n  - host: a.example\n    dialTimeout: \""
-        + "1ns".repeat(100) + "\"\n"));
+    String p =
+        problemText(
+            Hostile.parsePolicy(
+                HEAD
+                    + "registries:\n  - host: a.example\n    dialTimeout: \""
+                    + "1ns".repeat(100)
+                    + "\"\n"));
     assertTrue(p.startsWith("registries[0].dialTimeout: invalid duration"), p);
   }
 
@@ -133,7 +169,12 @@ class HostileInputTest {
     for (int i = 0; i <= PolicyLimits.MAX_REGISTRIES; i++) {
       sb.append("- host: r").append(i).append(".example\n");
     }
-    assertEquals("registries: too many items (" + (PolicyLimits.MAX_REGISTRIES + 1) + ", at most " + PolicyLimits.MAX_REGISTRIES + ")",
+    assertEquals(
+        "registries: too many items ("
+            + (PolicyLimits.MAX_REGISTRIES + 1)
+            + ", at most "
+            + PolicyLimits.MAX_REGISTRIES
+            + ")",
         problemText(Hostile.parsePolicy(sb.toString())));
   }
 
@@ -153,8 +194,15 @@ class HostileInputTest {
   void perEndpointLists_haveTheirLimits(String key) {
     int max = key.equals("mirrors") ? PolicyLimits.MAX_MIRRORS : PolicyLimits.MAX_CAS;
     String item = key.equals("mirrors") ? "{url: https://m.example}" : "{secret: s}";
-    String text = HEAD + "registries:\n  - host: a.example\n    " + key + ": [" + String.join(", ", java.util.Collections.nCopies(max + 1, item)) + "]\n";
-    assertEquals("registries[0]." + key + ": too many items (" + (max + 1) + ", at most " + max + ")",
+    String text =
+        HEAD
+            + "registries:\n  - host: a.example\n    "
+            + key
+            + ": ["
+            + String.join(", ", java.util.Collections.nCopies(max + 1, item))
+            + "]\n";
+    assertEquals(
+        "registries[0]." + key + ": too many items (" + (max + 1) + ", at most " + max + ")",
         problemText(Hostile.parsePolicy(text)));
   }
 
@@ -184,7 +232,11 @@ class HostileInputTest {
     bad[b.length + 1] = (byte) 0xff;
     bad[b.length + 2] = '\n';
     String p = problemText(Hostile.parse("bytes", () -> PolicyDocument.parse(bad)));
-    assertEquals("the file is not valid UTF-8 at byte " + (b.length + 1) + " (line 4); a policy is UTF-8 text", p);
+    assertEquals(
+        "the file is not valid UTF-8 at byte "
+            + (b.length + 1)
+            + " (line 4); a policy is UTF-8 text",
+        p);
   }
 
   @Test
@@ -199,17 +251,33 @@ class HostileInputTest {
 
   @Test
   void emptyAndCommentOnlyFiles_sayWhatIsMissing() {
-    assertEquals("the file is empty (want a RegistryPolicy or the registry-policy ConfigMap)",
+    assertEquals(
+        "the file is empty (want a RegistryPolicy or the registry-policy ConfigMap)",
         problemText(Hostile.parseDocument("")));
-    assertEquals("the file is empty (want a RegistryPolicy or the registry-policy ConfigMap)",
+    assertEquals(
+        "the file is empty (want a RegistryPolicy or the registry-policy ConfigMap)",
         problemText(Hostile.parseDocument("  \n\n")));
-    assertEquals("the file holds no YAML document, only comments or empty documents (want a RegistryPolicy or the"
-        + " registry-policy ConfigMap)", problemText(Hostile.parseDocument("# nothing\n---\n---\n")));
+    assertEquals(
+        "the file holds no YAML document, only comments or empty documents (want a RegistryPolicy or the"
+            + " registry-policy ConfigMap)",
+        problemText(Hostile.parseDocument("# nothing\n---\n---\n")));
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"a: [", "a: {b", "a: 'x", "a: \"x", "- a\nb: c", "a:\n\t- b", "a: *b", "a: !x y", "a: 1\na: 2",
-      "a: \u0001", "a: \ud83d"})
+  @ValueSource(
+      strings = {
+        "a: [",
+        "a: {b",
+        "a: 'x",
+        "a: \"x",
+        "- a\nb: c",
+        "a:\n\t- b",
+        "a: *b",
+        "a: !x y",
+        "a: 1\na: 2",
+        "a: \u0001",
+        "a: \ud83d"
+      })
   void yamlErrors_giveLineAndColumn_andNoJavaNames(String text) {
     String p = problemText(Hostile.parseDocument(text));
     assertTrue(p.matches("(?s)invalid YAML at line \\d+, column \\d+: .*"), p);
@@ -218,7 +286,8 @@ class HostileInputTest {
 
   @Test
   void unsupportedYamlVersion_isSaidInWords() {
-    assertEquals("invalid YAML: unsupported %YAML version (want 1.2, or no %YAML line)",
+    assertEquals(
+        "invalid YAML: unsupported %YAML version (want 1.2, or no %YAML line)",
         problemText(Hostile.parseDocument("%YAML 9.9\n---\na: 1\n")));
   }
 
@@ -236,10 +305,37 @@ class HostileInputTest {
   @Test
   void everyFieldOfTheExample_withLongNonAsciiAndControlValues() throws Exception {
     Map<String, Object> tree = Hostile.exampleTree();
-    List<Object> values = List.of("x".repeat(PolicyLimits.MAX_STRING_CHARS + 10), "y".repeat(300), "\u00fc\u00e9\u4e2d\u6587",
-        "\u202e\u200b\ufeff", "a\u0000b", "a\tb\nc\rd", "\u0085\u2028", "\ud800", "..", "../../etc", "a/b", "a\\b", "-",
-        "", " ", "*", "?", "[::1]", "[1::2::3]", 0, -1, 65536, 1e308, true, List.of(), Map.of(),
-        List.of(List.of(List.of())), "9999999999999999h", "1ns".repeat(30));
+    List<Object> values =
+        List.of(
+            "x".repeat(PolicyLimits.MAX_STRING_CHARS + 10),
+            "y".repeat(300),
+            "\u00fc\u00e9\u4e2d\u6587",
+            "\u202e\u200b\ufeff",
+            "a\u0000b",
+            "a\tb\nc\rd",
+            "\u0085\u2028",
+            "\ud800",
+            "..",
+            "../../etc",
+            "a/b",
+            "a\\b",
+            "-",
+            "",
+            " ",
+            "*",
+            "?",
+            "[::1]",
+            "[1::2::3]",
+            0,
+            -1,
+            65536,
+            1e308,
+            true,
+            List.of(),
+            Map.of(),
+            List.of(List.of(List.of())),
+            "9999999999999999h",
+            "1ns".repeat(30));
     int runs = 0;
     for (List<Object> path : Hostile.leaves(tree)) {
       for (Object v : values) {
@@ -258,9 +354,48 @@ class HostileInputTest {
 
   // ---- random mutations of the example ---------------------------------------------------------
 
-  private static final String[] TOKENS = {"[", "]", "{", "}", "&a ", "*a", "&b ", "*b", "!!binary ", "!!str ", "!x ", "- ",
-      ": ", "\n  ", "\n- ", "\t", "'", "\"", "|", ">", "#", "---\n", "...\n", "%YAML 1.2\n", "? ", "@", ",", "\u0000",
-      "\u202e", "\u00e9", "\ud83d\ude00", "\\", "\r\n", "&a [*a]", "<<: ", "0x", "1e9", "~", "null", "true"};
+  private static final String[] TOKENS = {
+    "[",
+    "]",
+    "{",
+    "}",
+    "&a ",
+    "*a",
+    "&b ",
+    "*b",
+    "!!binary ",
+    "!!str ",
+    "!x ",
+    "- ",
+    ": ",
+    "\n  ",
+    "\n- ",
+    "\t",
+    "'",
+    "\"",
+    "|",
+    ">",
+    "#",
+    "---\n",
+    "...\n",
+    "%YAML 1.2\n",
+    "? ",
+    "@",
+    ",",
+    "\u0000",
+    "\u202e",
+    "\u00e9",
+    "\ud83d\ude00",
+    "\\",
+    "\r\n",
+    "&a [*a]",
+    "<<: ",
+    "0x",
+    "1e9",
+    "~",
+    "null",
+    "true"
+  };
 
   @Test
   void twoThousandMutationsOfTheExample_endInAPolicyOrProblems() {
@@ -295,7 +430,9 @@ class HostileInputTest {
             sb.setCharAt(at, (char) r.nextInt(0x3000));
           }
         }
-        case 5 -> sb.insert(at, String.valueOf(TOKENS[r.nextInt(TOKENS.length)]).repeat(1 + r.nextInt(400)));
+        case 5 ->
+            sb.insert(
+                at, String.valueOf(TOKENS[r.nextInt(TOKENS.length)]).repeat(1 + r.nextInt(400)));
         default -> {
           int nl = sb.indexOf("\n", at);
           if (nl >= 0) {

@@ -12,8 +12,8 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
- * Seeded random inputs for {@link ImageRef#parse}: random strings over the grammar's characters
- * and some nasty ones, mutations of valid references, references built from the grammar, and
+ * Seeded random inputs for {@link ImageRef#parse}: random strings over the grammar's characters and
+ * some nasty ones, mutations of valid references, references built from the grammar, and
  * concatenations of grammar tokens. Every input must either parse or fail with {@link
  * InvalidImageRefException}; every success must round-trip; and the result must agree with an
  * independent, regex-based reading of the grammar ({@link Oracle}).
@@ -25,15 +25,68 @@ class ImageRefRandomTest {
   private static final String GRAMMAR_CHARS =
       "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFXYZ./:@_-[]";
   private static final String[] NASTIES = {
-    "%", " ", "\u0000", "\n", "\u00e9", "\uff21", "\u212a", "\u0130", "\u0445", "\u200b",
-    "\ud83d\ude00", "\ud800", "*", "+", "\\", "\t"
+    "%",
+    " ",
+    "\u0000",
+    "\n",
+    "\u00e9",
+    "\uff21",
+    "\u212a",
+    "\u0130",
+    "\u0445",
+    "\u200b",
+    "\ud83d\ude00",
+    "\ud800",
+    "*",
+    "+",
+    "\\",
+    "\t"
   };
   private static final String[] TOKENS = {
-    "docker.io", "index.docker.io", "registry-1.docker.io", "localhost", "Localhost", "library",
-    "nginx", "a", "B", "0", "/", "/", ":", ":", "@", ".", "-", "--", "_", "__", "___", "5000",
-    "65535", "65536", "0", "[::1]", "[", "]", "sha256:", "sha512:", "SHA256:", "blake3:",
-    "latest", "v1.2", ".com", "registry.corp", "x".repeat(64), "e3b0c44298fc1c149afbf4c8996fb924",
-    "27ae41e4649b934ca495991b7852b855", "https://", " ", "\n", "\u0000", "\u212a"
+    "docker.io",
+    "index.docker.io",
+    "registry-1.docker.io",
+    "localhost",
+    "Localhost",
+    "library",
+    "nginx",
+    "a",
+    "B",
+    "0",
+    "/",
+    "/",
+    ":",
+    ":",
+    "@",
+    ".",
+    "-",
+    "--",
+    "_",
+    "__",
+    "___",
+    "5000",
+    "65535",
+    "65536",
+    "0",
+    "[::1]",
+    "[",
+    "]",
+    "sha256:",
+    "sha512:",
+    "SHA256:",
+    "blake3:",
+    "latest",
+    "v1.2",
+    ".com",
+    "registry.corp",
+    "x".repeat(64),
+    "e3b0c44298fc1c149afbf4c8996fb924",
+    "27ae41e4649b934ca495991b7852b855",
+    "https://",
+    " ",
+    "\n",
+    "\u0000",
+    "\u212a"
   };
 
   @Test
@@ -193,7 +246,10 @@ class ImageRefRandomTest {
       }
       String c = pathComponent(rnd);
       // Without a domain, a first component that looks like a host would be read as one.
-      while (!hasDomain && components > 1 && i == 0 && (c.indexOf('.') >= 0 || c.equals("localhost"))) {
+      while (!hasDomain
+          && components > 1
+          && i == 0
+          && (c.indexOf('.') >= 0 || c.equals("localhost"))) {
         c = pathComponent(rnd);
       }
       sb.append(c);
@@ -215,13 +271,21 @@ class ImageRefRandomTest {
         host = randomCase("localhost", rnd);
         break;
       case 1:
-        host = randomCase(
-            new String[] {"docker.io", "index.docker.io", "registry-1.docker.io"}[rnd.nextInt(3)],
-            rnd);
+        host =
+            randomCase(
+                new String[] {"docker.io", "index.docker.io", "registry-1.docker.io"}
+                    [rnd.nextInt(3)],
+                rnd);
         break;
       case 2:
-        host = rnd.nextInt(256) + "." + rnd.nextInt(256) + "." + rnd.nextInt(256) + "."
-            + rnd.nextInt(256);
+        host =
+            rnd.nextInt(256)
+                + "."
+                + rnd.nextInt(256)
+                + "."
+                + rnd.nextInt(256)
+                + "."
+                + rnd.nextInt(256);
         break;
       case 3:
         // Eight groups, or fewer around one "::" (either side may be empty).
@@ -339,11 +403,11 @@ class ImageRefRandomTest {
   // ---------------------------------------------------------------------------------------------
 
   /**
-   * A second, deliberately naive reading of the reference grammar, written with regular
-   * expressions and string operations instead of the hand-written scanner, plus this project's
-   * normalization and stricter rules (Docker Hub aliases, lowercase domains, ambiguous uppercase
-   * hosts, port range, IPv6 addresses as java.net.URI reads them, known digest lengths). Returns
-   * {domain, path, tag, digest} or null.
+   * A second, deliberately naive reading of the reference grammar, written with regular expressions
+   * and string operations instead of the hand-written scanner, plus this project's normalization
+   * and stricter rules (Docker Hub aliases, lowercase domains, ambiguous uppercase hosts, port
+   * range, IPv6 addresses as java.net.URI reads them, known digest lengths). Returns {domain, path,
+   * tag, digest} or null.
    */
   static final class Oracle {
     private static final String ALNUM = "[a-z0-9]+";
@@ -351,14 +415,17 @@ class ImageRefRandomTest {
     private static final String PATH_COMPONENT = ALNUM + "(?:" + SEPARATOR + ALNUM + ")*";
     private static final String DOMAIN_COMPONENT =
         "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
-    private static final String DOMAIN_NAME =
-        DOMAIN_COMPONENT + "(?:\\." + DOMAIN_COMPONENT + ")*";
+    private static final String DOMAIN_NAME = DOMAIN_COMPONENT + "(?:\\." + DOMAIN_COMPONENT + ")*";
     private static final String IPV6 = "\\[(?:[a-fA-F0-9:]+)\\]";
     private static final Pattern DOMAIN =
         Pattern.compile("(?:" + DOMAIN_NAME + "|" + IPV6 + ")(?::([0-9]+))?");
     private static final Pattern REMAINDER =
         Pattern.compile(
-            "(" + PATH_COMPONENT + "(?:/" + PATH_COMPONENT + ")*)"
+            "("
+                + PATH_COMPONENT
+                + "(?:/"
+                + PATH_COMPONENT
+                + ")*)"
                 + "(?::([\\w][\\w.-]{0,127}))?"
                 + "(?:@([A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?");
     private static final Pattern IDENTIFIER = Pattern.compile("[a-f0-9]{64}");
@@ -401,7 +468,8 @@ class ImageRefRandomTest {
       if (!d.matches()) {
         return null;
       }
-      if (domain.startsWith("[") && !javaAcceptsIpv6(domain.substring(0, domain.indexOf(']') + 1))) {
+      if (domain.startsWith("[")
+          && !javaAcceptsIpv6(domain.substring(0, domain.indexOf(']') + 1))) {
         return null;
       }
       String port = d.group(1);
@@ -432,9 +500,9 @@ class ImageRefRandomTest {
         String algorithm = digest.substring(0, digest.indexOf(':'));
         String hex = digest.substring(algorithm.length() + 1);
         int expected =
-            algorithm.equals("sha256") ? 64
-                : algorithm.equals("sha384") ? 96
-                : algorithm.equals("sha512") ? 128 : 0;
+            algorithm.equals("sha256")
+                ? 64
+                : algorithm.equals("sha384") ? 96 : algorithm.equals("sha512") ? 128 : 0;
         if (expected == 0 && KNOWN_ALGORITHM.matcher(algorithm).matches()) {
           return null;
         }

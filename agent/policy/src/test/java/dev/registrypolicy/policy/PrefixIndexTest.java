@@ -65,7 +65,8 @@ class PrefixIndexTest {
         () -> index.matches(ref("registry.corp/x")).add("more"));
 
     List<String> seen = new ArrayList<>();
-    assertTrue(index.anyMatch(ref("registry.corp/team/app"), v -> seen.add(v) && v.equals("team-2")));
+    assertTrue(
+        index.anyMatch(ref("registry.corp/team/app"), v -> seen.add(v) && v.equals("team-2")));
     assertEquals(List.of("host", "team-1", "team-2"), seen, "stops at the first accepted value");
     assertFalse(index.anyMatch(ref("registry.corp/team/app"), v -> v.equals("evil")));
     assertTrue(index.anyMatch(ref("registry.corp/team/app")));
@@ -124,7 +125,9 @@ class PrefixIndexTest {
         path.append(d == 0 ? "" : "/").append(segments[rnd.nextInt(segments.length)]);
       }
       RepositoryPrefix p =
-          depth == 0 ? RepositoryPrefix.ofDomain(host) : new RepositoryPrefix(host, path.toString());
+          depth == 0
+              ? RepositoryPrefix.ofDomain(host)
+              : new RepositoryPrefix(host, path.toString());
       prefixes.add(p);
       builder.add(p, i);
     }

@@ -10,26 +10,27 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * One redaction rule for every field (issue 11): each string field of the example policy, in
- * turn, holds a secret-looking value, and the secret appears in no problem, no summary and no
- * toString(). Unknown keys and label keys named like a secret too.
+ * One redaction rule for every field (issue 11): each string field of the example policy, in turn,
+ * holds a secret-looking value, and the secret appears in no problem, no summary and no toString().
+ * Unknown keys and label keys named like a secret too.
  */
 class RedactionTest {
   private static final String SECRET = "S3cr3tPW";
-  private static final List<String> SHAPES = List.of(
-      "u:" + SECRET + "@registry.example/x",
-      "https://u:" + SECRET + "@registry.example/x",
-      "http://" + SECRET + "@registry.example",
-      "registry.example/x?token=" + SECRET,
-      "https://registry.example/v2?token=" + SECRET,
-      "registry.example#" + SECRET,
-      SECRET + "@registry.example",
-      "u:" + SECRET + "@registry.example:5000",
-      "u:" + SECRET + "@registry.example",
-      "u:pa@" + SECRET + "@h",
-      "u:" + SECRET + "#@h",
-      "https://u:" + SECRET + "/x@h/y",
-      "h/x?token=p@" + SECRET);
+  private static final List<String> SHAPES =
+      List.of(
+          "u:" + SECRET + "@registry.example/x",
+          "https://u:" + SECRET + "@registry.example/x",
+          "http://" + SECRET + "@registry.example",
+          "registry.example/x?token=" + SECRET,
+          "https://registry.example/v2?token=" + SECRET,
+          "registry.example#" + SECRET,
+          SECRET + "@registry.example",
+          "u:" + SECRET + "@registry.example:5000",
+          "u:" + SECRET + "@registry.example",
+          "u:pa@" + SECRET + "@h",
+          "u:" + SECRET + "#@h",
+          "https://u:" + SECRET + "/x@h/y",
+          "h/x?token=p@" + SECRET);
 
   private static int policies;
   private static int failures;
@@ -89,7 +90,9 @@ class RedactionTest {
       Map<String, Object> t = Hostile.exampleTree();
       Map<Object, Object> labels = new LinkedHashMap<>();
       labels.put(v, v);
-      check("matchLabels " + v, Hostile.with(t, List.of("access", 1, "namespaces", "selector", "matchLabels"), labels));
+      check(
+          "matchLabels " + v,
+          Hostile.with(t, List.of("access", 1, "namespaces", "selector", "matchLabels"), labels));
     }
   }
 
@@ -98,12 +101,13 @@ class RedactionTest {
     String head = "apiVersion: registry-policy.dev/v1alpha1\nkind: RegistryPolicy\nadmission:\n";
     for (String v : SHAPES) {
       String q = "'" + v + "'";
-      for (String text : List.of(
-          head + "  allowedSources: [{prefix: " + q + "}]\n",
-          head + "  rules: [{name: r, blockedImages: [{host: " + q + "}]}]\n",
-          head + "  rules: [{name: r, blockedImages: [{name: " + q + "}]}]\n",
-          head + "  rules: [{name: r, allowedNameTags: [{name: " + q + "}]}]\n",
-          head + "  rules: [{name: r, allowedNameTags: [{name: x, tag: " + q + "}]}]\n")) {
+      for (String text :
+          List.of(
+              head + "  allowedSources: [{prefix: " + q + "}]\n",
+              head + "  rules: [{name: r, blockedImages: [{host: " + q + "}]}]\n",
+              head + "  rules: [{name: r, blockedImages: [{name: " + q + "}]}]\n",
+              head + "  rules: [{name: r, allowedNameTags: [{name: " + q + "}]}]\n",
+              head + "  rules: [{name: r, allowedNameTags: [{name: x, tag: " + q + "}]}]\n")) {
         Hostile.Outcome o = Hostile.parsePolicy(text);
         assertTrue(o.problem() != null, () -> "accepted: " + text);
         assertFalse(o.problem().getMessage().contains(SECRET), o.problem()::getMessage);

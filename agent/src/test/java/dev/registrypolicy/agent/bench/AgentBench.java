@@ -1,9 +1,8 @@
 package dev.registrypolicy.agent.bench;
 
+import dev.registrypolicy.agent.BenchAccess;
 import dev.registrypolicy.policy.bench.BenchArgs;
 import dev.registrypolicy.policy.bench.ProcInfo;
-
-import dev.registrypolicy.agent.BenchAccess;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -26,35 +25,49 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * Benchmark harness for the node agent, run against the shaded jar as separate JVMs, as a node runs it.
+ * Benchmark harness for the node agent, run against the shaded jar as separate JVMs, as a node runs
+ * it.
  *
  * <ul>
- *   <li>{@code reassert}: 10 hosts, daemon with {@code --resync 300s} so only the file-system watches
- *       can repair; {@code rm -rf certs.d/*} N times, time until every hosts.toml is back and right.</li>
+ *   <li>{@code reassert}: 10 hosts, daemon with {@code --resync 300s} so only the file-system
+ *       watches can repair; {@code rm -rf certs.d/*} N times, time until every hosts.toml is back
+ *       and right.
  *   <li>{@code rss}: 50 hosts, metrics endpoint on; startup to first complete write, RSS/HWM after
- *       steady state and 100 scrapes each of /metrics and /healthz, CPU used in an idle window; with
- *       the production JVM flags and with the JVM's defaults.</li>
- *   <li>{@code scale}: 200 hosts; {@code --once} on an empty certs.d (wall time, files written), then a
- *       second {@code --once} that must write nothing; plus plan and apply timed in-process.</li>
+ *       steady state and 100 scrapes each of /metrics and /healthz, CPU used in an idle window;
+ *       with the production JVM flags and with the JVM's defaults.
+ *   <li>{@code scale}: 200 hosts; {@code --once} on an empty certs.d (wall time, files written),
+ *       then a second {@code --once} that must write nothing; plus plan and apply timed in-process.
  * </ul>
  *
- * <p>Run from the repository root: {@code mvn -q -Pbench -DskipTests -pl agent -am verify} (all), or
- * with {@code -Dbench.args="reassert iterations=20"}. Arguments: benchmark names ({@code reassert},
- * {@code rss}, {@code scale}, {@code all}) and {@code key=value} settings, see {@link Settings}.
- * Everything is written under one temp directory ({@code tmp=DIR}, default java.io.tmpdir), removed
- * at the end. Every write the agent makes is fsynced, so figures on a disk follow the disk's fsync
- * latency and whatever else writes to it; reassert therefore runs a second time on tmpfs
- * ({@code tmpfs=false} skips it) to show the agent's own share. The machine table gives the cost of
- * one such write and the load average. Wrong results exit non-zero; missed targets only with
- * {@code strict=true}.
+ * <p>Run from the repository root: {@code mvn -q -Pbench -DskipTests -pl agent -am verify} (all),
+ * or with {@code -Dbench.args="reassert iterations=20"}. Arguments: benchmark names ({@code
+ * reassert}, {@code rss}, {@code scale}, {@code all}) and {@code key=value} settings, see {@link
+ * Settings}. Everything is written under one temp directory ({@code tmp=DIR}, default
+ * java.io.tmpdir), removed at the end. Every write the agent makes is fsynced, so figures on a disk
+ * follow the disk's fsync latency and whatever else writes to it; reassert therefore runs a second
+ * time on tmpfs ({@code tmpfs=false} skips it) to show the agent's own share. The machine table
+ * gives the cost of one such write and the load average. Wrong results exit non-zero; missed
+ * targets only with {@code strict=true}.
  */
 public final class AgentBench {
-  /** The JVM options on the DaemonSet's command line (manifests/agent-daemonset.yaml; a test keeps them equal). */
-  static final List<String> PRODUCTION_FLAGS = List.of("-Xmx32m", "-XX:+UseSerialGC", "-Xss256k",
-      "-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=16m", "-Xms8m", "-XX:MaxMetaspaceSize=48m",
-      "-XX:+ExitOnOutOfMemoryError", "-XX:-UsePerfData");
+  /**
+   * The JVM options on the DaemonSet's command line (manifests/agent-daemonset.yaml; a test keeps
+   * them equal).
+   */
+  static final List<String> PRODUCTION_FLAGS =
+      List.of(
+          "-Xmx32m",
+          "-XX:+UseSerialGC",
+          "-Xss256k",
+          "-XX:TieredStopAtLevel=1",
+          "-XX:ReservedCodeCacheSize=16m",
+          "-Xms8m",
+          "-XX:MaxMetaspaceSize=48m",
+          "-XX:+ExitOnOutOfMemoryError",
+          "-XX:-UsePerfData");
 
-  private static final Pattern LISTEN_LINE = Pattern.compile("msg=\"serving health and metrics\" address=\\S+:(\\d+)");
+  private static final Pattern LISTEN_LINE =
+      Pattern.compile("msg=\"serving health and metrics\" address=\\S+:(\\d+)");
   private static final String WROTE = "msg=\"wrote file\"";
 
   /** Settings, each overridable as {@code key=value} on the command line. */
@@ -72,35 +85,76 @@ public final class AgentBench {
     Path jar;
     Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
     boolean keep;
+
     /** Whether rss also runs the agent with the JVM's default settings, for comparison. */
     boolean defaults = true;
-    /** JVM options added after the production flags, comma-separated (for trying a change to them). */
+
+    /**
+     * JVM options added after the production flags, comma-separated (for trying a change to them).
+     */
     List<String> addFlags = List.of();
+
     /** Whether reassert also runs with certs.d on tmpfs (/dev/shm), where fsync costs nothing. */
     boolean tmpfs = true;
+
     /** Whether a missed target (not only a wrong result) makes the run exit non-zero. */
     boolean strict;
 
     void set(String key, String value) {
       switch (key) {
-        case "iterations": iterations = Integer.parseInt(value); break;
-        case "reassert-hosts": reassertHosts = Integer.parseInt(value); break;
-        case "rss-hosts": rssHosts = Integer.parseInt(value); break;
-        case "scale-hosts": scaleHosts = Integer.parseInt(value); break;
-        case "steady": steadySeconds = Integer.parseInt(value); break;
-        case "idle": idleSeconds = Integer.parseInt(value); break;
-        case "scrapes": scrapes = Integer.parseInt(value); break;
-        case "once-runs": onceRuns = Integer.parseInt(value); break;
-        case "poll-us": pollMicros = Long.parseLong(value); break;
-        case "java": java = value; break;
-        case "jar": jar = Path.of(value); break;
-        case "tmp": tmp = Path.of(value); break;
-        case "keep": keep = Boolean.parseBoolean(value); break;
-        case "tmpfs": tmpfs = Boolean.parseBoolean(value); break;
-        case "add-flags": addFlags = List.of(value.split(",")); break;
-        case "defaults": defaults = Boolean.parseBoolean(value); break;
-        case "strict": strict = Boolean.parseBoolean(value); break;
-        default: throw new IllegalArgumentException("unknown setting " + key);
+        case "iterations":
+          iterations = Integer.parseInt(value);
+          break;
+        case "reassert-hosts":
+          reassertHosts = Integer.parseInt(value);
+          break;
+        case "rss-hosts":
+          rssHosts = Integer.parseInt(value);
+          break;
+        case "scale-hosts":
+          scaleHosts = Integer.parseInt(value);
+          break;
+        case "steady":
+          steadySeconds = Integer.parseInt(value);
+          break;
+        case "idle":
+          idleSeconds = Integer.parseInt(value);
+          break;
+        case "scrapes":
+          scrapes = Integer.parseInt(value);
+          break;
+        case "once-runs":
+          onceRuns = Integer.parseInt(value);
+          break;
+        case "poll-us":
+          pollMicros = Long.parseLong(value);
+          break;
+        case "java":
+          java = value;
+          break;
+        case "jar":
+          jar = Path.of(value);
+          break;
+        case "tmp":
+          tmp = Path.of(value);
+          break;
+        case "keep":
+          keep = Boolean.parseBoolean(value);
+          break;
+        case "tmpfs":
+          tmpfs = Boolean.parseBoolean(value);
+          break;
+        case "add-flags":
+          addFlags = List.of(value.split(","));
+          break;
+        case "defaults":
+          defaults = Boolean.parseBoolean(value);
+          break;
+        case "strict":
+          strict = Boolean.parseBoolean(value);
+          break;
+        default:
+          throw new IllegalArgumentException("unknown setting " + key);
       }
     }
   }
@@ -111,8 +165,13 @@ public final class AgentBench {
   private final Settings s;
   private final Path root;
   private final List<Row> rows = new ArrayList<>();
-  /** Wrong results: files missing or wrong, repairs that never came, rewrites that should not happen. */
+
+  /**
+   * Wrong results: files missing or wrong, repairs that never came, rewrites that should not
+   * happen.
+   */
   private final List<String> failures = new ArrayList<>();
+
   /** Performance targets not met. */
   private final List<String> misses = new ArrayList<>();
 
@@ -123,10 +182,14 @@ public final class AgentBench {
 
   public static void main(String[] args) throws Exception {
     Settings s = new Settings();
-    Set<String> benches = BenchArgs.parse(args, List.of("reassert", "rss", "scale"), s::set,
-        "usage: AgentBench [reassert] [rss] [scale] [all] [key=value ...]\n"
-        + "keys: iterations reassert-hosts rss-hosts scale-hosts steady idle scrapes once-runs poll-us java jar tmp keep"
-        + " strict tmpfs defaults add-flags");
+    Set<String> benches =
+        BenchArgs.parse(
+            args,
+            List.of("reassert", "rss", "scale"),
+            s::set,
+            "usage: AgentBench [reassert] [rss] [scale] [all] [key=value ...]\n"
+                + "keys: iterations reassert-hosts rss-hosts scale-hosts steady idle scrapes once-runs poll-us java jar tmp keep"
+                + " strict tmpfs defaults add-flags");
     if (benches == null) {
       return;
     }
@@ -139,7 +202,8 @@ public final class AgentBench {
     AgentBench b = new AgentBench(s, root);
     Map<String, String> machine;
     try {
-      // A private copy: a rebuild of target/ while the benchmark runs must not change what it measures.
+      // A private copy: a rebuild of target/ while the benchmark runs must not change what it
+      // measures.
       Path jar = Files.copy(s.jar, root.resolve(s.jar.getFileName()));
       log("jar " + s.jar + " (copied to " + jar + "), java " + s.java);
       s.jar = jar;
@@ -149,16 +213,25 @@ public final class AgentBench {
         String loadBefore = ProcInfo.loadAverage();
         try {
           switch (name) {
-            case "reassert": b.reassert(); break;
-            case "rss": b.rss(); break;
-            default: b.scale(); break;
+            case "reassert":
+              b.reassert();
+              break;
+            case "rss":
+              b.rss();
+              break;
+            default:
+              b.scale();
+              break;
           }
         } catch (Exception | AssertionError e) {
           // One benchmark failing does not hide the others' figures.
           b.failures.add(name + " aborted: " + e);
           e.printStackTrace();
         }
-        b.add(name, "load average (1/5/15 min) before / after", loadBefore + " / " + ProcInfo.loadAverage(),
+        b.add(
+            name,
+            "load average (1/5/15 min) before / after",
+            loadBefore + " / " + ProcInfo.loadAverage(),
             "other work on the machine; " + Runtime.getRuntime().availableProcessors() + " CPUs");
       }
     } finally {
@@ -176,13 +249,21 @@ public final class AgentBench {
   }
 
   /**
-   * Loads every class the harness will need, and runs one small plan and apply in this JVM, so that a
-   * rebuild of target/ while the benchmark runs (the work tree may be shared) cannot pull classes
+   * Loads every class the harness will need, and runs one small plan and apply in this JVM, so that
+   * a rebuild of target/ while the benchmark runs (the work tree may be shared) cannot pull classes
    * from under it.
    */
   private static void preload(Path root) throws Exception {
-    for (String c : List.of("AgentBench$Row", "AgentBench$Setup", "AgentProcess", "BenchPolicy", "CertsTree",
-        "CertsTree$1", "CertsTree$2", "Machine")) {
+    for (String c :
+        List.of(
+            "AgentBench$Row",
+            "AgentBench$Setup",
+            "AgentProcess",
+            "BenchPolicy",
+            "CertsTree",
+            "CertsTree$1",
+            "CertsTree$2",
+            "Machine")) {
       Class.forName(AgentBench.class.getPackageName() + "." + c);
     }
     Class.forName(ProcInfo.Memory.class.getName());
@@ -213,7 +294,10 @@ public final class AgentBench {
         return jar;
       }
     }
-    throw new IllegalStateException("agent jar not found (tried " + candidates + "); build it first: mvn -q -DskipTests package");
+    throw new IllegalStateException(
+        "agent jar not found (tried "
+            + candidates
+            + "); build it first: mvn -q -DskipTests package");
   }
 
   /** Warns when a main source file is newer than the jar (the figures would be for old code). */
@@ -224,15 +308,22 @@ public final class AgentBench {
     }
     try (Stream<Path> files = Files.walk(src)) {
       long jarTime = Files.getLastModifiedTime(jar).toMillis();
-      boolean stale = files.filter(Files::isRegularFile).anyMatch(p -> {
-        try {
-          return Files.getLastModifiedTime(p).toMillis() > jarTime;
-        } catch (IOException e) {
-          return false;
-        }
-      });
+      boolean stale =
+          files
+              .filter(Files::isRegularFile)
+              .anyMatch(
+                  p -> {
+                    try {
+                      return Files.getLastModifiedTime(p).toMillis() > jarTime;
+                    } catch (IOException e) {
+                      return false;
+                    }
+                  });
       if (stale) {
-        log("WARNING: " + jar + " is older than agent sources; rebuild with mvn -q -DskipTests package");
+        log(
+            "WARNING: "
+                + jar
+                + " is older than agent sources; rebuild with mvn -q -DskipTests package");
       }
     } catch (IOException e) {
       // no warning then
@@ -255,17 +346,28 @@ public final class AgentBench {
     }
   }
 
-  /** The reassert benchmark with its files under {@code base}; {@code b} names it in the results. */
+  /**
+   * The reassert benchmark with its files under {@code base}; {@code b} names it in the results.
+   */
   private void reassertOn(Path base, String b) throws Exception {
-    log(b + ": " + s.reassertHosts + " hosts, " + s.iterations + " wipes, --resync 300s (watches only), under " + base);
+    log(
+        b
+            + ": "
+            + s.reassertHosts
+            + " hosts, "
+            + s.iterations
+            + " wipes, --resync 300s (watches only), under "
+            + base);
     Setup st = new Setup(Files.createDirectories(base.resolve("reassert")), s.reassertHosts);
     CertsTree tree = st.tree;
     List<String> args = st.agentArgs("--listen", "127.0.0.1:0", "--resync", "300s");
-    try (AgentProcess a = AgentProcess.start(s.java, prod(), s.jar, args, st.dir.resolve("agent.log"))) {
+    try (AgentProcess a =
+        AgentProcess.start(s.java, prod(), s.jar, args, st.dir.resolve("agent.log"))) {
       int port = Integer.parseInt(a.awaitLog(LISTEN_LINE, Duration.ofSeconds(30)));
       long done = tree.awaitHostsToml(s.pollMicros * 1000, Duration.ofSeconds(30).toNanos());
       if (done < 0) {
-        throw new IllegalStateException("initial write did not complete; log:\n" + AgentProcess.tail(a.logText()));
+        throw new IllegalStateException(
+            "initial write did not complete; log:\n" + AgentProcess.tail(a.logText()));
       }
       check(b, "initial tree", tree.verify());
       Thread.sleep(1000);
@@ -278,10 +380,15 @@ public final class AgentBench {
       int wipeErrors = 0;
       int treeProblems = 0;
       for (int i = 0; i < s.iterations; i++) {
-        Thread.sleep(100 + rnd.nextInt(100)); // the agent is idle in its watch poll when the wipe comes
+        Thread.sleep(
+            100 + rnd.nextInt(100)); // the agent is idle in its watch poll when the wipe comes
         if (!a.process.isAlive()) {
-          throw new IllegalStateException(b + ": agent exited with " + a.process.exitValue() + "; log:\n"
-              + AgentProcess.tail(a.logText()));
+          throw new IllegalStateException(
+              b
+                  + ": agent exited with "
+                  + a.process.exitValue()
+                  + "; log:\n"
+                  + AgentProcess.tail(a.logText()));
         }
         List<String> bad = tree.verify();
         if (!bad.isEmpty()) {
@@ -316,21 +423,44 @@ public final class AgentBench {
       double[] sorted = repair.clone();
       Arrays.sort(sorted);
       String p = pct(sorted);
-      add(b, "repair after rm -rf, all " + tree.hostCount() + " hosts.toml right (p50/p90/p99/max)", p,
-          "n=" + n + ", from the wipe's end" + (b.contains("tmpfs") ? "; no disk cost" : "; target p99 < 250 ms"));
+      add(
+          b,
+          "repair after rm -rf, all " + tree.hostCount() + " hosts.toml right (p50/p90/p99/max)",
+          p,
+          "n="
+              + n
+              + ", from the wipe's end"
+              + (b.contains("tmpfs") ? "; no disk cost" : "; target p99 < 250 ms"));
       double[] fs = fromStart.clone();
       Arrays.sort(fs);
       add(b, "same, from the wipe's start (p50/p90/p99/max)", pct(fs), "");
       double[] ws = wipeMs.clone();
       Arrays.sort(ws);
-      add(b, "the wipe itself (p50/max)", ms(ws[ws.length / 2]) + " / " + ms(ws[ws.length - 1]), "");
-      add(b, "first wipe / mean of all", ms(repair[0]) + " / " + ms(mean(repair)),
+      add(
+          b,
+          "the wipe itself (p50/max)",
+          ms(ws[ws.length / 2]) + " / " + ms(ws[ws.length - 1]),
+          "");
+      add(
+          b,
+          "first wipe / mean of all",
+          ms(repair[0]) + " / " + ms(mean(repair)),
           "the first pass after start runs colder code");
-      add(b, "files per wipe (planned) / drift rewrites logged", tree.expectedFileCount() + " / " + driftLines,
+      add(
+          b,
+          "files per wipe (planned) / drift rewrites logged",
+          tree.expectedFileCount() + " / " + driftLines,
           "expected " + tree.expectedFileCount() * n);
-      add(b, "reconcile passes (metric)", fmt0(m.getOrDefault("registry_policy_agent_reconciles_total", -1.0)),
+      add(
+          b,
+          "reconcile passes (metric)",
+          fmt0(m.getOrDefault("registry_policy_agent_reconciles_total", -1.0)),
           "for " + n + " wipes; 1 start pass included");
-      add(b, "timeouts / rm errors / wrong trees", timeouts + " / " + wipeErrors + " / " + treeProblems, "");
+      add(
+          b,
+          "timeouts / rm errors / wrong trees",
+          timeouts + " / " + wipeErrors + " / " + treeProblems,
+          "");
       if (timeouts > 0 || treeProblems > 0) {
         failures.add(b + ": " + timeouts + " timeouts, " + treeProblems + " wrong trees");
       }
@@ -344,22 +474,38 @@ public final class AgentBench {
   // rss
 
   private void rss() throws Exception {
-    rssRun(s.addFlags.isEmpty() ? "production flags" : "production flags + " + String.join(" ", s.addFlags), prod());
+    rssRun(
+        s.addFlags.isEmpty()
+            ? "production flags"
+            : "production flags + " + String.join(" ", s.addFlags),
+        prod());
     if (s.defaults) {
       rssRun("JVM defaults", List.of());
     }
   }
 
   private void rssRun(String label, List<String> flags) throws Exception {
-    log("rss [" + label + "]: " + s.rssHosts + " hosts, " + s.steadySeconds + " s steady, " + s.scrapes
-        + " scrapes each of /metrics and /healthz, " + s.idleSeconds + " s idle");
+    log(
+        "rss ["
+            + label
+            + "]: "
+            + s.rssHosts
+            + " hosts, "
+            + s.steadySeconds
+            + " s steady, "
+            + s.scrapes
+            + " scrapes each of /metrics and /healthz, "
+            + s.idleSeconds
+            + " s idle");
     Setup st = setup("rss-" + (flags.isEmpty() ? "default" : "prod"), s.rssHosts);
     List<String> args = st.agentArgs("--listen", "127.0.0.1:0", "--resync", "60s");
     String b = "rss [" + label + "]";
-    try (AgentProcess a = AgentProcess.start(s.java, flags, s.jar, args, st.dir.resolve("agent.log"))) {
+    try (AgentProcess a =
+        AgentProcess.start(s.java, flags, s.jar, args, st.dir.resolve("agent.log"))) {
       long done = st.tree.awaitHostsToml(s.pollMicros * 1000, Duration.ofSeconds(60).toNanos());
       if (done < 0) {
-        throw new IllegalStateException("initial write did not complete; log:\n" + AgentProcess.tail(a.logText()));
+        throw new IllegalStateException(
+            "initial write did not complete; log:\n" + AgentProcess.tail(a.logText()));
       }
       double startupMs = (done - a.startNanos) / 1e6;
       ProcInfo.Memory afterFirst = ProcInfo.memory(a.pid());
@@ -367,8 +513,11 @@ public final class AgentBench {
       check(b, "tree after first write", st.tree.verify());
       Thread.sleep(s.steadySeconds * 1000L);
 
-      HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-          .connectTimeout(Duration.ofSeconds(5)).build();
+      HttpClient http =
+          HttpClient.newBuilder()
+              .version(HttpClient.Version.HTTP_1_1)
+              .connectTimeout(Duration.ofSeconds(5))
+              .build();
       double[] metricsMs = new double[s.scrapes];
       double[] healthMs = new double[s.scrapes];
       int non200 = 0;
@@ -387,33 +536,60 @@ public final class AgentBench {
       ProcInfo.Memory afterScrapes = ProcInfo.memory(a.pid());
       Map<String, Double> m0 = parseMetrics(lastMetrics);
       if (m0.getOrDefault("registry_policy_agent_managed_hosts", -1.0) != s.rssHosts) {
-        failures.add(b + ": managed_hosts metric is " + m0.get("registry_policy_agent_managed_hosts"));
+        failures.add(
+            b + ": managed_hosts metric is " + m0.get("registry_policy_agent_managed_hosts"));
       }
 
-      double rec0 = scrapeMetrics(port).getOrDefault("registry_policy_agent_reconciles_total", -1.0);
+      double rec0 =
+          scrapeMetrics(port).getOrDefault("registry_policy_agent_reconciles_total", -1.0);
       long ticks0 = Machine.cpuTicks(a.pid());
       Thread.sleep(s.idleSeconds * 1000L);
       long ticks1 = Machine.cpuTicks(a.pid());
-      double rec1 = scrapeMetrics(port).getOrDefault("registry_policy_agent_reconciles_total", -1.0);
+      double rec1 =
+          scrapeMetrics(port).getOrDefault("registry_policy_agent_reconciles_total", -1.0);
       ProcInfo.Memory end = ProcInfo.memory(a.pid());
       long hz = Machine.clockTicksPerSecond();
       double idleCpu = (ticks1 - ticks0) / (double) hz;
 
       Arrays.sort(metricsMs);
       Arrays.sort(healthMs);
-      add(b, "startup: process start to all " + st.tree.hostCount() + " hosts.toml right", ms(startupMs),
+      add(
+          b,
+          "startup: process start to all " + st.tree.hostCount() + " hosts.toml right",
+          ms(startupMs),
           "includes JVM start");
       add(b, "RSS right after first write", mib(afterFirst.rssKb()), "");
-      add(b, "VmRSS / VmHWM after " + s.steadySeconds + " s + " + s.scrapes + "x2 scrapes",
+      add(
+          b,
+          "VmRSS / VmHWM after " + s.steadySeconds + " s + " + s.scrapes + "x2 scrapes",
           mib(afterScrapes.rssKb()) + " / " + mib(afterScrapes.hwmKb()),
-          "anon " + mib(afterScrapes.rssAnonKb()) + ", file " + mib(afterScrapes.rssFileKb()) + ", "
-              + afterScrapes.threads() + " threads" + (flags.isEmpty() ? "" : "; target < 64 MiB"));
+          "anon "
+              + mib(afterScrapes.rssAnonKb())
+              + ", file "
+              + mib(afterScrapes.rssFileKb())
+              + ", "
+              + afterScrapes.threads()
+              + " threads"
+              + (flags.isEmpty() ? "" : "; target < 64 MiB"));
       add(b, "VmRSS / VmHWM at end (after idle)", mib(end.rssKb()) + " / " + mib(end.hwmKb()), "");
-      add(b, "idle CPU over " + s.idleSeconds + " s", String.format(Locale.ROOT, "%.2f s", idleCpu),
-          "clock tick " + (1000 / hz) + " ms; reconcile passes in window: " + fmt0(rec1 - rec0 - 0));
-      add(b, "scrape latency /metrics p50/p99, /healthz p50/p99",
-          ms(metricsMs[metricsMs.length / 2]) + " / " + ms(metricsMs[(int) Math.ceil(0.99 * metricsMs.length) - 1])
-              + ", " + ms(healthMs[healthMs.length / 2]) + " / " + ms(healthMs[(int) Math.ceil(0.99 * healthMs.length) - 1]),
+      add(
+          b,
+          "idle CPU over " + s.idleSeconds + " s",
+          String.format(Locale.ROOT, "%.2f s", idleCpu),
+          "clock tick "
+              + (1000 / hz)
+              + " ms; reconcile passes in window: "
+              + fmt0(rec1 - rec0 - 0));
+      add(
+          b,
+          "scrape latency /metrics p50/p99, /healthz p50/p99",
+          ms(metricsMs[metricsMs.length / 2])
+              + " / "
+              + ms(metricsMs[(int) Math.ceil(0.99 * metricsMs.length) - 1])
+              + ", "
+              + ms(healthMs[healthMs.length / 2])
+              + " / "
+              + ms(healthMs[(int) Math.ceil(0.99 * healthMs.length) - 1]),
           non200 + " non-200 answers");
       if (non200 > 0) {
         failures.add(b + ": " + non200 + " non-200 answers");
@@ -431,13 +607,18 @@ public final class AgentBench {
     return f;
   }
 
-  private static HttpResponse<String> get(HttpClient http, int port, String path) throws IOException, InterruptedException {
-    HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-        .timeout(Duration.ofSeconds(10)).GET().build();
+  private static HttpResponse<String> get(HttpClient http, int port, String path)
+      throws IOException, InterruptedException {
+    HttpRequest req =
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+            .timeout(Duration.ofSeconds(10))
+            .GET()
+            .build();
     return http.send(req, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
   }
 
-  private static Map<String, Double> scrapeMetrics(int port) throws IOException, InterruptedException {
+  private static Map<String, Double> scrapeMetrics(int port)
+      throws IOException, InterruptedException {
     HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     return parseMetrics(get(http, port, "/metrics").body());
   }
@@ -471,15 +652,21 @@ public final class AgentBench {
   // scale
 
   private void scale() throws Exception {
-    log("scale: " + s.scaleHosts + " hosts, " + s.onceRuns + " runs of --once on an empty certs.d, each followed by a no-change --once");
+    log(
+        "scale: "
+            + s.scaleHosts
+            + " hosts, "
+            + s.onceRuns
+            + " runs of --once on an empty certs.d, each followed by a no-change --once");
     Setup st = setup("scale", s.scaleHosts);
     CertsTree tree = st.tree;
     String b = "scale";
 
     double[] jvmOnly = new double[3];
     for (int i = 0; i < jvmOnly.length; i++) {
-      try (AgentProcess a = AgentProcess.start(s.java, prod(), s.jar, List.of("--help"),
-          st.dir.resolve("help.log"))) {
+      try (AgentProcess a =
+          AgentProcess.start(
+              s.java, prod(), s.jar, List.of("--help"), st.dir.resolve("help.log"))) {
         a.awaitExit(Duration.ofSeconds(60));
         jvmOnly[i] = (System.nanoTime() - a.startNanos) / 1e6;
       }
@@ -498,7 +685,8 @@ public final class AgentBench {
     for (int r = 0; r < s.onceRuns; r++) {
       CertsTree.deleteRecursively(tree.root());
       Files.createDirectories(tree.root()); // as the DaemonSet's hostPath does
-      try (AgentProcess a = AgentProcess.start(s.java, prod(), s.jar, args, st.dir.resolve("once1-" + r + ".log"))) {
+      try (AgentProcess a =
+          AgentProcess.start(s.java, prod(), s.jar, args, st.dir.resolve("once1-" + r + ".log"))) {
         int code = a.awaitExit(Duration.ofSeconds(120));
         first[r] = (System.nanoTime() - a.startNanos) / 1e6;
         badExit += code == 0 ? 0 : 1;
@@ -509,7 +697,8 @@ public final class AgentBench {
       filesAfterFirst[r] = before.size();
       check(b, "tree after first --once (run " + r + ")", tree.verify());
       Thread.sleep(20); // mtimes are coarse on some file systems; make a rewrite visible
-      try (AgentProcess a = AgentProcess.start(s.java, prod(), s.jar, args, st.dir.resolve("once2-" + r + ".log"))) {
+      try (AgentProcess a =
+          AgentProcess.start(s.java, prod(), s.jar, args, st.dir.resolve("once2-" + r + ".log"))) {
         int code = a.awaitExit(Duration.ofSeconds(120));
         second[r] = (System.nanoTime() - a.startNanos) / 1e6;
         badExit += code == 0 ? 0 : 1;
@@ -526,7 +715,8 @@ public final class AgentBench {
       changedSecond[r] = changed;
     }
 
-    // The same work in this JVM, on the classes directly: parse + plan + apply, then a no-change apply.
+    // The same work in this JVM, on the classes directly: parse + plan + apply, then a no-change
+    // apply.
     Path inproc = st.dir.resolve("certs-inproc.d");
     int runs = Math.max(2, s.onceRuns);
     List<BenchAccess.PassTiming> cold = new ArrayList<>();
@@ -541,35 +731,79 @@ public final class AgentBench {
     Arrays.sort(f);
     double[] sc = second.clone();
     Arrays.sort(sc);
-    add(b, "JVM start+exit alone (--help), median", ms(jvmOnly[1]), "production flags; baseline for the rows below");
-    add(b, "first --once on empty certs.d, wall (median / min / max)", ms(f[f.length / 2]) + " / " + ms(f[0]) + " / "
-        + ms(f[f.length - 1]), s.onceRuns + " runs, production flags");
-    add(b, "files in certs.d after first --once / files written (log)", summarize(filesAfterFirst) + " / "
-        + summarize(wroteFirst), "planned " + tree.expectedFileCount() + " files in " + tree.hostCount() + " dirs");
-    add(b, "second --once (no change), wall (median / min / max)", ms(sc[sc.length / 2]) + " / " + ms(sc[0]) + " / "
-        + ms(sc[sc.length - 1]), "");
-    add(b, "second --once: files written (log) / files changed (inode, size, mtime)",
-        summarize(wroteSecond) + " / " + summarize(changedSecond), "must be 0 / 0");
-    add(b, "exit codes != 0 / runs without 'once done outcome=applied problems=0'", badExit + " / " + badOutcome, "");
-    add(b, "in-process first pass in this JVM (after a 5-host warm-up): parse / plan / apply (ms)", timing(cold.get(0)),
+    add(
+        b,
+        "JVM start+exit alone (--help), median",
+        ms(jvmOnly[1]),
+        "production flags; baseline for the rows below");
+    add(
+        b,
+        "first --once on empty certs.d, wall (median / min / max)",
+        ms(f[f.length / 2]) + " / " + ms(f[0]) + " / " + ms(f[f.length - 1]),
+        s.onceRuns + " runs, production flags");
+    add(
+        b,
+        "files in certs.d after first --once / files written (log)",
+        summarize(filesAfterFirst) + " / " + summarize(wroteFirst),
+        "planned " + tree.expectedFileCount() + " files in " + tree.hostCount() + " dirs");
+    add(
+        b,
+        "second --once (no change), wall (median / min / max)",
+        ms(sc[sc.length / 2]) + " / " + ms(sc[0]) + " / " + ms(sc[sc.length - 1]),
+        "");
+    add(
+        b,
+        "second --once: files written (log) / files changed (inode, size, mtime)",
+        summarize(wroteSecond) + " / " + summarize(changedSecond),
+        "must be 0 / 0");
+    add(
+        b,
+        "exit codes != 0 / runs without 'once done outcome=applied problems=0'",
+        badExit + " / " + badOutcome,
+        "");
+    add(
+        b,
+        "in-process first pass in this JVM (after a 5-host warm-up): parse / plan / apply (ms)",
+        timing(cold.get(0)),
         cold.get(0).written + " written");
-    add(b, "in-process empty certs.d, median of later passes: parse / plan / apply (ms)", medianTiming(cold.subList(1, cold.size())),
+    add(
+        b,
+        "in-process empty certs.d, median of later passes: parse / plan / apply (ms)",
+        medianTiming(cold.subList(1, cold.size())),
         cold.get(1).written + " written");
-    add(b, "in-process no-change pass, median: parse / plan / apply (ms)", medianTiming(warm.subList(1, warm.size())),
+    add(
+        b,
+        "in-process no-change pass, median: parse / plan / apply (ms)",
+        medianTiming(warm.subList(1, warm.size())),
         warm.get(1).written + " written, " + warm.get(1).unchanged + " unchanged");
     for (int r = 0; r < s.onceRuns; r++) {
-      if (wroteSecond[r] != 0 || changedSecond[r] != 0 || filesAfterFirst[r] != tree.expectedFileCount()) {
-        failures.add("scale run " + r + ": files " + filesAfterFirst[r] + ", second pass wrote " + wroteSecond[r]
-            + ", changed " + changedSecond[r]);
+      if (wroteSecond[r] != 0
+          || changedSecond[r] != 0
+          || filesAfterFirst[r] != tree.expectedFileCount()) {
+        failures.add(
+            "scale run "
+                + r
+                + ": files "
+                + filesAfterFirst[r]
+                + ", second pass wrote "
+                + wroteSecond[r]
+                + ", changed "
+                + changedSecond[r]);
       }
     }
     for (BenchAccess.PassTiming t : warm) {
       if (t.written != 0 || t.errors != 0) {
-        failures.add("scale in-process: no-change pass wrote " + t.written + ", errors " + t.errors);
+        failures.add(
+            "scale in-process: no-change pass wrote " + t.written + ", errors " + t.errors);
       }
     }
     if (badExit + badOutcome > 0) {
-      failures.add("scale: " + badExit + " non-zero exits, " + badOutcome + " runs without a clean outcome line");
+      failures.add(
+          "scale: "
+              + badExit
+              + " non-zero exits, "
+              + badOutcome
+              + " runs without a clean outcome line");
     }
   }
 
@@ -587,7 +821,11 @@ public final class AgentBench {
     double[] parse = ts.stream().mapToDouble(t -> t.parseNanos / 1e6).sorted().toArray();
     double[] plan = ts.stream().mapToDouble(t -> t.planNanos / 1e6).sorted().toArray();
     double[] apply = ts.stream().mapToDouble(t -> t.applyNanos / 1e6).sorted().toArray();
-    return ms(parse[parse.length / 2]) + " / " + ms(plan[plan.length / 2]) + " / " + ms(apply[apply.length / 2]);
+    return ms(parse[parse.length / 2])
+        + " / "
+        + ms(plan[plan.length / 2])
+        + " / "
+        + ms(apply[apply.length / 2]);
   }
 
   private static String summarize(int[] v) {
@@ -599,7 +837,10 @@ public final class AgentBench {
   // ---------------------------------------------------------------------------------------------
   // shared
 
-  /** One benchmark's directories: policy file, credentials bundle, certs.d, and what certs.d should hold. */
+  /**
+   * One benchmark's directories: policy file, credentials bundle, certs.d, and what certs.d should
+   * hold.
+   */
   private final class Setup {
     final Path dir;
     final Path policy;
@@ -613,7 +854,8 @@ public final class AgentBench {
       this.policy = dir.resolve("policy").resolve("policy.yaml");
       this.bundle = dir.resolve("credentials");
       this.certs = dir.resolve("certs.d").toAbsolutePath().normalize();
-      Files.createDirectories(certs); // the agent wants it to exist (the DaemonSet's hostPath makes it)
+      Files.createDirectories(
+          certs); // the agent wants it to exist (the DaemonSet's hostPath makes it)
       Files.createDirectories(policy.getParent());
       Files.createDirectories(certs); // as the DaemonSet's hostPath does
       policyText = BenchPolicy.policy(hosts);
@@ -622,13 +864,21 @@ public final class AgentBench {
       BenchAccess.Planned planned = BenchAccess.plan(policyText, bundle, certs.toString());
       tree = new CertsTree(certs, planned.files, planned.secret);
       if (tree.hostCount() != hosts) {
-        throw new IllegalStateException("planned " + tree.hostCount() + " host dirs for " + hosts + " registries");
+        throw new IllegalStateException(
+            "planned " + tree.hostCount() + " host dirs for " + hosts + " registries");
       }
     }
 
     List<String> agentArgs(String... extra) {
-      List<String> a = new ArrayList<>(List.of("--policy", policy.toString(), "--secrets-dir", bundle.toString(),
-          "--certs-dir", certs.toString()));
+      List<String> a =
+          new ArrayList<>(
+              List.of(
+                  "--policy",
+                  policy.toString(),
+                  "--secrets-dir",
+                  bundle.toString(),
+                  "--certs-dir",
+                  certs.toString()));
       a.addAll(List.of(extra));
       return a;
     }
@@ -640,8 +890,13 @@ public final class AgentBench {
 
   private void check(String bench, String what, List<String> problems) {
     if (!problems.isEmpty()) {
-      String msg = bench + ": " + what + ": " + problems.subList(0, Math.min(5, problems.size()))
-          + (problems.size() > 5 ? " and " + (problems.size() - 5) + " more" : "");
+      String msg =
+          bench
+              + ": "
+              + what
+              + ": "
+              + problems.subList(0, Math.min(5, problems.size()))
+              + (problems.size() > 5 ? " and " + (problems.size() - 5) + " more" : "");
       failures.add(msg);
       log(msg);
     }
@@ -666,7 +921,8 @@ public final class AgentBench {
     System.out.println("| benchmark | measure | value | note |");
     System.out.println("|---|---|---|---|");
     for (Row r : rows) {
-      System.out.println("| " + r.bench() + " | " + r.metric() + " | " + r.value() + " | " + r.note() + " |");
+      System.out.println(
+          "| " + r.bench() + " | " + r.metric() + " | " + r.value() + " | " + r.note() + " |");
     }
     System.out.println();
     if (failures.isEmpty()) {
@@ -678,9 +934,11 @@ public final class AgentBench {
       }
     }
     if (misses.isEmpty()) {
-      System.out.println("targets: all met (reassert p99 < 250 ms, RSS < 64 MiB with the production flags)");
+      System.out.println(
+          "targets: all met (reassert p99 < 250 ms, RSS < 64 MiB with the production flags)");
     } else {
-      System.out.println("targets: MISSED" + (s.strict ? "" : " (strict=true makes this fail the run)") + ":");
+      System.out.println(
+          "targets: MISSED" + (s.strict ? "" : " (strict=true makes this fail the run)") + ":");
       for (String m : misses) {
         System.out.println("  - " + m);
       }
@@ -691,7 +949,13 @@ public final class AgentBench {
     if (sorted.length == 0) {
       return "-";
     }
-    return ms(at(sorted, 50)) + " / " + ms(at(sorted, 90)) + " / " + ms(at(sorted, 99)) + " / " + ms(sorted[sorted.length - 1]);
+    return ms(at(sorted, 50))
+        + " / "
+        + ms(at(sorted, 90))
+        + " / "
+        + ms(at(sorted, 99))
+        + " / "
+        + ms(sorted[sorted.length - 1]);
   }
 
   /** Nearest-rank percentile of a sorted array. */

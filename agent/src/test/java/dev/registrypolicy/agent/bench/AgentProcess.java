@@ -24,15 +24,20 @@ final class AgentProcess implements AutoCloseable {
   private static final Set<Process> LIVE = ConcurrentHashMap.newKeySet();
 
   static {
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      for (Process p : LIVE) {
-        p.destroyForcibly();
-      }
-    }, "bench-agent-reaper"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  for (Process p : LIVE) {
+                    p.destroyForcibly();
+                  }
+                },
+                "bench-agent-reaper"));
   }
 
   final Process process;
   final Path log;
+
   /** System.nanoTime() just before the process was started. */
   final long startNanos;
 
@@ -42,8 +47,13 @@ final class AgentProcess implements AutoCloseable {
     this.startNanos = startNanos;
   }
 
-  /** Starts {@code java <jvmFlags> -jar <jar> <args>}, with no JVM options taken from the environment. */
-  static AgentProcess start(String java, List<String> jvmFlags, Path jar, List<String> args, Path log) throws IOException {
+  /**
+   * Starts {@code java <jvmFlags> -jar <jar> <args>}, with no JVM options taken from the
+   * environment.
+   */
+  static AgentProcess start(
+      String java, List<String> jvmFlags, Path jar, List<String> args, Path log)
+      throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(java);
     cmd.addAll(jvmFlags);
@@ -86,12 +96,18 @@ final class AgentProcess implements AutoCloseable {
         return m.groupCount() > 0 ? m.group(1) : m.group();
       }
       if (!process.isAlive()) {
-        throw new IllegalStateException("agent exited with " + process.exitValue() + " before logging " + p
-            + "; log:\n" + tail(logText()));
+        throw new IllegalStateException(
+            "agent exited with "
+                + process.exitValue()
+                + " before logging "
+                + p
+                + "; log:\n"
+                + tail(logText()));
       }
       Thread.sleep(5);
     }
-    throw new IllegalStateException("agent did not log " + p + " within " + timeout + "; log:\n" + tail(logText()));
+    throw new IllegalStateException(
+        "agent did not log " + p + " within " + timeout + "; log:\n" + tail(logText()));
   }
 
   /** Waits for the process to exit; returns the exit code. */

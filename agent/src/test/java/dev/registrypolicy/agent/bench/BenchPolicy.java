@@ -10,8 +10,8 @@ import java.util.Locale;
 
 /**
  * Generated policies of N registries and the credentials bundle they reference. Registries cycle
- * through five shapes so every hosts.toml feature the agent writes is exercised at any size:
- * two mirrors with CA, basic-auth credentials, client certificate and overridePath; a mirror-only
+ * through five shapes so every hosts.toml feature the agent writes is exercised at any size: two
+ * mirrors with CA, basic-auth credentials, client certificate and overridePath; a mirror-only
  * registry (upstream Never) with a CA; a host:port registry with CA and dockerconfigjson
  * credentials; a registry with skipVerify; and a bare registry reached directly.
  */
@@ -37,7 +37,11 @@ final class BenchPolicy {
           sb.append("        dialTimeout: 2s\n");
           sb.append("        ca: {secret: corp-ca}\n");
           sb.append("        credentials: hub\n");
-          sb.append("      - url: https://pull-through-").append(n).append(".bench.example/v2/reg-").append(n).append('\n');
+          sb.append("      - url: https://pull-through-")
+              .append(n)
+              .append(".bench.example/v2/reg-")
+              .append(n)
+              .append('\n');
           sb.append("        overridePath: true\n");
           sb.append("        capabilities: [pull]\n");
           sb.append("        clientCert: {secret: client-tls}\n");
@@ -69,7 +73,10 @@ final class BenchPolicy {
     return sb.toString();
   }
 
-  /** The bundle files ({@code <secret>_<key>}) the policy references, with real certificates and key. */
+  /**
+   * The bundle files ({@code <secret>_<key>}) the policy references, with real certificates and
+   * key.
+   */
   static void writeBundle(Path dir) throws IOException {
     Files.createDirectories(dir);
     List<String> pem = BenchAccess.realPem();
@@ -79,7 +86,9 @@ final class BenchPolicy {
     put(dir, "client-tls_tls.key", pem.get(3));
     put(dir, "hub-basic_username", "hubuser");
     put(dir, "hub-basic_password", "hub-bench-pass");
-    put(dir, "corp-pull_.dockerconfigjson",
+    put(
+        dir,
+        "corp-pull_.dockerconfigjson",
         "{\"auths\":{\"https://registry.corp.example/v1/\":{\"auth\":\"Y29ycHVzZXI6Y29ycC1zZWNyZXQ=\"}}}");
   }
 

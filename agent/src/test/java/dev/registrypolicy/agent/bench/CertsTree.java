@@ -20,12 +20,18 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.locks.LockSupport;
 
-/** A certs.d directory as the harness sees it: waiting for, checking, wiping and fingerprinting files. */
+/**
+ * A certs.d directory as the harness sees it: waiting for, checking, wiping and fingerprinting
+ * files.
+ */
 final class CertsTree {
   private final Path root;
+
   /** Expected content by path relative to {@link #root}. */
   private final Map<String, byte[]> expected;
+
   private final Set<String> secret;
+
   /** The hosts.toml paths, in the order the agent writes them (sorted directory names). */
   private final List<String> hostsTomls = new ArrayList<>();
 
@@ -53,9 +59,9 @@ final class CertsTree {
   }
 
   /**
-   * Polls until every hosts.toml holds its expected bytes; returns System.nanoTime() at the poll that
-   * saw the last one right, or -1 on timeout. Files already seen right are not read again (the agent
-   * renames complete files into place, so a file once right stays right until the next wipe).
+   * Polls until every hosts.toml holds its expected bytes; returns System.nanoTime() at the poll
+   * that saw the last one right, or -1 on timeout. Files already seen right are not read again (the
+   * agent renames complete files into place, so a file once right stays right until the next wipe).
    */
   long awaitHostsToml(long pollNanos, long timeoutNanos) {
     long deadline = System.nanoTime() + timeoutNanos;
@@ -85,7 +91,10 @@ final class CertsTree {
     }
   }
 
-  /** Problems with the tree: missing, wrong or extra files, wrong modes. Empty when it is exactly the plan. */
+  /**
+   * Problems with the tree: missing, wrong or extra files, wrong modes. Empty when it is exactly
+   * the plan.
+   */
   List<String> verify() throws IOException {
     List<String> bad = new ArrayList<>();
     Set<PosixFilePermission> pub = PosixFilePermissions.fromString("rw-r--r--");
@@ -101,8 +110,12 @@ final class CertsTree {
       }
       Set<PosixFilePermission> want = secret.contains(e.getKey()) ? priv : pub;
       if (!Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS).equals(want)) {
-        bad.add("mode " + PosixFilePermissions.toString(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS))
-            + " " + e.getKey());
+        bad.add(
+            "mode "
+                + PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS))
+                + " "
+                + e.getKey());
       }
     }
     for (String rel : files().keySet()) {
@@ -119,23 +132,30 @@ final class CertsTree {
     if (!Files.isDirectory(root)) {
       return out;
     }
-    Files.walkFileTree(root, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-        if (attrs.isRegularFile()) {
-          Object ino = Files.getAttribute(file, "unix:ino", LinkOption.NOFOLLOW_LINKS);
-          long mtimeNanos = attrs.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS);
-          out.put(root.relativize(file).toString(), "ino=" + ino + " size=" + attrs.size() + " mtime=" + mtimeNanos);
-        }
-        return FileVisitResult.CONTINUE;
-      }
-    });
+    Files.walkFileTree(
+        root,
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
+              throws IOException {
+            if (attrs.isRegularFile()) {
+              Object ino = Files.getAttribute(file, "unix:ino", LinkOption.NOFOLLOW_LINKS);
+              long mtimeNanos =
+                  attrs.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS);
+              out.put(
+                  root.relativize(file).toString(),
+                  "ino=" + ino + " size=" + attrs.size() + " mtime=" + mtimeNanos);
+            }
+            return FileVisitResult.CONTINUE;
+          }
+        });
     return out;
   }
 
   /**
-   * {@code rm -rf certs.d/*}: removes every entry under the root. Like rm, it does not retry an entry
-   * that changed under it (the agent may already be rewriting); returns how many such errors it saw.
+   * {@code rm -rf certs.d/*}: removes every entry under the root. Like rm, it does not retry an
+   * entry that changed under it (the agent may already be rewriting); returns how many such errors
+   * it saw.
    */
   int wipe() throws IOException {
     List<Path> entries = new ArrayList<>();
@@ -157,31 +177,34 @@ final class CertsTree {
     if (!Files.exists(top, LinkOption.NOFOLLOW_LINKS)) {
       return 0;
     }
-    Files.walkFileTree(top, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-        Files.deleteIfExists(file);
-        return FileVisitResult.CONTINUE;
-      }
+    Files.walkFileTree(
+        top,
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
+              throws IOException {
+            Files.deleteIfExists(file);
+            return FileVisitResult.CONTINUE;
+          }
 
-      @Override
-      public FileVisitResult visitFileFailed(Path file, IOException exc) throws IOException {
-        if (!(exc instanceof NoSuchFileException)) {
-          errors[0]++;
-        }
-        return FileVisitResult.CONTINUE;
-      }
+          @Override
+          public FileVisitResult visitFileFailed(Path file, IOException exc) throws IOException {
+            if (!(exc instanceof NoSuchFileException)) {
+              errors[0]++;
+            }
+            return FileVisitResult.CONTINUE;
+          }
 
-      @Override
-      public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-        try {
-          Files.deleteIfExists(dir);
-        } catch (DirectoryNotEmptyException e) {
-          errors[0]++;
-        }
-        return FileVisitResult.CONTINUE;
-      }
-    });
+          @Override
+          public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
+            try {
+              Files.deleteIfExists(dir);
+            } catch (DirectoryNotEmptyException e) {
+              errors[0]++;
+            }
+            return FileVisitResult.CONTINUE;
+          }
+        });
     return errors[0];
   }
 }

@@ -15,7 +15,8 @@ import org.snakeyaml.engine.v2.api.LoadSettings;
 class ManifestFlagsTest {
   @Test
   void benchmarksUseTheDaemonSetsJvmFlags() throws Exception {
-    assertEquals(AgentBench.PRODUCTION_FLAGS, jvmFlags("../manifests/agent-daemonset.yaml", "agent", false));
+    assertEquals(
+        AgentBench.PRODUCTION_FLAGS, jvmFlags("../manifests/agent-daemonset.yaml", "agent", false));
   }
 
   @Test
@@ -27,19 +28,22 @@ class ManifestFlagsTest {
 
   /** The options between "java" and "-jar" in the named container's command. */
   @SuppressWarnings("unchecked")
-  private static List<String> jvmFlags(String file, String container, boolean init) throws Exception {
+  private static List<String> jvmFlags(String file, String container, boolean init)
+      throws Exception {
     Load load = new Load(LoadSettings.builder().build());
     for (Object doc : load.loadAllFromString(Files.readString(Path.of(file)))) {
       Map<String, Object> m = (Map<String, Object>) doc;
       if (m == null || !(m.get("spec") instanceof Map)) {
         continue;
       }
-      Map<String, Object> template = (Map<String, Object>) ((Map<String, Object>) m.get("spec")).get("template");
+      Map<String, Object> template =
+          (Map<String, Object>) ((Map<String, Object>) m.get("spec")).get("template");
       if (template == null) {
         continue;
       }
       Map<String, Object> pod = (Map<String, Object>) template.get("spec");
-      List<Map<String, Object>> cs = (List<Map<String, Object>>) pod.get(init ? "initContainers" : "containers");
+      List<Map<String, Object>> cs =
+          (List<Map<String, Object>>) pod.get(init ? "initContainers" : "containers");
       for (Map<String, Object> c : cs == null ? List.<Map<String, Object>>of() : cs) {
         if (container.equals(c.get("name"))) {
           List<String> cmd = (List<String>) c.get("command");

@@ -1,11 +1,10 @@
 package dev.registrypolicy.controller.bench;
 
-import dev.registrypolicy.policy.bench.BenchArgs;
-
 import dev.registrypolicy.controller.ControllerBenchAccess;
 import dev.registrypolicy.controller.fakeapi.FakeKubeApi;
 import dev.registrypolicy.controller.fakeapi.Request;
 import dev.registrypolicy.policy.Policy;
+import dev.registrypolicy.policy.bench.BenchArgs;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -37,21 +36,22 @@ import java.util.stream.Stream;
  * queue, Lease election, typed writes) against {@link FakeKubeApi} over HTTP on 127.0.0.1.
  *
  * <ul>
- *   <li>{@code grant}: 1,000 labelled namespaces with a default ServiceAccount, a settled controller
- *       whose policy grants nothing; the policy is changed to grant one registry to them. Wall time
- *       until every namespace has the pull Secret and the patched ServiceAccount, and every API
- *       write by verb, resource and status (target: under 10 s, exactly 2 writes per namespace).
- *       Then a fresh controller on the same API (a full pass from empty caches) must write nothing.</li>
+ *   <li>{@code grant}: 1,000 labelled namespaces with a default ServiceAccount, a settled
+ *       controller whose policy grants nothing; the policy is changed to grant one registry to
+ *       them. Wall time until every namespace has the pull Secret and the patched ServiceAccount,
+ *       and every API write by verb, resource and status (target: under 10 s, exactly 2 writes per
+ *       namespace). Then a fresh controller on the same API (a full pass from empty caches) must
+ *       write nothing.
  *   <li>{@code latency}: a controller settled on a granted, converged cluster (1,000 namespaces);
  *       200 new namespaces, each followed at once by its default ServiceAccount; per namespace the
  *       time from the namespace create until the Secret exists and the ServiceAccount lists it,
  *       p50/p90/p99/max (target: p99 under 1 s). Three pacings: sequential (the next namespace once
- *       the previous one converged), one every 20 ms (open loop), and a burst of all 200.</li>
+ *       the previous one converged), one every 20 ms (open loop), and a burst of all 200.
  *   <li>{@code heap}: 10,000 granted namespaces with 2 ServiceAccounts each (20,000) and their pull
  *       Secrets, all converged; the controller runs alone in a child JVM with {@code -Xmx256m}
  *       against the fake in this JVM; once it has synced and finished its full pass, full GCs, then
- *       heap used, RSS and the writes made (must be 0). Once with the JVM's default GC and once with
- *       SerialGC (what the JVM picks in a pod with less than 2 CPUs or 1792 MiB).</li>
+ *       heap used, RSS and the writes made (must be 0). Once with the JVM's default GC and once
+ *       with SerialGC (what the JVM picks in a pod with less than 2 CPUs or 1792 MiB).
  * </ul>
  *
  * <p>Run from the repository root: {@code mvn -q -Pbench -DskipTests -pl controller -am verify}
@@ -60,8 +60,8 @@ import java.util.stream.Stream;
  * {@link Settings}. The harness writes its own objects straight into the fake's store (no HTTP, not
  * in the request log); the controller's log goes to a file in a temporary directory (removed at the
  * end unless {@code keep=true}). The fake's JDK HttpServer gets TCP_NODELAY, as kube-apiserver's
- * sockets have ({@code nodelay=false} shows the difference: Nagle plus delayed ACKs add up to
- * ~40 ms to responses). Writes are counted from the fake's request log, failed ones (409, 422)
+ * sockets have ({@code nodelay=false} shows the difference: Nagle plus delayed ACKs add up to ~40
+ * ms to responses). Writes are counted from the fake's request log, failed ones (409, 422)
  * included, Leases and Events excluded. Wrong results exit non-zero; missed targets only with
  * {@code strict=true}.
  */
@@ -86,33 +86,72 @@ public final class ControllerBench {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     boolean keep;
     boolean strict;
+
     /**
      * TCP_NODELAY on the fake's JDK HttpServer (off by default there, unlike kube-apiserver); off,
-     * Nagle and delayed ACKs add tens of ms to responses, which would be measured as controller time.
+     * Nagle and delayed ACKs add tens of ms to responses, which would be measured as controller
+     * time.
      */
     boolean nodelay = true;
 
     void set(String key, String value) {
       switch (key) {
-        case "workers": workers = Integer.parseInt(value); break;
-        case "grant-namespaces": grantNamespaces = Integer.parseInt(value); break;
-        case "latency-count": latencyCount = Integer.parseInt(value); break;
-        case "latency-background": latencyBackground = Integer.parseInt(value); break;
-        case "pace-ms": paceMs = Long.parseLong(value); break;
-        case "burst": burst = Boolean.parseBoolean(value); break;
-        case "heap-namespaces": heapNamespaces = Integer.parseInt(value); break;
-        case "heap-sas": heapSasPerNamespace = Integer.parseInt(value); break;
-        case "heap-xmx": heapXmx = value; break;
-        case "heap-gcs": heapGcs = List.of(value.split("\\+")); break;
-        case "poll-us": pollMicros = Long.parseLong(value); break;
-        case "settle-ms": settleMs = Long.parseLong(value); break;
-        case "timeout": timeoutSeconds = Long.parseLong(value); break;
-        case "lease-ms": lease = Duration.ofMillis(Long.parseLong(value)); break;
-        case "java": java = value; break;
-        case "keep": keep = Boolean.parseBoolean(value); break;
-        case "strict": strict = Boolean.parseBoolean(value); break;
-        case "nodelay": nodelay = Boolean.parseBoolean(value); break;
-        default: throw new IllegalArgumentException("unknown setting " + key);
+        case "workers":
+          workers = Integer.parseInt(value);
+          break;
+        case "grant-namespaces":
+          grantNamespaces = Integer.parseInt(value);
+          break;
+        case "latency-count":
+          latencyCount = Integer.parseInt(value);
+          break;
+        case "latency-background":
+          latencyBackground = Integer.parseInt(value);
+          break;
+        case "pace-ms":
+          paceMs = Long.parseLong(value);
+          break;
+        case "burst":
+          burst = Boolean.parseBoolean(value);
+          break;
+        case "heap-namespaces":
+          heapNamespaces = Integer.parseInt(value);
+          break;
+        case "heap-sas":
+          heapSasPerNamespace = Integer.parseInt(value);
+          break;
+        case "heap-xmx":
+          heapXmx = value;
+          break;
+        case "heap-gcs":
+          heapGcs = List.of(value.split("\\+"));
+          break;
+        case "poll-us":
+          pollMicros = Long.parseLong(value);
+          break;
+        case "settle-ms":
+          settleMs = Long.parseLong(value);
+          break;
+        case "timeout":
+          timeoutSeconds = Long.parseLong(value);
+          break;
+        case "lease-ms":
+          lease = Duration.ofMillis(Long.parseLong(value));
+          break;
+        case "java":
+          java = value;
+          break;
+        case "keep":
+          keep = Boolean.parseBoolean(value);
+          break;
+        case "strict":
+          strict = Boolean.parseBoolean(value);
+          break;
+        case "nodelay":
+          nodelay = Boolean.parseBoolean(value);
+          break;
+        default:
+          throw new IllegalArgumentException("unknown setting " + key);
       }
     }
   }
@@ -125,10 +164,13 @@ public final class ControllerBench {
   private final Settings s;
   private final Path root;
   private final List<Row> rows = new ArrayList<>();
+
   /** Wrong results: objects missing or wrong, convergence that never came. */
   private final List<String> failures = new ArrayList<>();
+
   /** Performance targets not met. */
   private final List<String> misses = new ArrayList<>();
+
   private final List<AutoCloseable> open = new ArrayList<>();
   private final List<Process> children = new ArrayList<>();
 
@@ -139,10 +181,14 @@ public final class ControllerBench {
 
   public static void main(String[] args) throws Exception {
     Settings s = new Settings();
-    Set<String> benches = BenchArgs.parse(args, ALL, s::set,
-        "usage: ControllerBench [grant] [latency] [heap] [all] [key=value ...]\n"
-        + "keys: workers grant-namespaces latency-count latency-background pace-ms burst heap-namespaces"
-        + " heap-sas heap-xmx heap-gcs(default+serial) poll-us settle-ms timeout lease-ms java keep strict nodelay");
+    Set<String> benches =
+        BenchArgs.parse(
+            args,
+            ALL,
+            s::set,
+            "usage: ControllerBench [grant] [latency] [heap] [all] [key=value ...]\n"
+                + "keys: workers grant-namespaces latency-count latency-background pace-ms burst heap-namespaces"
+                + " heap-sas heap-xmx heap-gcs(default+serial) poll-us settle-ms timeout lease-ms java keep strict nodelay");
     if (benches == null) {
       return;
     }
@@ -153,14 +199,23 @@ public final class ControllerBench {
     Runtime.getRuntime().addShutdownHook(new Thread(b::cleanUp, "bench-cleanup"));
     Map<String, String> machine = Machine.describe();
     ControllerBenchAccess.logToFile(root.resolve("controller.log"));
-    log("controller log: " + root.resolve("controller.log") + (s.keep ? " (kept)" : " (removed at the end; keep=true keeps it)"));
+    log(
+        "controller log: "
+            + root.resolve("controller.log")
+            + (s.keep ? " (kept)" : " (removed at the end; keep=true keeps it)"));
     for (String name : benches) {
       try (Machine.LoadSampler load = new Machine.LoadSampler()) {
         try {
           switch (name) {
-            case "grant": b.grant(); break;
-            case "latency": b.latency(); break;
-            default: b.heap(); break;
+            case "grant":
+              b.grant();
+              break;
+            case "latency":
+              b.latency();
+              break;
+            default:
+              b.heap();
+              break;
           }
         } catch (Exception | AssertionError e) {
           // One benchmark failing does not hide the others' figures.
@@ -169,8 +224,14 @@ public final class ControllerBench {
         } finally {
           b.closeOpen();
         }
-        b.add(name, "load average before / max 1-min during / after", load.summary(), "",
-            "other work on the machine shows in every figure; " + Runtime.getRuntime().availableProcessors() + " CPUs");
+        b.add(
+            name,
+            "load average before / max 1-min during / after",
+            load.summary(),
+            "",
+            "other work on the machine shows in every figure; "
+                + Runtime.getRuntime().availableProcessors()
+                + " CPUs");
       }
     }
     b.print(machine);
@@ -198,12 +259,20 @@ public final class ControllerBench {
     ControllerBenchAccess.Running c = controller(fake, "bench-grant-1");
     long settleStart = System.nanoTime();
     awaitSettled(fake, c, n, "first controller settled on the grant-nothing policy");
-    add("grant", "controller start to settled (" + n + " namespaces, policy grants nothing)",
-        ms((System.nanoTime() - settleStart) / 1e6), "", "lead, sync, full pass, status ConfigMap written");
+    add(
+        "grant",
+        "controller start to settled (" + n + " namespaces, policy grants nothing)",
+        ms((System.nanoTime() - settleStart) / 1e6),
+        "",
+        "lead, sync, full pass, status ConfigMap written");
     fake.resetCounters();
     Thread.sleep(s.settleMs);
     Map<String, Long> idle = writesByKind(fake.requests());
-    add("grant", "writes while settled (" + s.settleMs + " ms, leases and events excluded)", total(idle) + "", "0",
+    add(
+        "grant",
+        "writes while settled (" + s.settleMs + " ms, leases and events excluded)",
+        total(idle) + "",
+        "0",
         idle.isEmpty() ? "" : idle.toString());
     if (total(idle) != 0) {
       failures.add("grant: " + total(idle) + " writes while settled: " + idle);
@@ -233,7 +302,9 @@ public final class ControllerBench {
         }
         if ("POST".equals(r.method()) && "secrets".equals(r.resource()) && r.code() == 201) {
           secretDone.add(r.namespace());
-        } else if ("PATCH".equals(r.method()) && "serviceaccounts".equals(r.resource()) && r.code() == 200) {
+        } else if ("PATCH".equals(r.method())
+            && "serviceaccounts".equals(r.resource())
+            && r.code() == 200) {
           saDone.add(r.namespace());
         }
       }
@@ -245,32 +316,70 @@ public final class ControllerBench {
     }
     long cpu1 = Machine.processCpuMillis();
     if (done < 0) {
-      failures.add("grant: not converged after " + s.timeoutSeconds + " s: " + secretDone.size() + " Secrets, "
-          + saDone.size() + " ServiceAccounts of " + n);
+      failures.add(
+          "grant: not converged after "
+              + s.timeoutSeconds
+              + " s: "
+              + secretDone.size()
+              + " Secrets, "
+              + saDone.size()
+              + " ServiceAccounts of "
+              + n);
     }
     double wallMs = ((done < 0 ? System.nanoTime() : done) - t0) / 1e6;
-    add("grant", "policy change to all " + n + " namespaces converged", ms(wallMs), "< 10 s",
-        String.format(Locale.ROOT, "first write after %s; %.0f namespaces/s; seen in the request log (2 ms poll)",
-            firstWrite < 0 ? "-" : ms((firstWrite - t0) / 1e6), n / (wallMs / 1000)));
+    add(
+        "grant",
+        "policy change to all " + n + " namespaces converged",
+        ms(wallMs),
+        "< 10 s",
+        String.format(
+            Locale.ROOT,
+            "first write after %s; %.0f namespaces/s; seen in the request log (2 ms poll)",
+            firstWrite < 0 ? "-" : ms((firstWrite - t0) / 1e6),
+            n / (wallMs / 1000)));
     if (wallMs >= 10_000) {
       misses.add("grant: " + ms(wallMs) + " >= 10 s");
     }
-    add("grant", "CPU time of this JVM during convergence", ms(cpu1 - cpu0), "",
-        "controller and fake API share this JVM; " + String.format(Locale.ROOT, "%.2f",
-            (cpu1 - cpu0) / wallMs) + " CPUs busy on average");
+    add(
+        "grant",
+        "CPU time of this JVM during convergence",
+        ms(cpu1 - cpu0),
+        "",
+        "controller and fake API share this JVM; "
+            + String.format(Locale.ROOT, "%.2f", (cpu1 - cpu0) / wallMs)
+            + " CPUs busy on average");
 
     awaitQuiet(fake, c);
     List<Request> log = fake.requests();
     Map<String, Long> byKind = writesByKind(log);
-    long nsWrites = log.stream().filter(r -> isCounted(r) && wanted.contains(r.namespace())).count();
+    long nsWrites =
+        log.stream().filter(r -> isCounted(r) && wanted.contains(r.namespace())).count();
     long otherWrites = total(byKind) - nsWrites;
-    add("grant", "writes in the " + n + " namespaces", nsWrites + "", "exactly " + (2 * n),
-        String.format(Locale.ROOT, "%.3f per namespace; all writes by verb/resource/status: %s", nsWrites / (double) n, byKind));
-    add("grant", "writes elsewhere", otherWrites + "", "",
+    add(
+        "grant",
+        "writes in the " + n + " namespaces",
+        nsWrites + "",
+        "exactly " + (2 * n),
+        String.format(
+            Locale.ROOT,
+            "%.3f per namespace; all writes by verb/resource/status: %s",
+            nsWrites / (double) n,
+            byKind));
+    add(
+        "grant",
+        "writes elsewhere",
+        otherWrites + "",
+        "",
         "the status ConfigMap records the new policy (registry-policy namespace)");
     if (nsWrites != 2L * n) {
-      misses.add("grant: " + nsWrites + " writes in the namespaces, want " + (2 * n) + ": " + byKind);
-      add("grant", "namespaces with more than 2 writes", extraWriteNamespaces(log, wanted), "0", "");
+      misses.add(
+          "grant: " + nsWrites + " writes in the namespaces, want " + (2 * n) + ": " + byKind);
+      add(
+          "grant",
+          "namespaces with more than 2 writes",
+          extraWriteNamespaces(log, wanted),
+          "0",
+          "");
     }
     reportDropped("grant", log, wanted);
     int bad = 0;
@@ -283,7 +392,8 @@ public final class ControllerBench {
       failures.add("grant: " + bad + " namespaces not converged in the store");
     }
 
-    // Second pass: a fresh controller (empty caches, a pass over every namespace) must write nothing.
+    // Second pass: a fresh controller (empty caches, a pass over every namespace) must write
+    // nothing.
     c.close();
     fake.resetCounters();
     long t1 = System.nanoTime();
@@ -293,9 +403,18 @@ public final class ControllerBench {
     awaitSettled(fake, c2, n, "second controller's full pass");
     long passMs = (System.nanoTime() - lead) / 1_000_000 - s.settleMs;
     Map<String, Long> second = writesByKind(fake.requests());
-    add("grant", "second pass (fresh controller, same API): writes", total(second) + "", "0",
-        String.format(Locale.ROOT, "%d keys reconciled; lease takeover %s, then sync and full pass %s%s",
-            c2.reconciles(), ms((lead - t1) / 1e6), ms(passMs), second.isEmpty() ? "" : "; " + second));
+    add(
+        "grant",
+        "second pass (fresh controller, same API): writes",
+        total(second) + "",
+        "0",
+        String.format(
+            Locale.ROOT,
+            "%d keys reconciled; lease takeover %s, then sync and full pass %s%s",
+            c2.reconciles(),
+            ms((lead - t1) / 1e6),
+            ms(passMs),
+            second.isEmpty() ? "" : "; " + second));
     if (total(second) != 0) {
       misses.add("grant: second pass wrote " + second);
     }
@@ -313,12 +432,26 @@ public final class ControllerBench {
     }
     fake.resetCounters();
     ControllerBenchAccess.Running c = controller(fake, "bench-latency");
-    awaitSettled(fake, c, s.latencyBackground, "controller settled on " + s.latencyBackground + " converged namespaces");
+    awaitSettled(
+        fake,
+        c,
+        s.latencyBackground,
+        "controller settled on " + s.latencyBackground + " converged namespaces");
     List<Request> startLog = fake.requests();
     Map<String, Long> startup = writesByKind(startLog);
-    long outside = startLog.stream().filter(r -> isCounted(r) && !Policy.NAMESPACE.equals(r.namespace())).count();
-    add("latency", "writes at start-up over " + s.latencyBackground + " converged namespaces", outside + "", "0",
-        "plus in " + Policy.NAMESPACE + " (first start: node credentials bundle, status ConfigMap): " + startup);
+    long outside =
+        startLog.stream()
+            .filter(r -> isCounted(r) && !Policy.NAMESPACE.equals(r.namespace()))
+            .count();
+    add(
+        "latency",
+        "writes at start-up over " + s.latencyBackground + " converged namespaces",
+        outside + "",
+        "0",
+        "plus in "
+            + Policy.NAMESPACE
+            + " (first start: node credentials bundle, status ConfigMap): "
+            + startup);
     if (outside != 0) {
       failures.add("latency: start-up over a converged cluster wrote " + startup);
     }
@@ -332,11 +465,16 @@ public final class ControllerBench {
     }
   }
 
-  private void runLatency(FakeKubeApi fake, ControllerBenchAccess.Running c, String mode) throws Exception {
+  private void runLatency(FakeKubeApi fake, ControllerBenchAccess.Running c, String mode)
+      throws Exception {
     int n = s.latencyCount;
     String prefix = "lat-" + mode.charAt(0) + "-";
-    String label = mode.equals("sequential") ? "sequential (next one once the previous converged)"
-        : mode.equals("paced") ? "one every " + s.paceMs + " ms (open loop)" : "burst (all " + n + " at once)";
+    String label =
+        mode.equals("sequential")
+            ? "sequential (next one once the previous converged)"
+            : mode.equals("paced")
+                ? "one every " + s.paceMs + " ms (open loop)"
+                : "burst (all " + n + " at once)";
     log("latency: " + label);
     long[] created = new long[n];
     AtomicLongArray secretAt = new AtomicLongArray(n);
@@ -347,22 +485,25 @@ public final class ControllerBench {
       names[i] = String.format(Locale.ROOT, "%s%03d", prefix, i);
     }
     // The poller: checks only namespaces created and not yet converged, straight in the store.
-    Thread poller = new Thread(() -> {
-      while (!Thread.currentThread().isInterrupted()) {
-        for (Map.Entry<String, Integer> e : pending.entrySet()) {
-          int i = e.getValue();
-          String ns = e.getKey();
-          if (secretAt.get(i) == 0 && Seed.secretPresent(fake, ns)) {
-            secretAt.set(i, System.nanoTime());
-          }
-          if (secretAt.get(i) != 0 && Seed.saLists(fake, ns, "default")) {
-            convergedAt.set(i, System.nanoTime());
-            pending.remove(ns);
-          }
-        }
-        LockSupport.parkNanos(s.pollMicros * 1000);
-      }
-    }, "bench-latency-poller");
+    Thread poller =
+        new Thread(
+            () -> {
+              while (!Thread.currentThread().isInterrupted()) {
+                for (Map.Entry<String, Integer> e : pending.entrySet()) {
+                  int i = e.getValue();
+                  String ns = e.getKey();
+                  if (secretAt.get(i) == 0 && Seed.secretPresent(fake, ns)) {
+                    secretAt.set(i, System.nanoTime());
+                  }
+                  if (secretAt.get(i) != 0 && Seed.saLists(fake, ns, "default")) {
+                    convergedAt.set(i, System.nanoTime());
+                    pending.remove(ns);
+                  }
+                }
+                LockSupport.parkNanos(s.pollMicros * 1000);
+              }
+            },
+            "bench-latency-poller");
     poller.setDaemon(true);
     poller.start();
     long start = System.nanoTime();
@@ -418,18 +559,38 @@ public final class ControllerBench {
       add(bench, label, "no namespace converged", "p99 < 1 s", "");
       return;
     }
-    add(bench, label + ": create to Secret + SA patched, p50 / p90 / p99 / max",
-        ms(pct(total, 50)) + " / " + ms(pct(total, 90)) + " / " + ms(pct(total, 99)) + " / " + ms(total[ok - 1]),
-        "p99 < 1 s", String.format(Locale.ROOT, "%d namespaces, mean %s; Secret alone p50 %s p99 %s; all done %s after the first create",
-            ok, ms(Arrays.stream(total).average().orElse(0)), ms(pct(secret, 50)), ms(pct(secret, 99)),
+    add(
+        bench,
+        label + ": create to Secret + SA patched, p50 / p90 / p99 / max",
+        ms(pct(total, 50))
+            + " / "
+            + ms(pct(total, 90))
+            + " / "
+            + ms(pct(total, 99))
+            + " / "
+            + ms(total[ok - 1]),
+        "p99 < 1 s",
+        String.format(
+            Locale.ROOT,
+            "%d namespaces, mean %s; Secret alone p50 %s p99 %s; all done %s after the first create",
+            ok,
+            ms(Arrays.stream(total).average().orElse(0)),
+            ms(pct(secret, 50)),
+            ms(pct(secret, 99)),
             ms((end - start) / 1e6)));
-    add(bench, "writes in those namespaces", nsWrites + "", "exactly " + (2 * n),
-        String.format(Locale.ROOT, "%.3f per namespace; %s", nsWrites / (double) n, writesByKind(log)));
+    add(
+        bench,
+        "writes in those namespaces",
+        nsWrites + "",
+        "exactly " + (2 * n),
+        String.format(
+            Locale.ROOT, "%.3f per namespace; %s", nsWrites / (double) n, writesByKind(log)));
     if (pct(total, 99) >= 1000) {
       misses.add(bench + ": p99 " + ms(pct(total, 99)) + " >= 1 s");
     }
     if (nsWrites != 2L * n) {
-      misses.add(bench + ": " + nsWrites + " writes for " + n + " namespaces: " + writesByKind(log));
+      misses.add(
+          bench + ": " + nsWrites + " writes for " + n + " namespaces: " + writesByKind(log));
       add(bench, "namespaces with more than 2 writes", extraWriteNamespaces(log, ours), "0", "");
     }
     reportDropped(bench, log, ours);
@@ -447,7 +608,14 @@ public final class ControllerBench {
     FakeKubeApi fake = fake();
     fake.setHistoryLimit(100);
     Seed.policyNamespace(fake, policy);
-    log("heap: seeding " + n + " converged namespaces, " + (n * sas.length) + " ServiceAccounts, " + n + " pull Secrets");
+    log(
+        "heap: seeding "
+            + n
+            + " converged namespaces, "
+            + (n * sas.length)
+            + " ServiceAccounts, "
+            + n
+            + " pull Secrets");
     long t = System.nanoTime();
     for (int i = 0; i < n; i++) {
       Seed.convergedNamespace(fake, String.format(Locale.ROOT, "heap-%05d", i), policy, sas);
@@ -462,14 +630,22 @@ public final class ControllerBench {
   }
 
   private void heapRun(FakeKubeApi fake, String gc, int n, int sasPerNs) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(s.java, "-Xmx" + s.heapXmx, "-XX:+ExitOnOutOfMemoryError"));
+    List<String> cmd =
+        new ArrayList<>(List.of(s.java, "-Xmx" + s.heapXmx, "-XX:+ExitOnOutOfMemoryError"));
     if (gc.equals("serial")) {
       cmd.add("-XX:+UseSerialGC");
     } else if (!gc.equals("default")) {
       cmd.add(gc);
     }
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), HeapChild.class.getName(), fake.baseUrl(),
-        Integer.toString(n), Integer.toString(s.workers), Long.toString(s.settleMs)));
+    cmd.addAll(
+        List.of(
+            "-cp",
+            System.getProperty("java.class.path"),
+            HeapChild.class.getName(),
+            fake.baseUrl(),
+            Integer.toString(n),
+            Integer.toString(s.workers),
+            Long.toString(s.settleMs)));
     Path err = root.resolve("heap-child-" + gc.replaceAll("[^A-Za-z0-9]", "") + ".log");
     log("heap: child JVM -Xmx" + s.heapXmx + " gc=" + gc + " (log " + err + ")");
     Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
@@ -477,7 +653,8 @@ public final class ControllerBench {
     String bench = "heap " + gc;
     Map<String, String> kv = new LinkedHashMap<>();
     long childPid = p.pid();
-    try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+    try (BufferedReader out =
+        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(s.timeoutSeconds + 60);
       String line;
       while ((line = out.readLine()) != null) {
@@ -497,7 +674,8 @@ public final class ControllerBench {
       dev.registrypolicy.policy.bench.ProcInfo.Memory fromParent = Machine.memory(childPid);
       List<Request> log = fake.requests();
       Map<String, Long> writes = writesByKind(log);
-      long outside = log.stream().filter(r -> isCounted(r) && !Policy.NAMESPACE.equals(r.namespace())).count();
+      long outside =
+          log.stream().filter(r -> isCounted(r) && !Policy.NAMESPACE.equals(r.namespace())).count();
       try (OutputStream in = p.getOutputStream()) {
         in.write("exit\n".getBytes(StandardCharsets.UTF_8));
       } catch (IOException e) {
@@ -508,26 +686,64 @@ public final class ControllerBench {
       }
       if (kv.isEmpty()) {
         boolean oom = Files.readString(err).contains("OutOfMemoryError");
-        add(bench, "heap", oom ? "OutOfMemoryError" : "no report", "< 256 MiB", "child -Xmx" + s.heapXmx + ", exit "
-            + (p.isAlive() ? "?" : p.exitValue()));
-        failures.add(bench + ": the child reported nothing (exit " + (p.isAlive() ? "?" : p.exitValue())
-            + (oom ? ", out of memory" : "") + "): " + tail(err));
+        add(
+            bench,
+            "heap",
+            oom ? "OutOfMemoryError" : "no report",
+            "< 256 MiB",
+            "child -Xmx" + s.heapXmx + ", exit " + (p.isAlive() ? "?" : p.exitValue()));
+        failures.add(
+            bench
+                + ": the child reported nothing (exit "
+                + (p.isAlive() ? "?" : p.exitValue())
+                + (oom ? ", out of memory" : "")
+                + "): "
+                + tail(err));
         return;
       }
       double usedMiB = Long.parseLong(kv.get("used")) / 1048576.0;
-      add(bench, "heap used after full GC (" + n + " ns, " + (n * sasPerNs) + " SAs, " + n + " Secrets)",
-          mib(usedMiB), "< 256 MiB", String.format(Locale.ROOT, "child -Xmx%s, %s; committed %s; sum of heap pools' peaks %s"
-              + " (garbage included)", s.heapXmx, kv.get("gc"), mib(Long.parseLong(kv.get("committed")) / 1048576.0),
+      add(
+          bench,
+          "heap used after full GC (" + n + " ns, " + (n * sasPerNs) + " SAs, " + n + " Secrets)",
+          mib(usedMiB),
+          "< 256 MiB",
+          String.format(
+              Locale.ROOT,
+              "child -Xmx%s, %s; committed %s; sum of heap pools' peaks %s" + " (garbage included)",
+              s.heapXmx,
+              kv.get("gc"),
+              mib(Long.parseLong(kv.get("committed")) / 1048576.0),
               mib(Long.parseLong(kv.get("peakPoolSum")) / 1048576.0)));
-      add(bench, "child VmRSS after GC / VmHWM", mib(Long.parseLong(kv.get("rssKb")) / 1024.0) + " / "
-          + mib(Long.parseLong(kv.get("hwmKb")) / 1024.0), "", String.format(Locale.ROOT,
-          "non-heap (metaspace, code) %s; %s threads; RSS read by the parent %s",
-          mib(Long.parseLong(kv.get("nonheap")) / 1048576.0), kv.get("threads"), mib(fromParent.rssKb() / 1024.0)));
-      add(bench, "child start to synced / to full pass done", ms(Double.parseDouble(kv.get("syncedMs"))) + " / "
-          + ms(Double.parseDouble(kv.get("settledMs"))), "", kv.get("reconciles") + " keys reconciled (JVM start included)");
-      add(bench, "writes in the " + n + " namespaces (a full pass over a converged cluster)", outside + "", "0",
+      add(
+          bench,
+          "child VmRSS after GC / VmHWM",
+          mib(Long.parseLong(kv.get("rssKb")) / 1024.0)
+              + " / "
+              + mib(Long.parseLong(kv.get("hwmKb")) / 1024.0),
+          "",
+          String.format(
+              Locale.ROOT,
+              "non-heap (metaspace, code) %s; %s threads; RSS read by the parent %s",
+              mib(Long.parseLong(kv.get("nonheap")) / 1048576.0),
+              kv.get("threads"),
+              mib(fromParent.rssKb() / 1024.0)));
+      add(
+          bench,
+          "child start to synced / to full pass done",
+          ms(Double.parseDouble(kv.get("syncedMs")))
+              + " / "
+              + ms(Double.parseDouble(kv.get("settledMs"))),
+          "",
+          kv.get("reconciles") + " keys reconciled (JVM start included)");
+      add(
+          bench,
+          "writes in the " + n + " namespaces (a full pass over a converged cluster)",
+          outside + "",
+          "0",
           "all writes (leases and events excluded; a first start also writes the bundle and status in "
-              + Policy.NAMESPACE + "): " + writes);
+              + Policy.NAMESPACE
+              + "): "
+              + writes);
       if (usedMiB >= 256) {
         misses.add(bench + ": heap after GC " + mib(usedMiB));
       }
@@ -551,27 +767,37 @@ public final class ControllerBench {
   }
 
   private ControllerBenchAccess.Running controller(FakeKubeApi fake, String identity) {
-    ControllerBenchAccess.Running c = ControllerBenchAccess.start(fake.newClient(), identity, s.workers,
-        Duration.ofMinutes(10), s.lease);
+    ControllerBenchAccess.Running c =
+        ControllerBenchAccess.start(
+            fake.newClient(), identity, s.workers, Duration.ofMinutes(10), s.lease);
     open.add(0, c); // closed before the fake
     return c;
   }
 
-  /** Leads, synced, policy loaded, at least {@code keys} reconciled, then no reconcile or write for settleMs. */
-  private void awaitSettled(FakeKubeApi fake, ControllerBenchAccess.Running c, int keys, String what)
+  /**
+   * Leads, synced, policy loaded, at least {@code keys} reconciled, then no reconcile or write for
+   * settleMs.
+   */
+  private void awaitSettled(
+      FakeKubeApi fake, ControllerBenchAccess.Running c, int keys, String what)
       throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(s.timeoutSeconds);
-    awaitNanos(() -> c.leader() && c.ready() && c.policyLoaded(), deadline, what + " (lead, sync, policy)");
+    awaitNanos(
+        () -> c.leader() && c.ready() && c.policyLoaded(),
+        deadline,
+        what + " (lead, sync, policy)");
     awaitNanos(() -> c.reconciles() >= keys, deadline, what + " (" + keys + " keys)");
     awaitStill(fake, c, deadline, what);
   }
 
   /** No reconcile and no counted write for settleMs. */
-  private void awaitQuiet(FakeKubeApi fake, ControllerBenchAccess.Running c) throws InterruptedException {
+  private void awaitQuiet(FakeKubeApi fake, ControllerBenchAccess.Running c)
+      throws InterruptedException {
     awaitStill(fake, c, System.nanoTime() + TimeUnit.SECONDS.toNanos(s.timeoutSeconds), "quiet");
   }
 
-  private void awaitStill(FakeKubeApi fake, ControllerBenchAccess.Running c, long deadline, String what)
+  private void awaitStill(
+      FakeKubeApi fake, ControllerBenchAccess.Running c, long deadline, String what)
       throws InterruptedException {
     long lastR = -1;
     long lastW = -1;
@@ -598,7 +824,8 @@ public final class ControllerBench {
     awaitNanos(cond, System.nanoTime() + TimeUnit.SECONDS.toNanos(s.timeoutSeconds), what);
   }
 
-  private void awaitNanos(BooleanSupplier cond, long deadline, String what) throws InterruptedException {
+  private void awaitNanos(BooleanSupplier cond, long deadline, String what)
+      throws InterruptedException {
     while (!cond.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
         throw new AssertionError("timed out waiting: " + what);
@@ -635,7 +862,8 @@ public final class ControllerBench {
     Map<String, List<String>> per = new HashMap<>();
     for (Request r : log) {
       if (isCounted(r) && namespaces.contains(r.namespace())) {
-        per.computeIfAbsent(r.namespace(), k -> new ArrayList<>()).add(r.method() + " " + r.resource() + " " + r.code());
+        per.computeIfAbsent(r.namespace(), k -> new ArrayList<>())
+            .add(r.method() + " " + r.resource() + " " + r.code());
       }
     }
     Map<String, Long> patterns = new TreeMap<>();
@@ -659,13 +887,17 @@ public final class ControllerBench {
   static long droppedGrants(List<Request> log, Set<String> namespaces) {
     long n = 0;
     for (Request r : log) {
-      if (!"PATCH".equals(r.method()) || !"serviceaccounts".equals(r.resource()) || r.code() != 200
+      if (!"PATCH".equals(r.method())
+          || !"serviceaccounts".equals(r.resource())
+          || r.code() != 200
           || !namespaces.contains(r.namespace())) {
         continue;
       }
-      for (com.google.gson.JsonElement op : com.google.gson.JsonParser.parseString(r.body()).getAsJsonArray()) {
+      for (com.google.gson.JsonElement op :
+          com.google.gson.JsonParser.parseString(r.body()).getAsJsonArray()) {
         com.google.gson.JsonObject o = op.getAsJsonObject();
-        if ("/imagePullSecrets".equals(o.get("path").getAsString()) && o.has("value")
+        if ("/imagePullSecrets".equals(o.get("path").getAsString())
+            && o.has("value")
             && !o.get("value").toString().contains("\"" + Seed.PULL_SECRET + "\"")) {
           n++;
         }
@@ -676,10 +908,15 @@ public final class ControllerBench {
 
   private void reportDropped(String bench, List<Request> log, Set<String> namespaces) {
     long dropped = droppedGrants(log, namespaces);
-    add(bench, "ServiceAccount patches that dropped the granted Secret", dropped + "", "0",
+    add(
+        bench,
+        "ServiceAccount patches that dropped the granted Secret",
+        dropped + "",
+        "0",
         "the namespaces stay granted throughout, so each is a transient revocation");
     if (dropped != 0) {
-      failures.add(bench + ": " + dropped + " ServiceAccount patches removed a granted pull Secret");
+      failures.add(
+          bench + ": " + dropped + " ServiceAccount patches removed a granted pull Secret");
     }
   }
 
@@ -698,9 +935,19 @@ public final class ControllerBench {
     StringBuilder sb = new StringBuilder();
     sb.append("\n== registry-policy controller benchmarks ==\n");
     machine.forEach((k, v) -> sb.append(String.format(Locale.ROOT, "%-12s %s%n", k, v)));
-    sb.append(String.format(Locale.ROOT, "%-12s %s%n", "settings", String.format(Locale.ROOT,
-        "workers=%d lease=%s poll=%dus settle=%dms fake-nodelay=%s; harness objects written straight into the fake's store",
-        s.workers, s.lease, s.pollMicros, s.settleMs, s.nodelay)));
+    sb.append(
+        String.format(
+            Locale.ROOT,
+            "%-12s %s%n",
+            "settings",
+            String.format(
+                Locale.ROOT,
+                "workers=%d lease=%s poll=%dus settle=%dms fake-nodelay=%s; harness objects written straight into the fake's store",
+                s.workers,
+                s.lease,
+                s.pollMicros,
+                s.settleMs,
+                s.nodelay)));
     int wb = "bench".length();
     int wm = "metric".length();
     int wv = "value".length();
@@ -712,10 +959,12 @@ public final class ControllerBench {
       wt = Math.max(wt, r.target().length());
     }
     String fmt = "%-" + wb + "s | %-" + wm + "s | %-" + wv + "s | %-" + wt + "s | %s%n";
-    sb.append('\n').append(String.format(Locale.ROOT, fmt, "bench", "metric", "value", "target", "note"));
+    sb.append('\n')
+        .append(String.format(Locale.ROOT, fmt, "bench", "metric", "value", "target", "note"));
     sb.append("-".repeat(wb + wm + wv + wt + 20)).append('\n');
     for (Row r : rows) {
-      sb.append(String.format(Locale.ROOT, fmt, r.bench(), r.metric(), r.value(), r.target(), r.note()));
+      sb.append(
+          String.format(Locale.ROOT, fmt, r.bench(), r.metric(), r.value(), r.target(), r.note()));
     }
     sb.append('\n');
     if (failures.isEmpty() && misses.isEmpty()) {

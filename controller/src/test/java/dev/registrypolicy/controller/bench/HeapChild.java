@@ -35,11 +35,13 @@ public final class HeapChild {
     ControllerBenchAccess.logToStderr();
     ApiClient client = new ApiClient();
     client.setBasePath(url);
-    client.setHttpClient(client.getHttpClient().newBuilder().readTimeout(0, TimeUnit.SECONDS).build());
+    client.setHttpClient(
+        client.getHttpClient().newBuilder().readTimeout(0, TimeUnit.SECONDS).build());
     System.out.println("STARTED pid=" + ProcessHandle.current().pid());
     System.out.flush();
-    try (ControllerBenchAccess.Running c = ControllerBenchAccess.start(client, "heap-child", workers,
-        Duration.ofMinutes(10), Duration.ofSeconds(15))) {
+    try (ControllerBenchAccess.Running c =
+        ControllerBenchAccess.start(
+            client, "heap-child", workers, Duration.ofMinutes(10), Duration.ofSeconds(15))) {
       long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
       while (!(c.leader() && c.ready() && c.policyLoaded())) {
         check(deadline, "leader, synced, policy loaded");
@@ -73,11 +75,35 @@ public final class HeapChild {
       }
       MemoryUsage heap = mem.getHeapMemoryUsage();
       MemoryUsage nonHeap = mem.getNonHeapMemoryUsage();
-      dev.registrypolicy.policy.bench.ProcInfo.Memory m = Machine.memory(ProcessHandle.current().pid());
-      System.out.println("HEAP used=" + heap.getUsed() + " committed=" + heap.getCommitted() + " max=" + heap.getMax()
-          + " nonheap=" + nonHeap.getUsed() + " peakPoolSum=" + peakSum + " rssKb=" + m.rssKb() + " hwmKb=" + m.hwmKb()
-          + " threads=" + m.threads() + " syncedMs=" + syncedMs + " settledMs=" + settledMs + " reconciles="
-          + c.reconciles() + " writes=" + c.writes() + " gc=" + String.join("+", Machine.gcNames()).replace(' ', '_'));
+      dev.registrypolicy.policy.bench.ProcInfo.Memory m =
+          Machine.memory(ProcessHandle.current().pid());
+      System.out.println(
+          "HEAP used="
+              + heap.getUsed()
+              + " committed="
+              + heap.getCommitted()
+              + " max="
+              + heap.getMax()
+              + " nonheap="
+              + nonHeap.getUsed()
+              + " peakPoolSum="
+              + peakSum
+              + " rssKb="
+              + m.rssKb()
+              + " hwmKb="
+              + m.hwmKb()
+              + " threads="
+              + m.threads()
+              + " syncedMs="
+              + syncedMs
+              + " settledMs="
+              + settledMs
+              + " reconciles="
+              + c.reconciles()
+              + " writes="
+              + c.writes()
+              + " gc="
+              + String.join("+", Machine.gcNames()).replace(' ', '_'));
       System.out.flush();
       new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
     }

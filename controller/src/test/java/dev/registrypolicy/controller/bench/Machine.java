@@ -1,11 +1,8 @@
 package dev.registrypolicy.controller.bench;
 
 import dev.registrypolicy.policy.bench.ProcInfo;
-
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,10 +29,22 @@ final class Machine {
     m.put("CPU", ProcInfo.cpuModel());
     m.put("memory", ProcInfo.memTotal());
     m.put("kernel", ProcInfo.read("/proc/sys/kernel/osrelease"));
-    m.put("JDK", System.getProperty("java.vm.name") + " " + Runtime.version() + " (" + System.getProperty("java.vendor")
-        + ", " + System.getProperty("java.home") + ")");
-    m.put("harness JVM", "max heap " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB, GC "
-        + String.join("+", gcNames()));
+    m.put(
+        "JDK",
+        System.getProperty("java.vm.name")
+            + " "
+            + Runtime.version()
+            + " ("
+            + System.getProperty("java.vendor")
+            + ", "
+            + System.getProperty("java.home")
+            + ")");
+    m.put(
+        "harness JVM",
+        "max heap "
+            + (Runtime.getRuntime().maxMemory() >> 20)
+            + " MiB, GC "
+            + String.join("+", gcNames()));
     return m;
   }
 
@@ -71,26 +80,33 @@ final class Machine {
     private final Thread thread;
 
     LoadSampler() {
-      thread = new Thread(() -> {
-        while (!stop) {
-          double l = load1();
-          if (l > max) {
-            max = l;
-          }
-          try {
-            Thread.sleep(1000);
-          } catch (InterruptedException e) {
-            return;
-          }
-        }
-      }, "bench-load-sampler");
+      thread =
+          new Thread(
+              () -> {
+                while (!stop) {
+                  double l = load1();
+                  if (l > max) {
+                    max = l;
+                  }
+                  try {
+                    Thread.sleep(1000);
+                  } catch (InterruptedException e) {
+                    return;
+                  }
+                }
+              },
+              "bench-load-sampler");
       thread.setDaemon(true);
       thread.start();
     }
 
     /** "before / max of 1-min during / after". */
     String summary() {
-      return before + " / " + String.format(Locale.ROOT, "%.2f", max) + " / " + ProcInfo.loadAverage();
+      return before
+          + " / "
+          + String.format(Locale.ROOT, "%.2f", max)
+          + " / "
+          + ProcInfo.loadAverage();
     }
 
     @Override
@@ -99,5 +115,4 @@ final class Machine {
       thread.interrupt();
     }
   }
-
 }

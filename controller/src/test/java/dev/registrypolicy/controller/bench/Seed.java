@@ -24,17 +24,20 @@ final class Seed {
   static final String LABEL_KEY = "pull";
   static final String LABEL_VALUE = "corp";
   static final byte[] SOURCE_CONFIG =
-      "{\"auths\":{\"registry.corp.example\":{\"auth\":\"dXNlcjpwYXNz\"}}}".getBytes(StandardCharsets.UTF_8);
+      "{\"auths\":{\"registry.corp.example\":{\"auth\":\"dXNlcjpwYXNz\"}}}"
+          .getBytes(StandardCharsets.UTF_8);
 
   /** A valid policy that grants nothing. */
-  static final String POLICY_NOTHING = String.join("\n",
-      "apiVersion: registry-policy.dev/v1alpha1",
-      "kind: RegistryPolicy",
-      "");
+  static final String POLICY_NOTHING =
+      String.join("\n", "apiVersion: registry-policy.dev/v1alpha1", "kind: RegistryPolicy", "");
 
-  /** One grant: {@code corp-pull} to every namespace labelled {@code pull=corp}, for the given ServiceAccounts. */
+  /**
+   * One grant: {@code corp-pull} to every namespace labelled {@code pull=corp}, for the given
+   * ServiceAccounts.
+   */
   static String grantPolicy(String serviceAccounts) {
-    return String.join("\n",
+    return String.join(
+        "\n",
         "apiVersion: registry-policy.dev/v1alpha1",
         "kind: RegistryPolicy",
         "credentials:",
@@ -54,7 +57,8 @@ final class Seed {
     JsonObject src = object("v1", "Secret", Policy.NAMESPACE, SOURCE_SECRET);
     src.addProperty("type", "kubernetes.io/dockerconfigjson");
     JsonObject data = new JsonObject();
-    data.addProperty(".dockerconfigjson", java.util.Base64.getEncoder().encodeToString(SOURCE_CONFIG));
+    data.addProperty(
+        ".dockerconfigjson", java.util.Base64.getEncoder().encodeToString(SOURCE_CONFIG));
     src.add("data", data);
     fake.create(src);
     JsonObject cm = object("v1", "ConfigMap", Policy.NAMESPACE, Policy.CONFIGMAP_NAME);
@@ -66,11 +70,15 @@ final class Seed {
 
   /** Replaces the policy text (a MODIFIED event, as kubectl apply would cause). */
   static void setPolicy(FakeKubeApi fake, String policyText) {
-    fake.mutate("configmaps", Policy.NAMESPACE, Policy.CONFIGMAP_NAME, cm -> {
-      JsonObject d = new JsonObject();
-      d.addProperty(Policy.CONFIGMAP_KEY, policyText);
-      cm.add("data", d);
-    });
+    fake.mutate(
+        "configmaps",
+        Policy.NAMESPACE,
+        Policy.CONFIGMAP_NAME,
+        cm -> {
+          JsonObject d = new JsonObject();
+          d.addProperty(Policy.CONFIGMAP_KEY, policyText);
+          cm.add("data", d);
+        });
   }
 
   static JsonObject namespace(String name, boolean granted) {
@@ -83,7 +91,10 @@ final class Seed {
     return ns;
   }
 
-  /** A ServiceAccount as kube-controller-manager creates it; {@code patched}: as the controller leaves it. */
+  /**
+   * A ServiceAccount as kube-controller-manager creates it; {@code patched}: as the controller
+   * leaves it.
+   */
   static JsonObject serviceAccount(String namespace, String name, boolean patched) {
     JsonObject sa = object("v1", "ServiceAccount", namespace, name);
     if (patched) {
@@ -99,15 +110,25 @@ final class Seed {
     return sa;
   }
 
-  /** The pull Secret exactly as the controller writes it for {@code grantPolicy(...)} in {@code namespace}. */
+  /**
+   * The pull Secret exactly as the controller writes it for {@code grantPolicy(...)} in {@code
+   * namespace}.
+   */
   static V1Secret managedPullSecret(String policyText, String namespace) throws PolicyException {
-    Map<String, Map.Entry<String, Map<String, byte[]>>> sources = Map.of(SOURCE_SECRET,
-        new AbstractMap.SimpleEntry<>("kubernetes.io/dockerconfigjson", Map.of(".dockerconfigjson", SOURCE_CONFIG)));
+    Map<String, Map.Entry<String, Map<String, byte[]>>> sources =
+        Map.of(
+            SOURCE_SECRET,
+            new AbstractMap.SimpleEntry<>(
+                "kubernetes.io/dockerconfigjson", Map.of(".dockerconfigjson", SOURCE_CONFIG)));
     return ControllerBenchAccess.pullSecret(policyText, sources, GRANT, namespace);
   }
 
-  /** A granted namespace already converged: the namespace, its ServiceAccounts patched, its pull Secret. */
-  static void convergedNamespace(FakeKubeApi fake, String name, String policyText, String... serviceAccounts)
+  /**
+   * A granted namespace already converged: the namespace, its ServiceAccounts patched, its pull
+   * Secret.
+   */
+  static void convergedNamespace(
+      FakeKubeApi fake, String name, String policyText, String... serviceAccounts)
       throws PolicyException {
     fake.create(namespace(name, true));
     for (String sa : serviceAccounts) {
@@ -127,8 +148,10 @@ final class Seed {
       return false;
     }
     JsonObject labels = s.getAsJsonObject("metadata").getAsJsonObject("labels");
-    return labels != null && labels.has(ControllerBenchAccess.MANAGED_BY_LABEL)
-        && ControllerBenchAccess.MANAGED_BY.equals(labels.get(ControllerBenchAccess.MANAGED_BY_LABEL).getAsString());
+    return labels != null
+        && labels.has(ControllerBenchAccess.MANAGED_BY_LABEL)
+        && ControllerBenchAccess.MANAGED_BY.equals(
+            labels.get(ControllerBenchAccess.MANAGED_BY_LABEL).getAsString());
   }
 
   static boolean saLists(FakeKubeApi fake, String namespace, String serviceAccount) {

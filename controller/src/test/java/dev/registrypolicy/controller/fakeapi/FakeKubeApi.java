@@ -52,28 +52,27 @@ import java.util.regex.Pattern;
  * APIs, informers and lease-based leader election. It serves plain HTTP/1.1 on 127.0.0.1 and keeps
  * every object as a gson {@link JsonObject} in one store guarded by one lock.
  *
- * <p>Reproduced on purpose, because the controller depends on it: 201 on create; 409
- * AlreadyExists, and 409 Conflict for a stale resourceVersion on PUT or in a patched object; 422
- * for a failed JSON Patch {@code test} or an op on a missing path; 415 for a PATCH whose
- * Content-Type is not a patch type (what a typed client call made without PatchUtils sends);
- * strategic merge patch replacing {@code ServiceAccount.imagePullSecrets} whole (no merge key
- * upstream); no-op updates keeping their resourceVersion; watches as newline-delimited JSON over a
- * chunked response, with objects moving in or out of a selector seen as ADDED / DELETED; a watch
- * from a compacted resourceVersion answered 200 with one ERROR event (410 Expired); no
- * automatic "default" ServiceAccount; namespace DELETE answering the Namespace (phase
- * Terminating) and cascading at once; ServiceAccount DELETE answering the object, other DELETEs a
- * Status; Secret {@code stringData} folded into {@code data}; namespace label
- * {@code kubernetes.io/metadata.name}.
+ * <p>Reproduced on purpose, because the controller depends on it: 201 on create; 409 AlreadyExists,
+ * and 409 Conflict for a stale resourceVersion on PUT or in a patched object; 422 for a failed JSON
+ * Patch {@code test} or an op on a missing path; 415 for a PATCH whose Content-Type is not a patch
+ * type (what a typed client call made without PatchUtils sends); strategic merge patch replacing
+ * {@code ServiceAccount.imagePullSecrets} whole (no merge key upstream); no-op updates keeping
+ * their resourceVersion; watches as newline-delimited JSON over a chunked response, with objects
+ * moving in or out of a selector seen as ADDED / DELETED; a watch from a compacted resourceVersion
+ * answered 200 with one ERROR event (410 Expired); no automatic "default" ServiceAccount; namespace
+ * DELETE answering the Namespace (phase Terminating) and cascading at once; ServiceAccount DELETE
+ * answering the object, other DELETEs a Status; Secret {@code stringData} folded into {@code data};
+ * namespace label {@code kubernetes.io/metadata.name}.
  *
  * <p>Approximated or absent: no authentication, admission (ValidatingAdmissionPolicies are stored,
  * never enforced), validation beyond names, defaulting beyond the above, finalizers, graceful
  * deletion, owner-reference garbage collection, managedFields. Server-side apply accepts JSON only
  * and behaves as a strategic merge that may create the object (no field ownership, no conflicts,
  * fields dropped from the applied configuration are kept). Strategic merge knows merge keys only
- * for metadata.ownerReferences, metadata.finalizers and ServiceAccount.secrets; every other list
- * is replaced. List {@code resourceVersion}/{@code resourceVersionMatch} are ignored (always the
- * latest state); watch bookmarks and {@code sendInitialEvents} are not sent. Core and
- * events.k8s.io Events are stored separately.
+ * for metadata.ownerReferences, metadata.finalizers and ServiceAccount.secrets; every other list is
+ * replaced. List {@code resourceVersion}/{@code resourceVersionMatch} are ignored (always the
+ * latest state); watch bookmarks and {@code sendInitialEvents} are not sent. Core and events.k8s.io
+ * Events are stored separately.
  */
 public final class FakeKubeApi implements AutoCloseable {
   static {
@@ -83,7 +82,6 @@ public final class FakeKubeApi implements AutoCloseable {
       System.setProperty("sun.net.httpserver.nodelay", "true");
     }
   }
-
 
   public static final int DEFAULT_HISTORY_LIMIT = 1000;
 
@@ -100,13 +98,16 @@ public final class FakeKubeApi implements AutoCloseable {
 
   /** Guards everything below up to the HTTP section. */
   private final Object lock = new Object();
+
   private final Map<String, ResourceType> types = new LinkedHashMap<>();
   private final Map<ResourceType, TreeMap<String, JsonObject>> objects = new HashMap<>();
   private long revision;
   private final ArrayDeque<WatchEvent> history = new ArrayDeque<>();
   private int historyLimit = DEFAULT_HISTORY_LIMIT;
+
   /** A watch may start from any resourceVersion >= this; older ones are answered with 410. */
   private long historyStart;
+
   private final List<WatchStream> watchers = new ArrayList<>();
   private long expiredWatches;
 
@@ -124,26 +125,57 @@ public final class FakeKubeApi implements AutoCloseable {
   private final List<Rule> interceptors = new CopyOnWriteArrayList<>();
 
   public FakeKubeApi() {
-    namespaces = registerResource(ResourceType.cluster("", "v1", "namespaces", "Namespace")
-        .withStatusSubresource().withFieldLabels("status.phase"));
-    registerResource(ResourceType.namespaced("", "v1", "serviceaccounts", "ServiceAccount")
-        .returningDeletedObject());
-    registerResource(ResourceType.namespaced("", "v1", "secrets", "Secret")
-        .withFieldLabels("type"));
+    namespaces =
+        registerResource(
+            ResourceType.cluster("", "v1", "namespaces", "Namespace")
+                .withStatusSubresource()
+                .withFieldLabels("status.phase"));
+    registerResource(
+        ResourceType.namespaced("", "v1", "serviceaccounts", "ServiceAccount")
+            .returningDeletedObject());
+    registerResource(
+        ResourceType.namespaced("", "v1", "secrets", "Secret").withFieldLabels("type"));
     registerResource(ResourceType.namespaced("", "v1", "configmaps", "ConfigMap"));
-    registerResource(ResourceType.namespaced("", "v1", "events", "Event").withFieldLabels(
-        "involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
-        "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
-        "involvedObject.fieldPath", "reason", "reportingComponent", "type"));
+    registerResource(
+        ResourceType.namespaced("", "v1", "events", "Event")
+            .withFieldLabels(
+                "involvedObject.kind",
+                "involvedObject.namespace",
+                "involvedObject.name",
+                "involvedObject.uid",
+                "involvedObject.apiVersion",
+                "involvedObject.resourceVersion",
+                "involvedObject.fieldPath",
+                "reason",
+                "reportingComponent",
+                "type"));
     registerResource(ResourceType.namespaced("coordination.k8s.io", "v1", "leases", "Lease"));
-    registerResource(ResourceType.namespaced("events.k8s.io", "v1", "events", "Event")
-        .withFieldLabels("regarding.kind", "regarding.namespace", "regarding.name",
-            "regarding.uid", "regarding.apiVersion", "regarding.resourceVersion",
-            "regarding.fieldPath", "reason", "reportingController", "type"));
-    registerResource(ResourceType.cluster("admissionregistration.k8s.io", "v1",
-        "validatingadmissionpolicies", "ValidatingAdmissionPolicy").withStatusSubresource());
-    registerResource(ResourceType.cluster("admissionregistration.k8s.io", "v1",
-        "validatingadmissionpolicybindings", "ValidatingAdmissionPolicyBinding"));
+    registerResource(
+        ResourceType.namespaced("events.k8s.io", "v1", "events", "Event")
+            .withFieldLabels(
+                "regarding.kind",
+                "regarding.namespace",
+                "regarding.name",
+                "regarding.uid",
+                "regarding.apiVersion",
+                "regarding.resourceVersion",
+                "regarding.fieldPath",
+                "reason",
+                "reportingController",
+                "type"));
+    registerResource(
+        ResourceType.cluster(
+                "admissionregistration.k8s.io",
+                "v1",
+                "validatingadmissionpolicies",
+                "ValidatingAdmissionPolicy")
+            .withStatusSubresource());
+    registerResource(
+        ResourceType.cluster(
+            "admissionregistration.k8s.io",
+            "v1",
+            "validatingadmissionpolicybindings",
+            "ValidatingAdmissionPolicyBinding"));
   }
 
   // ------------------------------------------------------------------- lifecycle
@@ -155,11 +187,13 @@ public final class FakeKubeApi implements AutoCloseable {
     }
     server = HttpServer.create(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0), 64);
     AtomicInteger n = new AtomicInteger();
-    pool = Executors.newCachedThreadPool(r -> {
-      Thread t = new Thread(r, "fake-kube-api-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    });
+    pool =
+        Executors.newCachedThreadPool(
+            r -> {
+              Thread t = new Thread(r, "fake-kube-api-" + n.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
     server.setExecutor(pool);
     server.createContext("/", this::handle);
     server.start();
@@ -216,10 +250,16 @@ public final class FakeKubeApi implements AutoCloseable {
   // ------------------------------------------------------------ resource registry
 
   /** Serves one more resource (no status subresource); returns its descriptor. */
-  public ResourceType registerResource(String group, String version, String plural, String kind,
-      boolean namespaced, String... extraFieldLabels) {
-    return registerResource(new ResourceType(group, version, plural, kind, namespaced, false,
-        Set.of(extraFieldLabels), false));
+  public ResourceType registerResource(
+      String group,
+      String version,
+      String plural,
+      String kind,
+      boolean namespaced,
+      String... extraFieldLabels) {
+    return registerResource(
+        new ResourceType(
+            group, version, plural, kind, namespaced, false, Set.of(extraFieldLabels), false));
   }
 
   public ResourceType registerResource(ResourceType t) {
@@ -273,14 +313,15 @@ public final class FakeKubeApi implements AutoCloseable {
     String kind = str(obj, "kind");
     synchronized (lock) {
       for (ResourceType t : types.values()) {
-        if (t.kind().equals(kind) && (apiVersion == null || t.apiVersion().equals(apiVersion))
+        if (t.kind().equals(kind)
+            && (apiVersion == null || t.apiVersion().equals(apiVersion))
             && (apiVersion != null || t.group().isEmpty())) {
           return t;
         }
       }
     }
-    throw new IllegalArgumentException("no served resource for apiVersion=" + apiVersion
-        + " kind=" + kind);
+    throw new IllegalArgumentException(
+        "no served resource for apiVersion=" + apiVersion + " kind=" + kind);
   }
 
   /** Resource for a client-java model class such as V1ServiceAccount or EventsV1Event. */
@@ -375,11 +416,11 @@ public final class FakeKubeApi implements AutoCloseable {
   }
 
   /**
-   * Atomically reads, changes and writes back one object (new resourceVersion, MODIFIED event),
-   * the way a concurrent writer would. Throws a 404 StatusException if it does not exist.
+   * Atomically reads, changes and writes back one object (new resourceVersion, MODIFIED event), the
+   * way a concurrent writer would. Throws a 404 StatusException if it does not exist.
    */
-  public JsonObject mutate(String resource, String namespace, String name,
-      Consumer<JsonObject> change) {
+  public JsonObject mutate(
+      String resource, String namespace, String name, Consumer<JsonObject> change) {
     ResourceType t = resource(resource);
     synchronized (lock) {
       JsonObject cur = bucket(t).get(key(t, namespace, name));
@@ -424,16 +465,21 @@ public final class FakeKubeApi implements AutoCloseable {
     return out;
   }
 
-  public <T extends KubernetesObject> T mutate(Class<T> type, String namespace, String name,
-      Consumer<T> change) {
+  public <T extends KubernetesObject> T mutate(
+      Class<T> type, String namespace, String name, Consumer<T> change) {
     ResourceType t = typeOf(type);
-    JsonObject result = mutate(t.qualifiedPlural(), namespace, name, json -> {
-      T typed = JSON.deserialize(GSON.toJson(json), type);
-      change.accept(typed);
-      JsonObject back = JsonParser.parseString(JSON.serialize(typed)).getAsJsonObject();
-      json.keySet().clear();
-      back.entrySet().forEach(e -> json.add(e.getKey(), e.getValue()));
-    });
+    JsonObject result =
+        mutate(
+            t.qualifiedPlural(),
+            namespace,
+            name,
+            json -> {
+              T typed = JSON.deserialize(GSON.toJson(json), type);
+              change.accept(typed);
+              JsonObject back = JsonParser.parseString(JSON.serialize(typed)).getAsJsonObject();
+              json.keySet().clear();
+              back.entrySet().forEach(e -> json.add(e.getKey(), e.getValue()));
+            });
     return JSON.deserialize(GSON.toJson(result), type);
   }
 
@@ -566,9 +612,14 @@ public final class FakeKubeApi implements AutoCloseable {
 
   public Registration failNext(String method, String pathRegex, int code, int times) {
     Pattern p = Pattern.compile(pathRegex);
-    return addRule(failures, r -> (method == null || method.equals("*")
-        || method.equalsIgnoreCase(r.method())) && p.matcher(r.path()).find(),
-        null, code, times);
+    return addRule(
+        failures,
+        r ->
+            (method == null || method.equals("*") || method.equalsIgnoreCase(r.method()))
+                && p.matcher(r.path()).find(),
+        null,
+        code,
+        times);
   }
 
   /** Fails every matching request with {@code code} until the registration is closed. */
@@ -577,9 +628,9 @@ public final class FakeKubeApi implements AutoCloseable {
   }
 
   /**
-   * Runs {@code action} on the server thread just before each matching request is served (after
-   * its body was read). The action may change the store through this object's direct methods,
-   * which is how a test simulates a concurrent writer racing the controller.
+   * Runs {@code action} on the server thread just before each matching request is served (after its
+   * body was read). The action may change the store through this object's direct methods, which is
+   * how a test simulates a concurrent writer racing the controller.
    */
   public Registration onRequest(Predicate<Request> when, Consumer<Request> action) {
     return addRule(interceptors, when, action, 0, -1);
@@ -590,8 +641,8 @@ public final class FakeKubeApi implements AutoCloseable {
     return addRule(interceptors, when, action, 0, 1);
   }
 
-  private Registration addRule(List<Rule> list, Predicate<Request> when, Consumer<Request> action,
-      int code, int times) {
+  private Registration addRule(
+      List<Rule> list, Predicate<Request> when, Consumer<Request> action, int code, int times) {
     Rule rule = new Rule(when, action, code, times);
     list.add(rule);
     return () -> list.remove(rule);
@@ -624,8 +675,8 @@ public final class FakeKubeApi implements AutoCloseable {
 
   // ======================================================================= HTTP
 
-  private record Route(ResourceType type, String namespace, String name, String subresource,
-      boolean watchPath) {}
+  private record Route(
+      ResourceType type, String namespace, String name, String subresource, boolean watchPath) {}
 
   private void handle(HttpExchange ex) {
     Request req = null;
@@ -653,11 +704,19 @@ public final class FakeKubeApi implements AutoCloseable {
         routeError = e;
       }
       String query = rawQuery == null ? "" : URLDecoder.decode(rawQuery, UTF_8);
-      req = new Request(method, path, query, params, ct,
-          route == null ? null : route.type().plural(),
-          route == null ? null : route.namespace(),
-          route == null ? null : route.name(),
-          route == null ? null : route.subresource(), body, 0);
+      req =
+          new Request(
+              method,
+              path,
+              query,
+              params,
+              ct,
+              route == null ? null : route.type().plural(),
+              route == null ? null : route.namespace(),
+              route == null ? null : route.name(),
+              route == null ? null : route.subresource(),
+              body,
+              0);
 
       for (Rule r : interceptors) {
         if (r.claim(req)) {
@@ -669,8 +728,12 @@ public final class FakeKubeApi implements AutoCloseable {
           if (r.code == 429) {
             ex.getResponseHeaders().set("Retry-After", "1");
           }
-          reply(ex, req, r.code, StatusException.of(r.code, "injected failure (" + method + " "
-              + path + ")").status());
+          reply(
+              ex,
+              req,
+              r.code,
+              StatusException.of(r.code, "injected failure (" + method + " " + path + ")")
+                  .status());
           return;
         }
       }
@@ -681,8 +744,11 @@ public final class FakeKubeApi implements AutoCloseable {
         reply(ex, req, 200, discovery);
         return;
       }
-      boolean watch = "GET".equals(method) && (route.watchPath()
-          || "true".equalsIgnoreCase(params.get("watch")) || "1".equals(params.get("watch")));
+      boolean watch =
+          "GET".equals(method)
+              && (route.watchPath()
+                  || "true".equalsIgnoreCase(params.get("watch"))
+                  || "1".equals(params.get("watch")));
       if (watch) {
         serveWatch(ex, req, route, params);
         return;
@@ -692,8 +758,11 @@ public final class FakeKubeApi implements AutoCloseable {
     } catch (StatusException e) {
       reply(ex, req, e.code(), e.status());
     } catch (JsonParseException | IllegalStateException | UnsupportedOperationException e) {
-      reply(ex, req, 400, StatusException.badRequest("malformed request body: "
-          + e.getMessage()).status());
+      reply(
+          ex,
+          req,
+          400,
+          StatusException.badRequest("malformed request body: " + e.getMessage()).status());
     } catch (RuntimeException | IOException e) {
       reply(ex, req, 500, StatusException.of(500, String.valueOf(e)).status());
     } finally {
@@ -709,8 +778,7 @@ public final class FakeKubeApi implements AutoCloseable {
     respondQuietly(ex, code, body);
   }
 
-  private JsonElement serve(String method, Route r, Map<String, String> q, String ct,
-      String body) {
+  private JsonElement serve(String method, Route r, Map<String, String> q, String ct, String body) {
     ResourceType t = r.type();
     boolean dryRun = q.containsKey("dryRun");
     switch (method) {
@@ -760,7 +828,9 @@ public final class FakeKubeApi implements AutoCloseable {
   }
 
   private static StatusException methodNotAllowed(String method) {
-    return new StatusException(405, "MethodNotAllowed",
+    return new StatusException(
+        405,
+        "MethodNotAllowed",
         "the server does not allow this method on the requested resource (" + method + ")");
   }
 
@@ -836,8 +906,10 @@ public final class FakeKubeApi implements AutoCloseable {
     String ns = null;
     String name;
     String sub;
-    ResourceType nsType = rest.size() >= 3 && rest.get(0).equals("namespaces")
-        ? typeFor(group, version, rest.get(2)) : null;
+    ResourceType nsType =
+        rest.size() >= 3 && rest.get(0).equals("namespaces")
+            ? typeFor(group, version, rest.get(2))
+            : null;
     if (nsType != null && nsType.namespaced()) {
       if (rest.size() > 5) {
         throw noSuchPath();
@@ -989,8 +1061,9 @@ public final class FakeKubeApi implements AutoCloseable {
       r.addProperty("namespaced", t.namespaced());
       r.addProperty("kind", t.kind());
       JsonArray verbs = new JsonArray();
-      for (String v : List.of("create", "delete", "deletecollection", "get", "list", "patch",
-          "update", "watch")) {
+      for (String v :
+          List.of(
+              "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")) {
         verbs.add(v);
       }
       r.add("verbs", verbs);
@@ -1074,7 +1147,8 @@ public final class FakeKubeApi implements AutoCloseable {
     JsonObject meta = new JsonObject();
     meta.addProperty("resourceVersion", Long.toString(rv));
     if (nextKey != null) {
-      meta.addProperty("continue",
+      meta.addProperty(
+          "continue",
           Base64.getUrlEncoder().withoutPadding().encodeToString(nextKey.getBytes(UTF_8)));
     }
     out.add("metadata", meta);
@@ -1090,8 +1164,10 @@ public final class FakeKubeApi implements AutoCloseable {
     if (name == null || name.isEmpty()) {
       String gen = str(meta, "generateName");
       if (gen == null || gen.isEmpty()) {
-        throw StatusException.invalid(t.kind() + " \"\" is invalid: metadata.name: Required"
-            + " value: name or generateName is required");
+        throw StatusException.invalid(
+            t.kind()
+                + " \"\" is invalid: metadata.name: Required"
+                + " value: name or generateName is required");
       }
       do {
         StringBuilder sb = new StringBuilder(gen);
@@ -1109,8 +1185,9 @@ public final class FakeKubeApi implements AutoCloseable {
     if (t.namespaced()) {
       String bodyNs = str(meta, "namespace");
       if (bodyNs != null && !bodyNs.isEmpty() && !bodyNs.equals(ns)) {
-        throw StatusException.badRequest("the namespace of the provided object does not match"
-            + " the namespace sent on the request");
+        throw StatusException.badRequest(
+            "the namespace of the provided object does not match"
+                + " the namespace sent on the request");
       }
       if (ns == null || ns.isEmpty()) {
         throw StatusException.badRequest("a namespace is required for " + t.qualifiedPlural());
@@ -1124,8 +1201,8 @@ public final class FakeKubeApi implements AutoCloseable {
     }
     String rv = str(meta, "resourceVersion");
     if (rv != null && !rv.isEmpty() && !rv.equals("0")) {
-      throw new StatusException(500, "InternalError",
-          "resourceVersion should not be set on objects to be created");
+      throw new StatusException(
+          500, "InternalError", "resourceVersion should not be set on objects to be created");
     }
     if (bucket(t).containsKey(key(t, ns, name))) {
       throw StatusException.alreadyExists(t, name);
@@ -1146,8 +1223,8 @@ public final class FakeKubeApi implements AutoCloseable {
     return obj.deepCopy();
   }
 
-  private JsonObject doReplace(ResourceType t, String ns, String name, JsonObject body,
-      String subresource, boolean dryRun) {
+  private JsonObject doReplace(
+      ResourceType t, String ns, String name, JsonObject body, String subresource, boolean dryRun) {
     JsonObject existing = bucket(t).get(key(t, ns, name));
     if (existing == null) {
       throw StatusException.notFound(t, name);
@@ -1157,15 +1234,20 @@ public final class FakeKubeApi implements AutoCloseable {
     JsonObject meta = metadata(obj);
     String bodyName = str(meta, "name");
     if (bodyName != null && !bodyName.isEmpty() && !bodyName.equals(name)) {
-      throw StatusException.badRequest("the name of the object (" + bodyName
-          + ") does not match the name on the URL (" + name + ")");
+      throw StatusException.badRequest(
+          "the name of the object ("
+              + bodyName
+              + ") does not match the name on the URL ("
+              + name
+              + ")");
     }
     meta.addProperty("name", name);
     if (t.namespaced()) {
       String bodyNs = str(meta, "namespace");
       if (bodyNs != null && !bodyNs.isEmpty() && !bodyNs.equals(ns)) {
-        throw StatusException.badRequest("the namespace of the provided object does not match"
-            + " the namespace sent on the request");
+        throw StatusException.badRequest(
+            "the namespace of the provided object does not match"
+                + " the namespace sent on the request");
       }
       meta.addProperty("namespace", ns);
     } else {
@@ -1182,8 +1264,13 @@ public final class FakeKubeApi implements AutoCloseable {
     }
     String uid = str(meta, "uid");
     if (uid != null && !uid.isEmpty() && !uid.equals(str(oldMeta, "uid"))) {
-      throw StatusException.conflict(t, name, "Precondition failed: UID in precondition: "
-          + uid + ", UID in object meta: " + str(oldMeta, "uid"));
+      throw StatusException.conflict(
+          t,
+          name,
+          "Precondition failed: UID in precondition: "
+              + uid
+              + ", UID in object meta: "
+              + str(oldMeta, "uid"));
     }
     for (String f : List.of("uid", "creationTimestamp", "generation", "deletionTimestamp")) {
       if (oldMeta.has(f)) {
@@ -1227,31 +1314,41 @@ public final class FakeKubeApi implements AutoCloseable {
     return obj.deepCopy();
   }
 
-  private JsonObject doPatch(ResourceType t, Route r, Map<String, String> q, String ct,
-      String body, boolean dryRun) {
+  private JsonObject doPatch(
+      ResourceType t, Route r, Map<String, String> q, String ct, String body, boolean dryRun) {
     String ns = r.namespace();
     String name = r.name();
     JsonObject existing = bucket(t).get(key(t, ns, name));
-    boolean apply = "application/apply-patch+yaml".equals(ct)
-        || "application/apply-patch+json".equals(ct);
+    boolean apply =
+        "application/apply-patch+yaml".equals(ct) || "application/apply-patch+json".equals(ct);
     if (apply) {
       String manager = q.get("fieldManager");
       if (manager == null || manager.isEmpty()) {
-        throw StatusException.invalid("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager:"
-            + " Required value: is required for apply patch");
+        throw StatusException.invalid(
+            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager:"
+                + " Required value: is required for apply patch");
       }
-    } else if (ct == null || !Set.of("application/json-patch+json",
-        "application/merge-patch+json", "application/strategic-merge-patch+json").contains(ct)) {
-      throw new StatusException(415, "UnsupportedMediaType", "the body of the request was in an"
-          + " unknown format - accepted media types include: application/json-patch+json,"
-          + " application/merge-patch+json, application/apply-patch+yaml");
+    } else if (ct == null
+        || !Set.of(
+                "application/json-patch+json",
+                "application/merge-patch+json",
+                "application/strategic-merge-patch+json")
+            .contains(ct)) {
+      throw new StatusException(
+          415,
+          "UnsupportedMediaType",
+          "the body of the request was in an"
+              + " unknown format - accepted media types include: application/json-patch+json,"
+              + " application/merge-patch+json, application/apply-patch+yaml");
     }
     JsonElement patch;
     try {
       patch = JsonParser.parseString(body);
     } catch (JsonParseException e) {
       if (apply) {
-        throw new StatusException(415, "UnsupportedMediaType",
+        throw new StatusException(
+            415,
+            "UnsupportedMediaType",
             "this fake API server accepts apply patches only as JSON (YAML flow style)");
       }
       throw StatusException.badRequest("error decoding patch: " + e.getMessage());
@@ -1267,8 +1364,12 @@ public final class FakeKubeApi implements AutoCloseable {
       JsonObject meta = metadata(created);
       String bodyName = str(meta, "name");
       if (bodyName != null && !bodyName.equals(name)) {
-        throw StatusException.badRequest("the name of the object (" + bodyName
-            + ") does not match the name on the URL (" + name + ")");
+        throw StatusException.badRequest(
+            "the name of the object ("
+                + bodyName
+                + ") does not match the name on the URL ("
+                + name
+                + ")");
       }
       meta.addProperty("name", name);
       return doCreate(t, ns, created, dryRun);
@@ -1299,26 +1400,37 @@ public final class FakeKubeApi implements AutoCloseable {
     return doReplace(t, ns, name, result, r.subresource(), dryRun);
   }
 
-  private JsonObject doDelete(ResourceType t, String ns, String name, JsonObject options,
-      boolean dryRun) {
+  private JsonObject doDelete(
+      ResourceType t, String ns, String name, JsonObject options, boolean dryRun) {
     JsonObject existing = bucket(t).get(key(t, ns, name));
     if (existing == null) {
       throw StatusException.notFound(t, name);
     }
     JsonObject meta = metadata(existing);
-    if (options != null && options.has("preconditions")
+    if (options != null
+        && options.has("preconditions")
         && options.get("preconditions").isJsonObject()) {
       JsonObject pre = options.getAsJsonObject("preconditions");
       String uid = str(pre, "uid");
       if (uid != null && !uid.equals(str(meta, "uid"))) {
-        throw StatusException.conflict(t, name, "Precondition failed: UID in precondition: "
-            + uid + ", UID in object meta: " + str(meta, "uid"));
+        throw StatusException.conflict(
+            t,
+            name,
+            "Precondition failed: UID in precondition: "
+                + uid
+                + ", UID in object meta: "
+                + str(meta, "uid"));
       }
       String rv = str(pre, "resourceVersion");
       if (rv != null && !rv.equals(str(meta, "resourceVersion"))) {
-        throw StatusException.conflict(t, name, "Precondition failed: ResourceVersion in"
-            + " precondition: " + rv + ", ResourceVersion in object meta: "
-            + str(meta, "resourceVersion"));
+        throw StatusException.conflict(
+            t,
+            name,
+            "Precondition failed: ResourceVersion in"
+                + " precondition: "
+                + rv
+                + ", ResourceVersion in object meta: "
+                + str(meta, "resourceVersion"));
       }
     }
     if (t.equals(namespaces)) {
@@ -1364,11 +1476,15 @@ public final class FakeKubeApi implements AutoCloseable {
     return s;
   }
 
-  private JsonObject doDeleteCollection(ResourceType t, String ns, Map<String, String> q,
-      boolean dryRun) {
-    JsonObject listed = list(t, ns, Map.of(
-        "labelSelector", q.getOrDefault("labelSelector", ""),
-        "fieldSelector", q.getOrDefault("fieldSelector", "")));
+  private JsonObject doDeleteCollection(
+      ResourceType t, String ns, Map<String, String> q, boolean dryRun) {
+    JsonObject listed =
+        list(
+            t,
+            ns,
+            Map.of(
+                "labelSelector", q.getOrDefault("labelSelector", ""),
+                "fieldSelector", q.getOrDefault("fieldSelector", "")));
     if (!dryRun) {
       for (JsonElement e : listed.getAsJsonArray("items")) {
         JsonObject m = metadata(e.getAsJsonObject());
@@ -1398,13 +1514,21 @@ public final class FakeKubeApi implements AutoCloseable {
   private void checkTypeMeta(ResourceType t, JsonObject obj) {
     String apiVersion = str(obj, "apiVersion");
     if (apiVersion != null && !apiVersion.isEmpty() && !apiVersion.equals(t.apiVersion())) {
-      throw StatusException.badRequest("the API version in the data (" + apiVersion
-          + ") does not match the expected API version (" + t.apiVersion() + ")");
+      throw StatusException.badRequest(
+          "the API version in the data ("
+              + apiVersion
+              + ") does not match the expected API version ("
+              + t.apiVersion()
+              + ")");
     }
     String kind = str(obj, "kind");
     if (kind != null && !kind.isEmpty() && !kind.equals(t.kind())) {
-      throw StatusException.badRequest("the kind in the data (" + kind
-          + ") does not match the expected kind (" + t.kind() + ")");
+      throw StatusException.badRequest(
+          "the kind in the data ("
+              + kind
+              + ") does not match the expected kind ("
+              + t.kind()
+              + ")");
     }
     obj.addProperty("apiVersion", t.apiVersion());
     obj.addProperty("kind", t.kind());
@@ -1416,8 +1540,10 @@ public final class FakeKubeApi implements AutoCloseable {
    * namespace and is accepted only in "default" (or without one).
    */
   private void validateCoreEvent(String ns, JsonObject event) {
-    JsonObject involved = event.has("involvedObject") && event.get("involvedObject").isJsonObject()
-        ? event.getAsJsonObject("involvedObject") : new JsonObject();
+    JsonObject involved =
+        event.has("involvedObject") && event.get("involvedObject").isJsonObject()
+            ? event.getAsJsonObject("involvedObject")
+            : new JsonObject();
     String kind = str(involved, "kind");
     String involvedNs = str(involved, "namespace");
     boolean empty = involvedNs == null || involvedNs.isEmpty();
@@ -1428,54 +1554,85 @@ public final class FakeKubeApi implements AutoCloseable {
       }
     }
     if (known != null && known.namespaced() && empty) {
-      throw StatusException.invalid("Event \"" + str(metadata(event), "name") + "\" is invalid:"
-          + " involvedObject.namespace: Required value: required for kind " + kind);
+      throw StatusException.invalid(
+          "Event \""
+              + str(metadata(event), "name")
+              + "\" is invalid:"
+              + " involvedObject.namespace: Required value: required for kind "
+              + kind);
     }
     if (known != null && !known.namespaced() && !empty) {
-      throw StatusException.invalid("Event \"" + str(metadata(event), "name") + "\" is invalid:"
-          + " involvedObject.namespace: Invalid value: \"" + involvedNs + "\": not allowed for kind " + kind);
+      throw StatusException.invalid(
+          "Event \""
+              + str(metadata(event), "name")
+              + "\" is invalid:"
+              + " involvedObject.namespace: Invalid value: \""
+              + involvedNs
+              + "\": not allowed for kind "
+              + kind);
     }
     String eventNs = ns == null ? "" : ns;
-    boolean ok = empty ? (eventNs.isEmpty() || "default".equals(eventNs)) : eventNs.equals(involvedNs);
+    boolean ok =
+        empty ? (eventNs.isEmpty() || "default".equals(eventNs)) : eventNs.equals(involvedNs);
     if (!ok) {
-      throw StatusException.invalid("Event \"" + str(metadata(event), "name") + "\" is invalid:"
-          + " involvedObject.namespace: Invalid value: \"" + (empty ? "" : involvedNs)
-          + "\": does not match event.namespace");
+      throw StatusException.invalid(
+          "Event \""
+              + str(metadata(event), "name")
+              + "\" is invalid:"
+              + " involvedObject.namespace: Invalid value: \""
+              + (empty ? "" : involvedNs)
+              + "\": does not match event.namespace");
     }
   }
 
   /**
-   * The API server's check of a {@code kubernetes.io/dockerconfigjson} Secret: the key
-   * {@code .dockerconfigjson} must be present and hold JSON (422 otherwise).
+   * The API server's check of a {@code kubernetes.io/dockerconfigjson} Secret: the key {@code
+   * .dockerconfigjson} must be present and hold JSON (422 otherwise).
    */
   private static void validateSecret(ResourceType t, JsonObject secret) {
-    if (!t.group().isEmpty() || !"secrets".equals(t.plural())
+    if (!t.group().isEmpty()
+        || !"secrets".equals(t.plural())
         || !"kubernetes.io/dockerconfigjson".equals(str(secret, "type"))) {
       return;
     }
-    JsonObject data = secret.has("data") && secret.get("data").isJsonObject() ? secret.getAsJsonObject("data")
-        : new JsonObject();
+    JsonObject data =
+        secret.has("data") && secret.get("data").isJsonObject()
+            ? secret.getAsJsonObject("data")
+            : new JsonObject();
     String name = str(metadata(secret), "name");
     if (!data.has(".dockerconfigjson")) {
-      throw StatusException.invalid("Secret \"" + name + "\" is invalid: data[.dockerconfigjson]: Required value");
+      throw StatusException.invalid(
+          "Secret \"" + name + "\" is invalid: data[.dockerconfigjson]: Required value");
     }
     try {
-      byte[] raw = java.util.Base64.getDecoder().decode(data.get(".dockerconfigjson").getAsString());
+      byte[] raw =
+          java.util.Base64.getDecoder().decode(data.get(".dockerconfigjson").getAsString());
       com.google.gson.JsonParser.parseString(new String(raw, UTF_8)).getAsJsonObject();
     } catch (RuntimeException e) {
-      throw StatusException.invalid("Secret \"" + name + "\" is invalid: data[.dockerconfigjson]: Invalid value:"
-          + " \"<secret contents redacted>\": invalid character in JSON");
+      throw StatusException.invalid(
+          "Secret \""
+              + name
+              + "\" is invalid: data[.dockerconfigjson]: Invalid value:"
+              + " \"<secret contents redacted>\": invalid character in JSON");
     }
   }
 
   private static void validateName(ResourceType t, String name) {
-    boolean ok = t.plural().equals("namespaces")
-        ? name.length() <= 63 && DNS_LABEL.matcher(name).matches()
-        : name.length() <= 253 && DNS_SUBDOMAIN.matcher(name).matches();
+    boolean ok =
+        t.plural().equals("namespaces")
+            ? name.length() <= 63 && DNS_LABEL.matcher(name).matches()
+            : name.length() <= 253 && DNS_SUBDOMAIN.matcher(name).matches();
     if (!ok) {
-      throw StatusException.invalid(t.kind() + " \"" + name + "\" is invalid: metadata.name:"
-          + " Invalid value: \"" + name + "\": a lowercase RFC 1123 "
-          + (t.plural().equals("namespaces") ? "label" : "subdomain") + " is required");
+      throw StatusException.invalid(
+          t.kind()
+              + " \""
+              + name
+              + "\" is invalid: metadata.name:"
+              + " Invalid value: \""
+              + name
+              + "\": a lowercase RFC 1123 "
+              + (t.plural().equals("namespaces") ? "label" : "subdomain")
+              + " is required");
     }
   }
 
@@ -1483,8 +1640,10 @@ public final class FakeKubeApi implements AutoCloseable {
   private void applyDefaults(ResourceType t, JsonObject obj) {
     JsonObject meta = metadata(obj);
     if (t.equals(namespaces)) {
-      JsonObject labels = meta.has("labels") && meta.get("labels").isJsonObject()
-          ? meta.getAsJsonObject("labels") : new JsonObject();
+      JsonObject labels =
+          meta.has("labels") && meta.get("labels").isJsonObject()
+              ? meta.getAsJsonObject("labels")
+              : new JsonObject();
       labels.addProperty("kubernetes.io/metadata.name", str(meta, "name"));
       meta.add("labels", labels);
       if (!obj.has("spec")) {
@@ -1494,7 +1653,8 @@ public final class FakeKubeApi implements AutoCloseable {
         spec.add("finalizers", fin);
         obj.add("spec", spec);
       }
-      if (!obj.has("status") || !obj.get("status").isJsonObject()
+      if (!obj.has("status")
+          || !obj.get("status").isJsonObject()
           || !obj.getAsJsonObject("status").has("phase")) {
         JsonObject status = new JsonObject();
         status.addProperty("phase", "Active");
@@ -1505,10 +1665,13 @@ public final class FakeKubeApi implements AutoCloseable {
         obj.addProperty("type", "Opaque");
       }
       if (obj.has("stringData") && obj.get("stringData").isJsonObject()) {
-        JsonObject data = obj.has("data") && obj.get("data").isJsonObject()
-            ? obj.getAsJsonObject("data") : new JsonObject();
+        JsonObject data =
+            obj.has("data") && obj.get("data").isJsonObject()
+                ? obj.getAsJsonObject("data")
+                : new JsonObject();
         for (Map.Entry<String, JsonElement> e : obj.getAsJsonObject("stringData").entrySet()) {
-          data.addProperty(e.getKey(),
+          data.addProperty(
+              e.getKey(),
               Base64.getEncoder().encodeToString(e.getValue().getAsString().getBytes(UTF_8)));
         }
         obj.add("data", data);
@@ -1526,8 +1689,13 @@ public final class FakeKubeApi implements AutoCloseable {
 
   // ======================================================================= watch
 
-  private record WatchEvent(long rv, ResourceType type, String namespace, String kind,
-      JsonObject object, JsonObject previous) {}
+  private record WatchEvent(
+      long rv,
+      ResourceType type,
+      String namespace,
+      String kind,
+      JsonObject object,
+      JsonObject previous) {}
 
   private final class WatchStream {
     static final String END = "\u0000end";
@@ -1538,7 +1706,11 @@ public final class FakeKubeApi implements AutoCloseable {
     final Selectors.Selector fields;
     final LinkedBlockingQueue<String> queue = new LinkedBlockingQueue<>();
 
-    WatchStream(ResourceType type, String namespace, String name, Selectors.Selector labels,
+    WatchStream(
+        ResourceType type,
+        String namespace,
+        String name,
+        Selectors.Selector labels,
         Selectors.Selector fields) {
       this.type = type;
       this.namespace = namespace;
@@ -1550,11 +1722,14 @@ public final class FakeKubeApi implements AutoCloseable {
     boolean matches(JsonObject o) {
       return (namespace == null || namespace.equals(nsOf(o)))
           && (name == null || name.equals(str(metadata(o), "name")))
-          && labels.test(o) && fields.test(o);
+          && labels.test(o)
+          && fields.test(o);
     }
 
-    /** The event this watcher sees, or null; objects moving in or out of its selection become
-     * ADDED / DELETED, as upstream. */
+    /**
+     * The event this watcher sees, or null; objects moving in or out of its selection become ADDED
+     * / DELETED, as upstream.
+     */
     String translate(WatchEvent ev) {
       if (!ev.type().equals(type)) {
         return null;
@@ -1588,8 +1763,14 @@ public final class FakeKubeApi implements AutoCloseable {
   }
 
   private void emit(ResourceType t, String kind, JsonObject obj, JsonObject previous) {
-    WatchEvent ev = new WatchEvent(revision, t, t.namespaced() ? nsOf(obj) : null, kind,
-        obj.deepCopy(), previous == null ? null : previous.deepCopy());
+    WatchEvent ev =
+        new WatchEvent(
+            revision,
+            t,
+            t.namespaced() ? nsOf(obj) : null,
+            kind,
+            obj.deepCopy(),
+            previous == null ? null : previous.deepCopy());
     history.addLast(ev);
     trimHistory();
     for (WatchStream w : watchers) {
@@ -1629,8 +1810,12 @@ public final class FakeKubeApi implements AutoCloseable {
         long from = parseLong(rv, "resourceVersion");
         if (from < historyStart) {
           expiredWatches++;
-          JsonObject status = new StatusException(410, "Expired", "too old resource version: "
-              + from + " (" + historyStart + ")").status();
+          JsonObject status =
+              new StatusException(
+                      410,
+                      "Expired",
+                      "too old resource version: " + from + " (" + historyStart + ")")
+                  .status();
           error = eventLine("ERROR", status);
         } else {
           for (WatchEvent ev : history) {
@@ -1661,15 +1846,15 @@ public final class FakeKubeApi implements AutoCloseable {
         writeLine(os, line);
       }
       os.flush();
-      long deadline = timeout > 0 ? System.nanoTime() + TimeUnit.SECONDS.toNanos(timeout)
-          : Long.MAX_VALUE;
+      long deadline =
+          timeout > 0 ? System.nanoTime() + TimeUnit.SECONDS.toNanos(timeout) : Long.MAX_VALUE;
       while (!closed) {
         long left = deadline - System.nanoTime();
         if (left <= 0) {
           break;
         }
-        String line = w.queue.poll(Math.min(left, TimeUnit.MILLISECONDS.toNanos(200)),
-            TimeUnit.NANOSECONDS);
+        String line =
+            w.queue.poll(Math.min(left, TimeUnit.MILLISECONDS.toNanos(200)), TimeUnit.NANOSECONDS);
         if (line == WatchStream.END) {
           break;
         }
@@ -1757,7 +1942,10 @@ public final class FakeKubeApi implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "FakeKubeApi[" + (server == null ? "not started" : baseUrl()) + ", "
-        + Arrays.toString(resources().stream().map(ResourceType::toString).toArray()) + "]";
+    return "FakeKubeApi["
+        + (server == null ? "not started" : baseUrl())
+        + ", "
+        + Arrays.toString(resources().stream().map(ResourceType::toString).toArray())
+        + "]";
   }
 }

@@ -100,14 +100,18 @@ class FakeKubeApiTest {
 
   private V1ServiceAccount patchSa(String ns, String name, String format, String body)
       throws ApiException {
-    return PatchUtils.patch(V1ServiceAccount.class,
+    return PatchUtils.patch(
+        V1ServiceAccount.class,
         () -> core.patchNamespacedServiceAccount(name, ns, new V1Patch(body)).buildCall(null),
-        format, client);
+        format,
+        client);
   }
 
   private static List<String> pullSecretNames(V1ServiceAccount sa) {
-    return sa.getImagePullSecrets() == null ? List.of()
-        : sa.getImagePullSecrets().stream().map(V1LocalObjectReference::getName)
+    return sa.getImagePullSecrets() == null
+        ? List.of()
+        : sa.getImagePullSecrets().stream()
+            .map(V1LocalObjectReference::getName)
             .collect(Collectors.toList());
   }
 
@@ -122,19 +126,21 @@ class FakeKubeApiTest {
   }
 
   private static String reason(ApiException e) {
-    return JsonParser.parseString(e.getResponseBody()).getAsJsonObject().get("reason")
+    return JsonParser.parseString(e.getResponseBody())
+        .getAsJsonObject()
+        .get("reason")
         .getAsString();
   }
 
   /** Reads a whole watch response with a plain HTTP client (the stream must end by itself). */
   private List<JsonObject> rawWatch(String pathAndQuery) throws Exception {
-    HttpURLConnection c = (HttpURLConnection) URI.create(fake.baseUrl() + pathAndQuery).toURL()
-        .openConnection();
+    HttpURLConnection c =
+        (HttpURLConnection) URI.create(fake.baseUrl() + pathAndQuery).toURL().openConnection();
     c.setReadTimeout(15_000);
     assertEquals(200, c.getResponseCode());
     List<JsonObject> events = new ArrayList<>();
-    try (BufferedReader r = new BufferedReader(
-        new InputStreamReader(c.getInputStream(), StandardCharsets.UTF_8))) {
+    try (BufferedReader r =
+        new BufferedReader(new InputStreamReader(c.getInputStream(), StandardCharsets.UTF_8))) {
       String line;
       while ((line = r.readLine()) != null) {
         if (!line.isBlank()) {
@@ -146,16 +152,18 @@ class FakeKubeApiTest {
   }
 
   private static String typeAndName(JsonObject event) {
-    return event.get("type").getAsString() + " " + event.getAsJsonObject("object")
-        .getAsJsonObject("metadata").get("name").getAsString();
+    return event.get("type").getAsString()
+        + " "
+        + event.getAsJsonObject("object").getAsJsonObject("metadata").get("name").getAsString();
   }
 
   // -------------------------------------------------------------------- tests
 
   @Test
   void createNamespaceAnswers201AndNoDefaultServiceAccountAppears() throws Exception {
-    ApiResponse<V1Namespace> resp = core.createNamespace(
-        new V1Namespace().metadata(new V1ObjectMeta().name("team-a"))).executeWithHttpInfo();
+    ApiResponse<V1Namespace> resp =
+        core.createNamespace(new V1Namespace().metadata(new V1ObjectMeta().name("team-a")))
+            .executeWithHttpInfo();
     assertEquals(201, resp.getStatusCode());
     V1Namespace ns = resp.getData();
     assertEquals("team-a", ns.getMetadata().getName());
@@ -169,8 +177,10 @@ class FakeKubeApiTest {
 
     // No kube-controller-manager: nothing creates the "default" ServiceAccount.
     assertTrue(core.listNamespacedServiceAccount("team-a").execute().getItems().isEmpty());
-    ApiException missing = assertThrows(ApiException.class,
-        () -> core.readNamespacedServiceAccount("default", "team-a").execute());
+    ApiException missing =
+        assertThrows(
+            ApiException.class,
+            () -> core.readNamespacedServiceAccount("default", "team-a").execute());
     assertEquals(404, missing.getCode());
     assertEquals("NotFound", reason(missing));
 
@@ -188,31 +198,38 @@ class FakeKubeApiTest {
     assertEquals("apps", sa.getMetadata().getNamespace());
     assertEquals(List.of("pull-a"), pullSecretNames(sa));
 
-    V1Secret secret = core.createNamespacedSecret("apps", new V1Secret()
-        .metadata(new V1ObjectMeta().name("registry-creds").putLabelsItem("app", "rp"))
-        .type("kubernetes.io/dockerconfigjson")
-        .putStringDataItem(".dockerconfigjson", "{\"auths\":{}}")).execute();
+    V1Secret secret =
+        core.createNamespacedSecret(
+                "apps",
+                new V1Secret()
+                    .metadata(new V1ObjectMeta().name("registry-creds").putLabelsItem("app", "rp"))
+                    .type("kubernetes.io/dockerconfigjson")
+                    .putStringDataItem(".dockerconfigjson", "{\"auths\":{}}"))
+            .execute();
     assertEquals("kubernetes.io/dockerconfigjson", secret.getType());
     assertTrue(secret.getStringData() == null || secret.getStringData().isEmpty());
-    assertEquals("{\"auths\":{}}",
+    assertEquals(
+        "{\"auths\":{}}",
         new String(secret.getData().get(".dockerconfigjson"), StandardCharsets.UTF_8));
 
-    ApiException noNs = assertThrows(ApiException.class,
-        () -> serviceAccount("does-not-exist", "x"));
+    ApiException noNs =
+        assertThrows(ApiException.class, () -> serviceAccount("does-not-exist", "x"));
     assertEquals(404, noNs.getCode());
 
-    V1Secret generated = core.createNamespacedSecret("apps", new V1Secret()
-        .metadata(new V1ObjectMeta().generateName("gen-"))).execute();
+    V1Secret generated =
+        core.createNamespacedSecret(
+                "apps", new V1Secret().metadata(new V1ObjectMeta().generateName("gen-")))
+            .execute();
     assertTrue(generated.getMetadata().getName().matches("gen-[a-z0-9]{5}"));
     assertEquals("Opaque", generated.getType());
 
-    ApiException badName = assertThrows(ApiException.class,
-        () -> serviceAccount("apps", "Not_Valid"));
+    ApiException badName =
+        assertThrows(ApiException.class, () -> serviceAccount("apps", "Not_Valid"));
     assertEquals(422, badName.getCode());
 
     // Direct access sees the same store; typed helpers round-trip through client-java's JSON.
-    assertEquals(List.of("pull-a"),
-        pullSecretNames(fake.get(V1ServiceAccount.class, "apps", "builder")));
+    assertEquals(
+        List.of("pull-a"), pullSecretNames(fake.get(V1ServiceAccount.class, "apps", "builder")));
     assertEquals(2, fake.list("secrets", "apps").size());
     // Every non-GET call counts, refused ones included (404, 422 above).
     assertEquals(6, fake.writes());
@@ -225,34 +242,46 @@ class FakeKubeApiTest {
     namespace("apps");
     V1ServiceAccount read = serviceAccount("apps", "builder");
     // Someone else writes in between.
-    fake.mutate(V1ServiceAccount.class, "apps", "builder",
+    fake.mutate(
+        V1ServiceAccount.class,
+        "apps",
+        "builder",
         sa -> sa.addImagePullSecretsItem(new V1LocalObjectReference().name("theirs")));
 
     read.addImagePullSecretsItem(new V1LocalObjectReference().name("ours"));
-    ApiException e = assertThrows(ApiException.class,
-        () -> core.replaceNamespacedServiceAccount("builder", "apps", read).execute());
+    ApiException e =
+        assertThrows(
+            ApiException.class,
+            () -> core.replaceNamespacedServiceAccount("builder", "apps", read).execute());
     assertEquals(409, e.getCode());
     assertEquals("Conflict", reason(e));
-    assertEquals(List.of("theirs"),
-        pullSecretNames(fake.get(V1ServiceAccount.class, "apps", "builder")));
+    assertEquals(
+        List.of("theirs"), pullSecretNames(fake.get(V1ServiceAccount.class, "apps", "builder")));
 
     V1ServiceAccount fresh = core.readNamespacedServiceAccount("builder", "apps").execute();
     fresh.addImagePullSecretsItem(new V1LocalObjectReference().name("ours"));
     V1ServiceAccount written =
         core.replaceNamespacedServiceAccount("builder", "apps", fresh).execute();
     assertEquals(List.of("theirs", "ours"), pullSecretNames(written));
-    assertTrue(Long.parseLong(written.getMetadata().getResourceVersion())
-        > Long.parseLong(fresh.getMetadata().getResourceVersion()));
+    assertTrue(
+        Long.parseLong(written.getMetadata().getResourceVersion())
+            > Long.parseLong(fresh.getMetadata().getResourceVersion()));
 
     // A no-op update keeps the resourceVersion, as upstream.
     V1ServiceAccount again =
         core.replaceNamespacedServiceAccount("builder", "apps", written).execute();
-    assertEquals(written.getMetadata().getResourceVersion(),
-        again.getMetadata().getResourceVersion());
+    assertEquals(
+        written.getMetadata().getResourceVersion(), again.getMetadata().getResourceVersion());
 
-    ApiException gone = assertThrows(ApiException.class,
-        () -> core.replaceNamespacedServiceAccount("nobody", "apps",
-            new V1ServiceAccount().metadata(new V1ObjectMeta().name("nobody"))).execute());
+    ApiException gone =
+        assertThrows(
+            ApiException.class,
+            () ->
+                core.replaceNamespacedServiceAccount(
+                        "nobody",
+                        "apps",
+                        new V1ServiceAccount().metadata(new V1ObjectMeta().name("nobody")))
+                    .execute());
     assertEquals(404, gone.getCode());
   }
 
@@ -261,27 +290,41 @@ class FakeKubeApiTest {
     namespace("apps");
     V1ServiceAccount sa = serviceAccount("apps", "builder", "a");
     String rv = sa.getMetadata().getResourceVersion();
-    String guarded = "[{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":\"" + rv
-        + "\"},{\"op\":\"add\",\"path\":\"/imagePullSecrets/-\",\"value\":{\"name\":\"b\"}}]";
+    String guarded =
+        "[{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":\""
+            + rv
+            + "\"},{\"op\":\"add\",\"path\":\"/imagePullSecrets/-\",\"value\":{\"name\":\"b\"}}]";
 
     V1ServiceAccount patched = patchSa("apps", "builder", V1Patch.PATCH_FORMAT_JSON_PATCH, guarded);
     assertEquals(List.of("a", "b"), pullSecretNames(patched));
-    assertEquals("application/json-patch+json",
+    assertEquals(
+        "application/json-patch+json",
         fake.requests("PATCH", "serviceaccounts").get(0).contentType());
 
     // Same patch again: the resourceVersion moved on, so the test op fails -> 422 Invalid.
-    ApiException stale = assertThrows(ApiException.class,
-        () -> patchSa("apps", "builder", V1Patch.PATCH_FORMAT_JSON_PATCH, guarded));
+    ApiException stale =
+        assertThrows(
+            ApiException.class,
+            () -> patchSa("apps", "builder", V1Patch.PATCH_FORMAT_JSON_PATCH, guarded));
     assertEquals(422, stale.getCode());
     assertEquals("Invalid", reason(stale));
 
-    ApiException missingPath = assertThrows(ApiException.class, () -> patchSa("apps", "builder",
-        V1Patch.PATCH_FORMAT_JSON_PATCH,
-        "[{\"op\":\"replace\",\"path\":\"/secrets/0/name\",\"value\":\"x\"}]"));
+    ApiException missingPath =
+        assertThrows(
+            ApiException.class,
+            () ->
+                patchSa(
+                    "apps",
+                    "builder",
+                    V1Patch.PATCH_FORMAT_JSON_PATCH,
+                    "[{\"op\":\"replace\",\"path\":\"/secrets/0/name\",\"value\":\"x\"}]"));
     assertEquals(422, missingPath.getCode());
 
     // Escapes in pointers, remove, move, copy.
-    patchSa("apps", "builder", V1Patch.PATCH_FORMAT_JSON_PATCH,
+    patchSa(
+        "apps",
+        "builder",
+        V1Patch.PATCH_FORMAT_JSON_PATCH,
         "[{\"op\":\"add\",\"path\":\"/metadata/annotations\",\"value\":{}},"
             + "{\"op\":\"add\",\"path\":\"/metadata/annotations/example.com~1a~0b\",\"value\":\"1\"},"
             + "{\"op\":\"copy\",\"from\":\"/metadata/annotations/example.com~1a~0b\","
@@ -297,29 +340,51 @@ class FakeKubeApiTest {
   void strategicMergePatchReplacesImagePullSecretsWhole() throws Exception {
     namespace("apps");
     serviceAccount("apps", "builder", "a", "b");
-    V1ServiceAccount sa = patchSa("apps", "builder", V1Patch.PATCH_FORMAT_STRATEGIC_MERGE_PATCH,
-        "{\"imagePullSecrets\":[{\"name\":\"c\"}]}");
+    V1ServiceAccount sa =
+        patchSa(
+            "apps",
+            "builder",
+            V1Patch.PATCH_FORMAT_STRATEGIC_MERGE_PATCH,
+            "{\"imagePullSecrets\":[{\"name\":\"c\"}]}");
     // No patchMergeKey on ServiceAccount.imagePullSecrets upstream: the list is replaced.
     assertEquals(List.of("c"), pullSecretNames(sa));
-    assertEquals("application/strategic-merge-patch+json",
+    assertEquals(
+        "application/strategic-merge-patch+json",
         fake.requests("PATCH", "serviceaccounts").get(0).contentType());
 
-    sa = patchSa("apps", "builder", V1Patch.PATCH_FORMAT_JSON_MERGE_PATCH,
-        "{\"metadata\":{\"labels\":{\"x\":\"y\"}},\"imagePullSecrets\":[{\"name\":\"d\"}]}");
+    sa =
+        patchSa(
+            "apps",
+            "builder",
+            V1Patch.PATCH_FORMAT_JSON_MERGE_PATCH,
+            "{\"metadata\":{\"labels\":{\"x\":\"y\"}},\"imagePullSecrets\":[{\"name\":\"d\"}]}");
     assertEquals(List.of("d"), pullSecretNames(sa));
     assertEquals("y", sa.getMetadata().getLabels().get("x"));
 
     // A merge patch carrying a stale resourceVersion is a conflict.
-    ApiException e = assertThrows(ApiException.class, () -> patchSa("apps", "builder",
-        V1Patch.PATCH_FORMAT_JSON_MERGE_PATCH,
-        "{\"metadata\":{\"resourceVersion\":\"1\"},\"imagePullSecrets\":[]}"));
+    ApiException e =
+        assertThrows(
+            ApiException.class,
+            () ->
+                patchSa(
+                    "apps",
+                    "builder",
+                    V1Patch.PATCH_FORMAT_JSON_MERGE_PATCH,
+                    "{\"metadata\":{\"resourceVersion\":\"1\"},\"imagePullSecrets\":[]}"));
     assertEquals(409, e.getCode());
 
     // The "secrets" list does have a merge key (name) upstream, and merges.
-    patchSa("apps", "builder", V1Patch.PATCH_FORMAT_STRATEGIC_MERGE_PATCH,
+    patchSa(
+        "apps",
+        "builder",
+        V1Patch.PATCH_FORMAT_STRATEGIC_MERGE_PATCH,
         "{\"secrets\":[{\"name\":\"s1\"}]}");
-    sa = patchSa("apps", "builder", V1Patch.PATCH_FORMAT_STRATEGIC_MERGE_PATCH,
-        "{\"secrets\":[{\"name\":\"s2\"}]}");
+    sa =
+        patchSa(
+            "apps",
+            "builder",
+            V1Patch.PATCH_FORMAT_STRATEGIC_MERGE_PATCH,
+            "{\"secrets\":[{\"name\":\"s2\"}]}");
     assertEquals(2, sa.getSecrets().size());
   }
 
@@ -330,19 +395,26 @@ class FakeKubeApiTest {
     V1ServiceAccount read = core.readNamespacedServiceAccount("default", "apps").execute();
 
     // Another actor appends a pull secret just before the controller's PATCH is served.
-    fake.onNextRequest(r -> r.method().equals("PATCH") && "serviceaccounts".equals(r.resource()),
-        r -> fake.mutate("serviceaccounts", r.namespace(), r.name(), json -> {
-          JsonObject ref = new JsonObject();
-          ref.addProperty("name", "racer");
-          json.getAsJsonArray("imagePullSecrets").add(ref);
-        }));
+    fake.onNextRequest(
+        r -> r.method().equals("PATCH") && "serviceaccounts".equals(r.resource()),
+        r ->
+            fake.mutate(
+                "serviceaccounts",
+                r.namespace(),
+                r.name(),
+                json -> {
+                  JsonObject ref = new JsonObject();
+                  ref.addProperty("name", "racer");
+                  json.getAsJsonArray("imagePullSecrets").add(ref);
+                }));
 
     // A blind strategic patch computed from the stale read would drop "racer" ...
     List<String> desired = new ArrayList<>(pullSecretNames(read));
     desired.add("registry-policy");
-    String blind = "{\"imagePullSecrets\":["
-        + desired.stream().map(n -> "{\"name\":\"" + n + "\"}").collect(Collectors.joining(","))
-        + "]}";
+    String blind =
+        "{\"imagePullSecrets\":["
+            + desired.stream().map(n -> "{\"name\":\"" + n + "\"}").collect(Collectors.joining(","))
+            + "]}";
     V1ServiceAccount lost =
         patchSa("apps", "default", V1Patch.PATCH_FORMAT_STRATEGIC_MERGE_PATCH, blind);
     assertEquals(List.of("user-added", "registry-policy"), pullSecretNames(lost));
@@ -350,16 +422,26 @@ class FakeKubeApiTest {
     // ... while a JSON patch guarded by the read's resourceVersion is refused and nothing is lost.
     fake.put(read); // back to the state the controller read (new resourceVersion)
     V1ServiceAccount reread = core.readNamespacedServiceAccount("default", "apps").execute();
-    fake.onNextRequest(r -> r.method().equals("PATCH"),
-        r -> fake.mutate(V1ServiceAccount.class, "apps", "default",
-            sa -> sa.addImagePullSecretsItem(new V1LocalObjectReference().name("racer"))));
-    String guarded = "[{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":\""
-        + reread.getMetadata().getResourceVersion() + "\"},"
-        + "{\"op\":\"add\",\"path\":\"/imagePullSecrets/-\",\"value\":{\"name\":\"registry-policy\"}}]";
-    ApiException e = assertThrows(ApiException.class,
-        () -> patchSa("apps", "default", V1Patch.PATCH_FORMAT_JSON_PATCH, guarded));
+    fake.onNextRequest(
+        r -> r.method().equals("PATCH"),
+        r ->
+            fake.mutate(
+                V1ServiceAccount.class,
+                "apps",
+                "default",
+                sa -> sa.addImagePullSecretsItem(new V1LocalObjectReference().name("racer"))));
+    String guarded =
+        "[{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":\""
+            + reread.getMetadata().getResourceVersion()
+            + "\"},"
+            + "{\"op\":\"add\",\"path\":\"/imagePullSecrets/-\",\"value\":{\"name\":\"registry-policy\"}}]";
+    ApiException e =
+        assertThrows(
+            ApiException.class,
+            () -> patchSa("apps", "default", V1Patch.PATCH_FORMAT_JSON_PATCH, guarded));
     assertEquals(422, e.getCode());
-    assertEquals(List.of("user-added", "racer"),
+    assertEquals(
+        List.of("user-added", "racer"),
         pullSecretNames(fake.get(V1ServiceAccount.class, "apps", "default")));
   }
 
@@ -367,16 +449,24 @@ class FakeKubeApiTest {
   void informersSeeAddedModifiedDeleted() throws Exception {
     SharedInformerFactory factory = new SharedInformerFactory(client);
     try {
-      SharedIndexInformer<V1Namespace> nsInformer = factory.sharedIndexInformerFor(
-          params -> core.listNamespace()
-              .resourceVersion(params.resourceVersion)
-              .timeoutSeconds(params.timeoutSeconds)
-              .watch(params.watch)
-              .buildCall(null),
-          V1Namespace.class, V1NamespaceList.class);
+      SharedIndexInformer<V1Namespace> nsInformer =
+          factory.sharedIndexInformerFor(
+              params ->
+                  core.listNamespace()
+                      .resourceVersion(params.resourceVersion)
+                      .timeoutSeconds(params.timeoutSeconds)
+                      .watch(params.watch)
+                      .buildCall(null),
+              V1Namespace.class,
+              V1NamespaceList.class);
       GenericKubernetesApi<V1ServiceAccount, V1ServiceAccountList> saApi =
-          new GenericKubernetesApi<>(V1ServiceAccount.class, V1ServiceAccountList.class, "", "v1",
-              "serviceaccounts", client);
+          new GenericKubernetesApi<>(
+              V1ServiceAccount.class,
+              V1ServiceAccountList.class,
+              "",
+              "v1",
+              "serviceaccounts",
+              client);
       SharedIndexInformer<V1ServiceAccount> saInformer =
           factory.sharedIndexInformerFor(saApi, V1ServiceAccount.class, 0);
       BlockingQueue<String> events = new LinkedBlockingQueue<>();
@@ -397,15 +487,18 @@ class FakeKubeApiTest {
       serviceAccount("tools", "two");
       assertEquals("sa ADDED apps/one", events.poll(10, TimeUnit.SECONDS));
       assertEquals("sa ADDED tools/two", events.poll(10, TimeUnit.SECONDS));
-      patchSa("tools", "two", V1Patch.PATCH_FORMAT_JSON_MERGE_PATCH,
+      patchSa(
+          "tools",
+          "two",
+          V1Patch.PATCH_FORMAT_JSON_MERGE_PATCH,
           "{\"imagePullSecrets\":[{\"name\":\"p\"}]}");
       assertEquals("sa MODIFIED tools/two", events.poll(10, TimeUnit.SECONDS));
       // ServiceAccount DELETE answers the deleted object (client-java expects V1ServiceAccount).
-      assertEquals("one",
+      assertEquals(
+          "one",
           core.deleteNamespacedServiceAccount("one", "apps").execute().getMetadata().getName());
       assertEquals("sa DELETED apps/one", events.poll(10, TimeUnit.SECONDS));
-      assertEquals(List.of("p"),
-          pullSecretNames(saInformer.getIndexer().getByKey("tools/two")));
+      assertEquals(List.of("p"), pullSecretNames(saInformer.getIndexer().getByKey("tools/two")));
 
       // What the informers sent: a list, then a watch from the list's resourceVersion.
       Request list = fake.requests("GET", "namespaces").get(0);
@@ -425,8 +518,8 @@ class FakeKubeApiTest {
     }
   }
 
-  private static <T extends io.kubernetes.client.common.KubernetesObject> ResourceEventHandler<T>
-      recorder(String prefix, BlockingQueue<String> sink) {
+  private static <T extends io.kubernetes.client.common.KubernetesObject>
+      ResourceEventHandler<T> recorder(String prefix, BlockingQueue<String> sink) {
     return new ResourceEventHandler<>() {
       private String id(T o) {
         String ns = o.getMetadata().getNamespace();
@@ -440,7 +533,9 @@ class FakeKubeApiTest {
 
       @Override
       public void onUpdate(T oldObj, T newObj) {
-        if (!oldObj.getMetadata().getResourceVersion()
+        if (!oldObj
+            .getMetadata()
+            .getResourceVersion()
             .equals(newObj.getMetadata().getResourceVersion())) {
           sink.add(prefix + " MODIFIED " + id(newObj));
         }
@@ -457,36 +552,41 @@ class FakeKubeApiTest {
   void informerRecoversFromCompactedHistoryByRelisting() throws Exception {
     SharedInformerFactory factory = new SharedInformerFactory(client);
     try {
-      SharedIndexInformer<V1Namespace> informer = factory.sharedIndexInformerFor(
-          params -> core.listNamespace()
-              .resourceVersion(params.resourceVersion)
-              .timeoutSeconds(params.timeoutSeconds)
-              .watch(params.watch)
-              .buildCall(null),
-          V1Namespace.class, V1NamespaceList.class);
+      SharedIndexInformer<V1Namespace> informer =
+          factory.sharedIndexInformerFor(
+              params ->
+                  core.listNamespace()
+                      .resourceVersion(params.resourceVersion)
+                      .timeoutSeconds(params.timeoutSeconds)
+                      .watch(params.watch)
+                      .buildCall(null),
+              V1Namespace.class,
+              V1NamespaceList.class);
       namespace("first");
       factory.startAllRegisteredInformers();
       await("synced", informer::hasSynced);
       await("watch open", () -> fake.activeWatches() == 1);
-      int listsBefore = (int) fake.requests("GET", "namespaces").stream()
-          .filter(r -> !r.isWatch()).count();
+      int listsBefore =
+          (int) fake.requests("GET", "namespaces").stream().filter(r -> !r.isWatch()).count();
 
       fake.compactHistory();
       fake.closeWatches(); // the informer re-watches from its old resourceVersion -> 410
       await("expired watch answered", () -> fake.expiredWatchCount() >= 1);
       namespace("after-compaction");
 
-      await("informer sees object created after compaction",
+      await(
+          "informer sees object created after compaction",
           () -> informer.getIndexer().getByKey("after-compaction") != null);
-      long listsAfter = fake.requests("GET", "namespaces").stream()
-          .filter(r -> !r.isWatch()).count();
+      long listsAfter =
+          fake.requests("GET", "namespaces").stream().filter(r -> !r.isWatch()).count();
       assertTrue(listsAfter > listsBefore, "informer relisted after 410");
       fake.requests("GET", "namespaces").forEach(r -> System.out.println("recovery: " + r));
 
       // And it watches again afterwards.
       await("watch re-opened", () -> fake.activeWatches() == 1);
       namespace("after-relist");
-      await("informer sees object via the new watch",
+      await(
+          "informer sees object via the new watch",
           () -> informer.getIndexer().getByKey("after-relist") != null);
       assertNotNull(informer.getIndexer().getByKey("first"));
     } finally {
@@ -512,34 +612,50 @@ class FakeKubeApiTest {
     namespace("b");
     namespace("c");
     namespace("d");
-    assertEquals("ERROR", rawWatch("/api/v1/namespaces?watch=1&resourceVersion=" + before)
-        .get(0).get("type").getAsString());
+    assertEquals(
+        "ERROR",
+        rawWatch("/api/v1/namespaces?watch=1&resourceVersion=" + before)
+            .get(0)
+            .get("type")
+            .getAsString());
   }
 
   @Test
   void watchStreamsSelectedChangesAndHonoursTimeout() throws Exception {
     namespace("apps");
     String rv = Long.toString(fake.resourceVersion());
-    V1ConfigMap a = core.createNamespacedConfigMap("apps", new V1ConfigMap()
-        .metadata(new V1ObjectMeta().name("a").putLabelsItem("app", "x"))).execute();
-    core.createNamespacedConfigMap("apps", new V1ConfigMap()
-        .metadata(new V1ObjectMeta().name("b").putLabelsItem("app", "y"))).execute();
+    V1ConfigMap a =
+        core.createNamespacedConfigMap(
+                "apps",
+                new V1ConfigMap().metadata(new V1ObjectMeta().name("a").putLabelsItem("app", "x")))
+            .execute();
+    core.createNamespacedConfigMap(
+            "apps",
+            new V1ConfigMap().metadata(new V1ObjectMeta().name("b").putLabelsItem("app", "y")))
+        .execute();
     // a leaves the selection: watchers of app=x see it as DELETED.
     a.getMetadata().putLabelsItem("app", "z");
     core.replaceNamespacedConfigMap("a", "apps", a).execute();
 
     long t0 = System.nanoTime();
-    List<JsonObject> events = rawWatch("/api/v1/namespaces/apps/configmaps?watch=true"
-        + "&resourceVersion=" + rv + "&labelSelector=app%3Dx&timeoutSeconds=1");
+    List<JsonObject> events =
+        rawWatch(
+            "/api/v1/namespaces/apps/configmaps?watch=true"
+                + "&resourceVersion="
+                + rv
+                + "&labelSelector=app%3Dx&timeoutSeconds=1");
     long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-    assertEquals(List.of("ADDED a", "DELETED a"),
+    assertEquals(
+        List.of("ADDED a", "DELETED a"),
         events.stream().map(FakeKubeApiTest::typeAndName).collect(Collectors.toList()));
     assertTrue(ms >= 900 && ms < 5000, "stream closed after timeoutSeconds, took " + ms);
 
     // Without a resourceVersion a watch starts with ADDED for what exists now.
-    events = rawWatch("/api/v1/configmaps?watch=true&timeoutSeconds=1"
-        + "&fieldSelector=metadata.name%3Db");
-    assertEquals(List.of("ADDED b"),
+    events =
+        rawWatch(
+            "/api/v1/configmaps?watch=true&timeoutSeconds=1" + "&fieldSelector=metadata.name%3Db");
+    assertEquals(
+        List.of("ADDED b"),
         events.stream().map(FakeKubeApiTest::typeAndName).collect(Collectors.toList()));
   }
 
@@ -548,14 +664,16 @@ class FakeKubeApiTest {
     namespace("apps");
     CountDownLatch ended = new CountDownLatch(1);
     List<JsonObject> seen = new ArrayList<>();
-    Thread t = new Thread(() -> {
-      try {
-        seen.addAll(rawWatch("/api/v1/namespaces?watch=true"));
-      } catch (Exception e) {
-        // the stream may also be cut; either way it must end
-      }
-      ended.countDown();
-    });
+    Thread t =
+        new Thread(
+            () -> {
+              try {
+                seen.addAll(rawWatch("/api/v1/namespaces?watch=true"));
+              } catch (Exception e) {
+                // the stream may also be cut; either way it must end
+              }
+              ended.countDown();
+            });
     t.start();
     await("watch open", () -> fake.activeWatches() == 1);
     fake.close();
@@ -592,32 +710,62 @@ class FakeKubeApiTest {
     cases.put("app=web,!canary", "a,b");
     cases.put("app notin (web)", "c,e");
     for (Map.Entry<String, String> c : cases.entrySet()) {
-      List<String> names = core.listConfigMapForAllNamespaces().labelSelector(c.getKey())
-          .execute().getItems().stream().map(cm -> cm.getMetadata().getName())
-          .collect(Collectors.toList());
+      List<String> names =
+          core
+              .listConfigMapForAllNamespaces()
+              .labelSelector(c.getKey())
+              .execute()
+              .getItems()
+              .stream()
+              .map(cm -> cm.getMetadata().getName())
+              .collect(Collectors.toList());
       assertEquals(c.getValue(), String.join(",", names), c.getKey());
     }
-    assertEquals(List.of("b"), core.listNamespacedConfigMap("one")
-        .fieldSelector("metadata.name=b").execute().getItems().stream()
-        .map(cm -> cm.getMetadata().getName()).collect(Collectors.toList()));
-    assertEquals(2, core.listConfigMapForAllNamespaces()
-        .fieldSelector("metadata.namespace=two").execute().getItems().size());
-    assertEquals(1, core.listConfigMapForAllNamespaces()
-        .fieldSelector("metadata.namespace=two,metadata.name!=d").execute().getItems().size());
+    assertEquals(
+        List.of("b"),
+        core
+            .listNamespacedConfigMap("one")
+            .fieldSelector("metadata.name=b")
+            .execute()
+            .getItems()
+            .stream()
+            .map(cm -> cm.getMetadata().getName())
+            .collect(Collectors.toList()));
+    assertEquals(
+        2,
+        core.listConfigMapForAllNamespaces()
+            .fieldSelector("metadata.namespace=two")
+            .execute()
+            .getItems()
+            .size());
+    assertEquals(
+        1,
+        core.listConfigMapForAllNamespaces()
+            .fieldSelector("metadata.namespace=two,metadata.name!=d")
+            .execute()
+            .getItems()
+            .size());
 
-    ApiException badLabel = assertThrows(ApiException.class,
-        () -> core.listConfigMapForAllNamespaces().labelSelector("app in (web").execute());
+    ApiException badLabel =
+        assertThrows(
+            ApiException.class,
+            () -> core.listConfigMapForAllNamespaces().labelSelector("app in (web").execute());
     assertEquals(400, badLabel.getCode());
-    ApiException badField = assertThrows(ApiException.class,
-        () -> core.listConfigMapForAllNamespaces().fieldSelector("data.x=1").execute());
+    ApiException badField =
+        assertThrows(
+            ApiException.class,
+            () -> core.listConfigMapForAllNamespaces().fieldSelector("data.x=1").execute());
     assertEquals(400, badField.getCode());
 
     // limit/continue pages through the same result.
     var page1 = core.listConfigMapForAllNamespaces().limit(2).execute();
     assertEquals(2, page1.getItems().size());
     assertNotNull(page1.getMetadata().getContinue());
-    var page2 = core.listConfigMapForAllNamespaces().limit(10)
-        ._continue(page1.getMetadata().getContinue()).execute();
+    var page2 =
+        core.listConfigMapForAllNamespaces()
+            .limit(10)
+            ._continue(page1.getMetadata().getContinue())
+            .execute();
     assertEquals(3, page2.getItems().size());
     assertNull(page2.getMetadata().getContinue());
     assertNotNull(page1.getMetadata().getResourceVersion());
@@ -630,8 +778,9 @@ class FakeKubeApiTest {
     serviceAccount("doomed", "sa");
     core.createNamespacedSecret("doomed", new V1Secret().metadata(new V1ObjectMeta().name("s")))
         .execute();
-    core.createNamespacedConfigMap("doomed",
-        new V1ConfigMap().metadata(new V1ObjectMeta().name("c"))).execute();
+    core.createNamespacedConfigMap(
+            "doomed", new V1ConfigMap().metadata(new V1ObjectMeta().name("c")))
+        .execute();
     core.createNamespacedSecret("kept", new V1Secret().metadata(new V1ObjectMeta().name("s")))
         .execute();
     fake.create(new V1Lease().metadata(new V1ObjectMeta().name("l").namespace("doomed")));
@@ -655,13 +804,21 @@ class FakeKubeApiTest {
 
     List<JsonObject> events =
         rawWatch("/api/v1/secrets?watch=true&timeoutSeconds=1&resourceVersion=" + rv);
-    assertEquals(List.of("DELETED s"),
+    assertEquals(
+        List.of("DELETED s"),
         events.stream().map(FakeKubeApiTest::typeAndName).collect(Collectors.toList()));
-    assertEquals("doomed", events.get(0).getAsJsonObject("object").getAsJsonObject("metadata")
-        .get("namespace").getAsString());
+    assertEquals(
+        "doomed",
+        events
+            .get(0)
+            .getAsJsonObject("object")
+            .getAsJsonObject("metadata")
+            .get("namespace")
+            .getAsString());
     List<JsonObject> nsEvents =
         rawWatch("/api/v1/namespaces?watch=true&timeoutSeconds=1&resourceVersion=" + rv);
-    assertEquals(List.of("MODIFIED doomed", "DELETED doomed"),
+    assertEquals(
+        List.of("MODIFIED doomed", "DELETED doomed"),
         nsEvents.stream().map(FakeKubeApiTest::typeAndName).collect(Collectors.toList()));
 
     // client-java's typed deleteNamespace declares V1Status although the API answers the
@@ -671,33 +828,54 @@ class FakeKubeApiTest {
     assertNull(fake.get("namespaces", null, "doomed-too"));
 
     // A plain object DELETE answers a Status, which client-java parses.
-    assertEquals("Success",
-        core.deleteNamespacedSecret("s", "kept").execute().getStatus());
-    ApiException again = assertThrows(ApiException.class,
-        () -> core.deleteNamespacedSecret("s", "kept").execute());
+    assertEquals("Success", core.deleteNamespacedSecret("s", "kept").execute().getStatus());
+    ApiException again =
+        assertThrows(ApiException.class, () -> core.deleteNamespacedSecret("s", "kept").execute());
     assertEquals(404, again.getCode());
   }
 
   @Test
   void dockerConfigJsonSecretsMustHoldJson() throws Exception {
     namespace("apps");
-    V1Secret bad = new V1Secret().metadata(new V1ObjectMeta().name("pull").namespace("apps"))
-        .type("kubernetes.io/dockerconfigjson").data(java.util.Map.of(".dockerconfigjson",
-            "not json".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-    ApiException e = assertThrows(ApiException.class, () -> core.createNamespacedSecret("apps", bad).execute());
+    V1Secret bad =
+        new V1Secret()
+            .metadata(new V1ObjectMeta().name("pull").namespace("apps"))
+            .type("kubernetes.io/dockerconfigjson")
+            .data(
+                java.util.Map.of(
+                    ".dockerconfigjson",
+                    "not json".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    ApiException e =
+        assertThrows(ApiException.class, () -> core.createNamespacedSecret("apps", bad).execute());
     assertEquals(422, e.getCode());
     assertFalse(e.getResponseBody().contains("not json"), "the contents are not echoed");
-    V1Secret missing = new V1Secret().metadata(new V1ObjectMeta().name("pull").namespace("apps"))
-        .type("kubernetes.io/dockerconfigjson").data(java.util.Map.of());
-    assertEquals(422, assertThrows(ApiException.class,
-        () -> core.createNamespacedSecret("apps", missing).execute()).getCode());
-    V1Secret good = new V1Secret().metadata(new V1ObjectMeta().name("pull").namespace("apps"))
-        .type("kubernetes.io/dockerconfigjson").stringData(java.util.Map.of(".dockerconfigjson", "{\"auths\":{}}"));
-    assertEquals(201, core.createNamespacedSecret("apps", good).executeWithHttpInfo().getStatusCode());
+    V1Secret missing =
+        new V1Secret()
+            .metadata(new V1ObjectMeta().name("pull").namespace("apps"))
+            .type("kubernetes.io/dockerconfigjson")
+            .data(java.util.Map.of());
+    assertEquals(
+        422,
+        assertThrows(
+                ApiException.class, () -> core.createNamespacedSecret("apps", missing).execute())
+            .getCode());
+    V1Secret good =
+        new V1Secret()
+            .metadata(new V1ObjectMeta().name("pull").namespace("apps"))
+            .type("kubernetes.io/dockerconfigjson")
+            .stringData(java.util.Map.of(".dockerconfigjson", "{\"auths\":{}}"));
+    assertEquals(
+        201, core.createNamespacedSecret("apps", good).executeWithHttpInfo().getStatusCode());
     V1Secret stored = core.readNamespacedSecret("pull", "apps").execute();
-    stored.setData(java.util.Map.of(".dockerconfigjson", "{".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-    assertEquals(422, assertThrows(ApiException.class,
-        () -> core.replaceNamespacedSecret("pull", "apps", stored).execute()).getCode());
+    stored.setData(
+        java.util.Map.of(
+            ".dockerconfigjson", "{".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    assertEquals(
+        422,
+        assertThrows(
+                ApiException.class,
+                () -> core.replaceNamespacedSecret("pull", "apps", stored).execute())
+            .getCode());
   }
 
   @Test
@@ -705,31 +883,67 @@ class FakeKubeApiTest {
     namespace("default");
     namespace("apps");
     // About a Namespace (cluster-scoped): no involvedObject.namespace, recorded in "default".
-    assertEquals(201, core.createNamespacedEvent("default", event("default", "Namespace", "apps", null))
-        .executeWithHttpInfo().getStatusCode());
-    ApiException inApps = assertThrows(ApiException.class,
-        () -> core.createNamespacedEvent("apps", event("apps", "Namespace", "apps", null)).execute());
+    assertEquals(
+        201,
+        core.createNamespacedEvent("default", event("default", "Namespace", "apps", null))
+            .executeWithHttpInfo()
+            .getStatusCode());
+    ApiException inApps =
+        assertThrows(
+            ApiException.class,
+            () ->
+                core.createNamespacedEvent("apps", event("apps", "Namespace", "apps", null))
+                    .execute());
     assertEquals(422, inApps.getCode());
-    assertTrue(inApps.getResponseBody().contains("does not match event.namespace"), inApps.getResponseBody());
-    ApiException named = assertThrows(ApiException.class,
-        () -> core.createNamespacedEvent("apps", event("apps", "Namespace", "apps", "apps")).execute());
+    assertTrue(
+        inApps.getResponseBody().contains("does not match event.namespace"),
+        inApps.getResponseBody());
+    ApiException named =
+        assertThrows(
+            ApiException.class,
+            () ->
+                core.createNamespacedEvent("apps", event("apps", "Namespace", "apps", "apps"))
+                    .execute());
     assertEquals(422, named.getCode());
     // About a namespaced object: in its namespace, which must be named.
-    assertEquals(201, core.createNamespacedEvent("apps", event("apps", "Secret", "s", "apps"))
-        .executeWithHttpInfo().getStatusCode());
-    assertEquals(422, assertThrows(ApiException.class,
-        () -> core.createNamespacedEvent("default", event("default", "Secret", "s", "apps")).execute()).getCode());
-    assertEquals(422, assertThrows(ApiException.class,
-        () -> core.createNamespacedEvent("apps", event("apps", "Secret", "s", null)).execute()).getCode());
+    assertEquals(
+        201,
+        core.createNamespacedEvent("apps", event("apps", "Secret", "s", "apps"))
+            .executeWithHttpInfo()
+            .getStatusCode());
+    assertEquals(
+        422,
+        assertThrows(
+                ApiException.class,
+                () ->
+                    core.createNamespacedEvent("default", event("default", "Secret", "s", "apps"))
+                        .execute())
+            .getCode());
+    assertEquals(
+        422,
+        assertThrows(
+                ApiException.class,
+                () ->
+                    core.createNamespacedEvent("apps", event("apps", "Secret", "s", null))
+                        .execute())
+            .getCode());
   }
 
-  private static io.kubernetes.client.openapi.models.CoreV1Event event(String ns, String kind, String name,
-      String involvedNs) {
-    return new io.kubernetes.client.openapi.models.CoreV1Event().apiVersion("v1").kind("Event")
+  private static io.kubernetes.client.openapi.models.CoreV1Event event(
+      String ns, String kind, String name, String involvedNs) {
+    return new io.kubernetes.client.openapi.models.CoreV1Event()
+        .apiVersion("v1")
+        .kind("Event")
         .metadata(new V1ObjectMeta().namespace(ns).name(name + "." + System.nanoTime()))
-        .involvedObject(new io.kubernetes.client.openapi.models.V1ObjectReference().apiVersion("v1").kind(kind)
-            .name(name).namespace(involvedNs))
-        .reason("Test").message("m").type("Normal");
+        .involvedObject(
+            new io.kubernetes.client.openapi.models.V1ObjectReference()
+                .apiVersion("v1")
+                .kind(kind)
+                .name(name)
+                .namespace(involvedNs))
+        .reason("Test")
+        .message("m")
+        .type("Normal");
   }
 
   @Test
@@ -741,7 +955,7 @@ class FakeKubeApiTest {
     LeaderElector a = elector("a", fake.newClient());
     LeaderElector b = elector("b", fake.newClient());
     Thread ta = new Thread(() -> a.run(aLeads::countDown, aStopped::countDown), "elector-a");
-    Thread tb = new Thread(() -> b.run(bLeads::countDown, () -> { }), "elector-b");
+    Thread tb = new Thread(() -> b.run(bLeads::countDown, () -> {}), "elector-b");
     try {
       ta.start();
       assertTrue(aLeads.await(10, TimeUnit.SECONDS), "a acquires the lease");
@@ -753,8 +967,12 @@ class FakeKubeApiTest {
       assertFalse(bLeads.await(1500, TimeUnit.MILLISECONDS), "b waits while a renews");
 
       // a's renewals now fail (as if a were partitioned away); b takes over after expiry.
-      fake.failWhen(r -> "leases".equals(r.resource()) && r.method().equals("PUT")
-          && r.body().contains("\"holderIdentity\":\"a\""), 500);
+      fake.failWhen(
+          r ->
+              "leases".equals(r.resource())
+                  && r.method().equals("PUT")
+                  && r.body().contains("\"holderIdentity\":\"a\""),
+          500);
       assertTrue(aStopped.await(10, TimeUnit.SECONDS), "a gives up after its renew deadline");
       assertTrue(bLeads.await(15, TimeUnit.SECONDS), "b takes over");
       lease = fake.get(V1Lease.class, "registry-policy", "registry-policy-controller");
@@ -772,70 +990,112 @@ class FakeKubeApiTest {
   private static LeaderElector elector(String id, ApiClient c) {
     LeaseLock lock = new LeaseLock("registry-policy", "registry-policy-controller", id, c);
     // Renewals have 3 s to get through, so a loaded machine does not hand over by accident.
-    return new LeaderElector(new LeaderElectionConfig(lock, Duration.ofSeconds(4),
-        Duration.ofSeconds(3), Duration.ofMillis(200)));
+    return new LeaderElector(
+        new LeaderElectionConfig(
+            lock, Duration.ofSeconds(4), Duration.ofSeconds(3), Duration.ofMillis(200)));
   }
 
   @Test
   void applyPatchUpsertsAndReplacesAtomicLists() throws Exception {
     namespace("apps");
-    String applied = "{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\","
-        + "\"metadata\":{\"name\":\"ci\",\"namespace\":\"apps\"},"
-        + "\"imagePullSecrets\":[{\"name\":\"a\"}]}";
-    V1ServiceAccount sa = PatchUtils.patch(V1ServiceAccount.class,
-        () -> core.patchNamespacedServiceAccount("ci", "apps", new V1Patch(applied))
-            .fieldManager("registry-policy").force(true).buildCall(null),
-        V1Patch.PATCH_FORMAT_APPLY_YAML, client);
+    String applied =
+        "{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\","
+            + "\"metadata\":{\"name\":\"ci\",\"namespace\":\"apps\"},"
+            + "\"imagePullSecrets\":[{\"name\":\"a\"}]}";
+    V1ServiceAccount sa =
+        PatchUtils.patch(
+            V1ServiceAccount.class,
+            () ->
+                core.patchNamespacedServiceAccount("ci", "apps", new V1Patch(applied))
+                    .fieldManager("registry-policy")
+                    .force(true)
+                    .buildCall(null),
+            V1Patch.PATCH_FORMAT_APPLY_YAML,
+            client);
     assertEquals(List.of("a"), pullSecretNames(sa)); // created by apply
-    assertEquals("application/apply-patch+yaml",
+    assertEquals(
+        "application/apply-patch+yaml",
         fake.requests("PATCH", "serviceaccounts").get(0).contentType());
-    sa = PatchUtils.patch(V1ServiceAccount.class,
-        () -> core.patchNamespacedServiceAccount("ci", "apps",
-            new V1Patch(applied.replace("\"a\"", "\"b\""))).fieldManager("registry-policy")
-            .force(true).buildCall(null),
-        V1Patch.PATCH_FORMAT_APPLY_YAML, client);
+    sa =
+        PatchUtils.patch(
+            V1ServiceAccount.class,
+            () ->
+                core.patchNamespacedServiceAccount(
+                        "ci", "apps", new V1Patch(applied.replace("\"a\"", "\"b\"")))
+                    .fieldManager("registry-policy")
+                    .force(true)
+                    .buildCall(null),
+            V1Patch.PATCH_FORMAT_APPLY_YAML,
+            client);
     assertEquals(List.of("b"), pullSecretNames(sa));
 
-    ApiException noManager = assertThrows(ApiException.class, () -> PatchUtils.patch(
-        V1ServiceAccount.class,
-        () -> core.patchNamespacedServiceAccount("ci", "apps", new V1Patch(applied))
-            .buildCall(null),
-        V1Patch.PATCH_FORMAT_APPLY_YAML, client));
+    ApiException noManager =
+        assertThrows(
+            ApiException.class,
+            () ->
+                PatchUtils.patch(
+                    V1ServiceAccount.class,
+                    () ->
+                        core.patchNamespacedServiceAccount("ci", "apps", new V1Patch(applied))
+                            .buildCall(null),
+                    V1Patch.PATCH_FORMAT_APPLY_YAML,
+                    client));
     assertEquals(422, noManager.getCode());
-    ApiException yaml = assertThrows(ApiException.class, () -> PatchUtils.patch(
-        V1ServiceAccount.class,
-        () -> core.patchNamespacedServiceAccount("ci", "apps",
-            new V1Patch("imagePullSecrets:\n- name: c\n")).fieldManager("m").buildCall(null),
-        V1Patch.PATCH_FORMAT_APPLY_YAML, client));
+    ApiException yaml =
+        assertThrows(
+            ApiException.class,
+            () ->
+                PatchUtils.patch(
+                    V1ServiceAccount.class,
+                    () ->
+                        core.patchNamespacedServiceAccount(
+                                "ci", "apps", new V1Patch("imagePullSecrets:\n- name: c\n"))
+                            .fieldManager("m")
+                            .buildCall(null),
+                    V1Patch.PATCH_FORMAT_APPLY_YAML,
+                    client));
     assertEquals(415, yaml.getCode());
   }
 
   @Test
   void statusSubresourceIsSeparateFromTheMainResource() throws Exception {
     AdmissionregistrationV1Api adm = new AdmissionregistrationV1Api(client);
-    adm.createValidatingAdmissionPolicy(new V1ValidatingAdmissionPolicy()
-        .metadata(new V1ObjectMeta().name("p"))
-        .spec(new V1ValidatingAdmissionPolicySpec()
-            .addValidationsItem(new V1Validation().expression("true")))).execute();
+    adm.createValidatingAdmissionPolicy(
+            new V1ValidatingAdmissionPolicy()
+                .metadata(new V1ObjectMeta().name("p"))
+                .spec(
+                    new V1ValidatingAdmissionPolicySpec()
+                        .addValidationsItem(new V1Validation().expression("true"))))
+        .execute();
     String both = "{\"status\":{\"observedGeneration\":1},\"spec\":{\"failurePolicy\":\"Ignore\"}}";
     // Calling a typed patch method without PatchUtils sends a Content-Type the API refuses.
-    ApiException plain = assertThrows(ApiException.class,
-        () -> adm.patchValidatingAdmissionPolicyStatus("p", new V1Patch(both)).execute());
+    ApiException plain =
+        assertThrows(
+            ApiException.class,
+            () -> adm.patchValidatingAdmissionPolicyStatus("p", new V1Patch(both)).execute());
     assertEquals(415, plain.getCode());
-    System.out.println("typed patch without PatchUtils sent Content-Type "
-        + fake.requests("PATCH", "validatingadmissionpolicies").get(0).contentType());
+    System.out.println(
+        "typed patch without PatchUtils sent Content-Type "
+            + fake.requests("PATCH", "validatingadmissionpolicies").get(0).contentType());
 
-    V1ValidatingAdmissionPolicy withStatus = PatchUtils.patch(V1ValidatingAdmissionPolicy.class,
-        () -> adm.patchValidatingAdmissionPolicyStatus("p", new V1Patch(both)).buildCall(null),
-        V1Patch.PATCH_FORMAT_JSON_MERGE_PATCH, client);
+    V1ValidatingAdmissionPolicy withStatus =
+        PatchUtils.patch(
+            V1ValidatingAdmissionPolicy.class,
+            () -> adm.patchValidatingAdmissionPolicyStatus("p", new V1Patch(both)).buildCall(null),
+            V1Patch.PATCH_FORMAT_JSON_MERGE_PATCH,
+            client);
     assertEquals(1L, withStatus.getStatus().getObservedGeneration());
     assertNull(withStatus.getSpec().getFailurePolicy(), "status writes ignore spec");
     assertEquals(1L, withStatus.getMetadata().getGeneration());
 
-    V1ValidatingAdmissionPolicy main = PatchUtils.patch(V1ValidatingAdmissionPolicy.class,
-        () -> adm.patchValidatingAdmissionPolicy("p", new V1Patch(both.replace("1}", "7}")))
-            .buildCall(null),
-        V1Patch.PATCH_FORMAT_JSON_MERGE_PATCH, client);
+    V1ValidatingAdmissionPolicy main =
+        PatchUtils.patch(
+            V1ValidatingAdmissionPolicy.class,
+            () ->
+                adm.patchValidatingAdmissionPolicy("p", new V1Patch(both.replace("1}", "7}")))
+                    .buildCall(null),
+            V1Patch.PATCH_FORMAT_JSON_MERGE_PATCH,
+            client);
     assertEquals(1L, main.getStatus().getObservedGeneration(), "main writes ignore status");
     assertEquals("Ignore", main.getSpec().getFailurePolicy());
     assertEquals(2L, main.getMetadata().getGeneration());
@@ -844,32 +1104,49 @@ class FakeKubeApiTest {
   @Test
   void admissionPoliciesDiscoveryAndVersion() throws Exception {
     AdmissionregistrationV1Api adm = new AdmissionregistrationV1Api(client);
-    ApiResponse<V1ValidatingAdmissionPolicy> created = adm.createValidatingAdmissionPolicy(
-        new V1ValidatingAdmissionPolicy().metadata(new V1ObjectMeta().name("registry-allowlist"))
-            .spec(new V1ValidatingAdmissionPolicySpec().failurePolicy("Fail")
-                .addValidationsItem(new V1Validation().expression("true"))))
-        .executeWithHttpInfo();
+    ApiResponse<V1ValidatingAdmissionPolicy> created =
+        adm.createValidatingAdmissionPolicy(
+                new V1ValidatingAdmissionPolicy()
+                    .metadata(new V1ObjectMeta().name("registry-allowlist"))
+                    .spec(
+                        new V1ValidatingAdmissionPolicySpec()
+                            .failurePolicy("Fail")
+                            .addValidationsItem(new V1Validation().expression("true"))))
+            .executeWithHttpInfo();
     assertEquals(201, created.getStatusCode());
-    adm.createValidatingAdmissionPolicyBinding(new V1ValidatingAdmissionPolicyBinding()
-        .metadata(new V1ObjectMeta().name("registry-allowlist-binding"))
-        .spec(new V1ValidatingAdmissionPolicyBindingSpec().policyName("registry-allowlist")
-            .validationActions(List.of("Deny")))).execute();
+    adm.createValidatingAdmissionPolicyBinding(
+            new V1ValidatingAdmissionPolicyBinding()
+                .metadata(new V1ObjectMeta().name("registry-allowlist-binding"))
+                .spec(
+                    new V1ValidatingAdmissionPolicyBindingSpec()
+                        .policyName("registry-allowlist")
+                        .validationActions(List.of("Deny"))))
+        .execute();
     assertEquals(1, adm.listValidatingAdmissionPolicyBinding().execute().getItems().size());
 
-    Object listed = new CustomObjectsApi(client).listClusterCustomObject(
-        "admissionregistration.k8s.io", "v1", "validatingadmissionpolicies").execute();
+    Object listed =
+        new CustomObjectsApi(client)
+            .listClusterCustomObject(
+                "admissionregistration.k8s.io", "v1", "validatingadmissionpolicies")
+            .execute();
     assertTrue(listed.toString().contains("registry-allowlist"));
 
-    GenericKubernetesApi<V1ValidatingAdmissionPolicy, ?> generic = new GenericKubernetesApi<>(
-        V1ValidatingAdmissionPolicy.class,
-        io.kubernetes.client.openapi.models.V1ValidatingAdmissionPolicyList.class,
-        "admissionregistration.k8s.io", "v1", "validatingadmissionpolicies", client);
-    KubernetesApiResponse<V1ValidatingAdmissionPolicy> patched = generic.patch(
-        "registry-allowlist", V1Patch.PATCH_FORMAT_JSON_PATCH, new V1Patch(
-            "[{\"op\":\"replace\",\"path\":\"/spec/validations/0/expression\",\"value\":\"false\"}]"));
+    GenericKubernetesApi<V1ValidatingAdmissionPolicy, ?> generic =
+        new GenericKubernetesApi<>(
+            V1ValidatingAdmissionPolicy.class,
+            io.kubernetes.client.openapi.models.V1ValidatingAdmissionPolicyList.class,
+            "admissionregistration.k8s.io",
+            "v1",
+            "validatingadmissionpolicies",
+            client);
+    KubernetesApiResponse<V1ValidatingAdmissionPolicy> patched =
+        generic.patch(
+            "registry-allowlist",
+            V1Patch.PATCH_FORMAT_JSON_PATCH,
+            new V1Patch(
+                "[{\"op\":\"replace\",\"path\":\"/spec/validations/0/expression\",\"value\":\"false\"}]"));
     assertTrue(patched.isSuccess(), () -> String.valueOf(patched.getStatus()));
-    assertEquals("false",
-        patched.getObject().getSpec().getValidations().get(0).getExpression());
+    assertEquals("false", patched.getObject().getSpec().getValidations().get(0).getExpression());
     assertEquals(2L, patched.getObject().getMetadata().getGeneration());
 
     VersionInfo version = new VersionApi(client).getCode().execute();
@@ -878,13 +1155,13 @@ class FakeKubeApiTest {
     JsonArray list = groups.getAsJsonArray("groups");
     assertTrue(list.toString().contains("coordination.k8s.io/v1"));
     assertTrue(get("/api/v1").contains("\"serviceaccounts\""));
-    assertTrue(get("/apis/admissionregistration.k8s.io/v1")
-        .contains("validatingadmissionpolicybindings"));
+    assertTrue(
+        get("/apis/admissionregistration.k8s.io/v1").contains("validatingadmissionpolicybindings"));
   }
 
   private String get(String path) throws Exception {
-    HttpURLConnection c = (HttpURLConnection) URI.create(fake.baseUrl() + path).toURL()
-        .openConnection();
+    HttpURLConnection c =
+        (HttpURLConnection) URI.create(fake.baseUrl() + path).toURL().openConnection();
     assertEquals(200, c.getResponseCode());
     return new String(c.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
   }
@@ -894,20 +1171,21 @@ class FakeKubeApiTest {
     namespace("apps");
     fake.resetCounters();
     fake.failNext("GET", "/serviceaccounts", 503);
-    ApiException e = assertThrows(ApiException.class,
-        () -> core.listNamespacedServiceAccount("apps").execute());
+    ApiException e =
+        assertThrows(ApiException.class, () -> core.listNamespacedServiceAccount("apps").execute());
     assertEquals(503, e.getCode());
     assertEquals("ServiceUnavailable", reason(e));
     assertEquals(0, core.listNamespacedServiceAccount("apps").execute().getItems().size());
 
     FakeKubeApi.Registration failWrites = fake.failWhen(x -> x.isWrite(), 500);
-    assertEquals(500, assertThrows(ApiException.class, () -> serviceAccount("apps", "x"))
-        .getCode());
+    assertEquals(
+        500, assertThrows(ApiException.class, () -> serviceAccount("apps", "x")).getCode());
     failWrites.close();
     serviceAccount("apps", "x");
     assertEquals(2, fake.writes());
     assertEquals(2, fake.writes("serviceaccounts"));
-    assertEquals(List.of(503, 200, 500, 201),
+    assertEquals(
+        List.of(503, 200, 500, 201),
         fake.requests().stream().map(Request::code).collect(Collectors.toList()));
     fake.resetCounters();
     assertEquals(0, fake.writes());

@@ -11,8 +11,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The three patch formats: JSON Patch (RFC 6902), JSON merge patch (RFC 7386) and a small
- * strategic merge patch. All return a new document and never modify their arguments.
+ * The three patch formats: JSON Patch (RFC 6902), JSON merge patch (RFC 7386) and a small strategic
+ * merge patch. All return a new document and never modify their arguments.
  */
 final class Patches {
   private Patches() {}
@@ -47,34 +47,42 @@ final class Patches {
           root = remove(root, path, index);
           root = add(root, path, value(op, index));
           break;
-        case "move": {
-          List<String> from = pointer(string(op, "from", index));
-          if (path.size() > from.size() && path.subList(0, from.size()).equals(from)) {
-            throw StatusException.invalid("json patch operation " + index
-                + " (move): cannot move a value into one of its children");
+        case "move":
+          {
+            List<String> from = pointer(string(op, "from", index));
+            if (path.size() > from.size() && path.subList(0, from.size()).equals(from)) {
+              throw StatusException.invalid(
+                  "json patch operation "
+                      + index
+                      + " (move): cannot move a value into one of its children");
+            }
+            JsonElement v = get(root, from, index).deepCopy();
+            root = remove(root, from, index);
+            root = add(root, path, v);
+            break;
           }
-          JsonElement v = get(root, from, index).deepCopy();
-          root = remove(root, from, index);
-          root = add(root, path, v);
-          break;
-        }
-        case "copy": {
-          List<String> from = pointer(string(op, "from", index));
-          root = add(root, path, get(root, from, index).deepCopy());
-          break;
-        }
-        case "test": {
-          JsonElement expected = value(op, index);
-          JsonElement actual = find(root, path);
-          if (actual == null || !sameJson(actual, expected)) {
-            throw StatusException.invalid("the server rejected our request due to an error in"
-                + " our request: testing value " + op.get("path").getAsString() + " failed");
+        case "copy":
+          {
+            List<String> from = pointer(string(op, "from", index));
+            root = add(root, path, get(root, from, index).deepCopy());
+            break;
           }
-          break;
-        }
+        case "test":
+          {
+            JsonElement expected = value(op, index);
+            JsonElement actual = find(root, path);
+            if (actual == null || !sameJson(actual, expected)) {
+              throw StatusException.invalid(
+                  "the server rejected our request due to an error in"
+                      + " our request: testing value "
+                      + op.get("path").getAsString()
+                      + " failed");
+            }
+            break;
+          }
         default:
-          throw StatusException.badRequest("json patch operation " + index
-              + ": unexpected op \"" + kind + "\"");
+          throw StatusException.badRequest(
+              "json patch operation " + index + ": unexpected op \"" + kind + "\"");
       }
       index++;
     }
@@ -159,9 +167,11 @@ final class Patches {
         items.forEach(a::add);
       }
     } else {
-      throw StatusException.invalid("the server rejected our request due to an error in our"
-          + " request: add operation does not apply: doc is missing path: \""
-          + render(path) + "\"");
+      throw StatusException.invalid(
+          "the server rejected our request due to an error in our"
+              + " request: add operation does not apply: doc is missing path: \""
+              + render(path)
+              + "\"");
     }
     return root;
   }
@@ -192,8 +202,11 @@ final class Patches {
     int i = ok ? Integer.parseInt(token) : -1;
     if (!ok || i > max) {
       if (strict) {
-        throw StatusException.invalid("the server rejected our request due to an error in our"
-            + " request: array index \"" + token + "\" out of bounds");
+        throw StatusException.invalid(
+            "the server rejected our request due to an error in our"
+                + " request: array index \""
+                + token
+                + "\" out of bounds");
       }
       return -1;
     }
@@ -201,9 +214,13 @@ final class Patches {
   }
 
   private static StatusException missing(List<String> path, int index) {
-    return StatusException.invalid("the server rejected our request due to an error in our"
-        + " request: json patch operation " + index + ": doc is missing path: \""
-        + render(path) + "\"");
+    return StatusException.invalid(
+        "the server rejected our request due to an error in our"
+            + " request: json patch operation "
+            + index
+            + ": doc is missing path: \""
+            + render(path)
+            + "\"");
   }
 
   private static String render(List<String> path) {
@@ -216,8 +233,10 @@ final class Patches {
 
   /** JSON equality that treats 1 and 1.0 alike. */
   static boolean sameJson(JsonElement a, JsonElement b) {
-    if (a.isJsonPrimitive() && b.isJsonPrimitive()
-        && a.getAsJsonPrimitive().isNumber() && b.getAsJsonPrimitive().isNumber()) {
+    if (a.isJsonPrimitive()
+        && b.isJsonPrimitive()
+        && a.getAsJsonPrimitive().isNumber()
+        && b.getAsJsonPrimitive().isNumber()) {
       return a.getAsBigDecimal().compareTo(b.getAsBigDecimal()) == 0;
     }
     if (a.isJsonObject() && b.isJsonObject()) {
@@ -255,8 +274,10 @@ final class Patches {
     if (patch == null || !patch.isJsonObject()) {
       return patch == null ? JsonNull.INSTANCE : patch.deepCopy();
     }
-    JsonObject out = target != null && target.isJsonObject()
-        ? target.getAsJsonObject().deepCopy() : new JsonObject();
+    JsonObject out =
+        target != null && target.isJsonObject()
+            ? target.getAsJsonObject().deepCopy()
+            : new JsonObject();
     for (Map.Entry<String, JsonElement> e : patch.getAsJsonObject().entrySet()) {
       if (e.getValue().isJsonNull()) {
         out.remove(e.getKey());
@@ -271,15 +292,16 @@ final class Patches {
 
   /**
    * List fields that merge instead of being replaced, keyed by "Kind:dotted.path" or
-   * "*:dotted.path". The value is the merge key, or "" for a list of scalars merged as a set.
-   * Every other list is replaced whole - notably {@code ServiceAccount.imagePullSecrets}, which
-   * upstream declares without a merge key.
+   * "*:dotted.path". The value is the merge key, or "" for a list of scalars merged as a set. Every
+   * other list is replaced whole - notably {@code ServiceAccount.imagePullSecrets}, which upstream
+   * declares without a merge key.
    */
-  private static final Map<String, String> MERGE_KEYS = Map.of(
-      "*:metadata.ownerReferences", "uid",
-      "*:metadata.finalizers", "",
-      "*:metadata.managedFields", "manager",
-      "ServiceAccount:secrets", "name");
+  private static final Map<String, String> MERGE_KEYS =
+      Map.of(
+          "*:metadata.ownerReferences", "uid",
+          "*:metadata.finalizers", "",
+          "*:metadata.managedFields", "manager",
+          "ServiceAccount:secrets", "name");
 
   static JsonElement strategicMergePatch(JsonElement target, JsonElement patch, String kind) {
     JsonElement r = strategic(target, patch, kind, "");
@@ -287,8 +309,8 @@ final class Patches {
   }
 
   /** Returns null when the patch asks to delete the value. */
-  private static JsonElement strategic(JsonElement target, JsonElement patch, String kind,
-      String path) {
+  private static JsonElement strategic(
+      JsonElement target, JsonElement patch, String kind, String path) {
     if (!patch.isJsonObject()) {
       return patch.deepCopy();
     }
@@ -300,8 +322,10 @@ final class Patches {
     if ("replace".equals(directive)) {
       return withoutDirectives(p);
     }
-    JsonObject out = target != null && target.isJsonObject()
-        ? target.getAsJsonObject().deepCopy() : new JsonObject();
+    JsonObject out =
+        target != null && target.isJsonObject()
+            ? target.getAsJsonObject().deepCopy()
+            : new JsonObject();
     for (Map.Entry<String, JsonElement> e : p.entrySet()) {
       String key = e.getKey();
       JsonElement v = e.getValue();
@@ -344,8 +368,8 @@ final class Patches {
     return out;
   }
 
-  private static JsonElement mergeList(JsonElement existing, JsonArray patch, String kind,
-      String path) {
+  private static JsonElement mergeList(
+      JsonElement existing, JsonArray patch, String kind, String path) {
     String mergeKey = MERGE_KEYS.get(kind + ":" + path);
     if (mergeKey == null) {
       mergeKey = MERGE_KEYS.get("*:" + path);
@@ -412,7 +436,8 @@ final class Patches {
     for (Map.Entry<String, JsonElement> e : o.entrySet()) {
       if (!e.getKey().startsWith("$")) {
         JsonElement v = e.getValue();
-        out.add(e.getKey(), v.isJsonObject() ? withoutDirectives(v.getAsJsonObject()) : v.deepCopy());
+        out.add(
+            e.getKey(), v.isJsonObject() ? withoutDirectives(v.getAsJsonObject()) : v.deepCopy());
       }
     }
     return out;

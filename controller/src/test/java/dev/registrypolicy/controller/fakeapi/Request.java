@@ -38,8 +38,8 @@ public record Request(
 
   public boolean isWatch() {
     String w = params.get("watch");
-    return "GET".equals(method) && ("true".equalsIgnoreCase(w) || "1".equals(w)
-        || path.contains("/watch/"));
+    return "GET".equals(method)
+        && ("true".equalsIgnoreCase(w) || "1".equals(w) || path.contains("/watch/"));
   }
 
   /** Anything but GET and HEAD. */
@@ -48,13 +48,18 @@ public record Request(
   }
 
   Request withCode(int c) {
-    return new Request(method, path, query, params, contentType, resource, namespace, name,
-        subresource, body, c);
+    return new Request(
+        method, path, query, params, contentType, resource, namespace, name, subresource, body, c);
   }
 
   @Override
   public String toString() {
-    return method + " " + path + (query.isEmpty() ? "" : "?" + query)
-        + (contentType == null ? "" : " [" + contentType + "]") + " -> " + code;
+    return method
+        + " "
+        + path
+        + (query.isEmpty() ? "" : "?" + query)
+        + (contentType == null ? "" : " [" + contentType + "]")
+        + " -> "
+        + code;
   }
 }

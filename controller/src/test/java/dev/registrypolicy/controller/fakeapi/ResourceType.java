@@ -37,18 +37,25 @@ public record ResourceType(
   }
 
   public ResourceType withStatusSubresource() {
-    return new ResourceType(group, version, plural, kind, namespaced, true, fieldLabels,
-        deleteReturnsObject);
+    return new ResourceType(
+        group, version, plural, kind, namespaced, true, fieldLabels, deleteReturnsObject);
   }
 
   public ResourceType withFieldLabels(String... labels) {
-    return new ResourceType(group, version, plural, kind, namespaced, statusSubresource,
-        Set.of(labels), deleteReturnsObject);
+    return new ResourceType(
+        group,
+        version,
+        plural,
+        kind,
+        namespaced,
+        statusSubresource,
+        Set.of(labels),
+        deleteReturnsObject);
   }
 
   public ResourceType returningDeletedObject() {
-    return new ResourceType(group, version, plural, kind, namespaced, statusSubresource,
-        fieldLabels, true);
+    return new ResourceType(
+        group, version, plural, kind, namespaced, statusSubresource, fieldLabels, true);
   }
 
   public String apiVersion() {
@@ -74,7 +81,8 @@ public record ResourceType(
   }
 
   boolean allowsField(String field) {
-    return field.equals("metadata.name") || field.equals("metadata.namespace")
+    return field.equals("metadata.name")
+        || field.equals("metadata.namespace")
         || fieldLabels.contains(field);
   }
 

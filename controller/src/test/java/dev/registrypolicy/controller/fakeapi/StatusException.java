@@ -4,7 +4,8 @@ import com.google.gson.JsonObject;
 
 /**
  * An API error as the fake answers it: HTTP code plus a Kubernetes {@code Status} body. Thrown by
- * the fake's direct store methods too, so tests can assert on {@link #code()} and {@link #reason()}.
+ * the fake's direct store methods too, so tests can assert on {@link #code()} and {@link
+ * #reason()}.
  */
 public final class StatusException extends RuntimeException {
   private static final long serialVersionUID = 1L;
@@ -65,22 +66,38 @@ public final class StatusException extends RuntimeException {
   /** Kubernetes' usual reason for an HTTP code (what apimachinery puts in Status.reason). */
   public static String reasonFor(int code) {
     switch (code) {
-      case 400: return "BadRequest";
-      case 401: return "Unauthorized";
-      case 403: return "Forbidden";
-      case 404: return "NotFound";
-      case 405: return "MethodNotAllowed";
-      case 406: return "NotAcceptable";
-      case 409: return "Conflict";
-      case 410: return "Gone";
-      case 413: return "RequestEntityTooLarge";
-      case 415: return "UnsupportedMediaType";
-      case 422: return "Invalid";
-      case 429: return "TooManyRequests";
-      case 500: return "InternalError";
-      case 503: return "ServiceUnavailable";
-      case 504: return "Timeout";
-      default: return "Unknown";
+      case 400:
+        return "BadRequest";
+      case 401:
+        return "Unauthorized";
+      case 403:
+        return "Forbidden";
+      case 404:
+        return "NotFound";
+      case 405:
+        return "MethodNotAllowed";
+      case 406:
+        return "NotAcceptable";
+      case 409:
+        return "Conflict";
+      case 410:
+        return "Gone";
+      case 413:
+        return "RequestEntityTooLarge";
+      case 415:
+        return "UnsupportedMediaType";
+      case 422:
+        return "Invalid";
+      case 429:
+        return "TooManyRequests";
+      case 500:
+        return "InternalError";
+      case 503:
+        return "ServiceUnavailable";
+      case 504:
+        return "Timeout";
+      default:
+        return "Unknown";
     }
   }
 
@@ -97,26 +114,47 @@ public final class StatusException extends RuntimeException {
   }
 
   static StatusException notFound(ResourceType t, String name) {
-    return new StatusException(404, "NotFound",
-        t.qualifiedPlural() + " \"" + name + "\" not found", name, t.group(), t.plural());
+    return new StatusException(
+        404,
+        "NotFound",
+        t.qualifiedPlural() + " \"" + name + "\" not found",
+        name,
+        t.group(),
+        t.plural());
   }
 
   static StatusException alreadyExists(ResourceType t, String name) {
-    return new StatusException(409, "AlreadyExists",
-        t.qualifiedPlural() + " \"" + name + "\" already exists", name, t.group(), t.plural());
+    return new StatusException(
+        409,
+        "AlreadyExists",
+        t.qualifiedPlural() + " \"" + name + "\" already exists",
+        name,
+        t.group(),
+        t.plural());
   }
 
   static StatusException conflict(ResourceType t, String name) {
-    return new StatusException(409, "Conflict",
-        "Operation cannot be fulfilled on " + t.qualifiedPlural() + " \"" + name
+    return new StatusException(
+        409,
+        "Conflict",
+        "Operation cannot be fulfilled on "
+            + t.qualifiedPlural()
+            + " \""
+            + name
             + "\": the object has been modified; please apply your changes to the latest version"
             + " and try again",
-        name, t.group(), t.plural());
+        name,
+        t.group(),
+        t.plural());
   }
 
   static StatusException conflict(ResourceType t, String name, String why) {
-    return new StatusException(409, "Conflict",
+    return new StatusException(
+        409,
+        "Conflict",
         "Operation cannot be fulfilled on " + t.qualifiedPlural() + " \"" + name + "\": " + why,
-        name, t.group(), t.plural());
+        name,
+        t.group(),
+        t.plural());
   }
 }

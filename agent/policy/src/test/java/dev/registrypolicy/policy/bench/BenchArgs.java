@@ -6,18 +6,19 @@ import java.util.Set;
 import java.util.function.BiConsumer;
 
 /**
- * The benchmark harnesses' argument grammar: benchmark names, {@code all}, {@code help} and
- * {@code key=value} settings (optionally with a leading {@code --}), separated by spaces or commas,
- * as one Maven property or several arguments.
+ * The benchmark harnesses' argument grammar: benchmark names, {@code all}, {@code help} and {@code
+ * key=value} settings (optionally with a leading {@code --}), separated by spaces or commas, as one
+ * Maven property or several arguments.
  */
 public final class BenchArgs {
   private BenchArgs() {}
 
   /**
-   * The benchmarks selected (all of them when none is named), or null after printing
-   * {@code usage} for {@code help}. Settings go to {@code setting}.
+   * The benchmarks selected (all of them when none is named), or null after printing {@code usage}
+   * for {@code help}. Settings go to {@code setting}.
    */
-  public static Set<String> parse(String[] args, List<String> all, BiConsumer<String, String> setting, String usage) {
+  public static Set<String> parse(
+      String[] args, List<String> all, BiConsumer<String, String> setting, String usage) {
     Set<String> benches = new LinkedHashSet<>();
     for (String arg : args) {
       for (String tok : arg.trim().split("[\\s,]+")) {

@@ -27,10 +27,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * allowed registry prefixes spread over 50 registries. {@link #parseAndMatch} is the figure that
  * must stay above 1,000,000 ops/s on one core; {@link #parseOnly} and {@link #matchOnly} split it.
  *
- * <p>Run: {@code mvn -q -Pbench -pl agent/policy exec:exec -Dbench.args=ImageMatchBenchmark}
- * after {@code test-compile}. The bench profile hands {@code bench.args} to JMH as one argument,
- * so it can hold a benchmark pattern but not JMH options; fork, warm-up and measurement come from
- * the annotations below.
+ * <p>Run: {@code mvn -q -Pbench -pl agent/policy exec:exec -Dbench.args=ImageMatchBenchmark} after
+ * {@code test-compile}. The bench profile hands {@code bench.args} to JMH as one argument, so it
+ * can hold a benchmark pattern but not JMH options; fork, warm-up and measurement come from the
+ * annotations below.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -45,20 +45,70 @@ public class ImageMatchBenchmark {
   static final int HOSTS = 50;
 
   private static final String[] WELL_KNOWN = {
-    "docker.io", "ghcr.io", "quay.io", "gcr.io", "registry.k8s.io", "public.ecr.aws",
+    "docker.io",
+    "ghcr.io",
+    "quay.io",
+    "gcr.io",
+    "registry.k8s.io",
+    "public.ecr.aws",
     "mcr.microsoft.com"
   };
   private static final String[] WORDS = {
-    "team", "platform", "payments", "ml", "infra", "web", "api", "batch", "tools", "base", "app",
-    "nginx", "redis", "postgres", "python", "node", "golang", "openjdk", "alpine", "ubuntu",
-    "busybox", "grafana", "prometheus", "envoy", "istio", "cert-manager", "ingress-nginx",
-    "kube-proxy", "coredns", "etcd", "pause", "builder", "runner", "agent", "edge", "search",
-    "billing", "auth", "gateway", "worker", "data_pipeline", "ci-tools"
+    "team",
+    "platform",
+    "payments",
+    "ml",
+    "infra",
+    "web",
+    "api",
+    "batch",
+    "tools",
+    "base",
+    "app",
+    "nginx",
+    "redis",
+    "postgres",
+    "python",
+    "node",
+    "golang",
+    "openjdk",
+    "alpine",
+    "ubuntu",
+    "busybox",
+    "grafana",
+    "prometheus",
+    "envoy",
+    "istio",
+    "cert-manager",
+    "ingress-nginx",
+    "kube-proxy",
+    "coredns",
+    "etcd",
+    "pause",
+    "builder",
+    "runner",
+    "agent",
+    "edge",
+    "search",
+    "billing",
+    "auth",
+    "gateway",
+    "worker",
+    "data_pipeline",
+    "ci-tools"
   };
   private static final String[] TAGS = {
-    "latest", "1.25", "1.25.3-alpine", "v2.1.0", "3.12-slim-bookworm", "stable", "20241122",
-    "v1.31.0", "main-4f2a9c1"
+    "latest",
+    "1.25",
+    "1.25.3-alpine",
+    "v2.1.0",
+    "3.12-slim-bookworm",
+    "stable",
+    "20241122",
+    "v1.31.0",
+    "main-4f2a9c1"
   };
+
   /** Accept three rules in four, as a namespace-scoped allow list would. */
   private static final Predicate<Integer> IN_SCOPE = v -> (v & 3) != 0;
 
@@ -90,9 +140,11 @@ public class ImageMatchBenchmark {
       StringBuilder p = new StringBuilder(host);
       int depth = 1 + rnd.nextInt(3);
       for (int d = 0; d < depth; d++) {
-        p.append('/').append(host.equals("docker.io") && d == 0 && rnd.nextInt(3) == 0
-            ? "library"
-            : WORDS[rnd.nextInt(WORDS.length)]);
+        p.append('/')
+            .append(
+                host.equals("docker.io") && d == 0 && rnd.nextInt(3) == 0
+                    ? "library"
+                    : WORDS[rnd.nextInt(WORDS.length)]);
       }
       prefixTexts.add(p.toString());
       builder.add(RepositoryPrefix.parse(p.toString()), i);

@@ -7,8 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * /proc readings the benchmark harnesses share (published in this module's test-jar): a
- * process's memory, the load average, CPU model and memory size of the machine.
+ * /proc readings the benchmark harnesses share (published in this module's test-jar): a process's
+ * memory, the load average, CPU model and memory size of the machine.
  */
 public final class ProcInfo {
   private ProcInfo() {}
@@ -38,7 +38,7 @@ public final class ProcInfo {
     return new Memory(rss, hwm, anon, file, threads);
   }
 
-  /** The number in a /proc "Key:   123 kB" line. */
+  /** The number in a /proc "Key: 123 kB" line. */
   public static long kb(String line) {
     String[] parts = line.substring(line.indexOf(':') + 1).trim().split("\\s+");
     return Long.parseLong(parts[0]);
