@@ -95,10 +95,10 @@ class FakeApiControllerTest extends ControllerScenarios {
     Controller second = startController("c2"); // fresh caches: a full pass over everything
     await(second::isLeader, "second leads");
     await(() -> second.reconciler().policy() != null, "policy loaded");
-    long deadline = System.nanoTime() + 2_000_000_000L;
-    while (System.nanoTime() < deadline) {
-      Thread.sleep(50); // let the full pass run
-    }
+    // The full pass is one key per namespace plus the bundle and the status: wait until this
+    // replica has reconciled them all, then count what it wrote.
+    int keys = second.reconciler().namespaceNames().size() + 2;
+    await(() -> second.keysProcessed() >= keys, "the full pass reconciled every key");
     assertEquals(
         0,
         writesExceptLeases(),
@@ -228,7 +228,8 @@ class FakeApiControllerTest extends ControllerScenarios {
         fake.failWhen(r -> "leases".equals(r.resource()) && "PUT".equals(r.method()), 500);
     await(() -> !c.isLeader(), "renewals fail: the replica steps down");
     createNamespace("lease-b", Map.of("pull", "corp"));
-    Thread.sleep(500); // the informer has the namespace long before this
+    // Once the replica's cache has the namespace, a leader would have queued and written it.
+    await(() -> c.reconciler().namespaceNames().contains("lease-b"), "the cache sees lease-b");
     assertFalse(
         secretExists("lease-b", "corp-pull"), "a replica that does not lead writes nothing");
     partition.close();
