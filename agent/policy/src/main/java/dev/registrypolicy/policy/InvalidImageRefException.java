@@ -1,5 +1,7 @@
 package dev.registrypolicy.policy;
 
+import dev.registrypolicy.common.Redact;
+
 /**
  * An image reference or repository prefix that cannot be parsed. The message has the form {@code
  * invalid reference "Foo/bar": repository name must be lowercase}: the input is echoed in quotes,
@@ -122,22 +124,8 @@ public final class InvalidImageRefException extends Exception {
     return sb.toString();
   }
 
-  /**
-   * Characters that would garble a log line or hide what the input really is: C0 and C1 controls,
-   * DEL, line and paragraph separators, bidirectional controls, zero-width characters and lone
-   * surrogates.
-   */
+  /** Characters that would garble a log line: the one rule, {@link Redact#isInvisible}. */
   static boolean isInvisible(char c) {
-    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) {
-      return true;
-    }
-    if (c < 0x200b) {
-      return c == 0xad;
-    }
-    return (c >= 0x200b && c <= 0x200f)
-        || (c >= 0x2028 && c <= 0x202e)
-        || (c >= 0x2060 && c <= 0x206f)
-        || c == 0xfeff
-        || Character.isSurrogate(c);
+    return Redact.isInvisible(c);
   }
 }

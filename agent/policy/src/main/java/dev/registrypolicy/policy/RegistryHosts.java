@@ -180,23 +180,6 @@ public final class RegistryHosts {
   }
 
   /**
-   * The registry host a dockerconfigjson {@code auths} key names: keys come as {@code host}, {@code
-   * host:port} or {@code https://host/v1/}, and Docker Hub under several names.
-   */
-  public static String authKeyHost(String key) {
-    String k = key.trim().toLowerCase(Locale.ROOT);
-    int scheme = k.indexOf("://");
-    if (scheme >= 0) {
-      k = k.substring(scheme + 3);
-    }
-    int slash = k.indexOf('/');
-    if (slash >= 0) {
-      k = k.substring(0, slash);
-    }
-    return k.equals("index.docker.io") || k.equals("registry-1.docker.io") ? DOCKER_HUB : k;
-  }
-
-  /**
    * The URL containerd uses for a registry host when it is not a mirror: Docker Hub's API host or
    * {@code https://host}.
    */
