@@ -1,5 +1,6 @@
 package dev.registrypolicy.agent;
 
+import dev.registrypolicy.common.Causes;
 import dev.registrypolicy.policy.Capability;
 import dev.registrypolicy.policy.ClientCertRef;
 import dev.registrypolicy.policy.CredentialRef;
@@ -295,6 +296,15 @@ final class NodePlan {
                     secrets);
           } catch (Credentials.CredentialException ex) {
             problems.add(path + "." + where + ".credentials: " + ex.getMessage());
+          } catch (IOException ex) {
+            problems.add(
+                path
+                    + "."
+                    + where
+                    + ".credentials: Secret "
+                    + ref.get().secret()
+                    + " in the credentials bundle cannot be read: "
+                    + Causes.describe(ex));
           }
         } else if (host == null) {
           problems.add(
@@ -389,8 +399,15 @@ final class NodePlan {
       }
     }
 
-    private byte[] read(SecretKeyRef ref, String where) throws IOException {
-      Optional<byte[]> v = secrets.read(ref);
+    private byte[] read(SecretKeyRef ref, String where) {
+      Optional<byte[]> v;
+      try {
+        v = secrets.read(ref);
+      } catch (IOException e) {
+        // One unreadable bundle entry holds its own host, not the node.
+        problems.add(unreadable(where, ref, e));
+        return null;
+      }
       if (v.isEmpty()) {
         problems.add(
             path
@@ -406,6 +423,21 @@ final class NodePlan {
         return null;
       }
       return v.get();
+    }
+
+    /** Why one Secret key of the bundle could not be read, at the policy path that needs it. */
+    private String unreadable(String where, SecretKeyRef ref, IOException e) {
+      return path
+          + "."
+          + where
+          + ": Secret "
+          + ref.secret()
+          + " key "
+          + ref.key()
+          + " cannot be read from the credentials bundle (file "
+          + ref.bundleKey()
+          + "): "
+          + Causes.describe(e);
     }
   }
 

@@ -3,6 +3,8 @@ package dev.registrypolicy.agent;
 import dev.registrypolicy.common.NodeCredentialsBundle;
 import dev.registrypolicy.policy.SecretKeyRef;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -16,6 +18,9 @@ import java.util.Optional;
  * edit. Files are read through kubelet's {@code ..data} symlinks like any other path.
  */
 interface SecretStore {
+  /** A Secret holds at most 1 MiB (the API server's limit), so no bundle file is larger. */
+  int MAX_BYTES = 1 << 20;
+
   /** The bytes of a Secret key, or empty when the bundle does not have it. */
   Optional<byte[]> read(SecretKeyRef ref) throws IOException;
 
@@ -35,8 +40,17 @@ interface SecretStore {
                 + ref.key()
                 + " cannot be a file of the credentials bundle (not a valid bundle key)");
       }
-      try {
-        return Optional.of(Files.readAllBytes(dir.resolve(name)));
+      Path file = dir.resolve(name);
+      if (Files.isDirectory(file)) {
+        throw new FileSystemException(name, null, "is a directory, not a file");
+      }
+      try (InputStream in = Files.newInputStream(file)) {
+        byte[] b = in.readNBytes(MAX_BYTES + 1);
+        if (b.length > MAX_BYTES) {
+          throw new FileSystemException(
+              name, null, "larger than " + (MAX_BYTES >> 20) + " MiB, a Secret's size limit");
+        }
+        return Optional.of(b);
       } catch (NoSuchFileException e) {
         return Optional.empty();
       }

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.registrypolicy.agent.NodePlan.Plan;
 import dev.registrypolicy.policy.PolicyDocument;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,6 +16,7 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * CA and client material is checked before anything is planned: a certificate file (written
@@ -88,6 +91,28 @@ class NodePlanTest {
     assertEquals(Map.of(), p.held());
     assertEquals(ALL, p.dirs().keySet());
     assertNoKeyInAWorldReadableFile(p);
+  }
+
+  @Test
+  void anUnreadableBundleEntryHoldsOnlyTheHostsThatUseIt(@TempDir Path dir) throws Exception {
+    for (Map.Entry<String, byte[]> e : bundle.entrySet()) {
+      Files.write(dir.resolve(e.getKey()), e.getValue());
+    }
+    // A directory, and a file over a Secret's size limit, where two Secret keys should be.
+    Files.delete(dir.resolve("corp-ca_ca.crt"));
+    Files.createDirectory(dir.resolve("corp-ca_ca.crt"));
+    Files.write(dir.resolve("hub-basic_password"), new byte[SecretStore.MAX_BYTES + 1]);
+    Plan p =
+        NodePlan.plan(
+            PolicyDocument.parse(Fixtures.POLICY), SecretStore.directory(dir), Fixtures.NODE_CERTS);
+    assertTrue(p.held().keySet().containsAll(USES_CORP_CA), p.held()::toString);
+    assertTrue(p.dirs().containsKey("ghcr.io"), "a host that needs neither is planned");
+    String all = p.held().toString();
+    assertTrue(
+        all.contains(
+            "key ca.crt cannot be read from the credentials bundle (file corp-ca_ca.crt): is a directory, not a file"),
+        all);
+    assertTrue(all.contains("larger than 1 MiB"), all);
   }
 
   @Test
