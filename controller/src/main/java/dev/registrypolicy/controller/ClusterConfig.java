@@ -108,8 +108,33 @@ final class ClusterConfig {
 
   private static Loaded fromFile(Path file, String source) throws ConfigException {
     try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      KubeConfig kc = KubeConfig.loadKubeConfig(r);
+      if (Files.size(file) == 0) {
+        throw new ConfigException(ControllerMain.INVALID, "kubeconfig " + file + " is empty");
+      }
+      KubeConfig kc;
+      try {
+        kc = KubeConfig.loadKubeConfig(r);
+      } catch (org.yaml.snakeyaml.error.MarkedYAMLException e) {
+        // The parser's own text quotes the file, which may hold a token: only the place.
+        org.yaml.snakeyaml.error.Mark m = e.getProblemMark();
+        throw new ConfigException(
+            ControllerMain.INVALID,
+            "kubeconfig "
+                + file
+                + " is not valid YAML"
+                + (m == null
+                    ? ""
+                    : " at line " + (m.getLine() + 1) + ", column " + (m.getColumn() + 1)));
+      } catch (NullPointerException | ClassCastException e) {
+        throw new ConfigException(
+            ControllerMain.INVALID,
+            "kubeconfig " + file + " is not a kubeconfig (no clusters, users and contexts maps)");
+      }
       kc.setFile(file.toFile()); // relative certificate paths are relative to the file
+      if (kc.getCurrentContext() == null) {
+        throw new ConfigException(
+            ControllerMain.INVALID, "kubeconfig " + file + " names no current-context");
+      }
       if (kc.getServer() == null) {
         throw new ConfigException(
             ControllerMain.INVALID,

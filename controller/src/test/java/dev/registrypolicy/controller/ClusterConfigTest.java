@@ -51,6 +51,31 @@ class ClusterConfigTest {
   }
 
   @Test
+  void brokenKubeconfigs_sayWhatIsWrongWithoutQuotingTheFileOrTheJvm() throws Exception {
+    Map<String, String> cases =
+        Map.of(
+            "",
+            "is empty",
+            "token: s3cr3t-t0ken: [",
+            "is not valid YAML at line 1, column ",
+            "apiVersion: v1\nkind: Config\n",
+            "names no current-context",
+            "- just\n- a list\n",
+            "is not a kubeconfig");
+    int i = 0;
+    for (Map.Entry<String, String> c : cases.entrySet()) {
+      Path f = tmp.resolve("config" + i++);
+      Files.writeString(f, c.getKey());
+      ClusterConfig.ConfigException e = failure(Map.of("KUBECONFIG", f.toString()));
+      assertEquals(ControllerMain.INVALID, e.exitCode);
+      assertTrue(e.getMessage().contains(c.getValue()), e.getMessage());
+      assertFalse(e.getMessage().contains("s3cr3t"), e.getMessage());
+      assertFalse(e.getMessage().contains("null"), e.getMessage());
+      assertFalse(e.getMessage().matches(".*\\b[A-Z][A-Za-z]+Exception\\b.*"), e.getMessage());
+    }
+  }
+
+  @Test
   void homeKubeconfigIsUsedWhenNothingElseIs() throws Exception {
     Path kube = Files.createDirectories(tmp.resolve(".kube"));
     Files.writeString(

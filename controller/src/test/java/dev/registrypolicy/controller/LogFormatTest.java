@@ -58,6 +58,12 @@ class LogFormatTest {
             "wrapper: no such file or directory: /nope/config"),
         Arguments.of(new RuntimeException("java.io.IOException: Is a directory"), "Is a directory"),
         Arguments.of(
+            new javax.net.ssl.SSLHandshakeException(
+                "PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException:"
+                    + " unable to find valid certification path to requested target"),
+            "TLS failed: PKIX path building failed: unable to find valid certification path to"
+                + " requested target"),
+        Arguments.of(
             new javax.net.ssl.SSLHandshakeException("Received fatal alert: handshake_failure"),
             "TLS failed: Received fatal alert: handshake_failure"),
         Arguments.of(new InterruptedException(), "interrupted"));

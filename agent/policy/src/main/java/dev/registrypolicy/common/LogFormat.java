@@ -43,6 +43,8 @@ public final class LogFormat extends Formatter {
   private static final Pattern CLASS_PREFIX =
       Pattern.compile("^(?:[a-z_][\\w$]*\\.)+[A-Z][\\w$]*(?:Exception|Error)(?::\\s*|$)");
 
+  private static final Pattern EMBEDDED_CLASS =
+      Pattern.compile("\\b(?:[a-z_][\\w$]*\\.)+[A-Z][\\w$]*(?:Exception|Error):\\s*");
   private static final Pattern PLACEHOLDER = Pattern.compile("\\{\\}|\\{\\d+\\}");
   private static final Pattern HOST_PORT =
       Pattern.compile("([\\w.-]*/)?(\\[[0-9a-fA-F:.]+\\]|[\\w.-]+):(\\d{1,5})");
@@ -202,6 +204,9 @@ public final class LogFormat extends Formatter {
     for (Matcher x = CLASS_PREFIX.matcher(m); x.find(); x = CLASS_PREFIX.matcher(m)) {
       m = m.substring(x.end()).strip();
     }
+    // Wrappers also put class names in the middle ("PKIX path building failed:
+    // sun.security...SunCertPathBuilderException: unable to find ..."): the words stay.
+    m = EMBEDDED_CLASS.matcher(m).replaceAll("");
     return m.isEmpty() ? null : m.replaceAll("\\s*\\n\\s*", "; ");
   }
 
