@@ -135,6 +135,9 @@ public final class ContainerdConfig {
     if (Files.isDirectory(file)) {
       return unreadable(file + " is a directory, not a file");
     }
+    if (Files.exists(file) && !Files.isRegularFile(file)) {
+      return unreadable(file + " is not a regular file (a FIFO, socket or device); not read");
+    }
     byte[] bytes;
     try (InputStream in = Files.newInputStream(file)) {
       bytes = in.readNBytes(MAX_BYTES + 1);

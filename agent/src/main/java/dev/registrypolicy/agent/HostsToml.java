@@ -18,6 +18,9 @@ import java.util.Objects;
  * @param hosts mirrors, in order
  */
 record HostsToml(String marker, String server, Host root, List<Host> hosts) {
+  /** Largest hosts.toml the agent renders and verifies (8 MiB). */
+  static final int VERIFY_MAX_CHARS = 8 << 20;
+
   static final String MARKER_PREFIX = "# managed-by: registry-policy-agent";
 
   HostsToml {
@@ -204,7 +207,9 @@ record HostsToml(String marker, String server, Host root, List<Host> hosts) {
     }
     Map<String, Object> actual;
     try {
-      actual = TomlReader.read(text);
+      // Our own output: checked whole, up to what the largest accepted policy and a Secret's
+      // 1 MiB password (its header appears twice) can render.
+      actual = TomlReader.read(text, VERIFY_MAX_CHARS);
     } catch (TomlReader.NotRead e) {
       return "does not parse as TOML" + e.where() + ": " + e.reason;
     }

@@ -19,7 +19,10 @@ import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -47,8 +50,13 @@ final class NodePlan {
     private final byte[] content;
     private final boolean secret;
 
+    /**
+     * Takes {@code content} as it is, without a copy: the planner hands over arrays nobody changes,
+     * and one CA read once is shared by every host that names it (a plan of many hosts must not
+     * hold a copy per host).
+     */
     FileSpec(byte[] content, boolean secret) {
-      this.content = content.clone();
+      this.content = content;
       this.secret = secret;
     }
 
@@ -144,6 +152,9 @@ final class NodePlan {
   static Plan plan(Policy policy, SecretStore secrets, String nodeCertsDir) throws IOException {
     SortedMap<String, HostDir> dirs = new TreeMap<>();
     SortedMap<String, List<String>> held = new TreeMap<>();
+    // Each Secret key is read, and each certificate file checked, once per plan however many
+    // hosts name it.
+    Shared shared = new Shared(secrets);
     String marker = HostsToml.MARKER_PREFIX + "; policy-sha256=" + policy.sha256().substring(0, 12);
     String base =
         nodeCertsDir.endsWith("/")
@@ -154,7 +165,7 @@ final class NodePlan {
       List<String> problems = new ArrayList<>();
       Builder b =
           new Builder(
-              policy, secrets, base + "/" + dirName, problems, "registries[" + r.host() + "]");
+              policy, shared, base + "/" + dirName, problems, "registries[" + r.host() + "]");
       HostsToml toml;
       if (r.upstreamMode() == UpstreamMode.NEVER) {
         // The last mirror is the server (tried after the [host] tables), so the upstream is never
@@ -224,15 +235,16 @@ final class NodePlan {
   private static final class Builder {
     final Policy policy;
     final SecretStore secrets;
+    final Shared shared;
     final String nodeDir;
     final List<String> problems;
     final String path;
     final SortedMap<String, FileSpec> files = new TreeMap<>();
 
-    Builder(
-        Policy policy, SecretStore secrets, String nodeDir, List<String> problems, String path) {
+    Builder(Policy policy, Shared shared, String nodeDir, List<String> problems, String path) {
       this.policy = policy;
-      this.secrets = secrets;
+      this.shared = shared;
+      this.secrets = shared;
       this.nodeDir = nodeDir;
       this.problems = problems;
       this.path = path;
@@ -247,9 +259,11 @@ final class NodePlan {
         if (pem == null) {
           continue;
         }
-        // The CA file is world-readable (0644): it must be certificates and nothing else.
+        // The CA file is world-readable (0644): it must be certificates and nothing else, so what
+        // is written is the certificates re-encoded, never the Secret's text as it came (text
+        // outside PEM blocks could hold a damaged key block).
         try {
-          Pem.certificates(pem);
+          pem = shared.certificates(pem);
         } catch (Pem.BadPem bad) {
           problems.add(
               path
@@ -275,7 +289,16 @@ final class NodePlan {
         String at = where + ".clientCert";
         byte[] cert = read(cc.cert(), at);
         byte[] key = read(cc.key(), at);
+        byte[] certFile = null;
         if (cert != null && key != null && clientPair(cc, cert, key, at)) {
+          try {
+            certFile = shared.certificates(cert); // world-readable too: certificates only
+          } catch (Pem.BadPem checkedAbove) {
+            certFile = null;
+          }
+        }
+        if (certFile != null) {
+          cert = certFile;
           String id = sha8(concat(cert, key));
           files.put("client-" + id + ".crt", new FileSpec(cert, false));
           files.put("client-" + id + ".key", new FileSpec(key, true));
@@ -438,6 +461,57 @@ final class NodePlan {
           + ref.bundleKey()
           + "): "
           + Causes.describe(e);
+    }
+  }
+
+  /**
+   * What one plan reads and checks once, however many hosts name it: each Secret key's bytes (or
+   * why they cannot be read), and each certificate file's re-encoded certificates (or why it is not
+   * one). A CA bundle shared by every registry is then held in memory once.
+   */
+  private static final class Shared implements SecretStore {
+    private final SecretStore store;
+    private final Map<SecretKeyRef, Object> reads = new HashMap<>();
+    private final IdentityHashMap<byte[], Object> certs = new IdentityHashMap<>();
+
+    Shared(SecretStore store) {
+      this.store = store;
+    }
+
+    @Override
+    public Optional<byte[]> read(SecretKeyRef ref) throws IOException {
+      Object r = reads.get(ref);
+      if (r == null) {
+        try {
+          r = store.read(ref);
+        } catch (IOException e) {
+          r = e;
+        }
+        reads.put(ref, r);
+      }
+      if (r instanceof IOException e) {
+        throw e;
+      }
+      @SuppressWarnings("unchecked")
+      Optional<byte[]> bytes = (Optional<byte[]>) r;
+      return bytes;
+    }
+
+    /** The certificates of {@code pem}, PEM-encoded anew; the same array for the same input. */
+    byte[] certificates(byte[] pem) throws Pem.BadPem {
+      Object r = certs.get(pem);
+      if (r == null) {
+        try {
+          r = Pem.encodeCertificates(Pem.certificates(pem));
+        } catch (Pem.BadPem bad) {
+          r = bad;
+        }
+        certs.put(pem, r);
+      }
+      if (r instanceof Pem.BadPem bad) {
+        throw bad;
+      }
+      return (byte[]) r;
     }
   }
 

@@ -151,6 +151,25 @@ final class Pem {
    * All certificates of a certificate file (a CA bundle, or a client certificate with its chain):
    * at least one, every block a {@code CERTIFICATE} that parses as X.509, nothing else.
    */
+  /**
+   * Certificates as PEM text: one {@code CERTIFICATE} block each, base64 in 64-character lines,
+   * nothing else. What the agent writes to a world-readable file.
+   */
+  static byte[] encodeCertificates(List<X509Certificate> certs) throws BadPem {
+    StringBuilder sb = new StringBuilder();
+    java.util.Base64.Encoder b64 = java.util.Base64.getMimeEncoder(64, new byte[] {'\n'});
+    for (X509Certificate c : certs) {
+      try {
+        sb.append("-----BEGIN CERTIFICATE-----\n")
+            .append(b64.encodeToString(c.getEncoded()))
+            .append("\n-----END CERTIFICATE-----\n");
+      } catch (java.security.cert.CertificateEncodingException e) {
+        throw new BadPem("a certificate cannot be encoded again");
+      }
+    }
+    return sb.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+  }
+
   static List<X509Certificate> certificates(byte[] pem) throws BadPem {
     List<Block> blocks = blocks(pem);
     if (blocks.isEmpty()) {

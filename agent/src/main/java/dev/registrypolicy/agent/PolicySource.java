@@ -5,6 +5,7 @@ import dev.registrypolicy.common.Causes;
 import dev.registrypolicy.policy.Policy;
 import dev.registrypolicy.policy.PolicyDocument;
 import dev.registrypolicy.policy.PolicyException;
+import dev.registrypolicy.policy.PolicyLimits;
 import dev.registrypolicy.policy.Problem;
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,10 +27,10 @@ import java.util.TreeSet;
  */
 final class PolicySource {
   /**
-   * Largest policy file read. A ConfigMap holds at most 1 MiB; the model enforces its own, smaller
-   * document limits on what it parses. This cap only bounds memory before that.
+   * Most of the policy file ever read or hashed: one byte past the model's file limit, enough for
+   * the model to report the file as too large.
    */
-  static final int MAX_POLICY_BYTES = 4 << 20;
+  static final int MAX_POLICY_BYTES = PolicyLimits.MAX_FILE_BYTES + 1;
 
   /** Largest bundle file hashed for the fingerprint (a Secret holds at most 1 MiB in all). */
   static final long MAX_BUNDLE_FILE_BYTES = 4 << 20;
@@ -125,15 +126,15 @@ final class PolicySource {
       throw new java.nio.file.FileSystemException(
           file.toString(), null, "is a directory, not a file");
     }
+    if (Files.exists(file) && !Files.isRegularFile(file)) {
+      // A FIFO or device would block the pass in open() or never end: never opened.
+      throw new java.nio.file.FileSystemException(
+          file.toString(), null, "is not a regular file (a FIFO, socket or device)");
+    }
     try (InputStream in = Files.newInputStream(file)) {
-      byte[] b = in.readNBytes(MAX_POLICY_BYTES + 1);
-      if (b.length > MAX_POLICY_BYTES) {
-        throw new java.nio.file.FileSystemException(
-            file.toString(),
-            null,
-            "larger than " + (MAX_POLICY_BYTES >> 20) + " MiB (a ConfigMap holds at most 1 MiB)");
-      }
-      return b;
+      // One byte past the model's limit is enough for the model to say the file is too large, in
+      // the same words as validate; nothing larger is ever held in memory.
+      return in.readNBytes(MAX_POLICY_BYTES);
     }
   }
 

@@ -44,6 +44,10 @@ interface SecretStore {
       if (Files.isDirectory(file)) {
         throw new FileSystemException(name, null, "is a directory, not a file");
       }
+      if (Files.exists(file) && !Files.isRegularFile(file)) {
+        throw new FileSystemException(
+            name, null, "is not a regular file (a FIFO, socket or device); never opened");
+      }
       try (InputStream in = Files.newInputStream(file)) {
         byte[] b = in.readNBytes(MAX_BYTES + 1);
         if (b.length > MAX_BYTES) {

@@ -36,16 +36,22 @@ final class TomlReader {
   static final int MAX_DEPTH = 64;
 
   /** Thread-safe and reused. */
-  private static final TomlFactory TOML =
-      TomlFactory.builder()
-          .streamReadConstraints(
-              StreamReadConstraints.builder()
-                  .maxNestingDepth(MAX_DEPTH)
-                  .maxDocumentLength(MAX_CHARS)
-                  .maxStringLength(MAX_CHARS)
-                  .maxNumberLength(100)
-                  .build())
-          .build();
+  private static final TomlFactory TOML = factory(MAX_CHARS);
+
+  /** For the agent's own rendered hosts.toml ({@link HostsToml#VERIFY_MAX_CHARS}). */
+  private static final TomlFactory TOML_LARGE = factory(HostsToml.VERIFY_MAX_CHARS);
+
+  private static TomlFactory factory(int maxChars) {
+    return TomlFactory.builder()
+        .streamReadConstraints(
+            StreamReadConstraints.builder()
+                .maxNestingDepth(MAX_DEPTH)
+                .maxDocumentLength(maxChars)
+                .maxStringLength(maxChars)
+                .maxNumberLength(100)
+                .build())
+        .build();
+  }
 
   private TomlReader() {}
 
@@ -80,12 +86,21 @@ final class TomlReader {
 
   /** Parses {@code text} (a leading byte-order mark is skipped) into its top-level table. */
   static Map<String, Object> read(String text) throws NotRead {
-    if (text.length() > MAX_CHARS) {
+    return read(text, MAX_CHARS);
+  }
+
+  /**
+   * As {@link #read(String)} with another size limit: the agent's own rendered hosts.toml may be
+   * larger than a config.toml (long headers, many mirrors) and is checked whole.
+   */
+  static Map<String, Object> read(String text, int maxChars) throws NotRead {
+    if (text.length() > maxChars) {
       throw new NotRead(
-          false, 0, 0, "it is larger than " + MAX_CHARS / 1024 + " KiB, the most the agent reads");
+          false, 0, 0, "it is larger than " + maxChars / 1024 + " KiB, the most the agent reads");
     }
     String t = text.startsWith("\uFEFF") ? text.substring(1) : text;
-    try (JsonParser p = TOML.createParser(new WholePairs(t))) {
+    TomlFactory factory = maxChars <= MAX_CHARS ? TOML : TOML_LARGE;
+    try (JsonParser p = factory.createParser(new WholePairs(t))) {
       JsonToken first = p.nextToken();
       if (first == null) {
         return Map.of();
@@ -98,13 +113,18 @@ final class TomlReader {
       Map<String, Object> m = (Map<String, Object>) root;
       return m;
     } catch (StreamConstraintsException e) {
+      String m = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
       throw new NotRead(
           false,
           0,
           0,
-          "it nests tables or arrays more than "
-              + MAX_DEPTH
-              + " levels deep, more than the agent reads");
+          m.contains("nesting") || m.contains("depth")
+              ? "it nests tables or arrays more than "
+                  + MAX_DEPTH
+                  + " levels deep, more than the agent reads"
+              : "it holds a document or value larger than "
+                  + maxChars / 1024
+                  + " KiB, the most the agent reads");
     } catch (JsonProcessingException e) {
       JsonLocation l = e.getLocation();
       throw new NotRead(

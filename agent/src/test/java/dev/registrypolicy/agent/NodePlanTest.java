@@ -116,6 +116,28 @@ class NodePlanTest {
   }
 
   @Test
+  void textOutsideCertificateBlocksIsNeverWrittenToAWorldReadableFile() throws Exception {
+    // A key whose BEGIN line is damaged is not a PEM block, so the certificate check passes; what
+    // is written must still be the certificate alone.
+    String damagedKey = Fixtures.CLIENT_KEY.replace("-----BEGIN", "----BEGIN");
+    put("corp-ca_ca.crt", damagedKey + Fixtures.CA_PEM);
+    put("client-tls_tls.crt", Fixtures.CLIENT_PEM + damagedKey);
+    Plan p = plan();
+    assertNoKeyInAWorldReadableFile(p);
+    for (NodePlan.HostDir d : p.dirs().values()) {
+      for (Map.Entry<String, NodePlan.FileSpec> f : d.files().entrySet()) {
+        if (!f.getValue().secret()) {
+          String text = new String(f.getValue().content(), StandardCharsets.US_ASCII);
+          assertFalse(
+              text.contains("PRIVATE KEY")
+                  || text.contains(damagedKey.lines().skip(1).findFirst().orElseThrow()),
+              d.name() + "/" + f.getKey());
+        }
+      }
+    }
+  }
+
+  @Test
   void aCaFileHoldingAKeyIsHeldAndNeverWritten() throws Exception {
     put("corp-ca_ca.crt", Fixtures.CLIENT_KEY + Fixtures.CA_PEM);
     Plan p = plan();

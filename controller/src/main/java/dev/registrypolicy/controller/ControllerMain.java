@@ -4,6 +4,7 @@ import dev.registrypolicy.common.Utf8;
 import dev.registrypolicy.policy.Policy;
 import dev.registrypolicy.policy.PolicyDocument;
 import dev.registrypolicy.policy.PolicyException;
+import dev.registrypolicy.policy.PolicyLimits;
 import dev.registrypolicy.policy.PolicySummary;
 import dev.registrypolicy.policy.Problem;
 import java.io.IOException;
@@ -26,8 +27,11 @@ public final class ControllerMain {
   static final int USAGE = 2;
   static final String NAME = "registry-policy-controller";
 
-  /** A policy is a ConfigMap value: the API server refuses more than 1 MiB. */
-  static final long MAX_POLICY_BYTES = 1 << 20;
+  /**
+   * The model's limit on a policy file (a ConfigMap manifest around at most 1 MiB of policy text),
+   * so both jars refuse the same files in the same words.
+   */
+  static final long MAX_POLICY_BYTES = PolicyLimits.MAX_FILE_BYTES;
 
   /** {@code kubectl get ns,sa -A -o yaml} of 10,000 namespaces is about 20 MiB. */
   static final long MAX_NAMESPACES_BYTES = 64L << 20;
@@ -236,6 +240,10 @@ public final class ControllerMain {
       err.println(what + ": is a directory, not a file");
       return new Input(null, USAGE);
     }
+    if (!Files.isRegularFile(p)) {
+      err.println(what + ": is not a regular file (a FIFO, socket or device); not read");
+      return new Input(null, USAGE);
+    }
     byte[] bytes;
     try (InputStream in = Files.newInputStream(p)) {
       bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
@@ -245,7 +253,7 @@ public final class ControllerMain {
     }
     if (bytes.length > maxBytes) {
       err.println(
-          what + ": larger than the limit of " + (maxBytes >> 20) + " MiB; nothing was parsed");
+          what + ": too large: " + PolicyLimits.moreThan(maxBytes) + "; nothing was parsed");
       return new Input(null, INVALID);
     }
     try {

@@ -198,7 +198,8 @@ class ControllerMainTest {
     Path big = tmp.resolve("big.yaml");
     Files.write(big, new byte[(int) ControllerMain.MAX_POLICY_BYTES + 1]);
     assertEquals(1, main("validate", "--policy", big.toString()));
-    assertTrue(err().contains("larger than the limit of 1 MiB"), err());
+    assertTrue(
+        err().contains("too large: more than 1.5 MiB (1572864 bytes); nothing was parsed"), err());
     assertFalse(err().contains("Exception"), err());
   }
 

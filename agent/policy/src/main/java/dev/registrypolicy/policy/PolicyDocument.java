@@ -4,6 +4,8 @@ import dev.registrypolicy.common.Utf8;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Finds the policy text in a file that is either the bare {@code policy.yaml} or a manifest holding
@@ -34,8 +36,78 @@ public final class PolicyDocument {
   public static Policy parse(String fileText) throws PolicyException {
     Object[] bare = new Object[1];
     String text = policyText(fileText, bare);
-    // A bare policy was loaded already: interpret that tree rather than load the text again.
-    return bare[0] != null ? PolicyParser.parse(text, bare[0]) : PolicyParser.parse(text);
+    try {
+      // A bare policy was loaded already: interpret that tree rather than load the text again.
+      return bare[0] != null ? PolicyParser.parse(text, bare[0]) : PolicyParser.parse(text);
+    } catch (PolicyException e) {
+      if (text.equals(fileText)) {
+        throw e;
+      }
+      throw inFile(e, fileText);
+    }
+  }
+
+  private static final Pattern BLOCK_KEY =
+      Pattern.compile(
+          "(?m)^[ \\t]*[\"']?policy\\.yaml[\"']?[ \\t]*:[ \\t]*\\|[-+0-9]*[ \\t]*(#.*)?$");
+  private static final Pattern AT_LINE = Pattern.compile(" at line (\\d{1,9}), column (\\d{1,9})");
+
+  /**
+   * Places found in the policy.yaml text of a ConfigMap manifest, also given as places in the file
+   * the user named: where policy.yaml is one literal block ({@code policy.yaml: |}), its line n is
+   * the file's line (key line + n) and its columns move right by the block's indentation.
+   */
+  private static PolicyException inFile(PolicyException e, String fileText) {
+    Matcher key = BLOCK_KEY.matcher(fileText);
+    if (!key.find()) {
+      return e;
+    }
+    int keyStart = key.start();
+    int keyLine = 1;
+    for (int i = 0; i < keyStart; i++) {
+      if (fileText.charAt(i) == '\n') {
+        keyLine++;
+      }
+    }
+    if (key.find()) {
+      return e; // two candidates: no telling which one
+    }
+    int indent = 0;
+    int i = fileText.indexOf('\n', keyStart);
+    // The block's indentation: that of its first line that is not blank.
+    while (i >= 0 && i + 1 < fileText.length()) {
+      int start = i + 1;
+      int end = fileText.indexOf('\n', start);
+      String line = fileText.substring(start, end < 0 ? fileText.length() : end);
+      if (!line.isBlank()) {
+        while (indent < line.length() && line.charAt(indent) == ' ') {
+          indent++;
+        }
+        break;
+      }
+      i = end;
+    }
+    int lines = keyLine;
+    int cols = indent;
+    List<Problem> out = new ArrayList<>();
+    for (Problem p : e.problems()) {
+      Matcher m = AT_LINE.matcher(p.message());
+      out.add(
+          m.find()
+              ? new Problem(
+                  p.path(),
+                  p.message().substring(0, m.start())
+                      + " at line "
+                      + (Long.parseLong(m.group(1)) + lines)
+                      + ", column "
+                      + (Long.parseLong(m.group(2)) + cols)
+                      + " of the file (line "
+                      + m.group(1)
+                      + " of its policy.yaml)"
+                      + p.message().substring(m.end()))
+              : p);
+    }
+    return new PolicyException(out);
   }
 
   /**
@@ -50,12 +122,8 @@ public final class PolicyDocument {
     if (file.length > PolicyLimits.MAX_FILE_BYTES) {
       throw reject(
           "the file is too large: "
-              + file.length
-              + " bytes, at most "
-              + PolicyLimits.MAX_FILE_BYTES
-              + " ("
-              + (PolicyLimits.MAX_FILE_BYTES >> 20)
-              + " MiB)");
+              + PolicyLimits.moreThan(PolicyLimits.MAX_FILE_BYTES)
+              + "; nothing was parsed");
     }
     String text;
     try {

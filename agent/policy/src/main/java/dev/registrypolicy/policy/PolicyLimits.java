@@ -27,6 +27,13 @@ public final class PolicyLimits {
   /** YAML nodes of one document, counting each alias as the nodes it repeats. */
   public static final int MAX_NODES = 40_000;
 
+  /**
+   * Characters of scalar text in one document, aliases counting what they repeat: as much as the
+   * file itself may hold, so aliases never let a small file stand for more than a large one could
+   * say outright (every host's hosts.toml repeats its URLs).
+   */
+  public static final int MAX_EXPANDED_CHARS = MAX_FILE_BYTES;
+
   /** Aliases ({@code *name}) in one document. */
   public static final int MAX_ALIASES = 1_000;
 
@@ -68,4 +75,17 @@ public final class PolicyLimits {
    * grant.
    */
   public static final int MAX_LIST_ITEMS = 1_000;
+
+  /**
+   * The one wording of a size limit in every message of both jars: {@code more than 1.5 MiB
+   * (1572864 bytes)}.
+   */
+  public static String moreThan(long limitBytes) {
+    double mib = limitBytes / (double) (1 << 20);
+    String shown =
+        mib == Math.rint(mib)
+            ? String.valueOf((long) mib)
+            : String.format(java.util.Locale.ROOT, "%.1f", mib);
+    return "more than " + shown + " MiB (" + limitBytes + " bytes)";
+  }
 }

@@ -67,11 +67,9 @@ public final class PolicyParser {
       problems.add(
           new Problem(
               "",
-              "too large: more than "
-                  + PolicyLimits.MAX_POLICY_BYTES
-                  + " bytes ("
-                  + (PolicyLimits.MAX_POLICY_BYTES >> 10)
-                  + " KiB)"));
+              "too large: "
+                  + PolicyLimits.moreThan(PolicyLimits.MAX_POLICY_BYTES)
+                  + " of policy text; nothing was parsed"));
       throw new PolicyException(problems);
     }
     return parse(text, root, problems);

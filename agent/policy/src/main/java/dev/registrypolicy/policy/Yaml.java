@@ -84,7 +84,7 @@ public final class Yaml {
     if (bytes > maxBytes) {
       problems.add(
           new Problem(
-              path, "too large: more than " + maxBytes + " bytes (" + (maxBytes >> 10) + " KiB)"));
+              path, "too large: " + PolicyLimits.moreThan(maxBytes) + "; nothing was parsed"));
       return null;
     }
     try {
@@ -150,6 +150,20 @@ public final class Yaml {
     public void close() {}
   }
 
+  static boolean hasLoneSurrogate(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c)
+          && i + 1 < s.length()
+          && Character.isLowSurrogate(s.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** UTF-8 length of {@code s}, counting no further than just past {@code max}. */
   static long utf8Length(String s, int max) {
     if (s.length() > max) {
@@ -182,6 +196,10 @@ public final class Yaml {
     final Object container; // LinkedHashMap or ArrayList
     final String anchor;
     long nodes = 1;
+
+    /** {@link Builder#chars} when this collection opened: what it holds is the difference. */
+    long charsAtStart;
+
     boolean hasKey;
     Object key;
     Mark keyMark;
@@ -210,10 +228,18 @@ public final class Yaml {
     private final Set<String> openAnchors = new HashSet<>();
     private final Map<String, Object> anchored = new HashMap<>();
     private final Map<String, Long> anchorNodes = new HashMap<>();
+    private final Map<String, Long> anchorChars = new HashMap<>();
     private final Map<String, String> shared = new HashMap<>();
     private Object root;
     private final int maxScalar;
     private long nodes;
+
+    /**
+     * Characters of scalar text in the document, counting what aliases repeat: a few aliases must
+     * not make a small file stand for more text than {@link PolicyLimits#MAX_EXPANDED_CHARS}.
+     */
+    private long chars;
+
     private int aliases;
 
     Builder(int maxScalar) {
@@ -235,10 +261,12 @@ public final class Yaml {
               return "more than " + PolicyLimits.MAX_DOCUMENTS + " YAML documents" + where(mark);
             }
             nodes = 0;
+            chars = 0;
             aliases = 0;
             root = null;
             anchored.clear();
             anchorNodes.clear();
+            anchorChars.clear();
             openAnchors.clear();
           }
           case DocumentEnd -> {
@@ -263,7 +291,9 @@ public final class Yaml {
             if (anchor != null) {
               openAnchors.add(anchor);
             }
-            open.push(new Open(isMap ? new LinkedHashMap<>() : new ArrayList<>(), anchor));
+            Open o = new Open(isMap ? new LinkedHashMap<>() : new ArrayList<>(), anchor);
+            o.charsAtStart = chars;
+            open.push(o);
             nodes++;
           }
           case MappingEnd, SequenceEnd -> {
@@ -272,6 +302,7 @@ public final class Yaml {
               openAnchors.remove(done.anchor);
               anchored.put(done.anchor, done.container);
               anchorNodes.put(done.anchor, done.nodes);
+              anchorChars.put(done.anchor, chars - done.charsAtStart);
             }
             problem = add(done.container, done.nodes, 0, mark);
           }
@@ -279,6 +310,12 @@ public final class Yaml {
             ScalarEvent sc = (ScalarEvent) e;
             if (sc.getValue().length() > maxScalar) {
               return "a value longer than " + maxScalar + " characters" + where(mark);
+            }
+            if (hasLoneSurrogate(sc.getValue())) {
+              // "\ud800" in a double-quoted scalar: not Unicode text, so no file can hold it.
+              return "invalid YAML"
+                  + where(mark)
+                  + ": a value holds an unpaired surrogate escape (not Unicode text)";
             }
             Object value;
             try {
@@ -296,11 +333,13 @@ public final class Yaml {
                   + MAX_NUMBER_CHARS
                   + " characters";
             }
+            chars += sc.getValue().length();
             String anchor = anchor(sc);
             if (anchor != null) {
               openAnchors.remove(anchor); // from here on the name is this scalar's
               anchored.put(anchor, value);
               anchorNodes.put(anchor, 1L);
+              anchorChars.put(anchor, (long) sc.getValue().length());
             }
             if (value instanceof String && ((String) value).length() <= 32) {
               value =
@@ -321,6 +360,7 @@ public final class Yaml {
               return "more than " + PolicyLimits.MAX_ALIASES + " aliases" + where(mark);
             }
             long n = anchorNodes.get(name);
+            chars += anchorChars.get(name);
             problem = add(anchored.get(name), n, n, mark);
           }
           default -> {
@@ -329,6 +369,12 @@ public final class Yaml {
         }
         if (problem != null) {
           return problem;
+        }
+        if (chars > PolicyLimits.MAX_EXPANDED_CHARS) {
+          return "more than "
+              + PolicyLimits.MAX_EXPANDED_CHARS
+              + " characters of text in one document (aliases count as what they repeat)"
+              + where(mark);
         }
         if (nodes > PolicyLimits.MAX_NODES) {
           return "more than "

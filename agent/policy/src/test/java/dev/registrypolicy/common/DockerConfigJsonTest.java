@@ -66,6 +66,20 @@ class DockerConfigJsonTest {
   }
 
   @Test
+  void aPasswordThatIsNotUnicodeIsRefusedNotRewritten() throws Exception {
+    for (String pw : new String[] {"pw\\ud800", "\\udfffpw", "a\\ud83d"}) {
+      byte[] json =
+          ("{\"auths\":{\"r.example\":{\"username\":\"u\",\"password\":\"" + pw + "\"}}}")
+              .getBytes(StandardCharsets.UTF_8);
+      DockerConfigJson.Entry e = DockerConfigJson.parse(json).lookup("r.example").orElseThrow();
+      InvalidDockerConfigException x =
+          assertThrows(InvalidDockerConfigException.class, e::authorization, pw);
+      assertTrue(x.getMessage().contains("not Unicode text"), x.getMessage());
+      assertFalse(x.getMessage().contains("pw"), x.getMessage());
+    }
+  }
+
+  @Test
   void basicAuthorization_usesTheBytesAsGiven() {
     byte[] pw = {(byte) 0xff, 0, '\\', ':'};
     String header = DockerConfigJson.basicAuthorization(bytes("u"), pw);

@@ -139,7 +139,9 @@ class HostileInputTest {
         p);
     String huge = "x".repeat(PolicyLimits.MAX_POLICY_BYTES);
     p = problemText(Hostile.parsePolicy(HEAD + "x: " + huge + "\n"));
-    assertTrue(p.startsWith("too large: more than " + PolicyLimits.MAX_POLICY_BYTES + " bytes"), p);
+    assertTrue(
+        p.startsWith("too large: more than 1 MiB (" + PolicyLimits.MAX_POLICY_BYTES + " bytes)"),
+        p);
     p = problemText(Hostile.parseDocument("x: " + "y".repeat(PolicyLimits.MAX_FILE_BYTES)));
     assertTrue(p.startsWith("too large"), p);
   }

@@ -61,6 +61,59 @@ class LargestPolicyTest {
     }
   }
 
+  @Test
+  void aSecretSizedCaBundleNamedByEveryRegistryIsAppliedUnderTheDaemonSetsFlags() throws Exception {
+    // Nearly a Secret's 1 MiB of certificates (one real CA, repeated), named by every registry the
+    // limit allows: the plan must hold it once, not once per host.
+    Path bundle = Files.createDirectories(tmp.resolve("bundle"));
+    Path real = Files.createDirectories(tmp.resolve("real"));
+    BenchPolicy.writeBundle(real); // real certificates, as the benchmarks use
+    String ca = Files.readString(real.resolve("corp-ca_ca.crt"));
+    Files.writeString(bundle.resolve("big_ca.crt"), ca.repeat((900 * 1024) / ca.length()));
+    StringBuilder sb =
+        new StringBuilder(
+            "apiVersion: registry-policy.dev/v1alpha1\nkind: RegistryPolicy\nregistries:\n");
+    for (int r = 0; r < PolicyLimits.MAX_REGISTRIES; r++) {
+      sb.append("  - host: r").append(r).append(".example\n    ca: {secret: big}\n");
+    }
+    Path file = tmp.resolve("policy.yaml");
+    Files.writeString(file, sb.toString());
+    Path certs = Files.createDirectories(tmp.resolve("certs.d"));
+    assertEquals(0, runAgent(file, certs, bundle));
+    try (Stream<Path> dirs = Files.list(certs)) {
+      assertEquals(PolicyLimits.MAX_REGISTRIES, dirs.count());
+    }
+  }
+
+  private int runAgent(Path policy, Path certs, Path bundle) throws Exception {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.addAll(AgentBench.PRODUCTION_FLAGS);
+    cmd.addAll(
+        List.of(
+            "-cp",
+            System.getProperty("java.class.path"),
+            AgentMain.class.getName(),
+            "--once",
+            "--policy",
+            policy.toString(),
+            "--certs-dir",
+            certs.toString(),
+            "--secrets-dir",
+            bundle.toString(),
+            "--listen",
+            "off"));
+    Path log = tmp.resolve("agent-bundle.log");
+    Process p =
+        new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    assertTrue(p.waitFor(5, TimeUnit.MINUTES), "the agent finishes");
+    int rc = p.exitValue();
+    if (rc != 0) {
+      System.err.println(tail(Files.readString(log)));
+    }
+    return rc;
+  }
+
   /**
    * A policy at the registry limit with the most mirrors per registry the model accepts: the mirror
    * count is found by halving, so the test follows the limits when they change.
