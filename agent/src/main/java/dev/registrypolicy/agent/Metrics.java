@@ -1,5 +1,6 @@
 package dev.registrypolicy.agent;
 
+import dev.registrypolicy.common.Causes;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -442,7 +443,7 @@ public final class Metrics {
       try {
         return supplier.getAsDouble();
       } catch (RuntimeException e) {
-        Log.debug("gauge supplier failed", "gauge", name, "error", e.getClass().getName());
+        Log.debug("gauge supplier failed", "gauge", name, "error", Causes.kind(e));
         return Double.NaN;
       }
     }

@@ -469,7 +469,30 @@ final class NodePlan {
    * why they cannot be read), and each certificate file's re-encoded certificates (or why it is not
    * one). A CA bundle shared by every registry is then held in memory once.
    */
+  private static final java.util.regex.Pattern CERTIFICATE_BLOCK =
+      java.util.regex.Pattern.compile(
+          "-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\\s]*-----END CERTIFICATE-----");
+
+  /**
+   * What a world-readable certificate file gets for a Secret's {@code pem}: the bytes as they came
+   * when they are nothing but certificate blocks (names and bytes stay what they were), otherwise
+   * the certificates re-encoded, so no text outside PEM blocks (a key with a damaged {@code BEGIN}
+   * line, say) is ever written there.
+   *
+   * @throws Pem.BadPem when {@code pem} is not certificates only
+   */
+  static byte[] certificateFile(byte[] pem) throws Pem.BadPem {
+    List<java.security.cert.X509Certificate> parsed = Pem.certificates(pem);
+    String rest =
+        CERTIFICATE_BLOCK
+            .matcher(new String(pem, java.nio.charset.StandardCharsets.US_ASCII))
+            .replaceAll("")
+            .strip();
+    return rest.isEmpty() ? pem : Pem.encodeCertificates(parsed);
+  }
+
   private static final class Shared implements SecretStore {
+
     private final SecretStore store;
     private final Map<SecretKeyRef, Object> reads = new HashMap<>();
     private final IdentityHashMap<byte[], Object> certs = new IdentityHashMap<>();
@@ -502,7 +525,7 @@ final class NodePlan {
       Object r = certs.get(pem);
       if (r == null) {
         try {
-          r = Pem.encodeCertificates(Pem.certificates(pem));
+          r = certificateFile(pem);
         } catch (Pem.BadPem bad) {
           r = bad;
         }

@@ -497,9 +497,9 @@ class CrashSafetyTest {
     final AtomicLong otherReads = new AtomicLong();
     final AtomicLong switches = new AtomicLong();
     final List<String> failures = new CopyOnWriteArrayList<>();
+    // What the planner writes for each CA (text outside certificate blocks dropped).
     final byte[][] cas = {
-      Fixtures.CA_PEM.getBytes(StandardCharsets.UTF_8),
-      Fixtures.CA2_PEM.getBytes(StandardCharsets.UTF_8)
+      caFile(Fixtures.CA_PEM), caFile(Fixtures.CA2_PEM),
     };
     volatile boolean stop;
 
@@ -606,5 +606,13 @@ class CrashSafetyTest {
   private static String firstLine(String text) {
     int nl = text.indexOf('\n');
     return nl < 0 ? text : text.substring(0, nl);
+  }
+
+  private static byte[] caFile(String pem) {
+    try {
+      return NodePlan.certificateFile(pem.getBytes(StandardCharsets.UTF_8));
+    } catch (Pem.BadPem e) {
+      throw new IllegalStateException("test CA is not a certificate", e);
+    }
   }
 }

@@ -184,6 +184,62 @@ class HealthServerTest {
     assertEquals(405, request("POST", "/metrics").statusCode());
   }
 
+  /** Log records of the shared health server while {@code body} runs. */
+  private static List<String> logged(ThrowingRunnable body) throws Exception {
+    java.util.logging.Logger logger =
+        java.util.logging.Logger.getLogger(HealthServer.class.getName());
+    List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.logging.Handler h =
+        new java.util.logging.Handler() {
+          @Override
+          public void publish(java.util.logging.LogRecord r) {
+            lines.add(String.valueOf(r.getMessage()));
+          }
+
+          @Override
+          public void flush() {}
+
+          @Override
+          public void close() {}
+        };
+    logger.addHandler(h);
+    try {
+      body.run();
+    } finally {
+      logger.removeHandler(h);
+    }
+    return lines;
+  }
+
+  interface ThrowingRunnable {
+    void run() throws Exception;
+  }
+
+  @Test
+  void aFailingSuppliersMessageNeverReachesTheLog() throws Exception {
+    server.close();
+    List<String> lines =
+        logged(
+            () -> {
+              server =
+                  HealthServer.start(
+                      new InetSocketAddress("127.0.0.1", 0),
+                      () -> {
+                        throw new IllegalStateException("password=hunter2");
+                      },
+                      () -> {
+                        throw new IllegalStateException("token=hunter2");
+                      });
+              get("/healthz");
+              get("/metrics");
+            });
+    assertTrue(lines.size() >= 2, lines::toString);
+    for (String l : lines) {
+      assertFalse(l.contains("hunter2"), l);
+      assertFalse(l.contains("java.lang."), l);
+    }
+  }
+
   @Test
   void failingHealthSupplierGives503WithoutItsMessage() throws Exception {
     server.close();

@@ -87,6 +87,28 @@ public final class Causes {
     return m == null || m.isBlank() ? kind : kind + ": " + words(m, "");
   }
 
+  /**
+   * What kind of failure {@code t} is, in words, without its message: for failures of code that may
+   * have put data in the message (a supplier, a renderer). I/O causes are the operating system's
+   * words and carry no file names, so they are given as {@link #describe(IOException)}.
+   */
+  public static String kind(Throwable t) {
+    if (t instanceof IOException io) {
+      return describe(io);
+    }
+    if (t instanceof StackOverflowError) {
+      return "input nested too deeply to process";
+    }
+    if (t instanceof OutOfMemoryError) {
+      return "out of memory";
+    }
+    return t instanceof IllegalArgumentException
+        ? "invalid argument (" + t.getClass().getSimpleName() + ")"
+        : t instanceof IllegalStateException
+            ? "unexpected state (" + t.getClass().getSimpleName() + ")"
+            : "internal error (" + t.getClass().getSimpleName() + ")";
+  }
+
   private static String reason(FileSystemException e, String fallback) {
     return words(e.getReason(), fallback);
   }

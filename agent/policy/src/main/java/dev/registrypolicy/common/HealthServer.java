@@ -166,7 +166,12 @@ public final class HealthServer implements AutoCloseable {
         } catch (RuntimeException e) {
           LOG.log(
               Level.WARNING,
-              LogLine.format("metrics rendering failed", "error", e.getClass().getName()));
+              LogLine.format(
+                  "metrics rendering failed",
+                  "error",
+                  Causes.kind(e),
+                  "action",
+                  "answered 500; the next scrape tries again"));
           send(ex, 500, TEXT, "metrics rendering failed\n");
           return;
         }
@@ -176,8 +181,8 @@ public final class HealthServer implements AutoCloseable {
       }
     } catch (IOException | RuntimeException e) {
       // The client went away, or rendering failed: never let it kill the server thread. Only the
-      // type: a message may carry data that must not be exposed.
-      LOG.fine(() -> LogLine.format("health request failed", "error", e.getClass().getName()));
+      // kind of failure: a supplier's message may carry data that must not be exposed.
+      LOG.fine(() -> LogLine.format("health request failed", "error", Causes.kind(e)));
     }
   }
 
@@ -193,7 +198,14 @@ public final class HealthServer implements AutoCloseable {
               false,
               false,
               Map.of("error", "the health check itself failed (a bug; see the process log)"));
-      LOG.log(Level.WARNING, LogLine.format("health check failed", "bug", e.getClass().getName()));
+      LOG.log(
+          Level.WARNING,
+          LogLine.format(
+              "health check failed",
+              "error",
+              Causes.kind(e),
+              "action",
+              "answered 503 for this probe"));
     }
     if (h == null) {
       h = new Health(false, false, Map.of("error", "no health information"));
