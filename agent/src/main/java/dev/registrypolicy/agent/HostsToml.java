@@ -1,5 +1,6 @@
 package dev.registrypolicy.agent;
 
+import dev.registrypolicy.common.Utf8;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -237,7 +238,7 @@ record HostsToml(String marker, String server, Host root, List<Host> hosts) {
   /** The key path of the first string (key or value) that is not Unicode text, or null. */
   private static String notUnicode(Object v, String path) {
     if (v instanceof String s) {
-      return isUnicode(s) ? null : path;
+      return !Utf8.hasLoneSurrogate(s) ? null : path;
     }
     if (v instanceof List) {
       for (Object o : (List<?>) v) {
@@ -250,9 +251,12 @@ record HostsToml(String marker, String server, Host root, List<Host> hosts) {
     if (v instanceof Map) {
       for (Map.Entry<?, ?> e : ((Map<?, ?>) v).entrySet()) {
         String key = (String) e.getKey();
-        String shown = key.matches("[A-Za-z0-9_-]+") ? key : isUnicode(key) ? str(key) : "(a key)";
+        String shown =
+            key.matches("[A-Za-z0-9_-]+")
+                ? key
+                : !Utf8.hasLoneSurrogate(key) ? str(key) : "(a key)";
         String p = path.isEmpty() ? shown : path + "." + shown;
-        if (!isUnicode(key)) {
+        if (Utf8.hasLoneSurrogate(key)) {
           return p;
         }
         String bad = notUnicode(e.getValue(), p);
@@ -262,20 +266,6 @@ record HostsToml(String marker, String server, Host root, List<Host> hosts) {
       }
     }
     return null;
-  }
-
-  private static boolean isUnicode(String s) {
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (Character.isHighSurrogate(c)
-          && i + 1 < s.length()
-          && Character.isLowSurrogate(s.charAt(i + 1))) {
-        i++;
-      } else if (Character.isSurrogate(c)) {
-        return false;
-      }
-    }
-    return true;
   }
 
   private Map<String, Object> expectedMap() {

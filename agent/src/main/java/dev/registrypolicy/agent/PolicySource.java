@@ -32,9 +32,6 @@ final class PolicySource {
    */
   static final int MAX_POLICY_BYTES = PolicyLimits.MAX_FILE_BYTES + 1;
 
-  /** Largest bundle file hashed for the fingerprint (a Secret holds at most 1 MiB in all). */
-  static final long MAX_BUNDLE_FILE_BYTES = 4 << 20;
-
   private final Path policyFile;
   private final Path secretsDir;
   private final String nodeCertsDir;
@@ -164,7 +161,7 @@ final class PolicySource {
         md.update(("bundle unreadable: " + Causes.describe(e)).getBytes(StandardCharsets.UTF_8));
       }
       for (String n : names) {
-        hashFile(md, "bundle/" + n, secretsDir.resolve(n), MAX_BUNDLE_FILE_BYTES);
+        hashFile(md, "bundle/" + n, secretsDir.resolve(n), SecretStore.MAX_BYTES + 1L);
       }
     }
     return HexFormat.of().formatHex(md.digest());

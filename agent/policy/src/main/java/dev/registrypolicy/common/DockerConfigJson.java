@@ -324,20 +324,6 @@ public final class DockerConfigJson {
       return new Entry(key, username, password, auth, null, null);
     }
 
-    private static boolean hasLoneSurrogate(String s) {
-      for (int i = 0; i < s.length(); i++) {
-        char c = s.charAt(i);
-        if (Character.isHighSurrogate(c)
-            && i + 1 < s.length()
-            && Character.isLowSurrogate(s.charAt(i + 1))) {
-          i++;
-        } else if (Character.isSurrogate(c)) {
-          return true;
-        }
-      }
-      return false;
-    }
-
     private static String emptyToNull(String s) {
       return s == null || s.isEmpty() ? null : s;
     }
@@ -388,7 +374,7 @@ public final class DockerConfigJson {
         return "Bearer " + registryToken;
       }
       if (username != null && password != null) {
-        if (hasLoneSurrogate(username) || hasLoneSurrogate(password)) {
+        if (Utf8.hasLoneSurrogate(username) || Utf8.hasLoneSurrogate(password)) {
           // Encoding it would silently turn the character into "?": a different credential.
           throw new InvalidDockerConfigException(
               "auths entry "

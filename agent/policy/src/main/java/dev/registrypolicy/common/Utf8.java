@@ -63,4 +63,22 @@ public final class Utf8 {
     }
     return new String(bytes, start, bytes.length - start, StandardCharsets.UTF_8);
   }
+
+  /**
+   * Whether {@code s} holds a UTF-16 surrogate without its partner (from an escape such as {@code
+   * \\ud800}): such text is not Unicode, and encoding it would silently turn it into "?".
+   */
+  public static boolean hasLoneSurrogate(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c)
+          && i + 1 < s.length()
+          && Character.isLowSurrogate(s.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        return true;
+      }
+    }
+    return false;
+  }
 }

@@ -1,5 +1,6 @@
 package dev.registrypolicy.policy;
 
+import dev.registrypolicy.common.Redact;
 import java.util.Locale;
 import java.util.Objects;
 
@@ -711,7 +712,7 @@ public record ImageRef(String domain, String path, String tag, String digest) {
             && Character.getType(cp) != Character.PRIVATE_USE
             && !Character.isWhitespace(cp)
             && !Character.isSpaceChar(cp)
-            && (cp > 0xffff || !InvalidImageRefException.isInvisible((char) cp));
+            && (cp > 0xffff || !Redact.isInvisible((char) cp));
     return visible ? "'" + new String(Character.toChars(cp)) + "' (" + code + ")" : code;
   }
 }

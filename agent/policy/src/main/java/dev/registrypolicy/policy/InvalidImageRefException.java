@@ -109,7 +109,7 @@ public final class InvalidImageRefException extends Exception {
         case '\r' -> sb.append("\\r");
         case '\t' -> sb.append("\\t");
         default -> {
-          if (isInvisible(c)) {
+          if (Redact.isInvisible(c)) {
             sb.append(String.format("\\u%04x", (int) c));
           } else {
             sb.append(c);
@@ -122,10 +122,5 @@ public final class InvalidImageRefException extends Exception {
       sb.append("... (").append(s.length()).append(" characters)");
     }
     return sb.toString();
-  }
-
-  /** Characters that would garble a log line: the one rule, {@link Redact#isInvisible}. */
-  static boolean isInvisible(char c) {
-    return Redact.isInvisible(c);
   }
 }

@@ -1,5 +1,6 @@
 package dev.registrypolicy.policy;
 
+import dev.registrypolicy.common.Utf8;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -150,20 +151,6 @@ public final class Yaml {
     public void close() {}
   }
 
-  static boolean hasLoneSurrogate(String s) {
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (Character.isHighSurrogate(c)
-          && i + 1 < s.length()
-          && Character.isLowSurrogate(s.charAt(i + 1))) {
-        i++;
-      } else if (Character.isSurrogate(c)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
   /** UTF-8 length of {@code s}, counting no further than just past {@code max}. */
   static long utf8Length(String s, int max) {
     if (s.length() > max) {
@@ -311,7 +298,7 @@ public final class Yaml {
             if (sc.getValue().length() > maxScalar) {
               return "a value longer than " + maxScalar + " characters" + where(mark);
             }
-            if (hasLoneSurrogate(sc.getValue())) {
+            if (Utf8.hasLoneSurrogate(sc.getValue())) {
               // "\ud800" in a double-quoted scalar: not Unicode text, so no file can hold it.
               return "invalid YAML"
                   + where(mark)
