@@ -144,7 +144,8 @@ public final class TlsMaterial {
       Object o = p.readObject();
       JcaPEMKeyConverter conv = new JcaPEMKeyConverter();
       if (o instanceof PEMKeyPair pair) {
-        return conv.getKeyPair(pair).getPrivate();
+        // SEC1 keys may carry no public key, so only the private part is converted.
+        return conv.getPrivateKey(pair.getPrivateKeyInfo());
       }
       if (o instanceof PrivateKeyInfo info) {
         return conv.getPrivateKey(info);

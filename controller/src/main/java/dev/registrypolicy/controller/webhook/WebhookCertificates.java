@@ -309,8 +309,8 @@ public final class WebhookCertificates {
 
   /** Less than a third of its lifetime left. */
   static boolean dueForRenewal(X509Certificate c, Instant now) {
-    long start = c.getNotBefore().getTime();
-    long end = c.getNotAfter().getTime();
+    long start = c.getNotBefore().toInstant().toEpochMilli();
+    long end = c.getNotAfter().toInstant().toEpochMilli();
     return end - now.toEpochMilli() < (end - start) / 3;
   }
 
@@ -408,6 +408,8 @@ public final class WebhookCertificates {
           for (Object e : l) {
             w.writeObject(e);
           }
+        } else if (o instanceof PrivateKey k) {
+          w.writeObject(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(k, null)); // PKCS#8
         } else {
           w.writeObject(o);
         }

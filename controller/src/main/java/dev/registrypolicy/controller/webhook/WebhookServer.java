@@ -130,6 +130,13 @@ public final class WebhookServer implements AutoCloseable {
     return app.port();
   }
 
+  /** The Jetty connectors' descriptions (one HTTPS connector, no plain HTTP one). */
+  java.util.List<String> connectors() {
+    return java.util.Arrays.stream(app.jettyServer().server().getConnectors())
+        .map(c -> String.join(",", c.getProtocols()))
+        .toList();
+  }
+
   /** The serving material now in use. */
   public TlsMaterial tls() {
     return tls;
