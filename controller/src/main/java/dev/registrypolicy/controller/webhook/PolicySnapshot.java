@@ -14,8 +14,7 @@ import java.util.Objects;
 public record PolicySnapshot(Policy policy, AdmissionCheck check) {
   public PolicySnapshot {
     Objects.requireNonNull(policy, "policy");
-    // TODO(webhook): require a check once AdmissionCheck.of lands on main (plumbing tests pass
-    // null)
+    Objects.requireNonNull(check, "check");
   }
 
   /**

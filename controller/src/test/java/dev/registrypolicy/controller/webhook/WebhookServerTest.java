@@ -1,6 +1,5 @@
 package dev.registrypolicy.controller.webhook;
 
-import static dev.registrypolicy.controller.webhook.WebhookTesting.FAKE;
 import static dev.registrypolicy.controller.webhook.WebhookTesting.container;
 import static dev.registrypolicy.controller.webhook.WebhookTesting.pod;
 import static dev.registrypolicy.controller.webhook.WebhookTesting.post;
@@ -14,9 +13,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.registrypolicy.admission.WorkloadKind;
-import dev.registrypolicy.policy.Admission;
 import dev.registrypolicy.policy.NamespaceInfo;
-import dev.registrypolicy.policy.Policy;
+import dev.registrypolicy.policy.PolicyDocument;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.http.HttpClient;
@@ -35,9 +33,29 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** The validating path over real HTTPS, with a hand-written verdict function (plumbing only). */
+/** The validating path over real HTTPS with the model's verdict function. */
 class WebhookServerTest {
   static final int MAX_BODY = 64 * 1024;
+
+  /** Images under example.com/deny, /warn and /audit break a rule of that mode. */
+  static final String POLICY =
+      """
+      apiVersion: registry-policy.dev/v1alpha1
+      kind: RegistryPolicy
+      admission:
+        mode: Deny
+        exemptNamespaces: [kube-system]
+        rules:
+          - name: blocked
+            blockedImages: [{host: example.com, name: "deny/*"}]
+          - name: warned
+            mode: Warn
+            blockedImages: [{host: example.com, name: "warn/*"}]
+          - name: audited
+            mode: Audit
+            blockedImages: [{host: example.com, name: "audit/*"}]
+      """;
+
   static TlsMaterial tls;
   static WebhookServer server;
   static HttpClient client;
@@ -47,21 +65,18 @@ class WebhookServerTest {
   @BeforeAll
   static void start() throws Exception {
     tls = WebhookTesting.localhostTls();
-    POLICIES.set(
-        new PolicySnapshot(
-            new Policy(Policy.API_VERSION, List.of(), List.of(), List.of(), Admission.NONE, "x"),
-            null));
+    POLICIES.set(PolicySnapshot.of(PolicyDocument.parse(POLICY), "registry-policy"));
     Evaluator failing =
         new Evaluator() {
           @Override
           public boolean exempt(PolicySnapshot p, String ns) {
-            return FAKE.exempt(p, ns);
+            return Evaluator.MODEL.exempt(p, ns);
           }
 
           @Override
           public dev.registrypolicy.admission.Workload read(Map<String, Object> o, String ns)
               throws dev.registrypolicy.admission.InvalidWorkloadException {
-            return FAKE.read(o, ns);
+            return Evaluator.MODEL.read(o, ns);
           }
 
           @Override
@@ -74,7 +89,7 @@ class WebhookServerTest {
             if (e != null) {
               throw e;
             }
-            return FAKE.check(p, ns, w, old);
+            return Evaluator.MODEL.check(p, ns, w, old);
           }
         };
     server =
@@ -122,42 +137,60 @@ class WebhookServerTest {
   @Test
   void denyGives403WithTheDenyMessagesOnly() throws Exception {
     Map<String, Object> r =
-        validate(podReview("u-d", "CREATE", "team", "x/deny:1", "x/warn:1", "x/deny:2"));
+        validate(
+            podReview(
+                "u-d",
+                "CREATE",
+                "team",
+                "example.com/deny/app:1",
+                "example.com/warn/app:1",
+                "example.com/deny/app:2"));
     assertEquals("u-d", r.get("uid"));
     assertEquals(false, r.get("allowed"));
     @SuppressWarnings("unchecked")
     Map<String, Object> status = (Map<String, Object>) r.get("status");
     assertEquals(403.0, status.get("code"));
     assertEquals(
-        "container \"c0\": image \"x/deny:1\" is deny (rule test); "
-            + "container \"c2\": image \"x/deny:2\" is deny (rule test)",
+        "container \"c0\": image \"example.com/deny/app:1\" is blocked (rule blocked); "
+            + "container \"c2\": image \"example.com/deny/app:2\" is blocked (rule blocked)",
         status.get("message"));
     assertEquals(
-        List.of("container \"c1\": image \"x/warn:1\" is warn (rule test)"), r.get("warnings"));
+        List.of("container \"c1\": image \"example.com/warn/app:1\" is blocked (rule warned)"),
+        r.get("warnings"));
   }
 
   @Test
   void warnAndAuditAreAllowedWithWarningsAndAnAuditAnnotation() throws Exception {
     Map<String, Object> r =
-        validate(podReview("u-w", "CREATE", "team", "x/warn:1", "x/audit:1", "x/audit:2"));
+        validate(
+            podReview(
+                "u-w",
+                "CREATE",
+                "team",
+                "example.com/warn/app:1",
+                "example.com/audit/app:1",
+                "example.com/audit/app:2"));
     assertEquals(true, r.get("allowed"));
     assertEquals(
-        List.of("container \"c0\": image \"x/warn:1\" is warn (rule test)"), r.get("warnings"));
+        List.of("container \"c0\": image \"example.com/warn/app:1\" is blocked (rule warned)"),
+        r.get("warnings"));
     assertEquals(
         Map.of(
             "audit",
-            "container \"c1\": image \"x/audit:1\" is audit (rule test); "
-                + "container \"c2\": image \"x/audit:2\" is audit (rule test)"),
+            "container \"c1\": image \"example.com/audit/app:1\" is blocked (rule audited); "
+                + "container \"c2\": image \"example.com/audit/app:2\" is blocked (rule audited)"),
         r.get("auditAnnotations"));
   }
 
   @Test
   void manyLongWarningsAreCutToTheApiServersLimits() throws Exception {
-    String[] images = new String[40];
-    for (int i = 0; i < images.length; i++) {
-      images[i] = "x/warn/" + "a".repeat(300) + ":" + i;
+    List<Map<String, Object>> cs = new java.util.ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      cs.add(container("c" + i + "-" + "n".repeat(250), "example.com/warn/app:" + i));
     }
-    Map<String, Object> r = validate(podReview("u-many", "CREATE", "team", images));
+    Map<String, Object> r =
+        validate(
+            review("u-many", "", "Pod", null, "CREATE", "team", pod("team", "p", spec(cs)), null));
     @SuppressWarnings("unchecked")
     List<String> w = (List<String>) r.get("warnings");
     int total = w.stream().mapToInt(String::length).sum();
@@ -170,12 +203,14 @@ class WebhookServerTest {
   @EnumSource(WorkloadKind.class)
   void everyWorkloadKindIsChecked(WorkloadKind k) throws Exception {
     Map<String, Object> obj =
-        workload(k, "team", spec(List.of(container("app", "x/deny:" + k.resource()))));
+        workload(
+            k, "team", spec(List.of(container("app", "example.com/deny/app:" + k.resource()))));
     Map<String, Object> r =
         validate(review("u-" + k, k.group(), k.kind(), null, "CREATE", "team", obj, null));
     assertEquals(false, r.get("allowed"), k.kind());
     Map<String, Object> ok =
-        workload(k, "team", spec(List.of(container("app", "x/fine:" + k.resource()))));
+        workload(
+            k, "team", spec(List.of(container("app", "example.com/fine/app:" + k.resource()))));
     assertEquals(
         true,
         validate(review("u-ok-" + k, k.group(), k.kind(), null, "CREATE", "team", ok, null))
@@ -190,12 +225,16 @@ class WebhookServerTest {
         validate(review("u-cm", "", "ConfigMap", null, "CREATE", "team", cm, null)).get("allowed"));
     // A Deployment named in a foreign group is not ours.
     Map<String, Object> foreign =
-        workload(WorkloadKind.DEPLOYMENT, "team", spec(List.of(container("a", "x/deny:1"))));
+        workload(
+            WorkloadKind.DEPLOYMENT,
+            "team",
+            spec(List.of(container("a", "example.com/deny/app:1"))));
     assertEquals(
         true,
         validate(review("u-f", "example.com", "Deployment", null, "CREATE", "team", foreign, null))
             .get("allowed"));
-    Map<String, Object> p = pod("team", "p", spec(List.of(container("a", "x/deny:1"))));
+    Map<String, Object> p =
+        pod("team", "p", spec(List.of(container("a", "example.com/deny/app:1"))));
     assertEquals(
         true, validate(review("u-st", "", "Pod", "status", "UPDATE", "team", p, p)).get("allowed"));
     assertEquals(
@@ -205,17 +244,22 @@ class WebhookServerTest {
   @Test
   void exemptNamespaceIsAllowed() throws Exception {
     assertEquals(
-        true, validate(podReview("u-ex", "CREATE", "kube-system", "x/deny:1")).get("allowed"));
+        true,
+        validate(podReview("u-ex", "CREATE", "kube-system", "example.com/deny/app:1"))
+            .get("allowed"));
   }
 
   @Test
   void updateChecksOnlyWhatItIntroduces() throws Exception {
-    Map<String, Object> old = pod("team", "p", spec(List.of(container("a", "x/deny:1"))));
-    Map<String, Object> same = pod("team", "p", spec(List.of(container("a", "x/deny:1"))));
+    Map<String, Object> old =
+        pod("team", "p", spec(List.of(container("a", "example.com/deny/app:1"))));
+    Map<String, Object> same =
+        pod("team", "p", spec(List.of(container("a", "example.com/deny/app:1"))));
     assertEquals(
         true,
         validate(review("u-up1", "", "Pod", null, "UPDATE", "team", same, old)).get("allowed"));
-    Map<String, Object> changed = pod("team", "p", spec(List.of(container("a", "x/deny:2"))));
+    Map<String, Object> changed =
+        pod("team", "p", spec(List.of(container("a", "example.com/deny/app:2"))));
     assertEquals(
         false,
         validate(review("u-up2", "", "Pod", null, "UPDATE", "team", changed, old)).get("allowed"));
@@ -223,10 +267,11 @@ class WebhookServerTest {
 
   @Test
   void ephemeralContainersSubresourceChecksTheNewDebugContainer() throws Exception {
-    Map<String, Object> oldSpec = spec(List.of(container("app", "x/deny:old")));
+    Map<String, Object> oldSpec = spec(List.of(container("app", "example.com/deny/app:old")));
     Map<String, Object> old = pod("team", "p", oldSpec);
-    Map<String, Object> newSpec = spec(List.of(container("app", "x/deny:old")));
-    newSpec.put("ephemeralContainers", List.of(container("debugger", "x/deny:busybox")));
+    Map<String, Object> newSpec = spec(List.of(container("app", "example.com/deny/app:old")));
+    newSpec.put(
+        "ephemeralContainers", List.of(container("debugger", "example.com/deny/app:busybox")));
     Map<String, Object> r =
         validate(
             review(
@@ -242,8 +287,9 @@ class WebhookServerTest {
     @SuppressWarnings("unchecked")
     String msg = (String) ((Map<String, Object>) r.get("status")).get("message");
     assertEquals(
-        "ephemeral container \"debugger\": image \"x/deny:busybox\" is deny (rule test)", msg);
-    newSpec.put("ephemeralContainers", List.of(container("debugger", "x/fine:1")));
+        "ephemeral container \"debugger\": image \"example.com/deny/app:busybox\" is blocked (rule blocked)",
+        msg);
+    newSpec.put("ephemeralContainers", List.of(container("debugger", "example.com/fine/app:1")));
     assertEquals(
         true,
         validate(

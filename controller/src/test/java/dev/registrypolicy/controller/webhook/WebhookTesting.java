@@ -2,16 +2,7 @@ package dev.registrypolicy.controller.webhook;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
-import dev.registrypolicy.admission.Action;
-import dev.registrypolicy.admission.Container;
-import dev.registrypolicy.admission.ContainerKind;
-import dev.registrypolicy.admission.ContainerVerdict;
-import dev.registrypolicy.admission.Finding;
-import dev.registrypolicy.admission.InvalidWorkloadException;
-import dev.registrypolicy.admission.Verdict;
-import dev.registrypolicy.admission.Workload;
 import dev.registrypolicy.admission.WorkloadKind;
-import dev.registrypolicy.policy.NamespaceInfo;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -20,7 +11,6 @@ import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -145,78 +135,4 @@ final class WebhookTesting {
     Map<String, Object> root = GSON.fromJson(body, Map.class);
     return (Map<String, Object>) root.get("response");
   }
-
-  /**
-   * A hand-written stand-in for the model's verdict function, for the HTTP plumbing only: an image
-   * containing "deny", "warn" or "audit" breaks rule "test" with that action; namespace
-   * "kube-system" is exempt; on UPDATE containers unchanged from the old object are allowed.
-   */
-  static final Evaluator FAKE =
-      new Evaluator() {
-        @Override
-        public boolean exempt(PolicySnapshot policy, String namespace) {
-          return "kube-system".equals(namespace);
-        }
-
-        @Override
-        public Workload read(Map<String, Object> object, String namespace)
-            throws InvalidWorkloadException {
-          WorkloadKind k = WorkloadKind.ofKind(String.valueOf(object.get("kind")));
-          if (k == null) {
-            return null;
-          }
-          Object at = object;
-          for (String p : k.podSpecPath()) {
-            if (!(at instanceof Map<?, ?> m)) {
-              throw new InvalidWorkloadException(String.join(".", k.podSpecPath()));
-            }
-            at = m.get(p);
-          }
-          List<Container> cs = new ArrayList<>();
-          for (ContainerKind ck : ContainerKind.values()) {
-            if (at instanceof Map<?, ?> spec && spec.get(ck.field()) instanceof List<?> l) {
-              for (Object o : l) {
-                Map<?, ?> c = (Map<?, ?>) o;
-                cs.add(new Container(ck, (String) c.get("name"), (String) c.get("image")));
-              }
-            }
-          }
-          return new Workload(k, namespace, "w", cs);
-        }
-
-        @Override
-        public Verdict check(
-            PolicySnapshot policy, NamespaceInfo namespace, Workload workload, Workload old) {
-          List<ContainerVerdict> verdicts = new ArrayList<>();
-          List<Finding> findings = new ArrayList<>();
-          Action overall = Action.ALLOW;
-          for (Container c : workload.containers()) {
-            Action a = Action.ALLOW;
-            if (old == null || !old.containers().contains(c)) {
-              for (Action x : List.of(Action.DENY, Action.WARN, Action.AUDIT)) {
-                if (c.image().contains(x.wireName())) {
-                  a = x;
-                  break;
-                }
-              }
-            }
-            String msg =
-                c.kind().noun()
-                    + " \""
-                    + c.name()
-                    + "\": image \""
-                    + c.image()
-                    + (a == Action.ALLOW
-                        ? "\" is allowed"
-                        : "\" is " + a.wireName() + " (rule test)");
-            if (a != Action.ALLOW) {
-              findings.add(new Finding(c, c.image(), "test", a, msg));
-            }
-            verdicts.add(
-                new ContainerVerdict(c, c.image(), a, a == Action.ALLOW ? null : "test", msg));
-            overall = overall.max(a);
-          }
-          return new Verdict(overall, verdicts, findings);
-        }
-      };
 }
