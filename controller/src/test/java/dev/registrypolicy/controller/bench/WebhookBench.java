@@ -32,15 +32,8 @@ import javax.net.ssl.TrustManagerFactory;
  * Webhook load on loopback (a harness, not a test): a child JVM serves the webhook with a realistic
  * policy; this JVM sends 3-container Pod AdmissionReviews open-loop at a fixed rate over HTTPS and
  * reports latency (from each request's scheduled send time, so a stall counts against every request
- * it delays), errors and the server's RSS. From the repository root:
- *
- * <pre>
- * ./mvnw -q -o -Pbench -DskipTests -pl controller -am verify \
- *   -Dbench.main=dev.registrypolicy.controller.bench.WebhookBench -Dbench.args="rate=1000 seconds=20"
- * </pre>
- *
- * or, after {@code test-compile}, {@code java -cp <test classpath> ...WebhookBench rate=1000
- * seconds=20}.
+ * it delays), errors and the server's RSS. The command is in controller/README.md ("Admission:
+ * webhook"); arguments {@code rate=N seconds=N warmup=N jvm="-Xmx.. ..."} (the server JVM's flags).
  */
 public final class WebhookBench {
   static final String POLICY =
@@ -88,15 +81,16 @@ public final class WebhookBench {
     int seconds = Integer.parseInt(opts.getOrDefault("seconds", "20"));
     int warmup = Integer.parseInt(opts.getOrDefault("warmup", "5"));
     String java = ProcessHandle.current().info().command().orElse("java");
-    Process child =
-        new ProcessBuilder(
-                java,
-                "-cp",
-                System.getProperty("java.class.path"),
-                WebhookBench.class.getName(),
-                "serve")
-            .redirectError(ProcessBuilder.Redirect.INHERIT)
-            .start();
+    List<String> cmd = new java.util.ArrayList<>(List.of(java));
+    String jvm = opts.getOrDefault("jvm", "");
+    if (!jvm.isBlank()) {
+      cmd.addAll(List.of(jvm.trim().split("\\s+")));
+    }
+    cmd.addAll(
+        List.of(
+            "-cp", System.getProperty("java.class.path"), WebhookBench.class.getName(), "serve"));
+    System.out.println("server JVM flags: " + (jvm.isBlank() ? "(defaults)" : jvm));
+    Process child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     try {
       BufferedReader out =
           new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
