@@ -114,8 +114,14 @@ public final class WebhookBench {
       run(ctx, port, rate, warmup);
       ProcInfo.Memory before = Machine.memory(child.pid());
       System.out.println("server RSS after warm-up: " + before.rssKb() / 1024 + " MiB");
+      double cpu0 = cpuSeconds(child.pid());
       long[] lat = run(ctx, port, rate, seconds);
+      double cpu = cpuSeconds(child.pid()) - cpu0;
       ProcInfo.Memory after = Machine.memory(child.pid());
+      System.out.printf(
+          "server CPU: %.1f s for %d requests = %.3f ms per review (%.0f %% of one core)%n",
+          cpu, lat.length, cpu * 1000 / lat.length, cpu * 100 / seconds);
+      System.out.println("load average now: " + ProcInfoLoad.read());
       report(rate, seconds, lat, after);
     } finally {
       child.destroy();
@@ -248,6 +254,22 @@ public final class WebhookBench {
       } catch (java.io.IOException ignored) {
         // closing anyway
       }
+    }
+  }
+
+  /** utime + stime of a process from /proc/PID/stat, in seconds (USER_HZ 100). */
+  static double cpuSeconds(long pid) throws java.io.IOException {
+    String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/stat"));
+    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
+  }
+
+  /** /proc/loadavg's first three fields. */
+  static final class ProcInfoLoad {
+    static String read() throws java.io.IOException {
+      String[] f =
+          java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).split(" ");
+      return f[0] + " " + f[1] + " " + f[2];
     }
   }
 
