@@ -7,7 +7,6 @@ import dev.registrypolicy.policy.Policy;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
-import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -118,14 +117,5 @@ final class PullSecretPatch {
     }
     String patch = patch(req.object(), missing(policy.policy(), namespace, req.object()));
     return new ReviewResponse(req.uid(), true, 0, null, List.of(), Map.of(), patch);
-  }
-
-  /** For log lines: the names, never more than a few. */
-  static String describe(List<String> names) {
-    List<String> shown = new ArrayList<>(names.subList(0, Math.min(5, names.size())));
-    if (names.size() > 5) {
-      shown.add("+" + (names.size() - 5));
-    }
-    return String.join(",", shown);
   }
 }
