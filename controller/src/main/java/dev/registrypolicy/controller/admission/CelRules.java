@@ -29,7 +29,7 @@ final class CelRules {
     String hasTag = f(c, CelImage.HAS_TAG) + " == 'y'";
     StringBuilder sb = new StringBuilder("(");
     if (r.requireDigest()) {
-      sb.append('!').append(hasDigest).append(" ? 'is not pinned by digest' : ");
+      sb.append("!(").append(hasDigest).append(") ? 'is not pinned by digest' : ");
     }
     if (r.blockUntagged()) {
       sb.append("!(")

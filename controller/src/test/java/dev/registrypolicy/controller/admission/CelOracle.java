@@ -71,7 +71,10 @@ final class CelOracle {
     if (!enforcing || exempt.contains(ns.name())) {
       return result;
     }
-    for (CelRequests.C c : containers) {
+    // Admission order: containers, then initContainers, then ephemeralContainers.
+    List<CelRequests.C> ordered = new ArrayList<>(containers);
+    ordered.sort(java.util.Comparator.comparing(CelRequests.C::kind));
+    for (CelRequests.C c : ordered) {
       if (old.contains(c)) {
         continue;
       }
