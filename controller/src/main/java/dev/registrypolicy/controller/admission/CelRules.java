@@ -5,6 +5,7 @@ import dev.registrypolicy.policy.AdmissionRule;
 import dev.registrypolicy.policy.AdmissionRule.BlockedImage;
 import dev.registrypolicy.policy.AdmissionRule.NameTagPattern;
 import dev.registrypolicy.policy.ImageRef;
+import dev.registrypolicy.policy.RegistryHosts;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -14,6 +15,9 @@ import java.util.List;
  */
 final class CelRules {
   private CelRules() {}
+
+  private static final String HUB_SPELLINGS =
+      CelLiterals.stringList(List.of(RegistryHosts.DOCKER_HUB, RegistryHosts.DOCKER_HUB_API_HOST));
 
   private static String f(String c, int i) {
     return c + "[" + i + "]";
@@ -77,7 +81,20 @@ final class CelRules {
   static String blocked(BlockedImage b, String c) {
     List<String> and = new ArrayList<>();
     if (b.host() != null) {
-      and.add(CelGlob.matches(f(c, CelImage.HOST), b.host()));
+      // Docker Hub's two spellings are one host for a blocklist (BlockedImage.matches).
+      boolean hub =
+          b.host().matches(RegistryHosts.DOCKER_HUB)
+              || b.host().matches(RegistryHosts.DOCKER_HUB_API_HOST);
+      and.add(
+          "("
+              + f(c, CelImage.HOST)
+              + " in "
+              + HUB_SPELLINGS
+              + " ? "
+              + hub
+              + " : "
+              + CelGlob.matches(f(c, CelImage.HOST), b.host())
+              + ")");
     }
     if (b.port() != null) {
       and.add(
@@ -94,8 +111,8 @@ final class CelRules {
                 + path
                 + " || ("
                 + f(c, CelImage.DOMAIN)
-                + " == "
-                + CelLiterals.string(ImageRef.DEFAULT_DOMAIN)
+                + " in "
+                + HUB_SPELLINGS
                 + " && "
                 + f(c, CelImage.PATH)
                 + ".startsWith('library/') && "
@@ -120,7 +137,8 @@ final class CelRules {
    * @param allow the allowlist when this policy checks sources, else null
    * @param rules this action's rules; their findings are fields {@link CelImage#FIELDS}, ... of c
    */
-  static String message(boolean base, CelAllowlist allow, List<AdmissionRule> rules, String c) {
+  static String message(
+      boolean base, CelAllowlist allow, boolean nodeCreds, List<AdmissionRule> rules, String c) {
     String who = f(c, CelImage.NOUN) + " + ' \"' + " + f(c, CelImage.NAME) + " + '\": image '";
     String img = who + " + '\"' + " + f(c, CelImage.CANONICAL) + " + '\" '";
     String invalid =
@@ -146,6 +164,20 @@ final class CelRules {
                   "is not from an allowed source (rule "
                       + AdmissionCheck.RULE_ALLOWED_SOURCES
                       + ")"))
+          .append(" : ");
+    }
+    if (base && nodeCreds) {
+      String missing = CelNodeCredentials.ungranted(c);
+      valid
+          .append(missing)
+          .append(".size() > 0 ? ")
+          .append(img)
+          .append(" + 'would be pulled with node credentials \"' + variables.credNames[")
+          .append(missing)
+          .append("[0]] + '\" for registry \"' + ")
+          .append(f(c, CelImage.DOMAIN))
+          .append(" + '\" that no access grant gives namespace \"' + variables.nsName + ")
+          .append(CelLiterals.string("\" (rule " + AdmissionCheck.RULE_NODE_CREDENTIALS + ")"))
           .append(" : ");
     }
     for (int i = 0; i < rules.size(); i++) {

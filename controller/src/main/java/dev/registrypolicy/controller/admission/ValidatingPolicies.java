@@ -111,15 +111,14 @@ public final class ValidatingPolicies {
     Action dflt = Action.of(adm.mode());
     List<AdmissionRule> rules = new ArrayList<>();
     for (AdmissionRule r : adm.rules()) {
-      if (evaluable(r)) {
+      if (r.checksAtAdmission()) {
         rules.add(r);
       }
     }
-    boolean enforcing = adm.restrictsSources() || !rules.isEmpty();
-    if (!enforcing) {
+    if (!adm.enforcesSomething()) {
       return new Result(List.of(), List.of(), List.of());
     }
-    Set<String> exempt = exemptNamespaces(policy, ownNamespace);
+    Set<String> exempt = new TreeSet<>(adm.effectiveExemptNamespaces(ownNamespace));
     List<V1ValidatingAdmissionPolicy> policies = new ArrayList<>();
     List<V1ValidatingAdmissionPolicyBinding> bindings = new ArrayList<>();
     List<String> problems = new ArrayList<>();
@@ -137,7 +136,14 @@ public final class ValidatingPolicies {
       String name = name(a);
       V1ValidatingAdmissionPolicy vap;
       try {
-        vap = policy(name, base, base ? adm.allowedSources() : List.of(), mine, problems);
+        vap =
+            policy(
+                name,
+                base,
+                base ? adm.allowedSources() : List.of(),
+                base && adm.requireGrantForNodeCredentials() ? CelNodeCredentials.of(policy) : null,
+                mine,
+                problems);
       } catch (IllegalArgumentException e) {
         problems.add(name + ": " + e.getMessage());
         continue;
@@ -163,47 +169,15 @@ public final class ValidatingPolicies {
     };
   }
 
-  /** Whether the rule has a check admission evaluates (imageMetadata is the webhook's). */
-  static boolean evaluable(AdmissionRule r) {
-    return r.requireDigest()
-        || r.blockLatestTag()
-        || r.blockUntagged()
-        || !r.allowedNameTags().isEmpty()
-        || !r.blockedImages().isEmpty();
-  }
-
   static Action action(AdmissionRule r, Action dflt) {
     return r.mode() == null ? dflt : Action.of(r.mode());
-  }
-
-  /**
-   * The exempt namespaces: the policy's list, or {kube-system, ownNamespace} when it omits one, as
-   * {@link AdmissionCheck#exempt} decides for every candidate.
-   */
-  static Set<String> exemptNamespaces(Policy policy, String ownNamespace) {
-    Set<String> candidates = new TreeSet<>(policy.admission().exemptNamespaces());
-    candidates.add("kube-system");
-    candidates.add(ownNamespace);
-    AdmissionCheck check;
-    try {
-      check = AdmissionCheck.of(policy, ownNamespace);
-      Set<String> out = new TreeSet<>();
-      for (String ns : candidates) {
-        if (check.exempt(ns)) {
-          out.add(ns);
-        }
-      }
-      return out;
-    } catch (UnsupportedOperationException e) {
-      // The model's verdict function is not there yet: its field is the list as written.
-      return new TreeSet<>(policy.admission().exemptNamespaces());
-    }
   }
 
   private static V1ValidatingAdmissionPolicy policy(
       String name,
       boolean base,
       List<AllowedSource> sources,
+      CelNodeCredentials creds,
       List<AdmissionRule> rules,
       List<String> problems) {
     Map<NamespaceSelector, Integer> scopes = new LinkedHashMap<>();
@@ -224,9 +198,18 @@ public final class ValidatingPolicies {
               : scopes.computeIfAbsent(r.namespaces(), k -> scopes.size()));
     }
     List<V1Variable> vars = new ArrayList<>();
-    if (!scopes.isEmpty()) {
+    if (!scopes.isEmpty() || creds != null) {
       vars.add(variable("nsName", CelNamespaces.NAME_EXPRESSION));
       vars.add(variable("nsLabels", CelNamespaces.LABELS_EXPRESSION));
+    }
+    if (creds != null) {
+      vars.add(variable("nsAnnotations", CelNodeCredentials.ANNOTATIONS_EXPRESSION));
+      vars.add(variable("credGranted", "[" + String.join(", ", creds.granted()) + "]"));
+      vars.add(variable("credNames", CelLiterals.stringList(creds.names())));
+      vars.add(variable("nodeCreds", creds.byHost()));
+      vars.add(variable("catchAllCreds", creds.catchAll()));
+    }
+    if (!scopes.isEmpty()) {
       List<String> sel = new ArrayList<>();
       for (NamespaceSelector s : scopes.keySet()) {
         sel.add(CelNamespaces.matches(s));
@@ -275,7 +258,11 @@ public final class ValidatingPolicies {
     }
     vars.add(
         variable(
-            "findings", imagesVar + ".map(c, " + CelRules.message(base, allow, rules, "c") + ")"));
+            "findings",
+            imagesVar
+                + ".map(c, "
+                + CelRules.message(base, allow, creds != null, rules, "c")
+                + ")"));
     for (V1Variable v : vars) {
       checkLength(name, "variable " + v.getName(), v.getExpression(), problems);
     }

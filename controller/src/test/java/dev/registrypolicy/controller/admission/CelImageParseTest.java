@@ -46,7 +46,7 @@ class CelImageParseTest {
       for (int j = 0; j < PER_POD; j++) {
         String image = cs.get(j).image();
         List<String> got = images.get(j);
-        ImageRef want = CelOracle.parse(image);
+        ImageRef want = CelExpected.parse(image);
         String problem = compare(want, got);
         if (want != null) {
           valid++;
