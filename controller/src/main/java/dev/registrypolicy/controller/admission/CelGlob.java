@@ -27,6 +27,8 @@ final class CelGlob {
         sb.append('.');
       } else if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9')) {
         sb.append((char) cp);
+      } else if (cp > 0x20 && cp < 0x7f) {
+        sb.append('\\').append((char) cp);
       } else {
         sb.append("\\x{").append(Integer.toHexString(cp)).append('}');
       }

@@ -192,6 +192,15 @@ final class CelHarness {
     }
   }
 
+  /** Evaluates a constant expression. */
+  static Object eval(String expression) {
+    try {
+      return program(expression).eval(Map.of());
+    } catch (CelEvaluationException e) {
+      throw new AssertionError(e.getMessage(), e);
+    }
+  }
+
   static CelRuntime.Program program(String expression) {
     try {
       return RUNTIME.createProgram(ast(expression));
