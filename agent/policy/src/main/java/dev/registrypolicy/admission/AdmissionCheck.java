@@ -67,8 +67,8 @@ public final class AdmissionCheck {
   /** Credential name → the namespace selections of the grants that carry it. */
   private final Map<String, NamespaceSelector[]> grantsByCredential;
 
-  private final AdmissionRule[] rules;
-  private final Action[] ruleActions;
+  private final CompiledRule[] rules;
+  private final RuleSelection selection;
 
   private AdmissionCheck(Policy policy, String ownNamespace) {
     Admission a = policy.admission();
@@ -103,17 +103,14 @@ public final class AdmissionCheck {
     Map<String, NamespaceSelector[]> frozen = new HashMap<>();
     grants.forEach((k, v) -> frozen.put(k, v.toArray(new NamespaceSelector[0])));
     this.grantsByCredential = Map.copyOf(frozen);
-    List<AdmissionRule> evaluated = new ArrayList<>();
+    List<CompiledRule> evaluated = new ArrayList<>();
     for (AdmissionRule r : a.rules()) {
       if (r.checksAtAdmission()) {
-        evaluated.add(r);
+        evaluated.add(new CompiledRule(r, defaultAction));
       }
     }
-    this.rules = evaluated.toArray(new AdmissionRule[0]);
-    this.ruleActions = new Action[rules.length];
-    for (int i = 0; i < rules.length; i++) {
-      ruleActions[i] = rules[i].mode() == null ? defaultAction : Action.of(rules[i].mode());
-    }
+    this.rules = evaluated.toArray(new CompiledRule[0]);
+    this.selection = new RuleSelection(rules);
   }
 
   /**
@@ -160,12 +157,16 @@ public final class AdmissionCheck {
         skipAll || old == null || old.containers().isEmpty()
             ? Set.of()
             : new HashSet<>(old.containers());
+    boolean[] applies = null; // which rules select the namespace: once per request
     for (Container c : containers) {
       ContainerVerdict v;
       if (skipAll || unchanged.contains(c)) {
         v = allowed(c, display(c));
       } else {
-        v = checkContainer(namespace, c, findings);
+        if (applies == null) {
+          applies = selection.applying(namespace);
+        }
+        v = checkContainer(namespace, c, applies, findings);
       }
       worst = worst.max(v.action());
       verdicts.add(v);
@@ -173,7 +174,8 @@ public final class AdmissionCheck {
     return new Verdict(worst, verdicts, findings);
   }
 
-  private ContainerVerdict checkContainer(NamespaceInfo ns, Container c, List<Finding> findings) {
+  private ContainerVerdict checkContainer(
+      NamespaceInfo ns, Container c, boolean[] applies, List<Finding> findings) {
     int first = findings.size();
     ImageRef ref;
     String reason = null;
@@ -220,14 +222,15 @@ public final class AdmissionCheck {
                     + "\""));
       }
     }
+    ImageFacts facts = rules.length == 0 ? null : ImageFacts.of(ref);
     for (int i = 0; i < rules.length; i++) {
-      AdmissionRule r = rules[i];
-      if (!r.namespaces().matches(ns)) {
+      if (!applies[i]) {
         continue;
       }
-      String what = broken(r, ref);
+      CompiledRule r = rules[i];
+      String what = r.broken(facts);
       if (what != null) {
-        findings.add(finding(c, img, r.name(), ruleActions[i], what));
+        findings.add(finding(c, img, r.rule.name(), r.action, what));
       }
     }
     return summarize(c, img, findings, first);
@@ -255,39 +258,6 @@ public final class AdmissionCheck {
       }
       if (!granted) {
         return cred;
-      }
-    }
-    return null;
-  }
-
-  /** What the reference breaks of the rule (its first failing check), or null. */
-  private static String broken(AdmissionRule r, ImageRef ref) {
-    if (r.requireDigest() && !ref.hasDigest()) {
-      return "is not pinned by digest";
-    }
-    if (r.blockUntagged() && !ref.hasTag() && !ref.hasDigest()) {
-      return "has no tag";
-    }
-    if (r.blockLatestTag() && ImageRef.DEFAULT_TAG.equals(ref.effectiveTag())) {
-      return "uses the latest tag";
-    }
-    List<AdmissionRule.NameTagPattern> nameTags = r.allowedNameTags();
-    if (!nameTags.isEmpty()) {
-      boolean any = false;
-      for (int i = 0, n = nameTags.size(); i < n; i++) {
-        if (nameTags.get(i).matches(ref)) {
-          any = true;
-          break;
-        }
-      }
-      if (!any) {
-        return "does not match an allowed name and tag";
-      }
-    }
-    List<AdmissionRule.BlockedImage> blocked = r.blockedImages();
-    for (int i = 0, n = blocked.size(); i < n; i++) {
-      if (blocked.get(i).matches(ref)) {
-        return "is blocked";
       }
     }
     return null;
