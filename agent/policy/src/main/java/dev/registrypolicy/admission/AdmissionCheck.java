@@ -69,6 +69,7 @@ public final class AdmissionCheck {
 
   private final CompiledRule[] rules;
   private final RuleSelection selection;
+  private final boolean rulesUseSegments;
 
   private AdmissionCheck(Policy policy, String ownNamespace) {
     Admission a = policy.admission();
@@ -111,6 +112,11 @@ public final class AdmissionCheck {
     }
     this.rules = evaluated.toArray(new CompiledRule[0]);
     this.selection = new RuleSelection(rules);
+    boolean segments = false;
+    for (CompiledRule r : rules) {
+      segments |= r.usesSegments();
+    }
+    this.rulesUseSegments = segments;
   }
 
   /**
@@ -222,7 +228,7 @@ public final class AdmissionCheck {
                     + "\""));
       }
     }
-    ImageFacts facts = rules.length == 0 ? null : ImageFacts.of(ref);
+    ImageFacts facts = rules.length == 0 ? null : ImageFacts.of(ref, rulesUseSegments);
     for (int i = 0; i < rules.length; i++) {
       if (!applies[i]) {
         continue;
@@ -284,7 +290,12 @@ public final class AdmissionCheck {
   }
 
   private static ContainerVerdict allowed(Container c, String img) {
-    return new ContainerVerdict(c, img, Action.ALLOW, null, message(c, img, "is allowed", null));
+    return new ContainerVerdict(
+        c,
+        img,
+        Action.ALLOW,
+        null,
+        c.kind().noun() + " \"" + c.name() + "\": image \"" + img + "\" is allowed");
   }
 
   /**
@@ -304,18 +315,7 @@ public final class AdmissionCheck {
 
   /** {@code <noun> "<name>": image "<img>" <what>[ (rule <rule>)]}. */
   static String message(Container c, String img, String what, String rule) {
-    StringBuilder sb =
-        new StringBuilder(40 + c.name().length() + img.length() + what.length())
-            .append(c.kind().noun())
-            .append(" \"")
-            .append(c.name())
-            .append("\": image \"")
-            .append(img)
-            .append("\" ")
-            .append(what);
-    if (rule != null) {
-      sb.append(" (rule ").append(rule).append(')');
-    }
-    return sb.toString();
+    String head = c.kind().noun() + " \"" + c.name() + "\": image \"" + img + "\" " + what;
+    return rule == null ? head : head + " (rule " + rule + ")";
   }
 }

@@ -129,6 +129,14 @@ final class CompiledRule {
     this.blockedOther = other.toArray(NO_BLOCKED);
   }
 
+  /**
+   * Whether {@link #broken} reads {@link ImageFacts#firstSegment} or {@link
+   * ImageFacts#officialPath}.
+   */
+  boolean usesSegments() {
+    return !blockedByPath.isEmpty() || !blockedByFirstSegment.isEmpty();
+  }
+
   /** Whether the rule applies to the namespace: {@link NamespaceSelector#matches}. */
   boolean appliesTo(NamespaceInfo ns) {
     if (!exclude.isEmpty() && exclude.contains(ns.name())) {

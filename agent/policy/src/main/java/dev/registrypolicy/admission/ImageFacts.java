@@ -29,12 +29,17 @@ record ImageFacts(
     String officialPath) {
   private static final String LIBRARY = "library/";
 
-  static ImageFacts of(ImageRef ref) {
+  /**
+   * The facts of a reference; {@code withSegments} false leaves {@link #firstSegment} and {@link
+   * #officialPath} null, for policies whose rules never look them up.
+   */
+  static ImageFacts of(ImageRef ref, boolean withSegments) {
     String host = ref.host();
     String path = ref.path();
     int slash = path.indexOf('/');
     String official =
-        RegistryHosts.isDockerHubSpelling(ref.domain())
+        withSegments
+                && RegistryHosts.isDockerHubSpelling(ref.domain())
                 && path.startsWith(LIBRARY)
                 && path.indexOf('/', LIBRARY.length()) < 0
             ? path.substring(LIBRARY.length())
@@ -46,7 +51,7 @@ record ImageFacts(
         ref.port(),
         AdmissionRule.BlockedImage.hostKey(host),
         ref.effectiveTag(),
-        slash < 0 ? path : path.substring(0, slash),
+        !withSegments ? null : slash < 0 ? path : path.substring(0, slash),
         official);
   }
 }

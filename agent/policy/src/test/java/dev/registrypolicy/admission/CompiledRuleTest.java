@@ -159,7 +159,7 @@ class CompiledRuleTest {
       }
       for (String image : IMAGES) {
         ImageRef ref = ImageRef.parse(image);
-        ImageFacts facts = ImageFacts.of(ref);
+        ImageFacts facts = ImageFacts.of(ref, true);
         for (CompiledRule r : rules) {
           String expected = reference(r.rule, ref);
           assertEquals(expected, r.broken(facts), r.rule + " on " + image);
