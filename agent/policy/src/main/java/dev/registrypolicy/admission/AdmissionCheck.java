@@ -69,6 +69,7 @@ public final class AdmissionCheck {
 
   private final CompiledRule[] rules;
   private final RuleSelection selection;
+  private final BlockedIndex blockedIndex;
   private final boolean rulesUseSegments;
 
   private AdmissionCheck(Policy policy, String ownNamespace) {
@@ -112,11 +113,8 @@ public final class AdmissionCheck {
     }
     this.rules = evaluated.toArray(new CompiledRule[0]);
     this.selection = new RuleSelection(rules);
-    boolean segments = false;
-    for (CompiledRule r : rules) {
-      segments |= r.usesSegments();
-    }
-    this.rulesUseSegments = segments;
+    this.blockedIndex = new BlockedIndex(rules);
+    this.rulesUseSegments = blockedIndex.usesSegments();
   }
 
   /**
@@ -228,15 +226,18 @@ public final class AdmissionCheck {
                     + "\""));
       }
     }
-    ImageFacts facts = rules.length == 0 ? null : ImageFacts.of(ref, rulesUseSegments);
-    for (int i = 0; i < rules.length; i++) {
-      if (!applies[i]) {
-        continue;
-      }
-      CompiledRule r = rules[i];
-      String what = r.broken(facts);
-      if (what != null) {
-        findings.add(finding(c, img, r.rule.name(), r.action, what));
+    if (rules.length > 0) {
+      ImageFacts facts = ImageFacts.of(ref, rulesUseSegments);
+      boolean[] blocked = blockedIndex.blocked(facts, applies);
+      for (int i = 0; i < rules.length; i++) {
+        if (!applies[i]) {
+          continue;
+        }
+        CompiledRule r = rules[i];
+        String what = r.broken(facts, blocked != null && blocked[i]);
+        if (what != null) {
+          findings.add(finding(c, img, r.rule.name(), r.action, what));
+        }
       }
     }
     return summarize(c, img, findings, first);

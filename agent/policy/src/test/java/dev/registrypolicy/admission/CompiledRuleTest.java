@@ -157,12 +157,18 @@ class CompiledRuleTest {
           assertEquals(rules[i].rule.namespaces().matches(ns), rules[i].appliesTo(ns));
         }
       }
+      BlockedIndex index = new BlockedIndex(rules);
+      boolean[] all = new boolean[rules.length];
+      java.util.Arrays.fill(all, true);
       for (String image : IMAGES) {
         ImageRef ref = ImageRef.parse(image);
-        ImageFacts facts = ImageFacts.of(ref, true);
-        for (CompiledRule r : rules) {
+        ImageFacts facts = ImageFacts.of(ref, index.usesSegments());
+        boolean[] blocked = index.blocked(facts, all);
+        for (int i = 0; i < rules.length; i++) {
+          CompiledRule r = rules[i];
           String expected = reference(r.rule, ref);
-          assertEquals(expected, r.broken(facts), r.rule + " on " + image);
+          assertEquals(
+              expected, r.broken(facts, blocked != null && blocked[i]), r.rule + " on " + image);
           blockedSeen += "is blocked".equals(expected) ? 1 : 0;
         }
       }
