@@ -67,8 +67,10 @@ public final class AdmissionCheck {
   /** Credential name → the namespace selections of the grants that carry it. */
   private final Map<String, NamespaceSelector[]> grantsByCredential;
 
-  private final AdmissionRule[] rules;
-  private final Action[] ruleActions;
+  private final CompiledRule[] rules;
+  private final RuleSelection selection;
+  private final BlockedIndex blockedIndex;
+  private final boolean rulesUseSegments;
 
   private AdmissionCheck(Policy policy, String ownNamespace) {
     Admission a = policy.admission();
@@ -103,17 +105,16 @@ public final class AdmissionCheck {
     Map<String, NamespaceSelector[]> frozen = new HashMap<>();
     grants.forEach((k, v) -> frozen.put(k, v.toArray(new NamespaceSelector[0])));
     this.grantsByCredential = Map.copyOf(frozen);
-    List<AdmissionRule> evaluated = new ArrayList<>();
+    List<CompiledRule> evaluated = new ArrayList<>();
     for (AdmissionRule r : a.rules()) {
       if (r.checksAtAdmission()) {
-        evaluated.add(r);
+        evaluated.add(new CompiledRule(r, defaultAction));
       }
     }
-    this.rules = evaluated.toArray(new AdmissionRule[0]);
-    this.ruleActions = new Action[rules.length];
-    for (int i = 0; i < rules.length; i++) {
-      ruleActions[i] = rules[i].mode() == null ? defaultAction : Action.of(rules[i].mode());
-    }
+    this.rules = evaluated.toArray(new CompiledRule[0]);
+    this.selection = new RuleSelection(rules);
+    this.blockedIndex = new BlockedIndex(rules);
+    this.rulesUseSegments = blockedIndex.usesSegments();
   }
 
   /**
@@ -160,12 +161,16 @@ public final class AdmissionCheck {
         skipAll || old == null || old.containers().isEmpty()
             ? Set.of()
             : new HashSet<>(old.containers());
+    boolean[] applies = null; // which rules select the namespace: once per request
     for (Container c : containers) {
       ContainerVerdict v;
       if (skipAll || unchanged.contains(c)) {
         v = allowed(c, display(c));
       } else {
-        v = checkContainer(namespace, c, findings);
+        if (applies == null) {
+          applies = selection.applying(namespace);
+        }
+        v = checkContainer(namespace, c, applies, findings);
       }
       worst = worst.max(v.action());
       verdicts.add(v);
@@ -173,7 +178,8 @@ public final class AdmissionCheck {
     return new Verdict(worst, verdicts, findings);
   }
 
-  private ContainerVerdict checkContainer(NamespaceInfo ns, Container c, List<Finding> findings) {
+  private ContainerVerdict checkContainer(
+      NamespaceInfo ns, Container c, boolean[] applies, List<Finding> findings) {
     int first = findings.size();
     ImageRef ref;
     String reason = null;
@@ -220,14 +226,18 @@ public final class AdmissionCheck {
                     + "\""));
       }
     }
-    for (int i = 0; i < rules.length; i++) {
-      AdmissionRule r = rules[i];
-      if (!r.namespaces().matches(ns)) {
-        continue;
-      }
-      String what = broken(r, ref);
-      if (what != null) {
-        findings.add(finding(c, img, r.name(), ruleActions[i], what));
+    if (rules.length > 0) {
+      ImageFacts facts = ImageFacts.of(ref, rulesUseSegments);
+      boolean[] blocked = blockedIndex.blocked(facts, applies);
+      for (int i = 0; i < rules.length; i++) {
+        if (!applies[i]) {
+          continue;
+        }
+        CompiledRule r = rules[i];
+        String what = r.broken(facts, blocked != null && blocked[i]);
+        if (what != null) {
+          findings.add(finding(c, img, r.rule.name(), r.action, what));
+        }
       }
     }
     return summarize(c, img, findings, first);
@@ -260,39 +270,6 @@ public final class AdmissionCheck {
     return null;
   }
 
-  /** What the reference breaks of the rule (its first failing check), or null. */
-  private static String broken(AdmissionRule r, ImageRef ref) {
-    if (r.requireDigest() && !ref.hasDigest()) {
-      return "is not pinned by digest";
-    }
-    if (r.blockUntagged() && !ref.hasTag() && !ref.hasDigest()) {
-      return "has no tag";
-    }
-    if (r.blockLatestTag() && ImageRef.DEFAULT_TAG.equals(ref.effectiveTag())) {
-      return "uses the latest tag";
-    }
-    List<AdmissionRule.NameTagPattern> nameTags = r.allowedNameTags();
-    if (!nameTags.isEmpty()) {
-      boolean any = false;
-      for (int i = 0, n = nameTags.size(); i < n; i++) {
-        if (nameTags.get(i).matches(ref)) {
-          any = true;
-          break;
-        }
-      }
-      if (!any) {
-        return "does not match an allowed name and tag";
-      }
-    }
-    List<AdmissionRule.BlockedImage> blocked = r.blockedImages();
-    for (int i = 0, n = blocked.size(); i < n; i++) {
-      if (blocked.get(i).matches(ref)) {
-        return "is blocked";
-      }
-    }
-    return null;
-  }
-
   private static Finding finding(Container c, String img, String rule, Action action, String what) {
     return new Finding(c, img, rule, action, message(c, img, what, rule));
   }
@@ -314,7 +291,12 @@ public final class AdmissionCheck {
   }
 
   private static ContainerVerdict allowed(Container c, String img) {
-    return new ContainerVerdict(c, img, Action.ALLOW, null, message(c, img, "is allowed", null));
+    return new ContainerVerdict(
+        c,
+        img,
+        Action.ALLOW,
+        null,
+        c.kind().noun() + " \"" + c.name() + "\": image \"" + img + "\" is allowed");
   }
 
   /**
@@ -334,18 +316,7 @@ public final class AdmissionCheck {
 
   /** {@code <noun> "<name>": image "<img>" <what>[ (rule <rule>)]}. */
   static String message(Container c, String img, String what, String rule) {
-    StringBuilder sb =
-        new StringBuilder(40 + c.name().length() + img.length() + what.length())
-            .append(c.kind().noun())
-            .append(" \"")
-            .append(c.name())
-            .append("\": image \"")
-            .append(img)
-            .append("\" ")
-            .append(what);
-    if (rule != null) {
-      sb.append(" (rule ").append(rule).append(')');
-    }
-    return sb.toString();
+    String head = c.kind().noun() + " \"" + c.name() + "\": image \"" + img + "\" " + what;
+    return rule == null ? head : head + " (rule " + rule + ")";
   }
 }

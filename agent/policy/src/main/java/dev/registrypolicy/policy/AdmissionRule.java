@@ -103,14 +103,21 @@ public record AdmissionRule(
     }
 
     public boolean matches(ImageRef ref) {
-      if (!name.matches(ref.name())) {
+      return matches(ref.name(), ref.effectiveTag());
+    }
+
+    /**
+     * {@link #matches(ImageRef)} for a reference's {@link ImageRef#name()} and {@link
+     * ImageRef#effectiveTag()}, computed once by a caller that tries many patterns.
+     */
+    public boolean matches(String refName, String effectiveTag) {
+      if (!name.matches(refName)) {
         return false;
       }
       if (tag == null) {
         return true;
       }
-      String t = ref.effectiveTag();
-      return t != null && tag.matches(t);
+      return effectiveTag != null && tag.matches(effectiveTag);
     }
   }
 
@@ -128,20 +135,50 @@ public record AdmissionRule(
    */
   public record BlockedImage(Glob host, Integer port, Glob path, Glob tag) {
     public boolean matches(ImageRef ref) {
-      if (host != null && !matchesHost(ref.host())) {
+      return matches(ref.domain(), ref.host(), ref.port(), ref.path(), ref.effectiveTag());
+    }
+
+    /**
+     * {@link #matches(ImageRef)} for a reference's {@link ImageRef#domain()}, {@link
+     * ImageRef#host()}, {@link ImageRef#port()}, {@link ImageRef#path()} and {@link
+     * ImageRef#effectiveTag()}, computed once by a caller that tries many patterns.
+     */
+    public boolean matches(
+        String refDomain, String refHost, int refPort, String refPath, String effectiveTag) {
+      if (host != null && !matchesHost(refHost)) {
         return false;
       }
-      if (port != null && ref.port() != port) {
+      if (port != null && refPort != port) {
         return false;
       }
-      if (path != null && !path.matches(ref.path()) && !matchesOfficial(ref)) {
+      if (path != null && !path.matches(refPath) && !matchesOfficial(refDomain, refPath)) {
         return false;
       }
       if (tag != null) {
-        String t = ref.effectiveTag();
-        return t != null && tag.matches(t);
+        return effectiveTag != null && tag.matches(effectiveTag);
       }
       return true;
+    }
+
+    /**
+     * The host this pattern is limited to when its host glob has no wildcard (Docker Hub's two
+     * names as {@code docker.io}, see {@link #hostKey}), else null: a caller may try the pattern
+     * only on images whose {@link #hostKey} equals it.
+     */
+    public String literalHostKey() {
+      if (host == null) {
+        return null;
+      }
+      String h = host.pattern();
+      if (h.indexOf('*') >= 0 || h.indexOf('?') >= 0) {
+        return null;
+      }
+      return hostKey(h);
+    }
+
+    /** The key of {@link #literalHostKey()} for an image's {@link ImageRef#host()}. */
+    public static String hostKey(String refHost) {
+      return RegistryHosts.isDockerHubSpelling(refHost) ? RegistryHosts.DOCKER_HUB : refHost;
     }
 
     private boolean matchesHost(String h) {
@@ -152,10 +189,9 @@ public record AdmissionRule(
       return host.matches(h);
     }
 
-    private boolean matchesOfficial(ImageRef ref) {
-      String p = ref.path();
+    private boolean matchesOfficial(String refDomain, String p) {
       return path.pattern().indexOf('/') < 0
-          && RegistryHosts.isDockerHubSpelling(ref.domain())
+          && RegistryHosts.isDockerHubSpelling(refDomain)
           && p.startsWith(ImageRef.OFFICIAL_PREFIX)
           && path.matches(p.substring(ImageRef.OFFICIAL_PREFIX.length()));
     }

@@ -241,7 +241,13 @@ public record ImageRef(String domain, String path, String tag, String digest) {
    * digest: what a runtime pulls.
    */
   public String canonical() {
-    return withSuffix(name(), tag == null && digest == null ? DEFAULT_TAG : tag, digest);
+    // One concatenation each (exactly sized): this is on admission's path for every container.
+    if (digest == null) {
+      return domain + "/" + path + ":" + (tag == null ? DEFAULT_TAG : tag);
+    }
+    return tag == null
+        ? domain + "/" + path + "@" + digest
+        : domain + "/" + path + ":" + tag + "@" + digest;
   }
 
   public boolean hasTag() {
