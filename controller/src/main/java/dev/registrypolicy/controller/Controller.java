@@ -3,6 +3,7 @@ package dev.registrypolicy.controller;
 import dev.registrypolicy.controller.admission.AdmissionObjectsSource;
 import dev.registrypolicy.controller.admission.AdmissionReconciler;
 import dev.registrypolicy.controller.admission.AdmissionReconcilerClient;
+import dev.registrypolicy.controller.admission.AdmissionReconcilerInformers;
 import dev.registrypolicy.controller.admission.EnforcementSettings;
 import dev.registrypolicy.policy.Policy;
 import io.kubernetes.client.extended.leaderelection.LeaderElectionConfig;
@@ -57,6 +58,7 @@ final class Controller implements AutoCloseable {
   private final InformerCluster cluster;
   private final Reconciler reconciler;
   private final AdmissionReconciler admission;
+  private final AdmissionReconcilerInformers admissionCaches;
   private final Metrics metrics;
   private final RateLimitingQueue<String> queue =
       new DefaultRateLimitingQueue<>(
@@ -93,9 +95,10 @@ final class Controller implements AutoCloseable {
     this.metrics = metrics;
     this.cluster = new InformerCluster(client, settings.resync().toMillis());
     ApiWrites writes = new ApiWrites(client, LEASE_NAME);
+    this.admissionCaches = new AdmissionReconcilerInformers(client, settings.resync().toMillis());
     this.admission =
         new AdmissionReconciler(
-            cluster,
+            admissionCaches,
             new AdmissionReconcilerClient(
                 client,
                 (reason, message) ->
@@ -116,7 +119,11 @@ final class Controller implements AutoCloseable {
     // Expectations are met by observation; a pass that runs first only requeues until then.
     cluster.onObserved(reconciler::observed);
     cluster.onChange(queue::add);
-    cluster.onAdmission(admission::observed);
+    admissionCaches.onEvent(
+        (kind, name, resourceVersion, deleted) -> {
+          admission.observed(kind, name, resourceVersion, deleted);
+          queue.add(ADMISSION_KEY);
+        });
   }
 
   Reconciler reconciler() {
@@ -133,7 +140,7 @@ final class Controller implements AutoCloseable {
   }
 
   boolean ready() {
-    return cluster.hasSynced();
+    return cluster.hasSynced() && admissionCaches.hasSynced();
   }
 
   /**
@@ -142,6 +149,7 @@ final class Controller implements AutoCloseable {
    */
   void start() {
     cluster.start();
+    admissionCaches.start();
     electorThread.execute(
         () -> {
           while (!closed) {
@@ -261,6 +269,7 @@ final class Controller implements AutoCloseable {
     workers.shutdownNow();
     electorThread.shutdownNow();
     cluster.stop();
+    admissionCaches.stop();
     try {
       workers.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {

@@ -1,9 +1,6 @@
 package dev.registrypolicy.controller;
 
 import com.google.gson.reflect.TypeToken;
-import dev.registrypolicy.controller.admission.AdmissionObjectsKind;
-import dev.registrypolicy.controller.admission.AdmissionReconciler;
-import dev.registrypolicy.controller.admission.AdmissionReconcilerView;
 import dev.registrypolicy.policy.Policy;
 import io.kubernetes.client.common.KubernetesListObject;
 import io.kubernetes.client.common.KubernetesObject;
@@ -14,30 +11,20 @@ import io.kubernetes.client.informer.SharedInformerFactory;
 import io.kubernetes.client.informer.cache.Lister;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.ApiException;
-import io.kubernetes.client.openapi.apis.AdmissionregistrationV1Api;
 import io.kubernetes.client.openapi.apis.CoreV1Api;
 import io.kubernetes.client.openapi.models.V1ConfigMap;
 import io.kubernetes.client.openapi.models.V1ConfigMapList;
-import io.kubernetes.client.openapi.models.V1MutatingWebhookConfiguration;
-import io.kubernetes.client.openapi.models.V1MutatingWebhookConfigurationList;
 import io.kubernetes.client.openapi.models.V1Namespace;
 import io.kubernetes.client.openapi.models.V1NamespaceList;
 import io.kubernetes.client.openapi.models.V1Secret;
 import io.kubernetes.client.openapi.models.V1SecretList;
 import io.kubernetes.client.openapi.models.V1ServiceAccount;
 import io.kubernetes.client.openapi.models.V1ServiceAccountList;
-import io.kubernetes.client.openapi.models.V1ValidatingAdmissionPolicy;
-import io.kubernetes.client.openapi.models.V1ValidatingAdmissionPolicyBinding;
-import io.kubernetes.client.openapi.models.V1ValidatingAdmissionPolicyBindingList;
-import io.kubernetes.client.openapi.models.V1ValidatingAdmissionPolicyList;
-import io.kubernetes.client.openapi.models.V1ValidatingWebhookConfiguration;
-import io.kubernetes.client.openapi.models.V1ValidatingWebhookConfigurationList;
 import io.kubernetes.client.util.CallGenerator;
 import io.kubernetes.client.util.CallGeneratorParams;
 import io.kubernetes.client.util.Watch;
 import io.kubernetes.client.util.Watchable;
 import java.lang.reflect.Type;
-import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,12 +36,10 @@ import java.util.logging.Logger;
 /**
  * The cluster as the controller's informers see it: the policy namespace's ConfigMaps and Secrets,
  * all Namespaces, all ServiceAccounts, and the Secrets the controller manages everywhere (by label,
- * so other Secrets are never cached), and the admission objects the controller manages (by label:
- * webhook configurations from the start, ValidatingAdmissionPolicies and their bindings once API
- * discovery showed them served, since an informer on a resource a cluster < 1.30 lacks would only
- * fail). Every replica runs the informers; only the leader acts on them.
+ * so other Secrets are never cached). Every replica runs the informers; only the leader acts on
+ * them.
  */
-final class InformerCluster implements ClusterView, AdmissionReconcilerView {
+final class InformerCluster implements ClusterView {
   private final SharedInformerFactory factory;
 
   /**
@@ -67,17 +52,6 @@ final class InformerCluster implements ClusterView, AdmissionReconcilerView {
   private final SharedIndexInformer<V1Namespace> namespaces;
   private final SharedIndexInformer<V1ServiceAccount> serviceAccounts;
   private final SharedIndexInformer<V1Secret> managedSecrets;
-
-  /** The admission objects' informers: the webhook kinds at once, the policy kinds on demand. */
-  private final Map<AdmissionObjectsKind, SharedIndexInformer<? extends KubernetesObject>>
-      admission = new EnumMap<>(AdmissionObjectsKind.class);
-
-  /** A third factory for the policy kinds, started only when the leader first asks for them. */
-  private final SharedInformerFactory policyFactory;
-
-  private Consumer<String> enqueue;
-  private AdmissionListener admissionListener;
-  private boolean policyInformersStarted;
   private final Lister<V1ServiceAccount> saLister;
   private final Lister<V1Secret> managedLister;
   private final ApiClient client;
@@ -86,10 +60,7 @@ final class InformerCluster implements ClusterView, AdmissionReconcilerView {
   InformerCluster(ApiClient client, long resyncMillis) {
     factory = new SharedInformerFactory(client);
     managedFactory = new SharedInformerFactory(client);
-    policyFactory = new SharedInformerFactory(client);
     CoreV1Api api = new CoreV1Api(client);
-    AdmissionregistrationV1Api adm = new AdmissionregistrationV1Api(client);
-    String ours = AdmissionReconciler.MANAGED_BY_LABEL + "=" + AdmissionReconciler.MANAGED_BY;
     String ns = Policy.NAMESPACE;
     this.client = client;
     String server = client.getBasePath();
@@ -159,66 +130,6 @@ final class InformerCluster implements ClusterView, AdmissionReconcilerView {
             V1Secret.class,
             V1SecretList.class,
             resyncMillis);
-    admission.put(
-        AdmissionObjectsKind.VALIDATING_WEBHOOK_CONFIGURATION,
-        informer(
-            factory,
-            "managed ValidatingWebhookConfigurations",
-            p ->
-                adm.listValidatingWebhookConfiguration()
-                    .labelSelector(ours)
-                    .resourceVersion(p.resourceVersion)
-                    .watch(p.watch)
-                    .timeoutSeconds(p.timeoutSeconds)
-                    .buildCall(null),
-            V1ValidatingWebhookConfiguration.class,
-            V1ValidatingWebhookConfigurationList.class,
-            resyncMillis));
-    admission.put(
-        AdmissionObjectsKind.MUTATING_WEBHOOK_CONFIGURATION,
-        informer(
-            factory,
-            "managed MutatingWebhookConfigurations",
-            p ->
-                adm.listMutatingWebhookConfiguration()
-                    .labelSelector(ours)
-                    .resourceVersion(p.resourceVersion)
-                    .watch(p.watch)
-                    .timeoutSeconds(p.timeoutSeconds)
-                    .buildCall(null),
-            V1MutatingWebhookConfiguration.class,
-            V1MutatingWebhookConfigurationList.class,
-            resyncMillis));
-    admission.put(
-        AdmissionObjectsKind.VALIDATING_ADMISSION_POLICY,
-        informer(
-            policyFactory,
-            "managed ValidatingAdmissionPolicies",
-            p ->
-                adm.listValidatingAdmissionPolicy()
-                    .labelSelector(ours)
-                    .resourceVersion(p.resourceVersion)
-                    .watch(p.watch)
-                    .timeoutSeconds(p.timeoutSeconds)
-                    .buildCall(null),
-            V1ValidatingAdmissionPolicy.class,
-            V1ValidatingAdmissionPolicyList.class,
-            resyncMillis));
-    admission.put(
-        AdmissionObjectsKind.VALIDATING_ADMISSION_POLICY_BINDING,
-        informer(
-            policyFactory,
-            "managed ValidatingAdmissionPolicyBindings",
-            p ->
-                adm.listValidatingAdmissionPolicyBinding()
-                    .labelSelector(ours)
-                    .resourceVersion(p.resourceVersion)
-                    .watch(p.watch)
-                    .timeoutSeconds(p.timeoutSeconds)
-                    .buildCall(null),
-            V1ValidatingAdmissionPolicyBinding.class,
-            V1ValidatingAdmissionPolicyBindingList.class,
-            resyncMillis));
     LOG.fine(Log.kv("informers created", "server", server));
     saLister = new Lister<>(serviceAccounts.getIndexer());
     managedLister = new Lister<>(managedSecrets.getIndexer());
@@ -275,7 +186,6 @@ final class InformerCluster implements ClusterView, AdmissionReconcilerView {
 
   /** Routes informer events to work-queue keys. */
   void onChange(Consumer<String> enqueue) {
-    this.enqueue = enqueue;
     configMaps.addEventHandler(
         handler(
             cm -> {
@@ -302,63 +212,6 @@ final class InformerCluster implements ClusterView, AdmissionReconcilerView {
                 enqueue.accept(Controller.NS_PREFIX + s.getMetadata().getNamespace());
               }
             }));
-  }
-
-  /** Receives every event on a managed admission object. */
-  interface AdmissionListener {
-    void observed(AdmissionObjectsKind kind, String name, String resourceVersion, boolean deleted);
-  }
-
-  /**
-   * Events on the managed admission objects: the listener first (it learns what the cache now
-   * holds), then the admission key is queued. Call after {@link #onChange}, before {@link #start}.
-   */
-  synchronized void onAdmission(AdmissionListener listener) {
-    this.admissionListener = listener;
-    for (AdmissionObjectsKind k :
-        List.of(
-            AdmissionObjectsKind.VALIDATING_WEBHOOK_CONFIGURATION,
-            AdmissionObjectsKind.MUTATING_WEBHOOK_CONFIGURATION)) {
-      addAdmissionHandler(k);
-    }
-  }
-
-  @SuppressWarnings("unchecked")
-  private void addAdmissionHandler(AdmissionObjectsKind kind) {
-    AdmissionListener listener = admissionListener;
-    Consumer<String> queue = enqueue;
-    if (listener == null || queue == null) {
-      return;
-    }
-    ((SharedIndexInformer<KubernetesObject>) admission.get(kind))
-        .addEventHandler(
-            new ResourceEventHandler<KubernetesObject>() {
-              @Override
-              public void onAdd(KubernetesObject obj) {
-                seen(obj, false);
-              }
-
-              @Override
-              public void onUpdate(KubernetesObject oldObj, KubernetesObject newObj) {
-                seen(newObj, false);
-              }
-
-              @Override
-              public void onDelete(KubernetesObject obj, boolean deletedFinalStateUnknown) {
-                seen(obj, true);
-              }
-
-              private void seen(KubernetesObject o, boolean deleted) {
-                if (o != null && o.getMetadata() != null) {
-                  listener.observed(
-                      kind,
-                      o.getMetadata().getName(),
-                      o.getMetadata().getResourceVersion(),
-                      deleted);
-                }
-                queue.accept(Controller.ADMISSION_KEY);
-              }
-            });
   }
 
   /**
@@ -413,12 +266,9 @@ final class InformerCluster implements ClusterView, AdmissionReconcilerView {
     managedFactory.startAllRegisteredInformers();
   }
 
-  synchronized void stop() {
+  void stop() {
     factory.stopAllRegisteredInformers(true);
     managedFactory.stopAllRegisteredInformers(true);
-    if (policyInformersStarted) {
-      policyFactory.stopAllRegisteredInformers(true);
-    }
   }
 
   boolean hasSynced() {
@@ -426,26 +276,7 @@ final class InformerCluster implements ClusterView, AdmissionReconcilerView {
         && policySecrets.hasSynced()
         && namespaces.hasSynced()
         && serviceAccounts.hasSynced()
-        && managedSecrets.hasSynced()
-        && admission.get(AdmissionObjectsKind.VALIDATING_WEBHOOK_CONFIGURATION).hasSynced()
-        && admission.get(AdmissionObjectsKind.MUTATING_WEBHOOK_CONFIGURATION).hasSynced();
-  }
-
-  @Override
-  public synchronized boolean ready(AdmissionObjectsKind kind) {
-    if (kind.needsPolicyApi() && !policyInformersStarted) {
-      policyInformersStarted = true;
-      addAdmissionHandler(AdmissionObjectsKind.VALIDATING_ADMISSION_POLICY);
-      addAdmissionHandler(AdmissionObjectsKind.VALIDATING_ADMISSION_POLICY_BINDING);
-      policyFactory.startAllRegisteredInformers();
-      LOG.info(Log.kv("watching managed ValidatingAdmissionPolicies and bindings"));
-    }
-    return admission.get(kind).hasSynced();
-  }
-
-  @Override
-  public List<? extends KubernetesObject> managed(AdmissionObjectsKind kind) {
-    return admission.get(kind).getIndexer().list();
+        && managedSecrets.hasSynced();
   }
 
   @Override

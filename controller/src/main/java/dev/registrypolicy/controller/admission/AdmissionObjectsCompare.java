@@ -17,7 +17,8 @@ import java.util.Map;
  * The API server fills in fields the controller leaves out; such a field counts as equal when it
  * holds the server's default, and as a difference (someone changed it) when it holds anything else,
  * so a hand edit of a managed object is undone while a freshly defaulted object is never written
- * again. Empty lists and empty objects count as absent (the API server omits them).
+ * again. Empty lists and empty objects count as absent (the API server omits them, and
+ * client-java's models fill them in).
  *
  * <p>The defaults, from the API server's defaulting functions for admissionregistration.k8s.io/v1
  * (kubernetes/kubernetes pkg/apis/admissionregistration/v1/defaults.go, its defaults_test.go and
@@ -136,10 +137,22 @@ final class AdmissionObjectsCompare {
     return a.equals(b); // JsonPrimitive compares numbers by value (10 equals 10.0)
   }
 
+  /**
+   * Null, an empty list, or an object whose members are all absent (client-java's models give an
+   * unset selector as {@code {"matchExpressions":[],"matchLabels":{}}}).
+   */
   private static boolean absent(JsonElement e) {
-    return e == null
-        || e.isJsonNull()
-        || (e.isJsonArray() && e.getAsJsonArray().isEmpty())
-        || (e.isJsonObject() && e.getAsJsonObject().isEmpty());
+    if (e == null || e.isJsonNull() || (e.isJsonArray() && e.getAsJsonArray().isEmpty())) {
+      return true;
+    }
+    if (e.isJsonObject()) {
+      for (Map.Entry<String, JsonElement> m : e.getAsJsonObject().entrySet()) {
+        if (!absent(m.getValue())) {
+          return false;
+        }
+      }
+      return true;
+    }
+    return false;
   }
 }

@@ -93,6 +93,14 @@ public final class AdmissionReconciler {
 
   private final Map<String, Pending> pending = new ConcurrentHashMap<>();
 
+  /**
+   * The last resourceVersions the informers delivered per object: an event can arrive before the
+   * write that caused it has returned, and such a write needs no remembering.
+   */
+  private final Map<String, Set<String>> seen = new ConcurrentHashMap<>();
+
+  private static final int SEEN_PER_OBJECT = 16;
+
   /** Kind/name → resourceVersion of the foreign object seen there. */
   private final Map<String, String> conflicts = new ConcurrentHashMap<>();
 
@@ -149,6 +157,26 @@ public final class AdmissionReconciler {
    */
   public void observed(
       AdmissionObjectsKind kind, String name, String resourceVersion, boolean deleted) {
+    if (resourceVersion != null && !deleted) {
+      Set<String> versions =
+          seen.computeIfAbsent(
+              key(kind, name),
+              k ->
+                  java.util.Collections.newSetFromMap(
+                      new LinkedHashMap<String, Boolean>() {
+                        private static final long serialVersionUID = 1L;
+
+                        @Override
+                        protected boolean removeEldestEntry(Map.Entry<String, Boolean> e) {
+                          return size() > SEEN_PER_OBJECT;
+                        }
+                      }));
+      synchronized (versions) {
+        versions.add(resourceVersion);
+      }
+    } else if (deleted) {
+      seen.remove(key(kind, name));
+    }
     pending.computeIfPresent(
         key(kind, name),
         (k, p) -> {
@@ -191,6 +219,9 @@ public final class AdmissionReconciler {
     Policy policy = policyRemoved ? null : lastGood;
     try {
       desired = policy == null ? AdmissionObjects.empty() : source.desired(policy);
+      if (desired == null) {
+        throw new IllegalStateException("the admission objects source returned null");
+      }
     } catch (RuntimeException e) {
       LOG.log(Level.WARNING, LogLine.format("admission objects could not be built"), e);
       problems.add(
@@ -368,7 +399,15 @@ public final class AdmissionReconciler {
       if (AdmissionObjectsCompare.same(kind, AdmissionObjectsCompare.json(have), desired)) {
         return;
       }
-      KubernetesObject replaced = api.replace(kind, typed(kind, withMetadata(desired, have)));
+      KubernetesObject replaced;
+      try {
+        replaced = api.replace(kind, typed(kind, withMetadata(desired, have)));
+      } catch (ApiException e) {
+        if (e.getCode() == 409) {
+          pending.remove(key); // what we last wrote is not current: trust the cache next time
+        }
+        throw e;
+      }
       remember(kind, name, replaced);
       countWrite.run();
       LOG.info(
@@ -461,8 +500,18 @@ public final class AdmissionReconciler {
         written == null || written.getMetadata() == null
             ? null
             : written.getMetadata().getResourceVersion();
-    if (rv != null) {
-      pending.put(key(kind, name), new Pending(written, rv, nanoTime.getAsLong()));
+    if (rv == null) {
+      return;
+    }
+    String key = key(kind, name);
+    pending.put(key, new Pending(written, rv, nanoTime.getAsLong()));
+    Set<String> versions = seen.get(key);
+    if (versions != null) {
+      synchronized (versions) {
+        if (versions.contains(rv)) {
+          pending.remove(key); // the cache saw it before the write returned
+        }
+      }
     }
   }
 
