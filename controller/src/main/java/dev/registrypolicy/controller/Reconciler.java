@@ -619,6 +619,11 @@ final class Reconciler {
   /** Writes the status ConfigMap when what it says changed. */
   Result reconcileStatus() {
     State s = state;
+    if (admission != null && !admission.decided() && (s.policy() != null || s.removed())) {
+      // A replica that just took over has not run its admission pass yet: writing the status now
+      // would blank what the last leader wrote, and that pass queues the status when it is done.
+      return Result.DONE;
+    }
     Map<String, String> data = new LinkedHashMap<>();
     data.put("policySha256", s.policy() == null ? "" : s.policy().sha256());
     data.put("policyValid", String.valueOf(s.policyProblems().isEmpty() && s.policy() != null));

@@ -68,8 +68,9 @@ public final class AdmissionReconciler {
   /**
    * What the status ConfigMap shows.
    *
-   * @param enforcement {@code policy}, {@code webhook}, {@code policy+webhook}, {@code none}, or
-   *     empty before the first pass
+   * @param enforcement {@code policy}, {@code webhook}, {@code policy+webhook}, {@code none},
+   *     {@code unknown} (discovery or the source failed before anything was decided), or empty
+   *     before the first pass
    * @param problems what is not enforced as asked, and why
    * @param conflicts foreign objects under the controller's names, as {@code Kind/name}
    */
@@ -145,6 +146,11 @@ public final class AdmissionReconciler {
     return status;
   }
 
+  /** Whether a pass has decided anything yet (before that, the status has nothing to say). */
+  public boolean decided() {
+    return !status.enforcement().isEmpty();
+  }
+
   /** Changes whenever {@link #status()} does (the caller then rewrites the status ConfigMap). */
   public long statusChanges() {
     return statusChanges.get();
@@ -212,7 +218,7 @@ public final class AdmissionReconciler {
           "cannot tell from API discovery whether admissionregistration.k8s.io/v1"
               + " validatingadmissionpolicies is served; admission objects are left as they are"
               + " until it answers");
-      publish(status.enforcement(), problems);
+      publish(status.enforcement().isEmpty() ? "unknown" : status.enforcement(), problems);
       return Result.REQUEUE;
     }
     AdmissionObjects desired;
@@ -228,7 +234,7 @@ public final class AdmissionReconciler {
           "admission objects could not be built ("
               + e.getClass().getSimpleName()
               + "); the admission objects in the cluster are left as they are");
-      publish(status.enforcement(), problems);
+      publish(status.enforcement().isEmpty() ? "unknown" : status.enforcement(), problems);
       return Result.DONE; // the same policy gives the same failure: no retry until it changes
     }
     boolean rejected = policy != null && policy.sha256().equals(rejectedPolicy);

@@ -99,6 +99,12 @@ public record EnforcementSettings(Enforcement mode, boolean webhookServed) {
           "admission enforcement auto: the ValidatingAdmissionPolicy objects for this policy are"
               + " too big or were rejected by the API server; the validating webhook enforces it");
     }
+    if (mode == Enforcement.AUTO && !policies && !webhook) {
+      problems.add(
+          "admission enforcement auto: this API server does not serve"
+              + " admissionregistration.k8s.io/v1 validatingadmissionpolicies (Kubernetes < 1.30)"
+              + " and the admission webhook is not served; the admission section is not enforced");
+    }
     boolean mutating = webhookServed && hasGrants;
     return new EnforcementChoice(policies, webhook, mutating, problems);
   }
