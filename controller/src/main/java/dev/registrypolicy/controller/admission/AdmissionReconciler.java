@@ -473,6 +473,18 @@ public final class AdmissionReconciler {
         return;
       }
       String reason = apiMessage(e);
+      if (code == 403) {
+        problems.add(
+            "the API server refused to write "
+                + kind.kind()
+                + " "
+                + name
+                + " (403): "
+                + reason
+                + "; the controller's RBAC (manifests/controller.yaml) allows updates and deletes"
+                + " only under the names registry-policy-deny, -warn, -audit and"
+                + " registry-policy");
+      }
       if (code == 422 || code == 400) {
         String msg =
             "the API server rejected " + kind.kind() + " " + name + " (" + code + "): " + reason;
