@@ -41,7 +41,12 @@ public final class ControllerMain {
           "\n",
           "usage: " + NAME + " <command> [flags]",
           "commands:",
-          "  validate --policy FILE   check a policy file (bare policy.yaml or the registry-policy ConfigMap manifest)",
+          "  validate --policy FILE [--own-image IMAGE]... [--own-namespace NS]",
+          "                           check a policy file (bare policy.yaml or the registry-policy ConfigMap",
+          "                           manifest); warns when admission would refuse the product's own images",
+          "  check --policy FILE --objects FILE [-o text|json] [--own-namespace NS] [--fail-on ACTION]",
+          "                           print the admission verdict on every container of the workloads in FILE",
+          "                           (kubectl get ns,pods,deployments,... -A -o yaml), without a cluster",
           "  render --policy FILE --namespaces FILE",
           "                           print the Secrets and ServiceAccount changes for the Namespaces and",
           "                           ServiceAccounts in FILE, without a cluster (Secret data redacted)",
@@ -57,10 +62,23 @@ public final class ControllerMain {
           "validate",
               String.join(
                   "\n",
-                  "usage: " + NAME + " validate --policy FILE",
+                  "usage: "
+                      + NAME
+                      + " validate --policy FILE [--own-image IMAGE]... [--own-namespace NS]",
                   "Checks a policy: a bare policy.yaml or the registry-policy ConfigMap manifest. Prints a summary",
                   "when it is valid; otherwise every problem with its path (registries[2].mirrors[0].url: ...).",
+                  "A valid policy gets warnings (exit code unchanged) when its admission section would deny, warn",
+                  "about or audit the product's own images in its own namespace, and for rules with imageMetadata,",
+                  "which nothing enforces yet.",
+                  "  --own-image IMAGE    an image the product runs, repeatable (default: the images manifests/",
+                  "                       installs: "
+                      + String.join(", ", CheckOwnImages.DEFAULT_IMAGES)
+                      + ")",
+                  "  --own-namespace NS   the product's namespace (default "
+                      + Policy.NAMESPACE
+                      + ")",
                   "exit codes: 0 valid, 1 invalid, 2 usage error or FILE missing/unreadable"),
+          "check", CheckCommand.HELP,
           "render",
               String.join(
                   "\n",
@@ -120,6 +138,7 @@ public final class ControllerMain {
       case "validate" -> validate(rest, out, err);
       case "demo" -> demo(rest, out, err);
       case "render" -> render(rest, out, err);
+      case "check" -> CheckCommand.run(rest, out, err);
       case "run" -> ControllerRun.run(rest, out, err, env, stop);
       case "-h", "--help", "help" -> {
         out.println(USAGE_TEXT);
@@ -178,14 +197,75 @@ public final class ControllerMain {
 
   private static int validate(List<String> args, PrintStream out, PrintStream err) {
     int[] exit = new int[1];
+    // --own-image repeats, which Flags does not do: take its values out first.
+    List<String> rest = new java.util.ArrayList<>();
+    List<String> ownImages = new java.util.ArrayList<>();
+    List<String> imageErrors = new java.util.ArrayList<>();
+    for (int i = 0; i < args.size(); i++) {
+      String a = args.get(i);
+      if (a.equals("--own-image")) {
+        if (i + 1 < args.size()
+            && !args.get(i + 1).startsWith("--")
+            && !args.get(i + 1).isEmpty()) {
+          ownImages.add(args.get(++i));
+        } else {
+          imageErrors.add("--own-image needs a value (--own-image IMAGE)");
+        }
+      } else if (a.startsWith("--own-image=")) {
+        String v = a.substring("--own-image=".length());
+        if (v.isEmpty()) {
+          imageErrors.add("--own-image needs a value (--own-image IMAGE)");
+        } else {
+          ownImages.add(v);
+        }
+      } else {
+        rest.add(a);
+      }
+    }
     Flags f =
-        flags("validate", args, List.of(Flags.Spec.required("--policy", "FILE")), out, err, exit);
+        flags(
+            "validate",
+            rest,
+            List.of(
+                Flags.Spec.required("--policy", "FILE"),
+                Flags.Spec.optional("--own-namespace", "NS")),
+            out,
+            err,
+            exit);
     if (f == null) {
       return exit[0];
     }
+    String own = f.get("--own-namespace", Policy.NAMESPACE);
+    if (!CheckCommand.NAMESPACE.matcher(own).matches()) {
+      imageErrors.add(
+          "--own-namespace must be a namespace name (lowercase letters, digits and '-', at most 63)");
+    }
+    if (!imageErrors.isEmpty()) {
+      imageErrors.forEach(e -> err.println("validate: " + e));
+      err.println("run " + NAME + " validate --help for usage");
+      return USAGE;
+    }
     String file = f.get("--policy", "");
     Input policy = read("validate", "--policy", file, MAX_POLICY_BYTES, err);
-    return policy.text == null ? policy.exit : check(file, policy.text, out, err);
+    if (policy.text == null) {
+      return policy.exit;
+    }
+    int code = check(file, policy.text, out, err);
+    if (code == OK) {
+      try {
+        for (String w :
+            CheckOwnImages.warnings(
+                PolicyDocument.parse(policy.text),
+                own,
+                ownImages.isEmpty() ? CheckOwnImages.DEFAULT_IMAGES : ownImages)) {
+          out.println(w);
+        }
+      } catch (PolicyException e) {
+        // check() has just parsed the same text
+        throw new IllegalStateException("the policy parsed once but not twice", e);
+      }
+    }
+    return code;
   }
 
   private static int render(List<String> args, PrintStream out, PrintStream err) {

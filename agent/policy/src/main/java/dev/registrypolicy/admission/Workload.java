@@ -1,5 +1,6 @@
 package dev.registrypolicy.admission;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -12,7 +13,6 @@ import java.util.Objects;
  * @param name its name ({@code metadata.name}, or {@code generateName} when it has no name yet)
  * @param containers its containers: containers, then initContainers, then ephemeralContainers
  */
-@SuppressWarnings("DoNotCallSuggester") // skeleton: the model helper fills this in
 public record Workload(
     WorkloadKind kind, String namespace, String name, List<Container> containers) {
   public Workload {
@@ -23,17 +23,155 @@ public record Workload(
   }
 
   /**
+   * Most containers read from one list ({@code containers}, {@code initContainers} or {@code
+   * ephemeralContainers}); a longer list is refused, so a hostile object costs bounded work.
+   * Kubernetes sets no such limit, but no real pod spec comes near it.
+   */
+  public static final int MAX_CONTAINERS_PER_LIST = 10_000;
+
+  /**
    * Reads a decoded object (JSON or YAML as maps, lists, strings, numbers and booleans) of one of
    * the {@link WorkloadKind}s. {@code defaultNamespace} is used when {@code metadata.namespace} is
-   * absent (an AdmissionReview carries it in the request).
+   * absent (an AdmissionReview carries it in the request). A missing pod spec or container list
+   * reads as no containers (the API server's own validation refuses such objects).
    *
-   * @return null when the object's kind is not one admission checks
+   * @return null when the object's kind is not one admission checks (including an object whose
+   *     {@code apiVersion} names another API group, such as a custom resource called {@code Job})
    * @throws InvalidWorkloadException when the object is of a checked kind but its pod spec is not
    *     shaped like one (a container list that is not a list, a container without a string image),
-   *     naming the field path
+   *     naming the field path, e.g. {@code spec.template.spec.containers[1].image: must be a
+   *     string, found a number}; or when a list has more than {@link #MAX_CONTAINERS_PER_LIST}
+   *     containers
    */
   public static Workload fromObject(Map<String, ?> object, String defaultNamespace)
       throws InvalidWorkloadException {
-    throw new UnsupportedOperationException("not yet");
+    if (object == null || !(object.get("kind") instanceof String kindName)) {
+      return null;
+    }
+    WorkloadKind kind = WorkloadKind.ofKind(kindName);
+    if (kind == null || !inGroup(object.get("apiVersion"), kind.group())) {
+      return null;
+    }
+    Map<?, ?> metadata = map(object.get("metadata"), "metadata");
+    String namespace = metadata == null ? null : string(metadata, "namespace", "metadata");
+    if (namespace == null) {
+      namespace = defaultNamespace == null ? "" : defaultNamespace;
+    }
+    String name = metadata == null ? null : string(metadata, "name", "metadata");
+    if (name == null || name.isEmpty()) {
+      String generate = metadata == null ? null : string(metadata, "generateName", "metadata");
+      name = generate != null ? generate : name == null ? "" : name;
+    }
+    Object node = object;
+    String path = "";
+    for (String field : kind.podSpecPath()) {
+      Map<?, ?> m = map(node, path);
+      if (m == null) {
+        node = null;
+        break;
+      }
+      node = m.get(field);
+      path = path.isEmpty() ? field : path + "." + field;
+    }
+    Map<?, ?> podSpec = map(node, path);
+    List<Container> containers = new ArrayList<>();
+    if (podSpec != null) {
+      for (ContainerKind ck : ContainerKind.values()) {
+        read(podSpec.get(ck.field()), path + "." + ck.field(), ck, containers);
+      }
+    }
+    return new Workload(kind, namespace, name, containers);
+  }
+
+  /**
+   * Whether an {@code apiVersion} ({@code apps/v1}, {@code v1}) is in {@code group} ("" for core);
+   * an absent one is taken to be (objects from {@code kubectl get} always have one).
+   */
+  private static boolean inGroup(Object apiVersion, String group) {
+    if (!(apiVersion instanceof String v)) {
+      return apiVersion == null;
+    }
+    int slash = v.indexOf('/');
+    return slash < 0
+        ? group.isEmpty()
+        : v.regionMatches(0, group, 0, slash) && slash == group.length();
+  }
+
+  private static void read(Object list, String path, ContainerKind kind, List<Container> out)
+      throws InvalidWorkloadException {
+    if (list == null) {
+      return;
+    }
+    if (!(list instanceof List<?> items)) {
+      throw new InvalidWorkloadException(path + ": must be a list, found " + typeName(list));
+    }
+    if (items.size() > MAX_CONTAINERS_PER_LIST) {
+      throw new InvalidWorkloadException(
+          path
+              + ": too many containers ("
+              + items.size()
+              + ", at most "
+              + MAX_CONTAINERS_PER_LIST
+              + ")");
+    }
+    for (int i = 0; i < items.size(); i++) {
+      String at = path + "[" + i + "]";
+      Object item = items.get(i);
+      if (!(item instanceof Map<?, ?> c)) {
+        throw new InvalidWorkloadException(at + ": must be an object, found " + typeName(item));
+      }
+      out.add(new Container(kind, required(c, "name", at), required(c, "image", at)));
+    }
+  }
+
+  private static String required(Map<?, ?> m, String key, String path)
+      throws InvalidWorkloadException {
+    Object v = m.get(key);
+    if (v instanceof String s) {
+      return s;
+    }
+    throw new InvalidWorkloadException(
+        path + "." + key + ": must be a string, found " + typeName(v));
+  }
+
+  private static String string(Map<?, ?> m, String key, String path)
+      throws InvalidWorkloadException {
+    Object v = m.get(key);
+    if (v == null || v instanceof String) {
+      return (String) v;
+    }
+    throw new InvalidWorkloadException(
+        path + "." + key + ": must be a string, found " + typeName(v));
+  }
+
+  /** The map at path, null when absent; a problem when it is something else. */
+  private static Map<?, ?> map(Object v, String path) throws InvalidWorkloadException {
+    if (v == null || v instanceof Map) {
+      return (Map<?, ?>) v;
+    }
+    throw new InvalidWorkloadException(
+        (path.isEmpty() ? "the object" : path) + ": must be an object, found " + typeName(v));
+  }
+
+  private static String typeName(Object v) {
+    if (v == null) {
+      return "nothing";
+    }
+    if (v instanceof String) {
+      return "a string";
+    }
+    if (v instanceof Boolean) {
+      return "a boolean";
+    }
+    if (v instanceof Number) {
+      return "a number";
+    }
+    if (v instanceof List) {
+      return "a list";
+    }
+    if (v instanceof Map) {
+      return "an object";
+    }
+    return "a value of another type";
   }
 }

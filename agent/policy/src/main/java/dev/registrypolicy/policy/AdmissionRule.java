@@ -35,6 +35,19 @@ public record AdmissionRule(
   }
 
   /**
+   * Whether the rule has a check the verdict function evaluates from the reference alone (digest,
+   * tag, name/tag patterns, blocked images); {@link #imageMetadata} needs the image itself and is
+   * left to the webhook.
+   */
+  public boolean checksAtAdmission() {
+    return requireDigest
+        || blockLatestTag
+        || blockUntagged
+        || !allowedNameTags.isEmpty()
+        || !blockedImages.isEmpty();
+  }
+
+  /**
    * An image name glob and an optional tag glob ({@code *} any run of characters, {@code ?} one).
    * The name glob is matched against {@link ImageRef#name()}, the normalized name; write it with
    * {@link #normalizeName} first, as the parser does.
@@ -51,9 +64,9 @@ public record AdmissionRule(
      * <ul>
      *   <li>A first {@code /}-separated component that is a registry domain by ImageRef's rule
      *       (contains {@code .} or {@code :}, is {@code localhost}) is lowercased, with {@code
-     *       index.docker.io} and {@code registry-1.docker.io} read as {@code docker.io}; a single
-     *       component after {@code docker.io} gets {@code library/}: {@code docker.io/nginx} is
-     *       {@code docker.io/library/nginx}.
+     *       index.docker.io} read as {@code docker.io} ({@code registry-1.docker.io} is a host of
+     *       its own, as for containerd); a single component after {@code docker.io} gets {@code
+     *       library/}: {@code docker.io/nginx} is {@code docker.io/library/nginx}.
      *   <li>Otherwise the pattern is a Docker Hub name: {@code bitnami/*} is {@code
      *       docker.io/bitnami/*}, and a pattern without {@code /} is an official image: {@code
      *       nginx} is {@code docker.io/library/nginx}, {@code nginx*} is {@code
@@ -105,14 +118,17 @@ public record AdmissionRule(
    * An image to refuse, by any combination of host glob, port, repository path glob and tag glob
    * (Tanzu's custom rule). Unset parts match anything. The host glob is compared with {@link
    * ImageRef#host()}, so write it lowercase with Docker Hub as {@code docker.io} ({@link
-   * RegistryHosts#canonicalName}, as the parser does). A path glob without {@code /} also matches a
-   * Docker Hub official image without its implicit {@code library/}: {@code busybox} blocks {@code
-   * busybox}, {@code docker.io/library/busybox:1.36} and, with no host set, {@code
-   * registry.corp/busybox}.
+   * RegistryHosts#canonicalName}, as the parser does). Docker Hub's two names an image can be
+   * pulled through, {@code docker.io} and {@code registry-1.docker.io}, are one host here (unlike
+   * everywhere else in the policy): a host glob that matches either name blocks an image written
+   * with either, so a blocklist catches every spelling of the same image. A path glob without
+   * {@code /} also matches a Docker Hub official image without its implicit {@code library/}:
+   * {@code busybox} blocks {@code busybox}, {@code docker.io/library/busybox:1.36}, {@code
+   * registry-1.docker.io/library/busybox} and, with no host set, {@code registry.corp/busybox}.
    */
   public record BlockedImage(Glob host, Integer port, Glob path, Glob tag) {
     public boolean matches(ImageRef ref) {
-      if (host != null && !host.matches(ref.host())) {
+      if (host != null && !matchesHost(ref.host())) {
         return false;
       }
       if (port != null && ref.port() != port) {
@@ -128,10 +144,18 @@ public record AdmissionRule(
       return true;
     }
 
+    private boolean matchesHost(String h) {
+      if (RegistryHosts.isDockerHubSpelling(h)) {
+        return host.matches(RegistryHosts.DOCKER_HUB)
+            || host.matches(RegistryHosts.DOCKER_HUB_API_HOST);
+      }
+      return host.matches(h);
+    }
+
     private boolean matchesOfficial(ImageRef ref) {
       String p = ref.path();
       return path.pattern().indexOf('/') < 0
-          && ref.domain().equals(ImageRef.DEFAULT_DOMAIN)
+          && RegistryHosts.isDockerHubSpelling(ref.domain())
           && p.startsWith(ImageRef.OFFICIAL_PREFIX)
           && path.matches(p.substring(ImageRef.OFFICIAL_PREFIX.length()));
     }

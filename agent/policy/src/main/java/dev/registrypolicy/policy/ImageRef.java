@@ -28,9 +28,11 @@ import java.util.Objects;
  *       is {@code docker.io} and the whole name is the path. A reference without any {@code /}
  *       ({@code nginx}, {@code localhost:5000}) is always a Docker Hub name, its {@code :} starting
  *       a tag.
- *   <li>{@code docker.io}, {@code index.docker.io} and {@code registry-1.docker.io} (the last one
- *       beyond distribution, which keeps it as written), in any case, are all domain {@code
- *       docker.io}; a single-component path there gets {@code library/}.
+ *   <li>{@code docker.io} and {@code index.docker.io}, in any case, are both domain {@code
+ *       docker.io}; a single-component path there gets {@code library/}. {@code
+ *       registry-1.docker.io} (Docker Hub's API host) is a domain of its own, as in distribution
+ *       and containerd: containerd looks up {@code certs.d/registry-1.docker.io} for it, not {@code
+ *       certs.d/docker.io}, so it must not share docker.io's allowed sources and name patterns.
  *   <li>The domain is lowercased (host names are case-insensitive). A domain that is neither {@code
  *       localhost} nor contains a {@code .} or {@code :} after lowercasing (say {@code Foo/bar}) is
  *       refused, because its lowercase form would read as a Docker Hub namespace.
@@ -327,12 +329,35 @@ public record ImageRef(String domain, String path, String tag, String digest) {
     return domain.equals("localhost") || domain.indexOf('.') >= 0 || domain.indexOf(':') >= 0;
   }
 
-  /** Whether s[from, to) names Docker Hub: docker.io, index.docker.io, registry-1.docker.io. */
+  /**
+   * Whether s[from, to) is a spelling of domain {@code docker.io} ({@code docker.io} or {@code
+   * index.docker.io}, any case). {@code registry-1.docker.io} is not: containerd keeps it as its
+   * own host.
+   */
   static boolean isDockerHub(String s, int from, int to) {
     int len = to - from;
     return (len == 9 && s.regionMatches(true, from, "docker.io", 0, 9))
-        || (len == 15 && s.regionMatches(true, from, "index.docker.io", 0, 15))
-        || (len == 20 && s.regionMatches(true, from, "registry-1.docker.io", 0, 20));
+        || (len == 15 && s.regionMatches(true, from, "index.docker.io", 0, 15));
+  }
+
+  /**
+   * Whether the registry domain of {@code reference}, as written, has an uppercase letter ({@code
+   * Registry.Corp/app}, {@code Docker.IO/library/nginx}). {@link #parse} lowercases domains, but
+   * containerd looks up {@code certs.d/<domain as written>} case-sensitively, so such an image
+   * would skip the configuration the policy writes for the lowercase host; admission refuses it as
+   * an invalid reference. False for null and for references without a domain.
+   */
+  public static boolean hasUppercaseDomain(String reference) {
+    if (reference == null) {
+      return false;
+    }
+    int at = reference.indexOf('@');
+    int nameEnd = at < 0 ? reference.length() : at;
+    int firstSlash = reference.indexOf('/');
+    if (firstSlash < 0 || firstSlash >= nameEnd) {
+      return false;
+    }
+    return looksLikeDomain(reference, 0, firstSlash) && hasUpper(reference, 0, firstSlash);
   }
 
   /** The lowercase form of a valid domain s[from, to), with the Docker Hub aliases merged. */

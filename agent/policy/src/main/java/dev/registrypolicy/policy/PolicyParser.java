@@ -795,7 +795,9 @@ public final class PolicyParser {
         return null;
       }
       AdmissionMode mode = mode(a, AdmissionMode.DENY);
+      boolean exemptGiven = a.has("exemptNamespaces");
       Set<String> exempt = namespaceNames(a, "exemptNamespaces");
+      boolean requireGrant = a.bool("requireGrantForNodeCredentials", false);
       List<AllowedSource> sources = new ArrayList<>();
       List<Object> items = a.list("allowedSources", PolicyLimits.MAX_ALLOWED_SOURCES);
       for (int i = 0; i < items.size(); i++) {
@@ -858,7 +860,7 @@ public final class PolicyParser {
           "use mode",
           "enforcementAction",
           "use mode");
-      return new Admission(mode, exempt, sources, rules);
+      return new Admission(mode, exempt, exemptGiven, sources, rules, requireGrant);
     }
 
     private AdmissionMode mode(Node n, AdmissionMode dflt) {

@@ -93,6 +93,13 @@ public final class PolicySummary {
     if (!a.exemptNamespaces().isEmpty()) {
       sb.append(", exempt ")
           .append(a.exemptNamespaces().stream().sorted().collect(Collectors.joining(",")));
+    } else if (!a.exemptNamespacesGiven() && a.enforcesSomething()) {
+      sb.append(", exempt ")
+          .append(Admission.DEFAULT_EXEMPT)
+          .append(" and the product's namespace (default)");
+    }
+    if (a.requireGrantForNodeCredentials()) {
+      sb.append(", node credentials only where granted");
     }
     sb.append('\n');
     for (AllowedSource s : a.allowedSources()) {

@@ -40,6 +40,28 @@ public record Registry(
     return isCatchAll() ? "_default" : host;
   }
 
+  /**
+   * The names of the credentials the agent writes into this registry's hosts.toml, where every Pod
+   * on every node can pull with them: each mirror's, then the upstream's when containerd may
+   * contact the upstream ({@link UpstreamMode#FALLBACK}) and it has a URL (the catch-all's upstream
+   * has none, so its credentials go nowhere). Without duplicates, in that order.
+   */
+  public List<String> nodeCredentials() {
+    java.util.LinkedHashSet<String> out = new java.util.LinkedHashSet<>();
+    for (Endpoint m : mirrors) {
+      if (m.credentials() != null) {
+        out.add(m.credentials());
+      }
+    }
+    if (upstreamMode == UpstreamMode.FALLBACK
+        && upstream != null
+        && upstream.url() != null
+        && upstream.credentials() != null) {
+      out.add(upstream.credentials());
+    }
+    return List.copyOf(out);
+  }
+
   /** The URL containerd uses when it falls back to the registry itself (null for the catch-all). */
   public URI upstreamUrl() {
     return upstream == null ? null : upstream.url();

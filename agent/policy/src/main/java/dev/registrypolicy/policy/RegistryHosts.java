@@ -14,13 +14,22 @@ public final class RegistryHosts {
   /** The canonical domain of Docker Hub, and the URL containerd uses to reach it. */
   public static final String DOCKER_HUB = "docker.io";
 
-  public static final String DOCKER_HUB_API = "https://registry-1.docker.io";
+  /**
+   * Docker Hub's API host. An image or a policy that names it is not on {@code docker.io}:
+   * containerd normalizes only {@code index.docker.io} to {@code docker.io} and looks up {@code
+   * certs.d/registry-1.docker.io} for it, so the policy keeps it as a host of its own (only
+   * blocked-image patterns treat it as Docker Hub too).
+   */
+  public static final String DOCKER_HUB_API_HOST = "registry-1.docker.io";
+
+  public static final String DOCKER_HUB_API = "https://" + DOCKER_HUB_API_HOST;
 
   private RegistryHosts() {}
 
   /**
    * Normalizes a policy host ({@code Docker.IO}, {@code index.docker.io} → {@code docker.io};
-   * {@code Registry.Corp:5000} → {@code registry.corp:5000}) or returns null when it is invalid.
+   * {@code registry-1.docker.io} stays as it is; {@code Registry.Corp:5000} → {@code
+   * registry.corp:5000}) or returns null when it is invalid.
    */
   public static String normalize(String host) {
     if (problem(host) != null) {
@@ -31,15 +40,25 @@ public final class RegistryHosts {
 
   /**
    * The spelling every part of the policy compares hosts in, without validating: lowercase, and
-   * {@code index.docker.io} and {@code registry-1.docker.io} merged into {@code docker.io}. Host
-   * globs of admission rules ({@code *.Corp}) go through this too.
+   * {@code index.docker.io} merged into {@code docker.io}, as containerd does. {@code
+   * registry-1.docker.io} is kept: containerd gives it a certs.d directory of its own ({@link
+   * #DOCKER_HUB_API_HOST}). Host globs of admission rules ({@code *.Corp}) go through this too.
    */
   public static String canonicalName(String host) {
     String h = host.toLowerCase(Locale.ROOT);
-    if (h.equals("index.docker.io") || h.equals("registry-1.docker.io")) {
+    if (h.equals("index.docker.io")) {
       return DOCKER_HUB;
     }
     return h;
+  }
+
+  /**
+   * Whether a lowercase host (without port) is one of Docker Hub's names an image can be pulled
+   * through: {@code docker.io} or {@link #DOCKER_HUB_API_HOST}. Only blocked-image patterns use
+   * this: a blocklist must catch every spelling of the same image.
+   */
+  public static boolean isDockerHubSpelling(String host) {
+    return DOCKER_HUB.equals(host) || DOCKER_HUB_API_HOST.equals(host);
   }
 
   /** Why {@code host} is not a valid registry host, or null if it is. */

@@ -17,10 +17,11 @@ import java.util.Objects;
  *   <li>The first component is a domain by the same rule as in {@link ImageRef}: it contains a
  *       {@code .} or {@code :}, is {@code localhost}, or has an uppercase letter. A domain alone
  *       ({@code registry.corp}, {@code registry.corp:5000}, {@code docker.io}) covers the whole
- *       registry. {@code docker.io}, {@code index.docker.io} and {@code registry-1.docker.io} are
- *       all {@code docker.io}; domains are lowercased. Unlike an image name, a bare {@code
- *       example.com} or {@code localhost} here is a registry, since an allow list names registries
- *       far more often than official images with a dot in their name.
+ *       registry. {@code docker.io} and {@code index.docker.io} are both {@code docker.io}; {@code
+ *       registry-1.docker.io} is a registry of its own, as containerd sees it (so {@code docker.io}
+ *       does not admit {@code registry-1.docker.io/...}); domains are lowercased. Unlike an image
+ *       name, a bare {@code example.com} or {@code localhost} here is a registry, since an allow
+ *       list names registries far more often than official images with a dot in their name.
  *   <li>A path after an explicit domain is taken literally: {@code docker.io/library} is every
  *       official image and {@code docker.io/bitnami} the {@code bitnami} namespace. Note that
  *       {@code docker.io/nginx} is therefore the {@code nginx} namespace, not the official image

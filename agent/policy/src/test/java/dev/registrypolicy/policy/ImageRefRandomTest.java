@@ -478,7 +478,7 @@ class ImageRefRandomTest {
         return null;
       }
       domain = domain.toLowerCase(Locale.ROOT);
-      if (domain.equals("index.docker.io") || domain.equals("registry-1.docker.io")) {
+      if (domain.equals("index.docker.io")) {
         domain = "docker.io";
       }
       if (!domain.equals("localhost") && !domain.contains(".") && !domain.contains(":")) {

@@ -100,22 +100,24 @@ class ImageRefTest {
             null,
             "docker.io/library/nginx",
             "nginx"),
+        // Docker Hub's API host is a host of its own, as in distribution and containerd (which
+        // looks up certs.d/registry-1.docker.io for it): no merging, no implicit library/.
         good(
             "registry-1.docker.io/library/nginx:1",
-            "docker.io",
+            "registry-1.docker.io",
             "library/nginx",
             "1",
             null,
-            "docker.io/library/nginx:1",
-            "nginx:1"),
+            "registry-1.docker.io/library/nginx:1",
+            "registry-1.docker.io/library/nginx:1"),
         good(
             "registry-1.docker.io/nginx",
-            "docker.io",
-            "library/nginx",
+            "registry-1.docker.io",
+            "nginx",
             null,
             null,
-            "docker.io/library/nginx",
-            "nginx"),
+            "registry-1.docker.io/nginx",
+            "registry-1.docker.io/nginx"),
         good(
             "DOCKER.IO/nginx",
             "docker.io",
@@ -647,9 +649,12 @@ class ImageRefTest {
             "library/nginx",
             "docker.io/library/nginx",
             "index.docker.io/library/nginx",
-            "Registry-1.Docker.IO/nginx")) {
+            "Index.Docker.IO/nginx")) {
       assertEquals(a, ImageRef.parse(s), s);
       assertEquals(a.hashCode(), ImageRef.parse(s).hashCode(), s);
+    }
+    for (String s : List.of("registry-1.docker.io/library/nginx", "Registry-1.Docker.IO/nginx")) {
+      assertFalse(a.equals(ImageRef.parse(s)), s + " is another host, as containerd sees it");
     }
     assertFalse(a.equals(ImageRef.parse("nginx:latest")), "an explicit tag is kept");
   }

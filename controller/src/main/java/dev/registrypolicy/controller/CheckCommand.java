@@ -1,0 +1,187 @@
+package dev.registrypolicy.controller;
+
+import dev.registrypolicy.admission.Action;
+import dev.registrypolicy.policy.Policy;
+import dev.registrypolicy.policy.PolicyDocument;
+import dev.registrypolicy.policy.PolicyException;
+import dev.registrypolicy.policy.PolicyLimits;
+import dev.registrypolicy.policy.Problem;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * The {@code check} command: the admission verdict on every container of the workloads in a {@code
+ * kubectl get ... -o yaml} file, without a cluster. stdout carries only the verdicts (lines, or a
+ * JSON array with {@code -o json}); notes, problems and the summary go to stderr.
+ */
+final class CheckCommand {
+  /**
+   * The objects file: the model's YAML limit (the loader refuses larger text), so every limit is
+   * the model's and worded the same.
+   */
+  static final long MAX_OBJECTS_BYTES = PolicyLimits.MAX_FILE_BYTES;
+
+  static final Pattern NAMESPACE = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+
+  static final String HELP =
+      String.join(
+          "\n",
+          "usage: "
+              + ControllerMain.NAME
+              + " check --policy FILE --objects FILE [-o text|json] [--own-namespace NS] [--fail-on ACTION]",
+          "Prints what admission would do with every container (containers, initContainers, ephemeralContainers)",
+          "of the Pods and workload templates (Deployment, StatefulSet, DaemonSet, ReplicaSet,",
+          "ReplicationController, Job, CronJob) in the objects FILE, each checked as if it were created now:",
+          "what switching the policy's rules to Deny would break. Make FILE with",
+          "  kubectl get ns,pods,deployments,statefulsets,daemonsets,replicasets,replicationcontrollers,jobs,cronjobs -A -o yaml",
+          "Namespaces in FILE give the labels and annotations scoped rules need; a namespace missing from FILE",
+          "is checked without labels (a note says so). Other kinds are skipped with a note. Pods owned by a",
+          "controller are listed too (they are what a restart under Deny would break).",
+          "  -o text             one line per container (default):",
+          "                      <verdict> <Kind>/<namespace>/<name> <container message>",
+          "                      e.g. deny  Pod/apps/web container \"web\": image \"docker.io/library/nginx:latest\"",
+          "                      is not from an allowed source (rule allowedSources)",
+          "  -o json             a JSON array, one object per container: kind, namespace, name, owner,",
+          "                      containerType, container, image (normalized), verdict (allow, audit, warn,",
+          "                      deny), rule, message, exempt",
+          "  --own-namespace NS  the product's namespace, exempt unless the policy lists exemptNamespaces",
+          "                      (default " + Policy.NAMESPACE + ")",
+          "  --fail-on ACTION    exit 1 when any container's verdict is ACTION or more severe",
+          "                      (deny, warn or audit; severity allow < audit < warn < deny)",
+          "stdout has only the verdicts; notes (skipped objects, missing namespaces), problems and a summary",
+          "go to stderr. FILE: at most "
+              + PolicyLimits.moreThan(MAX_OBJECTS_BYTES).replace("more than ", "")
+              + " and the model's YAML limits (check one namespace at a time with -n NS for more).",
+          "exit codes: 0 checked (whatever the verdicts, unless --fail-on), 1 invalid policy or objects (every",
+          "problem listed with its place, e.g. [3] Pod apps/web: spec.containers[0].image: ...; the readable",
+          "objects are still printed) or --fail-on matched, 2 usage error or FILE missing/unreadable");
+
+  private CheckCommand() {}
+
+  static int run(List<String> args, PrintStream out, PrintStream err) {
+    int[] exit = new int[1];
+    Flags f =
+        ControllerMain.flags(
+            "check",
+            args,
+            List.of(
+                Flags.Spec.required("--policy", "FILE"),
+                Flags.Spec.required("--objects", "FILE"),
+                Flags.Spec.optional("-o", "FORMAT"),
+                Flags.Spec.optional("--own-namespace", "NS"),
+                Flags.Spec.optional("--fail-on", "ACTION")),
+            out,
+            err,
+            exit);
+    if (f == null) {
+      return exit[0];
+    }
+    List<String> usage = new ArrayList<>();
+    String format = f.get("-o", "text");
+    if (!format.equals("text") && !format.equals("json")) {
+      usage.add("-o must be text or json, found \"" + CheckReport.oneLine(format) + "\"");
+    }
+    String own = f.get("--own-namespace", Policy.NAMESPACE);
+    if (!NAMESPACE.matcher(own).matches()) {
+      usage.add(
+          "--own-namespace must be a namespace name (lowercase letters, digits and '-', at most 63),"
+              + " found \""
+              + CheckReport.oneLine(own)
+              + "\"");
+    }
+    Action failOn = null;
+    if (f.isSet("--fail-on")) {
+      String v = f.get("--fail-on", "");
+      for (Action a : Action.values()) {
+        if (a != Action.ALLOW && a.wireName().equals(v)) {
+          failOn = a;
+        }
+      }
+      if (failOn == null) {
+        usage.add(
+            "--fail-on must be deny, warn or audit, found \"" + CheckReport.oneLine(v) + "\"");
+      }
+    }
+    if (!usage.isEmpty()) {
+      usage.forEach(u -> err.println("check: " + u));
+      err.println("run " + ControllerMain.NAME + " check --help for usage");
+      return ControllerMain.USAGE;
+    }
+    String policyFile = f.get("--policy", "");
+    String objectsFile = f.get("--objects", "");
+    ControllerMain.Input policyIn =
+        ControllerMain.read("check", "--policy", policyFile, ControllerMain.MAX_POLICY_BYTES, err);
+    ControllerMain.Input objectsIn =
+        ControllerMain.read("check", "--objects", objectsFile, MAX_OBJECTS_BYTES, err);
+    if (objectsIn.text() == null
+        && objectsIn.exit() == ControllerMain.INVALID
+        && tooLarge(objectsFile)) {
+      err.println(
+          "check: hint: check one namespace at a time (kubectl get ns/NS,pods,deployments,... -n NS -o yaml)");
+    }
+    if (policyIn.text() == null || objectsIn.text() == null) {
+      return Math.max(
+          policyIn.text() == null ? policyIn.exit() : ControllerMain.OK,
+          objectsIn.text() == null ? objectsIn.exit() : ControllerMain.OK);
+    }
+    Policy policy;
+    try {
+      policy = PolicyDocument.parse(policyIn.text());
+    } catch (PolicyException e) {
+      err.println(
+          "check: policy is invalid: "
+              + policyFile
+              + " ("
+              + ControllerMain.problems(e.problems().size())
+              + ")");
+      for (Problem p : e.problems()) {
+        err.println("  " + p);
+      }
+      return ControllerMain.INVALID;
+    }
+    CheckObjects objects = CheckObjects.parse(objectsIn.text());
+    CheckReport report = CheckReport.of(policy, own, objects);
+    out.print(format.equals("json") ? report.json() : report.text());
+    for (String n : report.notes()) {
+      err.println("check: note: " + n);
+    }
+    if (!report.problems().isEmpty()) {
+      err.println(
+          "check: "
+              + objectsFile
+              + ": "
+              + ControllerMain.problems(report.problems().size())
+              + (report.rows().isEmpty()
+                  ? "; nothing checked"
+                  : "; the other objects were checked"));
+      for (Problem p : report.problems()) {
+        err.println("  " + p);
+      }
+    }
+    err.println("check: " + report.summary());
+    if (!report.problems().isEmpty()) {
+      return ControllerMain.INVALID;
+    }
+    if (failOn != null && report.worst().compareTo(failOn) >= 0) {
+      err.println(
+          "check: --fail-on "
+              + failOn.wireName()
+              + ": at least one container's verdict is "
+              + report.worst().wireName());
+      return ControllerMain.INVALID;
+    }
+    return ControllerMain.OK;
+  }
+
+  private static boolean tooLarge(String file) {
+    try {
+      return Files.size(Path.of(file)) > MAX_OBJECTS_BYTES;
+    } catch (java.io.IOException | RuntimeException e) {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,402 @@
+package dev.registrypolicy.controller.webhook;
+
+import dev.registrypolicy.policy.LogLine;
+import dev.registrypolicy.policy.NamespaceInfo;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.StringReader;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+
+/**
+ * The admission webhook: HTTPS only, {@code POST /validate} (the policy's verdict) and {@code POST
+ * /mutate} (pull Secrets for new Pods), each taking and answering an {@code admission.k8s.io/v1}
+ * AdmissionReview.
+ *
+ * <p>A body that is not a well-formed AdmissionReview, or larger than the limit, or too slow, gets
+ * HTTP 400 with a short reason; a review the webhook cannot decide (no policy yet, unknown
+ * namespace, an internal error) gets HTTP 503/500 with a {@code Status} body. Both make the API
+ * server treat the call as failed, so the configuration's {@code failurePolicy} decides (k8s.io/
+ * apiserver pkg/admission/plugin/webhook/{validating,mutating}/dispatcher.go: an error from the
+ * call becomes {@code ErrCallingWebhook}, which failurePolicy Ignore admits; an AdmissionReview
+ * with {@code allowed: false} is a refusal whatever the failurePolicy). The mutating path fails
+ * open: any problem there answers allowed without a patch.
+ *
+ * <p>The serving certificate is replaced without a restart by {@link #reload}.
+ */
+public final class WebhookServer implements AutoCloseable {
+  public static final String VALIDATE_PATH = "/validate";
+  public static final String MUTATE_PATH = "/mutate";
+
+  private static final Logger LOG = Logger.getLogger(WebhookServer.class.getName());
+  private static final SecureRandom RANDOM = new SecureRandom();
+  private static final com.google.gson.Gson GSON =
+      new com.google.gson.GsonBuilder().disableHtmlEscaping().create();
+
+  private final Javalin app;
+  private final SslContextFactory.Server ssl;
+  private final ServerLimits limits;
+  private final PolicySource policies;
+  private final NamespaceLookup namespaces;
+  private final Evaluator evaluator;
+  private volatile TlsMaterial tls;
+
+  private WebhookServer(
+      SslContextFactory.Server ssl,
+      ServerLimits limits,
+      PolicySource policies,
+      NamespaceLookup namespaces,
+      Evaluator evaluator,
+      TlsMaterial tls,
+      String host,
+      int port) {
+    this.ssl = ssl;
+    this.limits = limits;
+    this.policies = policies;
+    this.namespaces = namespaces;
+    this.evaluator = evaluator;
+    this.tls = tls;
+    this.app = Javalin.create(config -> configure(config, host, port));
+  }
+
+  /**
+   * Starts serving on all interfaces at {@code settings.port()} with {@code tls}.
+   *
+   * @throws IOException when the port cannot be bound (the message names it)
+   */
+  public static WebhookServer start(
+      WebhookSettings settings, NamespaceLookup namespaces, PolicySource policies, TlsMaterial tls)
+      throws IOException {
+    return start(
+        "0.0.0.0",
+        settings.port(),
+        ServerLimits.DEFAULTS,
+        namespaces,
+        policies,
+        Evaluator.MODEL,
+        tls);
+  }
+
+  static WebhookServer start(
+      String host,
+      int port,
+      ServerLimits limits,
+      NamespaceLookup namespaces,
+      PolicySource policies,
+      Evaluator evaluator,
+      TlsMaterial tls)
+      throws IOException {
+    SslContextFactory.Server ssl = new SslContextFactory.Server();
+    ssl.setIncludeProtocols("TLSv1.3", "TLSv1.2");
+    setKeyStore(ssl, tls);
+    WebhookServer s =
+        new WebhookServer(ssl, limits, policies, namespaces, evaluator, tls, host, port);
+    try {
+      s.app.start();
+    } catch (RuntimeException e) {
+      s.app.stop();
+      throw new IOException(
+          "webhook server could not listen on " + host + ":" + port + ": " + rootMessage(e), e);
+    }
+    LOG.info(
+        LogLine.format(
+            "webhook serving",
+            "port",
+            s.port(),
+            "certificate",
+            tls.certificate().getSerialNumber()));
+    return s;
+  }
+
+  /** The port it listens on (the bound one when started with port 0). */
+  public int port() {
+    return app.port();
+  }
+
+  /** The Jetty connectors' descriptions (one HTTPS connector, no plain HTTP one). */
+  java.util.List<String> connectors() {
+    return java.util.Arrays.stream(app.jettyServer().server().getConnectors())
+        .map(c -> String.join(",", c.getProtocols()))
+        .toList();
+  }
+
+  /** The serving material now in use. */
+  public TlsMaterial tls() {
+    return tls;
+  }
+
+  /**
+   * Serves {@code next} from the next TLS handshake on; connections already open keep theirs.
+   * Nothing happens when it is the same certificate.
+   */
+  public synchronized void reload(TlsMaterial next) throws GeneralSecurityException {
+    if (next.certificate().equals(tls.certificate())) {
+      return;
+    }
+    try {
+      ssl.reload(f -> setKeyStore((SslContextFactory.Server) f, next));
+    } catch (Exception e) {
+      throw new GeneralSecurityException("serving certificate could not be loaded", e);
+    }
+    tls = next;
+    LOG.info(
+        LogLine.format(
+            "webhook certificate reloaded",
+            "certificate",
+            next.certificate().getSerialNumber(),
+            "notAfter",
+            next.notAfter()));
+  }
+
+  @Override
+  public void close() {
+    app.stop();
+  }
+
+  private static void setKeyStore(SslContextFactory.Server f, TlsMaterial tls) {
+    // A fresh random password per load: the key store never leaves memory.
+    char[] password = new char[24];
+    for (int i = 0; i < password.length; i++) {
+      password[i] = (char) ('a' + RANDOM.nextInt(26));
+    }
+    try {
+      f.setKeyStore(tls.keyStore(password));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("serving key could not be put in a key store", e);
+    }
+    f.setKeyStorePassword(new String(password));
+    f.setKeyManagerPassword(new String(password));
+    Arrays.fill(password, '\0');
+  }
+
+  private void configure(io.javalin.config.JavalinConfig config, String host, int port) {
+    config.startup.showJavalinBanner = false;
+    config.startup.showOldJavalinVersionWarning = false;
+    config.http.maxRequestSize = limits.maxBodyBytes();
+    QueuedThreadPool pool =
+        new QueuedThreadPool(limits.maxThreads(), Math.min(4, limits.maxThreads()));
+    pool.setName("webhook");
+    config.jetty.threadPool = pool;
+    config.jetty.addConnector(
+        (server, httpConfig) -> {
+          HttpConfiguration https = new HttpConfiguration(httpConfig);
+          https.setSendServerVersion(false);
+          https.setSendXPoweredBy(false);
+          https.addCustomizer(new SecureRequestCustomizer());
+          ServerConnector c =
+              new ServerConnector(
+                  server,
+                  new SslConnectionFactory(ssl, "http/1.1"),
+                  new HttpConnectionFactory(https));
+          c.setHost(host);
+          c.setPort(port);
+          c.setIdleTimeout(limits.idleTimeout().toMillis());
+          return c;
+        });
+    config.routes.post(VALIDATE_PATH, this::validate);
+    config.routes.post(MUTATE_PATH, this::mutate);
+  }
+
+  private void validate(Context ctx) {
+    ReviewRequest req;
+    try {
+      req = read(ctx);
+    } catch (InvalidReviewException e) {
+      badRequest(ctx, e);
+      return;
+    }
+    try {
+      ReviewResponse r = ValidatingReview.answer(req, policies, namespaces, evaluator);
+      if (!r.allowed()) {
+        LOG.fine(LogLine.format("review denied", "uid", req.uid(), "namespace", req.namespace()));
+      }
+      json(ctx, 200, r.toJson());
+    } catch (InvalidReviewException e) {
+      badRequest(ctx, e);
+    } catch (ReviewUndecidedException e) {
+      LOG.warning(
+          LogLine.format(
+              "review not decided; the webhook's failurePolicy applies",
+              "uid",
+              req.uid(),
+              "kind",
+              req.kind(),
+              "namespace",
+              req.namespace(),
+              "reason",
+              e.getMessage()));
+      status(ctx, 503, "ServiceUnavailable", e.getMessage());
+    } catch (RuntimeException e) {
+      LOG.log(
+          Level.SEVERE,
+          LogLine.format(
+              "review failed with an internal error; the webhook's failurePolicy applies",
+              "uid",
+              req.uid(),
+              "kind",
+              req.kind(),
+              "namespace",
+              req.namespace()),
+          e);
+      status(
+          ctx,
+          500,
+          "InternalError",
+          "registry-policy webhook internal error: " + e.getClass().getSimpleName());
+    }
+  }
+
+  private void mutate(Context ctx) {
+    ReviewRequest req;
+    try {
+      req = read(ctx);
+    } catch (InvalidReviewException e) {
+      badRequest(ctx, e);
+      return;
+    }
+    ReviewResponse r;
+    try {
+      r = mutation(req);
+    } catch (RuntimeException e) {
+      LOG.log(
+          Level.WARNING,
+          LogLine.format(
+              "pull Secret mutation failed; Pod admitted unchanged",
+              "uid",
+              req.uid(),
+              "namespace",
+              req.namespace()),
+          e);
+      r = ReviewResponse.allow(req.uid());
+    }
+    json(ctx, 200, r.toJson());
+  }
+
+  private ReviewResponse mutation(ReviewRequest req) {
+    Optional<PolicySnapshot> policy = policies.current();
+    if (policy.isEmpty() || req.namespace().isEmpty()) {
+      return ReviewResponse.allow(req.uid());
+    }
+    Optional<NamespaceInfo> ns = namespaces.find(req.namespace());
+    if (ns.isEmpty()) {
+      LOG.info(
+          LogLine.format(
+              "namespace not in the cache yet; Pod admitted without pull Secrets added",
+              "namespace",
+              req.namespace()));
+      return ReviewResponse.allow(req.uid());
+    }
+    ReviewResponse r = PullSecretPatch.answer(req, policy.get(), ns.get());
+    if (r.jsonPatch() != null) {
+      LOG.fine(LogLine.format("pull Secrets added to a new Pod", "namespace", req.namespace()));
+    }
+    return r;
+  }
+
+  /** Reads, bounds and parses the body. */
+  private ReviewRequest read(Context ctx) throws InvalidReviewException {
+    long declared = ctx.req().getContentLengthLong();
+    int max = limits.maxBodyBytes();
+    if (declared > max) {
+      throw new InvalidReviewException(tooLarge(max));
+    }
+    byte[] body = readBody(ctx, max);
+    if (body.length > max) {
+      throw new InvalidReviewException(tooLarge(max));
+    }
+    String text;
+    try {
+      text =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(body))
+              .toString();
+    } catch (CharacterCodingException e) {
+      throw new InvalidReviewException("body is not UTF-8");
+    }
+    return ReviewRequest.of(StrictJson.parse(new StringReader(text)));
+  }
+
+  /** At most {@code max + 1} bytes, within the body deadline. */
+  private byte[] readBody(Context ctx, int max) throws InvalidReviewException {
+    long deadline = System.nanoTime() + limits.bodyDeadline().toNanos();
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(8192);
+    byte[] buf = new byte[16384];
+    try (InputStream in = ctx.req().getInputStream()) {
+      while (out.size() <= max) {
+        int n = in.read(buf, 0, Math.min(buf.length, max + 1 - out.size()));
+        if (n < 0) {
+          break;
+        }
+        out.write(buf, 0, n);
+        if (System.nanoTime() - deadline > 0) {
+          throw new InvalidReviewException(slow());
+        }
+      }
+    } catch (IOException e) {
+      throw new InvalidReviewException(slow());
+    }
+    return out.toByteArray();
+  }
+
+  private String slow() {
+    return "request body not received completely within "
+        + limits.bodyDeadline().toMillis()
+        + " ms (or the connection was idle for "
+        + limits.idleTimeout().toMillis()
+        + " ms)";
+  }
+
+  private static String tooLarge(int max) {
+    return "body is larger than " + max + " bytes";
+  }
+
+  private static void badRequest(Context ctx, InvalidReviewException e) {
+    LOG.info(LogLine.format("review refused as malformed", "reason", e.getMessage()));
+    ctx.status(400);
+    ctx.contentType("text/plain; charset=utf-8");
+    ctx.result(e.getMessage() + "\n");
+  }
+
+  /** A {@code meta/v1 Status} error body, which the API server reports as the call's failure. */
+  private static void status(Context ctx, int code, String reason, String message) {
+    StringBuilder sb = new StringBuilder(128);
+    sb.append("{\"apiVersion\":\"v1\",\"kind\":\"Status\",\"status\":\"Failure\",\"message\":");
+    sb.append(GSON.toJson(message));
+    sb.append(",\"reason\":\"").append(reason).append("\",\"code\":").append(code).append('}');
+    json(ctx, code, sb.toString());
+  }
+
+  private static void json(Context ctx, int code, String body) {
+    ctx.status(code);
+    ctx.contentType("application/json");
+    ctx.result(body.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static String rootMessage(Throwable t) {
+    Throwable c = t;
+    while (c.getCause() != null && c.getCause() != c) {
+      c = c.getCause();
+    }
+    return c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage();
+  }
+}

@@ -1,0 +1,383 @@
+package dev.registrypolicy.controller.bench;
+
+import dev.registrypolicy.controller.webhook.PolicySnapshot;
+import dev.registrypolicy.controller.webhook.PolicySource;
+import dev.registrypolicy.controller.webhook.SecretStore;
+import dev.registrypolicy.controller.webhook.TlsMaterial;
+import dev.registrypolicy.controller.webhook.WebhookCertificates;
+import dev.registrypolicy.controller.webhook.WebhookServer;
+import dev.registrypolicy.controller.webhook.WebhookSettings;
+import dev.registrypolicy.policy.NamespaceInfo;
+import dev.registrypolicy.policy.PolicyDocument;
+import dev.registrypolicy.policy.bench.ProcInfo;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+
+/**
+ * Webhook load on loopback (a harness, not a test): a child JVM serves the webhook with a realistic
+ * policy; this JVM sends 3-container Pod AdmissionReviews open-loop at a fixed rate over HTTPS and
+ * reports latency (from each request's scheduled send time, so a stall counts against every request
+ * it delays), errors and the server's RSS. The command is in controller/README.md ("Admission:
+ * webhook"); arguments {@code rate=N seconds=N warmup=N jvm="-Xmx.. ..."} (the server JVM's flags).
+ */
+public final class WebhookBench {
+  static final String POLICY =
+      """
+      apiVersion: registry-policy.dev/v1alpha1
+      kind: RegistryPolicy
+      credentials:
+        - {name: corp, secret: corp-pull}
+      access:
+        - name: corp
+          credentials: [corp]
+          namespaces: {names: [team-a]}
+      admission:
+        mode: Deny
+        allowedSources:
+          - prefix: registry.corp.example/team-a
+          - prefix: docker.io/library
+          - prefix: ghcr.io/org
+        rules:
+          - name: no-latest
+            blockLatestTag: true
+          - name: pinned-in-prod
+            namespaces: {selector: {matchLabels: {env: prod}}}
+            requireDigest: true
+          - name: blocked
+            mode: Warn
+            blockedImages: [{name: "busybox", tag: "1.2*"}]
+      """;
+
+  private WebhookBench() {}
+
+  public static void main(String[] args) throws Exception {
+    if (args.length > 0 && args[0].equals("serve")) {
+      serve();
+      return;
+    }
+    Map<String, String> opts = new HashMap<>();
+    for (String a : args) {
+      String[] kv = a.split("=", 2);
+      if (kv.length == 2) {
+        opts.put(kv[0], kv[1]);
+      }
+    }
+    int rate = Integer.parseInt(opts.getOrDefault("rate", "1000"));
+    int seconds = Integer.parseInt(opts.getOrDefault("seconds", "20"));
+    int warmup = Integer.parseInt(opts.getOrDefault("warmup", "5"));
+    String java = ProcessHandle.current().info().command().orElse("java");
+    List<String> cmd = new java.util.ArrayList<>(List.of(java));
+    String jvm = opts.getOrDefault("jvm", "");
+    if (!jvm.isBlank()) {
+      cmd.addAll(List.of(jvm.trim().split("\\s+")));
+    }
+    cmd.addAll(
+        List.of(
+            "-cp", System.getProperty("java.class.path"), WebhookBench.class.getName(), "serve"));
+    System.out.println("server JVM flags: " + (jvm.isBlank() ? "(defaults)" : jvm));
+    Process child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    try {
+      BufferedReader out =
+          new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+      int port = Integer.parseInt(out.readLine().trim());
+      StringBuilder ca = new StringBuilder();
+      for (String l = out.readLine(); l != null && !l.equals("END"); l = out.readLine()) {
+        ca.append(l).append('\n');
+      }
+      SSLContext ctx = sslContext(ca.toString());
+      System.out.println("machine: " + Machine.describe());
+      System.out.println(
+          "server pid "
+              + child.pid()
+              + ", "
+              + CONNECTIONS
+              + " connections, warm-up "
+              + warmup
+              + " s at "
+              + rate
+              + "/s");
+      run(ctx, port, rate, warmup);
+      ProcInfo.Memory before = Machine.memory(child.pid());
+      System.out.println("server RSS after warm-up: " + before.rssKb() / 1024 + " MiB");
+      double cpu0 = cpuSeconds(child.pid());
+      long[] lat = run(ctx, port, rate, seconds);
+      double cpu = cpuSeconds(child.pid()) - cpu0;
+      ProcInfo.Memory after = Machine.memory(child.pid());
+      System.out.printf(
+          "server CPU: %.1f s for %d requests = %.3f ms per review (%.0f %% of one core)%n",
+          cpu, lat.length, cpu * 1000 / lat.length, cpu * 100 / seconds);
+      System.out.println("load average now: " + ProcInfoLoad.read());
+      report(rate, seconds, lat, after);
+    } finally {
+      child.destroy();
+    }
+  }
+
+  /**
+   * Sends rate*seconds requests open-loop over {@link #CONNECTIONS} kept-alive HTTPS connections
+   * (as the API server reuses its connections to a webhook): request i is due at start + i/rate; a
+   * free connection sends the next due request; latency counts from the due time, so waiting for a
+   * connection counts too. Returns latencies (ns), -1 for errors.
+   */
+  static long[] run(SSLContext ctx, int port, int rate, int seconds) throws Exception {
+    int n = rate * seconds;
+    long[] lat = new long[n];
+    AtomicInteger next = new AtomicInteger();
+    AtomicInteger wrong = new AtomicInteger();
+    long interval = 1_000_000_000L / rate;
+    long start = System.nanoTime() + 200_000_000L;
+    List<Thread> workers = new java.util.ArrayList<>();
+    for (int w = 0; w < CONNECTIONS; w++) {
+      Thread t =
+          new Thread(
+              () -> {
+                Connection c = null;
+                for (int i = next.getAndIncrement(); i < n; i = next.getAndIncrement()) {
+                  long due = start + i * interval;
+                  long wait = due - System.nanoTime();
+                  if (wait > 0) {
+                    LockSupport.parkNanos(wait);
+                  }
+                  String uid = "bench-" + i;
+                  try {
+                    if (c == null) {
+                      c = new Connection(ctx, port);
+                    }
+                    String body = c.post("/validate", review(uid, i));
+                    boolean ok =
+                        body.contains("\"uid\":\"" + uid + "\"")
+                            && body.contains("\"allowed\":true");
+                    lat[i] = ok ? System.nanoTime() - due : -1;
+                    if (!ok && wrong.incrementAndGet() <= 3) {
+                      System.out.println("wrong answer: " + body);
+                    }
+                  } catch (Exception e) {
+                    lat[i] = -1;
+                    if (wrong.incrementAndGet() <= 3) {
+                      System.out.println("error: " + e);
+                    }
+                    if (c != null) {
+                      c.close();
+                    }
+                    c = null;
+                  }
+                }
+                if (c != null) {
+                  c.close();
+                }
+              });
+      t.start();
+      workers.add(t);
+    }
+    for (Thread t : workers) {
+      t.join();
+    }
+    return lat;
+  }
+
+  /** Concurrent kept-alive connections of the load generator. */
+  static final int CONNECTIONS = 16;
+
+  /** One kept-alive HTTP/1.1 connection over TLS, reading Content-Length bodies. */
+  static final class Connection {
+    private final javax.net.ssl.SSLSocket socket;
+    private final java.io.BufferedInputStream in;
+    private final java.io.OutputStream out;
+
+    Connection(SSLContext ctx, int port) throws java.io.IOException {
+      socket = (javax.net.ssl.SSLSocket) ctx.getSocketFactory().createSocket("localhost", port);
+      socket.setSoTimeout(10_000);
+      socket.setTcpNoDelay(true);
+      in = new java.io.BufferedInputStream(socket.getInputStream());
+      out = new java.io.BufferedOutputStream(socket.getOutputStream());
+    }
+
+    String post(String path, String body) throws java.io.IOException {
+      byte[] b = body.getBytes(StandardCharsets.UTF_8);
+      out.write(
+          ("POST "
+                  + path
+                  + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                  + "Content-Length: "
+                  + b.length
+                  + "\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
+      out.write(b);
+      out.flush();
+      String status = line();
+      if (!status.startsWith("HTTP/1.1 200")) {
+        throw new java.io.IOException("status " + status);
+      }
+      int length = -1;
+      for (String h = line(); !h.isEmpty(); h = line()) {
+        if (h.regionMatches(true, 0, "Content-Length:", 0, 15)) {
+          length = Integer.parseInt(h.substring(15).trim());
+        }
+      }
+      if (length < 0) {
+        throw new java.io.IOException("no Content-Length");
+      }
+      return new String(in.readNBytes(length), StandardCharsets.UTF_8);
+    }
+
+    private String line() throws java.io.IOException {
+      StringBuilder sb = new StringBuilder();
+      for (int c = in.read(); c != '\n'; c = in.read()) {
+        if (c < 0) {
+          throw new java.io.EOFException("connection closed");
+        }
+        if (c != '\r') {
+          sb.append((char) c);
+        }
+      }
+      return sb.toString();
+    }
+
+    void close() {
+      try {
+        socket.close();
+      } catch (java.io.IOException ignored) {
+        // closing anyway
+      }
+    }
+  }
+
+  /** utime + stime of a process from /proc/PID/stat, in seconds (USER_HZ 100). */
+  static double cpuSeconds(long pid) throws java.io.IOException {
+    String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/stat"));
+    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
+  }
+
+  /** /proc/loadavg's first three fields. */
+  static final class ProcInfoLoad {
+    static String read() throws java.io.IOException {
+      String[] f =
+          java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).split(" ");
+      return f[0] + " " + f[1] + " " + f[2];
+    }
+  }
+
+  static void report(int rate, int seconds, long[] lat, ProcInfo.Memory mem) {
+    long errors = Arrays.stream(lat).filter(l -> l < 0).count();
+    long[] ok = Arrays.stream(lat).filter(l -> l >= 0).sorted().toArray();
+    System.out.printf(
+        "requests %d at %d/s for %d s: errors %d, p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max"
+            + " %.2f ms; server RSS %d MiB (peak %d MiB), threads %d%n",
+        lat.length,
+        rate,
+        seconds,
+        errors,
+        pct(ok, 0.50),
+        pct(ok, 0.99),
+        pct(ok, 0.999),
+        ok.length == 0 ? 0 : ok[ok.length - 1] / 1e6,
+        mem.rssKb() / 1024,
+        mem.hwmKb() / 1024,
+        mem.threads());
+  }
+
+  static double pct(long[] sorted, double p) {
+    if (sorted.length == 0) {
+      return 0;
+    }
+    return sorted[Math.min(sorted.length - 1, (int) Math.ceil(p * sorted.length) - 1)] / 1e6;
+  }
+
+  /** A 3-container Pod (app, sidecar, init) in team-a, every image allowed. */
+  static String review(String uid, int i) {
+    return ("{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
+            + "\"uid\":\"UID\",\"kind\":{\"group\":\"\",\"version\":\"v1\",\"kind\":\"Pod\"},"
+            + "\"resource\":{\"group\":\"\",\"version\":\"v1\",\"resource\":\"pods\"},"
+            + "\"name\":\"web-NUM\",\"namespace\":\"team-a\",\"operation\":\"CREATE\","
+            + "\"userInfo\":{\"username\":\"system:serviceaccount:kube-system:replicaset-controller\","
+            + "\"groups\":[\"system:serviceaccounts\",\"system:authenticated\"]},"
+            + "\"object\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"web-NUM\","
+            + "\"namespace\":\"team-a\",\"labels\":{\"app\":\"web\",\"pod-template-hash\":\"5d8f\"}},"
+            + "\"spec\":{\"serviceAccountName\":\"default\",\"imagePullSecrets\":[{\"name\":\"registry-policy-corp\"}],"
+            + "\"containers\":[{\"name\":\"app\",\"image\":\"registry.corp.example/team-a/web:1.4.2\","
+            + "\"ports\":[{\"containerPort\":8080,\"protocol\":\"TCP\"}],\"resources\":{\"requests\":{\"cpu\":\"100m\",\"memory\":\"128Mi\"}},"
+            + "\"env\":[{\"name\":\"MODE\",\"value\":\"prod\"}]},"
+            + "{\"name\":\"proxy\",\"image\":\"docker.io/library/nginx:1.27\",\"ports\":[{\"containerPort\":80}]}],"
+            + "\"initContainers\":[{\"name\":\"setup\",\"image\":\"ghcr.io/org/setup@sha256:"
+            + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}],"
+            + "\"restartPolicy\":\"Always\",\"terminationGracePeriodSeconds\":30}},"
+            + "\"oldObject\":null,\"dryRun\":false,\"options\":{\"apiVersion\":\"meta.k8s.io/v1\",\"kind\":\"CreateOptions\"}}}")
+        .replace("UID", uid)
+        .replace("NUM", Integer.toString(i));
+  }
+
+  static SSLContext sslContext(String caPem) throws Exception {
+    KeyStore ks = KeyStore.getInstance("PKCS12");
+    ks.load(null, null);
+    int i = 0;
+    for (var c :
+        CertificateFactory.getInstance("X.509")
+            .generateCertificates(
+                new java.io.ByteArrayInputStream(caPem.getBytes(StandardCharsets.UTF_8)))) {
+      ks.setCertificateEntry("ca" + i++, (X509Certificate) c);
+    }
+    TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
+    tmf.init(ks);
+    SSLContext ctx = SSLContext.getInstance("TLS");
+    ctx.init(null, tmf.getTrustManagers(), null);
+    return ctx;
+  }
+
+  /** The child: the webhook as the controller would run it, on a free port. */
+  static void serve() throws Exception {
+    SecretStore store =
+        new SecretStore() {
+          Map<String, byte[]> data;
+
+          @Override
+          public Optional<Stored> read() {
+            return data == null ? Optional.empty() : Optional.of(new Stored(data, "1"));
+          }
+
+          @Override
+          public void create(Map<String, byte[]> d) {
+            data = d;
+          }
+
+          @Override
+          public void replace(Map<String, byte[]> d, String rv) {
+            data = d;
+          }
+        };
+    TlsMaterial tls = WebhookCertificates.ensure(store, List.of("localhost"), Instant.now());
+    int port;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    WebhookSettings settings =
+        WebhookSettings.parse(Map.of("--webhook-port", Integer.toString(port)), "registry-policy")
+            .settings();
+    PolicySource.Holder policies = new PolicySource.Holder();
+    policies.set(PolicySnapshot.of(PolicyDocument.parse(POLICY), "registry-policy"));
+    Map<String, NamespaceInfo> namespaces =
+        Map.of("team-a", new NamespaceInfo("team-a", Map.of("env", "dev"), Map.of()));
+    WebhookServer server =
+        WebhookServer.start(settings, n -> Optional.ofNullable(namespaces.get(n)), policies, tls);
+    System.out.println(server.port());
+    System.out.print(tls.caBundlePem());
+    System.out.println("END");
+    System.out.flush();
+    new CountDownLatch(1).await();
+  }
+}
