@@ -1,5 +1,10 @@
 package dev.registrypolicy.controller;
 
+import dev.registrypolicy.controller.admission.AdmissionObjectsSource;
+import dev.registrypolicy.controller.admission.AdmissionReconciler;
+import dev.registrypolicy.controller.admission.AdmissionReconcilerClient;
+import dev.registrypolicy.controller.admission.AdmissionReconcilerInformers;
+import dev.registrypolicy.controller.admission.EnforcementSettings;
 import dev.registrypolicy.policy.Policy;
 import io.kubernetes.client.extended.leaderelection.LeaderElectionConfig;
 import io.kubernetes.client.extended.leaderelection.LeaderElector;
@@ -17,12 +22,14 @@ import java.util.logging.Logger;
 
 /**
  * Informers on every replica; the work queue is drained only by the replica holding the Lease.
- * Keys: the policy, the node credentials bundle, the status, and one per namespace.
+ * Keys: the policy, the node credentials bundle, the status, the admission objects, and one per
+ * namespace.
  */
 final class Controller implements AutoCloseable {
   static final String POLICY_KEY = "policy";
   static final String BUNDLE_KEY = "bundle";
   static final String STATUS_KEY = "status";
+  static final String ADMISSION_KEY = "admission";
   static final String NS_PREFIX = "ns/";
   static final String LEASE_NAME = "registry-policy-controller";
   private static final Logger LOG = Logger.getLogger(Controller.class.getName());
@@ -50,6 +57,8 @@ final class Controller implements AutoCloseable {
   private final Settings settings;
   private final InformerCluster cluster;
   private final Reconciler reconciler;
+  private final AdmissionReconciler admission;
+  private final AdmissionReconcilerInformers admissionCaches;
   private final Metrics metrics;
   private final RateLimitingQueue<String> queue =
       new DefaultRateLimitingQueue<>(
@@ -68,15 +77,53 @@ final class Controller implements AutoCloseable {
   private final AtomicInteger term = new AtomicInteger();
 
   Controller(ApiClient client, Settings settings, Metrics metrics) {
+    this(client, settings, metrics, EnforcementSettings.defaults(), AdmissionObjectsSource.none());
+  }
+
+  /**
+   * @param enforcement which admission plane is used (and whether the webhook is served)
+   * @param admissionObjects builds the desired admission objects from the policy in force
+   */
+  Controller(
+      ApiClient client,
+      Settings settings,
+      Metrics metrics,
+      EnforcementSettings enforcement,
+      AdmissionObjectsSource admissionObjects) {
     this.client = client;
     this.settings = settings;
     this.metrics = metrics;
     this.cluster = new InformerCluster(client, settings.resync().toMillis());
-    this.reconciler = new Reconciler(cluster, new ApiWrites(client, LEASE_NAME), metrics);
+    ApiWrites writes = new ApiWrites(client, LEASE_NAME);
+    this.admissionCaches = new AdmissionReconcilerInformers(client, settings.resync().toMillis());
+    this.admission =
+        new AdmissionReconciler(
+            admissionCaches,
+            new AdmissionReconcilerClient(
+                client,
+                (reason, message) ->
+                    writes.event(
+                        Policy.NAMESPACE,
+                        "ConfigMap",
+                        Policy.CONFIGMAP_NAME,
+                        "Warning",
+                        reason,
+                        message)),
+            admissionObjects,
+            enforcement,
+            metrics.writes::inc,
+            System::nanoTime,
+            settings.resync().toNanos());
+    this.reconciler = new Reconciler(cluster, writes, metrics, admission);
     this.workers = Executors.newFixedThreadPool(settings.workers());
     // Expectations are met by observation; a pass that runs first only requeues until then.
     cluster.onObserved(reconciler::observed);
     cluster.onChange(queue::add);
+    admissionCaches.onEvent(
+        (kind, name, resourceVersion, deleted) -> {
+          admission.observed(kind, name, resourceVersion, deleted);
+          queue.add(ADMISSION_KEY);
+        });
   }
 
   Reconciler reconciler() {
@@ -93,7 +140,7 @@ final class Controller implements AutoCloseable {
   }
 
   boolean ready() {
-    return cluster.hasSynced();
+    return cluster.hasSynced() && admissionCaches.hasSynced();
   }
 
   /**
@@ -102,6 +149,7 @@ final class Controller implements AutoCloseable {
    */
   void start() {
     cluster.start();
+    admissionCaches.start();
     electorThread.execute(
         () -> {
           while (!closed) {
@@ -158,6 +206,7 @@ final class Controller implements AutoCloseable {
       queue.add(NS_PREFIX + ns);
     }
     queue.add(BUNDLE_KEY);
+    queue.add(ADMISSION_KEY);
     queue.add(STATUS_KEY);
     for (int i = 0; i < settings.workers(); i++) {
       workers.execute(new Worker(queue, this::process, () -> serving(myTerm)));
@@ -171,9 +220,12 @@ final class Controller implements AutoCloseable {
   Reconciler.Result process(String key) {
     metrics.reconciles.inc();
     long conflicts = reconciler.conflictChanges();
+    long admissionStatus = admission.statusChanges();
     Reconciler.Result r = dispatch(key);
-    if (!STATUS_KEY.equals(key) && reconciler.conflictChanges() != conflicts) {
-      queue.add(STATUS_KEY); // the status lists the conflicts
+    if (!STATUS_KEY.equals(key)
+        && (reconciler.conflictChanges() != conflicts
+            || admission.statusChanges() != admissionStatus)) {
+      queue.add(STATUS_KEY); // the status lists the conflicts and admission problems
     }
     return r;
   }
@@ -187,10 +239,12 @@ final class Controller implements AutoCloseable {
           }
         }
         queue.add(BUNDLE_KEY);
+        queue.add(ADMISSION_KEY);
         queue.add(STATUS_KEY);
         yield Reconciler.Result.DONE;
       }
       case BUNDLE_KEY -> reconciler.reconcileBundle();
+      case ADMISSION_KEY -> reconciler.reconcileAdmission();
       case STATUS_KEY -> reconciler.reconcileStatus();
       default -> reconciler.reconcileNamespace(key.substring(NS_PREFIX.length()));
     };
@@ -215,6 +269,7 @@ final class Controller implements AutoCloseable {
     workers.shutdownNow();
     electorThread.shutdownNow();
     cluster.stop();
+    admissionCaches.stop();
     try {
       workers.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {

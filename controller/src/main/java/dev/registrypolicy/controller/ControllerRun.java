@@ -3,6 +3,9 @@ package dev.registrypolicy.controller;
 import dev.registrypolicy.common.GoDuration;
 import dev.registrypolicy.common.Health;
 import dev.registrypolicy.common.HealthServer;
+import dev.registrypolicy.controller.admission.AdmissionObjectsSource;
+import dev.registrypolicy.controller.admission.Enforcement;
+import dev.registrypolicy.controller.admission.EnforcementSettings;
 import io.kubernetes.client.openapi.ApiClient;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -44,6 +47,7 @@ final class ControllerRun {
                 Flags.Spec.optional("--listen", "HOST:PORT"),
                 Flags.Spec.optional("--workers", "N"),
                 Flags.Spec.optional("--resync", "DURATION"),
+                Flags.Spec.optional("--admission-enforcement", "auto|policy|webhook|both"),
                 Flags.Spec.flag("--verbose")),
             out,
             err,
@@ -70,6 +74,12 @@ final class ControllerRun {
       resync = GoDuration.parseBetween(f.get("--resync", "10m"), MIN_RESYNC, MAX_RESYNC);
     } catch (GoDuration.InvalidDurationException e) {
       bad.add("--resync: " + e.getMessage());
+    }
+    Enforcement enforcement = Enforcement.AUTO;
+    try {
+      enforcement = Enforcement.parse(f.get("--admission-enforcement", "auto"));
+    } catch (IllegalArgumentException e) {
+      bad.add(e.getMessage());
     }
     if (!bad.isEmpty()) {
       bad.forEach(b -> err.println("run: " + b));
@@ -98,7 +108,9 @@ final class ControllerRun {
             "identity",
             identity,
             "listen",
-            listen));
+            listen,
+            "admission_enforcement",
+            enforcement.flagValue()));
     Controller controller = null;
     HealthServer server = null;
     try {
@@ -107,12 +119,16 @@ final class ControllerRun {
           client.getHttpClient().newBuilder().readTimeout(0, TimeUnit.SECONDS).build());
       Metrics metrics = new Metrics();
       Controller.Settings s = Controller.Settings.defaults(identity);
+      // No webhook server runs in this process yet, so no webhook configuration is kept, and no
+      // producer of admission objects is plugged in yet (AdmissionObjectsSource.none()).
       controller =
           new Controller(
               client,
               new Controller.Settings(
                   identity, workers, resync, s.leaseDuration(), s.renewDeadline(), s.retryPeriod()),
-              metrics);
+              metrics,
+              new EnforcementSettings(enforcement, false),
+              AdmissionObjectsSource.none());
       server = serve(listen, controller::ready, metrics::scrape);
       controller.start();
       CountDownLatch stop = stopped == null ? new CountDownLatch(1) : stopped;

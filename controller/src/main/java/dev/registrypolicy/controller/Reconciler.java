@@ -2,6 +2,7 @@ package dev.registrypolicy.controller;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import dev.registrypolicy.controller.admission.AdmissionReconciler;
 import dev.registrypolicy.policy.NamespaceInfo;
 import dev.registrypolicy.policy.Policy;
 import dev.registrypolicy.policy.PolicyDocument;
@@ -49,7 +50,10 @@ final class Reconciler {
   private final ClusterWrites writes;
   private final Metrics metrics;
   private volatile State state =
-      new State(null, null, new Desired.Keyed(Map.of(), List.of()), List.of(), null);
+      new State(null, null, new Desired.Keyed(Map.of(), List.of()), List.of(), null, false);
+
+  /** The admission objects' pass, whose status is part of the status ConfigMap (null: none). */
+  private final AdmissionReconciler admission;
 
   /** Same-named Secrets the controller does not own: namespace/name → resourceVersion seen. */
   private final Map<String, String> conflicts = new ConcurrentHashMap<>();
@@ -67,13 +71,17 @@ final class Reconciler {
    */
   private final Expectations expectations = new Expectations(30_000_000_000L, System::nanoTime);
 
-  /** The policy in force and what was derived from it. */
+  /**
+   * The policy in force and what was derived from it. {@code removed}: the policy ConfigMap does
+   * not exist (pull Secrets keep the last good policy; admission objects are removed).
+   */
   record State(
       Policy policy,
       String seenSha,
       Desired.Keyed grants,
       List<String> policyProblems,
-      String invalidSha) {}
+      String invalidSha,
+      boolean removed) {}
 
   /**
    * The cache has not caught up with this controller's own write yet: retry later, write nothing.
@@ -87,13 +95,30 @@ final class Reconciler {
   }
 
   Reconciler(ClusterView view, ClusterWrites writes, Metrics metrics) {
+    this(view, writes, metrics, null);
+  }
+
+  Reconciler(
+      ClusterView view, ClusterWrites writes, Metrics metrics, AdmissionReconciler admission) {
     this.view = view;
     this.writes = writes;
     this.metrics = metrics;
+    this.admission = admission;
   }
 
   Policy policy() {
     return state.policy();
+  }
+
+  /** Keeps the admission objects for the policy in force (none when its ConfigMap is gone). */
+  Result reconcileAdmission() {
+    if (admission == null) {
+      return Result.DONE;
+    }
+    State s = state;
+    return admission.reconcile(s.policy(), s.removed()) == AdmissionReconciler.Result.DONE
+        ? Result.DONE
+        : Result.REQUEUE;
   }
 
   /**
@@ -115,8 +140,10 @@ final class Reconciler {
                       + Policy.NAMESPACE
                       + "/"
                       + Policy.CONFIGMAP_NAME
-                      + " not found; keeping the last good policy"),
-              old.invalidSha());
+                      + " not found; keeping the last good policy for pull Secrets and node"
+                      + " credentials, removing the admission objects"),
+              old.invalidSha(),
+              true);
       return false;
     }
     Map<String, String> data = cm.get().getData();
@@ -128,7 +155,8 @@ final class Reconciler {
               null,
               old.grants(),
               List.of("data." + Policy.CONFIGMAP_KEY + ": required; keeping the last good policy"),
-              old.invalidSha());
+              old.invalidSha(),
+              false);
       return false;
     }
     try {
@@ -147,7 +175,7 @@ final class Reconciler {
                 "grants",
                 p.access().size()));
       }
-      state = new State(p, p.sha256(), grants, List.of(), null);
+      state = new State(p, p.sha256(), grants, List.of(), null, false);
       return changed;
     } catch (PolicyException e) {
       List<String> problems = new ArrayList<>();
@@ -170,7 +198,7 @@ final class Reconciler {
                     + String.join("; ", problems)));
         metrics.invalidPolicies.inc();
       }
-      state = new State(old.policy(), null, old.grants(), problems, sha);
+      state = new State(old.policy(), null, old.grants(), problems, sha, false);
       return false;
     }
   }
@@ -591,6 +619,11 @@ final class Reconciler {
   /** Writes the status ConfigMap when what it says changed. */
   Result reconcileStatus() {
     State s = state;
+    if (admission != null && !admission.decided() && (s.policy() != null || s.removed())) {
+      // A replica that just took over has not run its admission pass yet: writing the status now
+      // would blank what the last leader wrote, and that pass queues the status when it is done.
+      return Result.DONE;
+    }
     Map<String, String> data = new LinkedHashMap<>();
     data.put("policySha256", s.policy() == null ? "" : s.policy().sha256());
     data.put("policyValid", String.valueOf(s.policyProblems().isEmpty() && s.policy() != null));
@@ -608,6 +641,13 @@ final class Reconciler {
     }
     List<String> conflictList = new ArrayList<>(new java.util.TreeSet<>(conflicts.keySet()));
     data.put("conflicts", String.join(",", conflictList));
+    if (admission != null) {
+      AdmissionReconciler.Status a = admission.status();
+      data.put("admissionEnforcement", a.enforcement());
+      data.put("admissionEnforcementSetting", admission.settings().mode().flagValue());
+      data.put("admissionConflicts", String.join(",", a.conflicts()));
+      problems.addAll(a.problems());
+    }
     data.put("problems", String.join("\n", problems));
     Optional<V1ConfigMap> have = view.ownConfigMap(STATUS_CONFIGMAP);
     if (have.isPresent() && data.equals(have.get().getData())) {

@@ -9,6 +9,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import com.google.gson.JsonPrimitive;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.kubernetes.client.common.KubernetesObject;
@@ -28,6 +29,7 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -62,7 +64,10 @@ import java.util.regex.Pattern;
  * answered 200 with one ERROR event (410 Expired); no automatic "default" ServiceAccount; namespace
  * DELETE answering the Namespace (phase Terminating) and cascading at once; ServiceAccount DELETE
  * answering the object, other DELETEs a Status; Secret {@code stringData} folded into {@code data};
- * namespace label {@code kubernetes.io/metadata.name}.
+ * namespace label {@code kubernetes.io/metadata.name}; the admissionregistration.k8s.io/v1 defaults
+ * of webhook configurations, ValidatingAdmissionPolicies and their bindings (see
+ * admissionDefaults); discovery of every served group version, with {@link #setServed} to hide a
+ * resource as an older API server would (ValidatingAdmissionPolicy is GA since 1.30).
  *
  * <p>Approximated or absent: no authentication, admission (ValidatingAdmissionPolicies are stored,
  * never enforced), validation beyond names, defaulting beyond the above, finalizers, graceful
@@ -100,6 +105,10 @@ public final class FakeKubeApi implements AutoCloseable {
   private final Object lock = new Object();
 
   private final Map<String, ResourceType> types = new LinkedHashMap<>();
+
+  /** Registered but not served (see setServed). */
+  private final Set<ResourceType> unserved = new HashSet<>();
+
   private final Map<ResourceType, TreeMap<String, JsonObject>> objects = new HashMap<>();
   private long revision;
   private final ArrayDeque<WatchEvent> history = new ArrayDeque<>();
@@ -176,6 +185,44 @@ public final class FakeKubeApi implements AutoCloseable {
             "v1",
             "validatingadmissionpolicybindings",
             "ValidatingAdmissionPolicyBinding"));
+    registerResource(
+        ResourceType.cluster(
+            "admissionregistration.k8s.io",
+            "v1",
+            "validatingwebhookconfigurations",
+            "ValidatingWebhookConfiguration"));
+    registerResource(
+        ResourceType.cluster(
+            "admissionregistration.k8s.io",
+            "v1",
+            "mutatingwebhookconfigurations",
+            "MutatingWebhookConfiguration"));
+  }
+
+  /**
+   * Stops (or resumes) serving a resource, as an older API server that lacks it: discovery no
+   * longer lists it and every request to it answers 404. Stored objects stay reachable through this
+   * object's direct methods.
+   */
+  public void setServed(String resource, boolean served) {
+    ResourceType t = resource(resource);
+    synchronized (lock) {
+      if (served) {
+        unserved.remove(t);
+      } else {
+        unserved.add(t);
+      }
+    }
+  }
+
+  /**
+   * Serves no ValidatingAdmissionPolicies or bindings, like a Kubernetes API server before 1.30
+   * (where admissionregistration.k8s.io/v1 has only the webhook configurations).
+   */
+  public FakeKubeApi withoutValidatingAdmissionPolicies() {
+    setServed("validatingadmissionpolicies", false);
+    setServed("validatingadmissionpolicybindings", false);
+    return this;
   }
 
   // ------------------------------------------------------------------- lifecycle
@@ -304,7 +351,22 @@ public final class FakeKubeApi implements AutoCloseable {
 
   private ResourceType typeFor(String group, String version, String plural) {
     synchronized (lock) {
-      return types.get((group.isEmpty() ? version : group + "/" + version) + " " + plural);
+      ResourceType t =
+          types.get((group.isEmpty() ? version : group + "/" + version) + " " + plural);
+      return t == null || unserved.contains(t) ? null : t;
+    }
+  }
+
+  /** What discovery lists: the registered resources minus those not served. */
+  private List<ResourceType> servedResources() {
+    synchronized (lock) {
+      List<ResourceType> out = new ArrayList<>();
+      for (ResourceType t : types.values()) {
+        if (!unserved.contains(t)) {
+          out.add(t);
+        }
+      }
+      return out;
     }
   }
 
@@ -985,7 +1047,7 @@ public final class FakeKubeApi implements AutoCloseable {
       o.addProperty("apiVersion", "v1");
       JsonArray groups = new JsonArray();
       Set<String> seen = new java.util.LinkedHashSet<>();
-      for (ResourceType t : resources()) {
+      for (ResourceType t : servedResources()) {
         if (!t.group().isEmpty() && seen.add(t.group())) {
           groups.add(apiGroup(t.group()));
         }
@@ -997,7 +1059,7 @@ public final class FakeKubeApi implements AutoCloseable {
       return resourceList("", seg.get(1));
     }
     if (n == 2 && first.equals("apis")) {
-      boolean known = resources().stream().anyMatch(t -> t.group().equals(seg.get(1)));
+      boolean known = servedResources().stream().anyMatch(t -> t.group().equals(seg.get(1)));
       if (!known) {
         throw noSuchPath();
       }
@@ -1016,7 +1078,7 @@ public final class FakeKubeApi implements AutoCloseable {
 
   private List<String> groupVersions() {
     List<String> out = new ArrayList<>();
-    for (ResourceType t : resources()) {
+    for (ResourceType t : servedResources()) {
       if (!t.group().isEmpty() && !out.contains(t.apiVersion())) {
         out.add(t.apiVersion());
       }
@@ -1030,7 +1092,7 @@ public final class FakeKubeApi implements AutoCloseable {
     g.addProperty("apiVersion", "v1");
     g.addProperty("name", group);
     JsonArray versions = new JsonArray();
-    for (ResourceType t : resources()) {
+    for (ResourceType t : servedResources()) {
       if (t.group().equals(group)) {
         boolean dup = false;
         for (JsonElement v : versions) {
@@ -1051,7 +1113,7 @@ public final class FakeKubeApi implements AutoCloseable {
 
   private JsonObject resourceList(String group, String version) {
     JsonArray list = new JsonArray();
-    for (ResourceType t : resources()) {
+    for (ResourceType t : servedResources()) {
       if (!t.group().equals(group) || !t.version().equals(version)) {
         continue;
       }
@@ -1660,6 +1722,8 @@ public final class FakeKubeApi implements AutoCloseable {
         status.addProperty("phase", "Active");
         obj.add("status", status);
       }
+    } else if (t.group().equals("admissionregistration.k8s.io")) {
+      admissionDefaults(t, obj);
     } else if (t.group().isEmpty() && t.plural().equals("secrets")) {
       if (!obj.has("type")) {
         obj.addProperty("type", "Opaque");
@@ -1677,6 +1741,94 @@ public final class FakeKubeApi implements AutoCloseable {
         obj.add("data", data);
         obj.remove("stringData");
       }
+    }
+  }
+
+  /**
+   * The API server's defaults for admissionregistration.k8s.io/v1, from kubernetes/kubernetes
+   * pkg/apis/admissionregistration/v1/defaults.go and zz_generated.defaults.go (checked with its
+   * defaults_test.go): each webhook gets failurePolicy Fail, matchPolicy Equivalent, empty
+   * namespaceSelector and objectSelector, timeoutSeconds 10 (mutating ones also reinvocationPolicy
+   * Never), each rule scope "*", a service reference port 443. A ValidatingAdmissionPolicy's spec
+   * gets failurePolicy Fail; its matchConstraints and a binding's matchResources get matchPolicy
+   * Equivalent and empty selectors (SetDefaults_MatchResources), and their rules scope "*". Only
+   * absent fields are filled.
+   */
+  private static void admissionDefaults(ResourceType t, JsonObject obj) {
+    switch (t.plural()) {
+      case "validatingwebhookconfigurations", "mutatingwebhookconfigurations" -> {
+        JsonElement hooks = obj.get("webhooks");
+        if (hooks == null || !hooks.isJsonArray()) {
+          return;
+        }
+        for (JsonElement h : hooks.getAsJsonArray()) {
+          if (!h.isJsonObject()) {
+            continue;
+          }
+          JsonObject w = h.getAsJsonObject();
+          defaultTo(w, "failurePolicy", new JsonPrimitive("Fail"));
+          defaultTo(w, "matchPolicy", new JsonPrimitive("Equivalent"));
+          defaultTo(w, "namespaceSelector", new JsonObject());
+          defaultTo(w, "objectSelector", new JsonObject());
+          defaultTo(w, "timeoutSeconds", new JsonPrimitive(10));
+          if (t.plural().startsWith("mutating")) {
+            defaultTo(w, "reinvocationPolicy", new JsonPrimitive("Never"));
+          }
+          JsonElement cc = w.get("clientConfig");
+          if (cc != null && cc.isJsonObject()) {
+            JsonElement svc = cc.getAsJsonObject().get("service");
+            if (svc != null && svc.isJsonObject()) {
+              defaultTo(svc.getAsJsonObject(), "port", new JsonPrimitive(443));
+            }
+          }
+          defaultRuleScopes(w.get("rules"));
+        }
+      }
+      case "validatingadmissionpolicies" -> {
+        JsonElement spec = obj.get("spec");
+        if (spec != null && spec.isJsonObject()) {
+          defaultTo(spec.getAsJsonObject(), "failurePolicy", new JsonPrimitive("Fail"));
+          matchResourcesDefaults(spec.getAsJsonObject().get("matchConstraints"));
+        }
+      }
+      case "validatingadmissionpolicybindings" -> {
+        JsonElement spec = obj.get("spec");
+        if (spec != null && spec.isJsonObject()) {
+          matchResourcesDefaults(spec.getAsJsonObject().get("matchResources"));
+        }
+      }
+      default -> {
+        // no defaults known for other resources of the group
+      }
+    }
+  }
+
+  private static void matchResourcesDefaults(JsonElement m) {
+    if (m == null || !m.isJsonObject()) {
+      return;
+    }
+    JsonObject o = m.getAsJsonObject();
+    defaultTo(o, "matchPolicy", new JsonPrimitive("Equivalent"));
+    defaultTo(o, "namespaceSelector", new JsonObject());
+    defaultTo(o, "objectSelector", new JsonObject());
+    defaultRuleScopes(o.get("resourceRules"));
+    defaultRuleScopes(o.get("excludeResourceRules"));
+  }
+
+  private static void defaultRuleScopes(JsonElement rules) {
+    if (rules == null || !rules.isJsonArray()) {
+      return;
+    }
+    for (JsonElement r : rules.getAsJsonArray()) {
+      if (r.isJsonObject()) {
+        defaultTo(r.getAsJsonObject(), "scope", new JsonPrimitive("*"));
+      }
+    }
+  }
+
+  private static void defaultTo(JsonObject o, String field, JsonElement value) {
+    if (!o.has(field) || o.get(field).isJsonNull()) {
+      o.add(field, value);
     }
   }
 

@@ -1085,7 +1085,8 @@ class FakeKubeApiTest {
             V1Patch.PATCH_FORMAT_JSON_MERGE_PATCH,
             client);
     assertEquals(1L, withStatus.getStatus().getObservedGeneration());
-    assertNull(withStatus.getSpec().getFailurePolicy(), "status writes ignore spec");
+    // The create defaulted failurePolicy to Fail; the status write's Ignore is not applied.
+    assertEquals("Fail", withStatus.getSpec().getFailurePolicy(), "status writes ignore spec");
     assertEquals(1L, withStatus.getMetadata().getGeneration());
 
     V1ValidatingAdmissionPolicy main =
