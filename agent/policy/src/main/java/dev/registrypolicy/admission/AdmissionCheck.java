@@ -49,6 +49,20 @@ public final class AdmissionCheck {
       "the registry host must be lowercase (containerd looks up the host's configuration by its"
           + " name as written, so an uppercase spelling would bypass it)";
 
+  /**
+   * The reason given for text a node reads as an image ID rather than a reference: {@code
+   * sha256:4f} or a run of hex digits. containerd's CRI resolves such text against the IDs of the
+   * images it already has (a prefix is enough), so a Pod would run whatever cached image matches,
+   * from any registry.
+   */
+  public static final String IMAGE_ID_REASON =
+      "it reads as an image ID (sha256:<hex> or hex digits alone), and a node would run whatever"
+          + " image it has cached under that ID, from any registry";
+
+  /** The reason given for a digest containerd cannot verify, so a pull of it fails. */
+  public static final String DIGEST_ALGORITHM_REASON =
+      "the digest algorithm must be sha256, sha384 or sha512 (the ones containerd verifies)";
+
   private static final String[] NONE = new String[0];
 
   private final boolean enforces;
@@ -185,9 +199,7 @@ public final class AdmissionCheck {
     String reason = null;
     try {
       ref = ImageRef.parse(c.image());
-      if (ImageRef.hasUppercaseDomain(c.image())) {
-        reason = UPPERCASE_DOMAIN_REASON;
-      }
+      reason = admissionProblem(c.image(), ref);
     } catch (InvalidImageRefException e) {
       ref = null;
       reason = e.reason();
@@ -241,6 +253,65 @@ public final class AdmissionCheck {
       }
     }
     return summarize(c, img, findings, first);
+  }
+
+  /**
+   * Why a parsed reference is still refused at admission, or null: a registry host written with
+   * uppercase letters, text a node reads as an image ID, or a digest algorithm containerd does not
+   * verify. The ValidatingAdmissionPolicy's CEL applies the same three rules.
+   */
+  static String admissionProblem(String image, ImageRef ref) {
+    if (ImageRef.hasUppercaseDomain(image)) {
+      return UPPERCASE_DOMAIN_REASON;
+    }
+    if (isImageId(image)) {
+      return IMAGE_ID_REASON;
+    }
+    String d = ref.digest();
+    if (d != null
+        && !(d.startsWith("sha256:") || d.startsWith("sha384:") || d.startsWith("sha512:"))) {
+      return DIGEST_ALGORITHM_REASON;
+    }
+    return null;
+  }
+
+  /**
+   * Whether the text is {@code sha256:}, {@code sha384:} or {@code sha512:} followed by lowercase
+   * hex digits, or lowercase hex digits alone: what containerd's CRI image lookup tries as an image
+   * ID (or ID prefix) before or after the name.
+   */
+  static boolean isImageId(String image) {
+    int from = 0;
+    for (String alg : ID_ALGORITHMS) {
+      if (image.startsWith(alg)) {
+        from = alg.length();
+        break;
+      }
+    }
+    if (from == image.length()) {
+      return false;
+    }
+    for (int i = from; i < image.length(); i++) {
+      char ch = image.charAt(i);
+      if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static final String[] ID_ALGORITHMS = {"sha256:", "sha384:", "sha512:"};
+
+  /**
+   * Why an image is refused as a reference at admission (not a valid reference, or one of {@link
+   * #admissionProblem}'s rules), or null when it is an admissible reference.
+   */
+  public static String referenceProblem(String image) {
+    try {
+      return admissionProblem(image, ImageRef.parse(image));
+    } catch (InvalidImageRefException e) {
+      return e.reason();
+    }
   }
 
   /** The first credential the registry's hosts.toml carries that no grant gives ns, or null. */
@@ -304,12 +375,13 @@ public final class AdmissionCheck {
    * else as written, redacted.
    */
   private static String display(Container c) {
-    if (!ImageRef.hasUppercaseDomain(c.image())) {
-      try {
-        return ImageRef.parse(c.image()).canonical();
-      } catch (InvalidImageRefException e) {
-        // shown as written
+    try {
+      ImageRef ref = ImageRef.parse(c.image());
+      if (admissionProblem(c.image(), ref) == null) {
+        return ref.canonical();
       }
+    } catch (InvalidImageRefException e) {
+      // shown as written
     }
     return Redact.value(c.image());
   }

@@ -48,7 +48,7 @@ final class CelExpected {
   /** The reference as admission reads it: null when invalid or its domain is written uppercase. */
   static ImageRef parse(String image) {
     try {
-      return ImageRef.hasUppercaseDomain(image) ? null : ImageRef.parse(image);
+      return AdmissionCheck.referenceProblem(image) != null ? null : ImageRef.parse(image);
     } catch (InvalidImageRefException e) {
       return null;
     }
