@@ -180,6 +180,12 @@ public final class ControllerBench {
   }
 
   public static void main(String[] args) throws Exception {
+    String[] words = String.join(" ", args).trim().split("\\s+");
+    if (words[0].equals("webhook")) {
+      // -Dbench.args="webhook rate=1000 seconds=20 jvm=-Xmx384m,-XX:+UseSerialGC"
+      WebhookBench.main(java.util.Arrays.copyOfRange(words, 1, words.length));
+      return;
+    }
     Settings s = new Settings();
     Set<String> benches =
         BenchArgs.parse(

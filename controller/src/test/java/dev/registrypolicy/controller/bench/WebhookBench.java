@@ -33,7 +33,8 @@ import javax.net.ssl.TrustManagerFactory;
  * policy; this JVM sends 3-container Pod AdmissionReviews open-loop at a fixed rate over HTTPS and
  * reports latency (from each request's scheduled send time, so a stall counts against every request
  * it delays), errors and the server's RSS. The command is in controller/README.md ("Admission:
- * webhook"); arguments {@code rate=N seconds=N warmup=N jvm="-Xmx.. ..."} (the server JVM's flags).
+ * webhook"); arguments {@code rate=N seconds=N warmup=N jvm=-Xmx..,-XX:..} (the server JVM's flags,
+ * separated by commas or spaces).
  */
 public final class WebhookBench {
   static final String POLICY =
@@ -84,7 +85,8 @@ public final class WebhookBench {
     List<String> cmd = new java.util.ArrayList<>(List.of(java));
     String jvm = opts.getOrDefault("jvm", "");
     if (!jvm.isBlank()) {
-      cmd.addAll(List.of(jvm.trim().split("\\s+")));
+      // Flags separated by spaces or commas (commas survive Maven's -Dbench.args quoting).
+      cmd.addAll(List.of(jvm.trim().split("[\\s,]+")));
     }
     cmd.addAll(
         List.of(
