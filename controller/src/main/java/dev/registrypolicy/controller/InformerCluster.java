@@ -122,7 +122,7 @@ final class InformerCluster implements ClusterView {
             "managed Secrets in all namespaces",
             p ->
                 api.listSecretForAllNamespaces()
-                    .labelSelector(Desired.MANAGED_BY_LABEL + "=" + Desired.MANAGED_BY)
+                    .labelSelector(Labels.MANAGED_BY_SELECTOR)
                     .resourceVersion(p.resourceVersion)
                     .watch(p.watch)
                     .timeoutSeconds(p.timeoutSeconds)
