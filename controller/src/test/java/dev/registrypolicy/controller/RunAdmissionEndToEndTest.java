@@ -241,6 +241,8 @@ class RunAdmissionEndToEndTest {
     // 7. Steady state: resyncs pass (the leader reads the TLS Secret on each), nothing is written.
     setPolicy(policy("docker.io/library"));
     await(() -> "true".equals(status().get("policyValid")), "valid again");
+    // The namespace informer caught up with "fresh" (granted by its label): its pull Secret.
+    await(() -> fake.get("secrets", "fresh", "corp-pull") != null, "fresh's pull Secret");
     Thread.sleep(1000);
     fake.resetCounters();
     await(
