@@ -4,17 +4,26 @@ import dev.registrypolicy.controller.admission.AdmissionObjectsSource;
 import dev.registrypolicy.controller.admission.AdmissionReconciler;
 import dev.registrypolicy.controller.admission.AdmissionReconcilerClient;
 import dev.registrypolicy.controller.admission.AdmissionReconcilerInformers;
+import dev.registrypolicy.controller.admission.Enforcement;
 import dev.registrypolicy.controller.admission.EnforcementSettings;
+import dev.registrypolicy.controller.webhook.ApiNamespaceLookup;
+import dev.registrypolicy.controller.webhook.ApiSecretStore;
+import dev.registrypolicy.controller.webhook.WebhookRuntime;
+import dev.registrypolicy.controller.webhook.WebhookSettings;
 import dev.registrypolicy.policy.Policy;
+import dev.registrypolicy.policy.PolicyDocument;
+import dev.registrypolicy.policy.PolicyException;
 import io.kubernetes.client.extended.leaderelection.LeaderElectionConfig;
 import io.kubernetes.client.extended.leaderelection.LeaderElector;
 import io.kubernetes.client.extended.leaderelection.resourcelock.LeaseLock;
 import io.kubernetes.client.extended.workqueue.DefaultRateLimitingQueue;
 import io.kubernetes.client.extended.workqueue.RateLimitingQueue;
 import io.kubernetes.client.openapi.ApiClient;
+import io.kubernetes.client.openapi.models.V1ConfigMap;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Level;
@@ -30,6 +39,13 @@ final class Controller implements AutoCloseable {
   static final String BUNDLE_KEY = "bundle";
   static final String STATUS_KEY = "status";
   static final String ADMISSION_KEY = "admission";
+
+  /** The webhook's certificate Secret (self mode: the leader keeps it current). */
+  static final String TLS_KEY = "webhook-tls";
+
+  /** How often the leader checks the certificate Secret even when nothing changed it. */
+  static final Duration TLS_CHECK_EVERY = Duration.ofHours(1);
+
   static final String NS_PREFIX = "ns/";
   static final String LEASE_NAME = "registry-policy-controller";
   private static final Logger LOG = Logger.getLogger(Controller.class.getName());
@@ -70,6 +86,15 @@ final class Controller implements AutoCloseable {
               }));
   private final ExecutorService workers;
   private final ExecutorService electorThread = Executors.newSingleThreadExecutor();
+
+  /** The webhook on this replica, or null when it is not served. */
+  private final WebhookRuntime webhook;
+
+  private final ScheduledExecutorService tlsTicker;
+
+  /** The policy text the webhook last got (every replica parses each new text once). */
+  private String webhookPolicyText;
+
   private volatile LeaderElector elector;
   private volatile boolean closed;
 
@@ -90,10 +115,67 @@ final class Controller implements AutoCloseable {
       Metrics metrics,
       EnforcementSettings enforcement,
       AdmissionObjectsSource admissionObjects) {
+    this(client, settings, metrics, enforcement, admissionObjects, null);
+  }
+
+  /**
+   * The controller {@code run} starts: the admission objects come from the policy's producers
+   * ({@link WebhookRuntime#admissionObjects}), and when {@code webhook.enabled()} every replica
+   * serves the webhook.
+   */
+  Controller(
+      ApiClient client,
+      Settings settings,
+      Metrics metrics,
+      Enforcement mode,
+      WebhookSettings webhook) {
+    this(
+        client, settings, metrics, new EnforcementSettings(mode, webhook.enabled()), null, webhook);
+  }
+
+  /**
+   * @param admissionObjects null: the producers for {@code webhookSettings}
+   * @param webhookSettings null or disabled: no webhook on this replica
+   */
+  private Controller(
+      ApiClient client,
+      Settings settings,
+      Metrics metrics,
+      EnforcementSettings enforcement,
+      AdmissionObjectsSource admissionObjects,
+      WebhookSettings webhookSettings) {
     this.client = client;
     this.settings = settings;
     this.metrics = metrics;
-    this.cluster = new InformerCluster(client, settings.resync().toMillis());
+    boolean serving = webhookSettings != null && webhookSettings.enabled();
+    this.cluster =
+        serving
+            ? new InformerCluster(
+                client,
+                settings.resync().toMillis(),
+                webhookSettings.serviceNamespace(),
+                webhookSettings.secretName())
+            : new InformerCluster(client, settings.resync().toMillis());
+    this.webhook =
+        serving
+            ? new WebhookRuntime(
+                webhookSettings,
+                new ApiSecretStore(
+                    client, webhookSettings.serviceNamespace(), webhookSettings.secretName()),
+                new ApiNamespaceLookup(
+                    cluster::namespace,
+                    client,
+                    ApiNamespaceLookup.timeoutFor(webhookSettings),
+                    LOOKUPS_IN_FLIGHT))
+            : null;
+    AdmissionObjectsSource source = admissionObjects;
+    if (source == null) {
+      WebhookRuntime w = webhook;
+      source =
+          WebhookRuntime.admissionObjects(
+              java.util.Objects.requireNonNull(webhookSettings, "webhookSettings"),
+              w == null ? () -> null : w::caBundle);
+    }
     ApiWrites writes = new ApiWrites(client, LEASE_NAME);
     this.admissionCaches = new AdmissionReconcilerInformers(client, settings.resync().toMillis());
     this.admission =
@@ -109,7 +191,7 @@ final class Controller implements AutoCloseable {
                         "Warning",
                         reason,
                         message)),
-            admissionObjects,
+            source,
             enforcement,
             metrics.writes::inc,
             System::nanoTime,
@@ -124,6 +206,53 @@ final class Controller implements AutoCloseable {
           admission.observed(kind, name, resourceVersion, deleted);
           queue.add(ADMISSION_KEY);
         });
+    if (webhook != null) {
+      webhook.onCaBundleChange(() -> queue.add(ADMISSION_KEY));
+      cluster.onPolicyConfigMap(this::webhookPolicy);
+      cluster.onWebhookSecret(
+          data -> {
+            webhook.secretObserved(data);
+            queue.add(TLS_KEY); // the leader checks what changed (only it drains the queue)
+          });
+      tlsTicker =
+          Executors.newSingleThreadScheduledExecutor(
+              r -> {
+                Thread t = new Thread(r, "webhook-tls-check");
+                t.setDaemon(true);
+                return t;
+              });
+    } else {
+      tlsTicker = null;
+    }
+  }
+
+  /**
+   * The webhook's fallback GETs of namespaces missing from the cache, at most this many at once.
+   */
+  static final int LOOKUPS_IN_FLIGHT = 4;
+
+  /**
+   * Every replica: a new policy text is parsed and, when valid, handed to the webhook; an invalid
+   * one leaves the last good policy in force (the leader reports it).
+   */
+  private void webhookPolicy(V1ConfigMap cm) {
+    String text = cm.getData() == null ? null : cm.getData().get(Policy.CONFIGMAP_KEY);
+    synchronized (this) {
+      if (text == null || text.equals(webhookPolicyText)) {
+        return;
+      }
+      webhookPolicyText = text;
+    }
+    try {
+      webhook.policy(PolicyDocument.parse(text));
+    } catch (PolicyException e) {
+      LOG.fine(Log.kv("webhook keeps the last good policy", "problems", e.problems().size()));
+    }
+  }
+
+  /** The webhook on this replica, or null. */
+  WebhookRuntime webhook() {
+    return webhook;
   }
 
   Reconciler reconciler() {
@@ -140,7 +269,15 @@ final class Controller implements AutoCloseable {
   }
 
   boolean ready() {
-    return cluster.hasSynced() && admissionCaches.hasSynced();
+    return waiting() == null;
+  }
+
+  /** Why this replica is not ready, or null when it is: caches synced and the webhook serving. */
+  String waiting() {
+    if (!cluster.hasSynced() || !admissionCaches.hasSynced()) {
+      return "informer caches not synced yet";
+    }
+    return webhook == null ? null : webhook.waiting();
   }
 
   /**
@@ -150,6 +287,13 @@ final class Controller implements AutoCloseable {
   void start() {
     cluster.start();
     admissionCaches.start();
+    if (tlsTicker != null) {
+      long every = TLS_CHECK_EVERY.toMillis();
+      // The future only reports cancellation at close; the task (an enqueue) cannot fail.
+      java.util.concurrent.Future<?> unused =
+          tlsTicker.scheduleAtFixedRate(
+              () -> queue.add(TLS_KEY), every, every, TimeUnit.MILLISECONDS);
+    }
     electorThread.execute(
         () -> {
           while (!closed) {
@@ -205,6 +349,9 @@ final class Controller implements AutoCloseable {
     for (String ns : reconciler.namespaceNames()) {
       queue.add(NS_PREFIX + ns);
     }
+    if (webhook != null) {
+      queue.add(TLS_KEY);
+    }
     queue.add(BUNDLE_KEY);
     queue.add(ADMISSION_KEY);
     queue.add(STATUS_KEY);
@@ -245,6 +392,10 @@ final class Controller implements AutoCloseable {
       }
       case BUNDLE_KEY -> reconciler.reconcileBundle();
       case ADMISSION_KEY -> reconciler.reconcileAdmission();
+      case TLS_KEY ->
+          webhook == null || webhook.ensureCertificate()
+              ? Reconciler.Result.DONE
+              : Reconciler.Result.REQUEUE;
       case STATUS_KEY -> reconciler.reconcileStatus();
       default -> reconciler.reconcileNamespace(key.substring(NS_PREFIX.length()));
     };
@@ -268,6 +419,12 @@ final class Controller implements AutoCloseable {
     queue.shutDown();
     workers.shutdownNow();
     electorThread.shutdownNow();
+    if (tlsTicker != null) {
+      tlsTicker.shutdownNow();
+    }
+    if (webhook != null) {
+      webhook.close();
+    }
     cluster.stop();
     admissionCaches.stop();
     try {

@@ -1,6 +1,8 @@
 package dev.registrypolicy.controller;
 
 import dev.registrypolicy.common.Utf8;
+import dev.registrypolicy.controller.admission.Enforcement;
+import dev.registrypolicy.controller.webhook.WebhookSettings;
 import dev.registrypolicy.policy.Policy;
 import dev.registrypolicy.policy.PolicyDocument;
 import dev.registrypolicy.policy.PolicyException;
@@ -51,7 +53,8 @@ public final class ControllerMain {
           "                           print the Secrets and ServiceAccount changes for the Namespaces and",
           "                           ServiceAccounts in FILE, without a cluster (Secret data redacted)",
           "  demo                     validate the built-in example policy and print what it does",
-          "  run [--listen HOST:PORT] [--workers N] [--resync DURATION] [--verbose]",
+          "  run [--listen HOST:PORT] [--workers N] [--resync DURATION] [--admission-enforcement MODE]",
+          "      [--webhook [--webhook-... VALUE]...] [--verbose]",
           "                           run the controller (KUBECONFIG, in-cluster config or ~/.kube/config)",
           "  --version                print the version",
           "  <command> --help         help for one command",
@@ -100,14 +103,45 @@ public final class ControllerMain {
                   "\n",
                   "usage: "
                       + NAME
-                      + " run [--listen HOST:PORT] [--workers N] [--resync DURATION] [--verbose]",
+                      + " run [--listen HOST:PORT] [--workers N] [--resync DURATION]"
+                      + " [--admission-enforcement MODE] [--webhook [--webhook-... VALUE]...] [--verbose]",
                   "Runs the controller. The API server: the file KUBECONFIG names (must exist), else the in-cluster",
-                  "ServiceAccount, else ~/.kube/config.",
-                  "  --listen HOST:PORT   /healthz, /readyz and /metrics (default 0.0.0.0:9742)",
+                  "ServiceAccount, else ~/.kube/config. POD_NAMESPACE: the namespace the controller runs in, where",
+                  "the webhook's Service and TLS Secret live (default " + Policy.NAMESPACE + ").",
+                  "  --listen HOST:PORT   /healthz, /readyz and /metrics (default 0.0.0.0:9742); /readyz waits for the",
+                  "                       informer caches and, with --webhook, for the webhook to serve",
                   "  --workers N          reconcile workers (default 4)",
                   "  --resync DURATION    informer resync period, a Go duration from 1s to 24h, e.g. 10m, 1h30m (default 10m)",
+                  Enforcement.HELP,
+                  webhookFlagsHelp(),
                   "  --verbose            stack traces with errors, and the client library's retry lines",
                   "exit codes: 0 stopped, 1 could not start (no API configuration, port taken), 2 usage error"));
+
+  /** The webhook flags' help lines ({@link WebhookSettings#FLAGS}), in the run help's columns. */
+  private static String webhookFlagsHelp() {
+    String indent = " ".repeat(23);
+    StringBuilder b = new StringBuilder();
+    for (WebhookSettings.Flag f : WebhookSettings.FLAGS) {
+      String name = "  " + f.name() + (f.valueName() == null ? "" : " " + f.valueName());
+      if (b.length() > 0) {
+        b.append('\n');
+      }
+      b.append(name.length() <= 21 ? name + " ".repeat(23 - name.length()) : name + "\n" + indent);
+      int col = indent.length();
+      for (String word : f.help().split(" ", -1)) {
+        if (col > indent.length() && col + 1 + word.length() > 100) {
+          b.append('\n').append(indent);
+          col = indent.length();
+        } else if (col > indent.length()) {
+          b.append(' ');
+          col++;
+        }
+        b.append(word);
+        col += word.length();
+      }
+    }
+    return b.toString();
+  }
 
   private ControllerMain() {}
 

@@ -3,9 +3,9 @@ package dev.registrypolicy.controller;
 import dev.registrypolicy.common.GoDuration;
 import dev.registrypolicy.common.Health;
 import dev.registrypolicy.common.HealthServer;
-import dev.registrypolicy.controller.admission.AdmissionObjectsSource;
 import dev.registrypolicy.controller.admission.Enforcement;
-import dev.registrypolicy.controller.admission.EnforcementSettings;
+import dev.registrypolicy.controller.webhook.WebhookSettings;
+import dev.registrypolicy.policy.Policy;
 import io.kubernetes.client.openapi.ApiClient;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -39,19 +39,21 @@ final class ControllerRun {
       Map<String, String> env,
       CountDownLatch stopped) {
     int[] exit = new int[1];
-    Flags f =
-        ControllerMain.flags(
-            "run",
-            args,
+    List<Flags.Spec> specs =
+        new java.util.ArrayList<>(
             List.of(
                 Flags.Spec.optional("--listen", "HOST:PORT"),
                 Flags.Spec.optional("--workers", "N"),
                 Flags.Spec.optional("--resync", "DURATION"),
                 Flags.Spec.optional("--admission-enforcement", "auto|policy|webhook|both"),
-                Flags.Spec.flag("--verbose")),
-            out,
-            err,
-            exit);
+                Flags.Spec.flag("--verbose")));
+    for (WebhookSettings.Flag w : WebhookSettings.FLAGS) {
+      specs.add(
+          w.valueName() == null
+              ? Flags.Spec.flag(w.name())
+              : Flags.Spec.optional(w.name(), w.valueName()));
+    }
+    Flags f = ControllerMain.flags("run", args, specs, out, err, exit);
     if (f == null) {
       return exit[0];
     }
@@ -81,11 +83,21 @@ final class ControllerRun {
     } catch (IllegalArgumentException e) {
       bad.add(e.getMessage());
     }
+    // The namespace the pod runs in (the Downward API's POD_NAMESPACE): the webhook's Service and
+    // TLS Secret live there, and it is exempt from admission unless the policy says otherwise.
+    String ownNamespace = env.getOrDefault("POD_NAMESPACE", Policy.NAMESPACE);
+    Map<String, String> webhookFlags = new java.util.LinkedHashMap<>();
+    for (WebhookSettings.Flag w : WebhookSettings.FLAGS) {
+      f.get(w.name()).ifPresent(v -> webhookFlags.put(w.name(), v));
+    }
+    WebhookSettings.Parsed webhookParsed = WebhookSettings.parse(webhookFlags, ownNamespace);
+    bad.addAll(webhookParsed.errors());
     if (!bad.isEmpty()) {
       bad.forEach(b -> err.println("run: " + b));
       err.println("run " + ControllerMain.NAME + " run --help for usage");
       return ControllerMain.USAGE;
     }
+    WebhookSettings webhook = webhookParsed.settings();
     boolean verbose = f.isSet("--verbose");
     ClusterConfig.Loaded cfg;
     try {
@@ -110,7 +122,11 @@ final class ControllerRun {
             "listen",
             listen,
             "admission_enforcement",
-            enforcement.flagValue()));
+            enforcement.flagValue(),
+            "webhook",
+            webhook.enabled()
+                ? webhook.port() + " (certificates " + webhook.certificates().wireName() + ")"
+                : "off"));
     Controller controller = null;
     HealthServer server = null;
     try {
@@ -119,17 +135,17 @@ final class ControllerRun {
           client.getHttpClient().newBuilder().readTimeout(0, TimeUnit.SECONDS).build());
       Metrics metrics = new Metrics();
       Controller.Settings s = Controller.Settings.defaults(identity);
-      // No webhook server runs in this process yet, so no webhook configuration is kept, and no
-      // producer of admission objects is plugged in yet (AdmissionObjectsSource.none()).
+      // The admission objects come from the policy's producers; with --webhook every replica
+      // serves the webhook once its TLS Secret is read (the leader makes it in self mode).
       controller =
           new Controller(
               client,
               new Controller.Settings(
                   identity, workers, resync, s.leaseDuration(), s.renewDeadline(), s.retryPeriod()),
               metrics,
-              new EnforcementSettings(enforcement, false),
-              AdmissionObjectsSource.none());
-      server = serve(listen, controller::ready, metrics::scrape);
+              enforcement,
+              webhook);
+      server = serveHealth(listen, controller::waiting, metrics::scrape);
       controller.start();
       CountDownLatch stop = stopped == null ? new CountDownLatch(1) : stopped;
       Controller running = controller;
@@ -188,6 +204,15 @@ final class ControllerRun {
    */
   static HealthServer serve(String listen, BooleanSupplier ready, Supplier<String> metrics)
       throws IOException {
+    return serveHealth(
+        listen, () -> ready.getAsBoolean() ? null : "informer caches not synced yet", metrics);
+  }
+
+  /**
+   * The same, with the reason it is not ready ({@code waiting}: null when ready) shown by /readyz.
+   */
+  static HealthServer serveHealth(String listen, Supplier<String> waiting, Supplier<String> metrics)
+      throws IOException {
     InetSocketAddress a = address(listen);
     if (a == null) {
       throw new IOException("not HOST:PORT: " + listen);
@@ -195,11 +220,8 @@ final class ControllerRun {
     return HealthServer.start(
         new InetSocketAddress(a.getHostString(), a.getPort()),
         () -> {
-          boolean synced = ready.getAsBoolean();
-          return new Health(
-              true,
-              synced,
-              synced ? Map.of() : Map.of("waiting", "informer caches not synced yet"));
+          String why = waiting.get();
+          return new Health(true, why == null, why == null ? Map.of() : Map.of("waiting", why));
         },
         metrics);
   }

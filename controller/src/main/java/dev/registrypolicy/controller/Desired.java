@@ -30,8 +30,6 @@ import java.util.TreeSet;
  * the namespaces' labels. No API calls; the reconciler compares these values with what exists.
  */
 final class Desired {
-  static final String MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
-  static final String MANAGED_BY = "registry-policy-controller";
   static final String GRANT_LABEL = "registry-policy.dev/grant";
 
   /** On a ServiceAccount: the imagePullSecrets entries this controller added (comma-separated). */

@@ -36,8 +36,9 @@ import java.util.logging.Logger;
 /**
  * The cluster as the controller's informers see it: the policy namespace's ConfigMaps and Secrets,
  * all Namespaces, all ServiceAccounts, and the Secrets the controller manages everywhere (by label,
- * so other Secrets are never cached). Every replica runs the informers; only the leader acts on
- * them.
+ * so other Secrets are never cached), plus the webhook's TLS Secret when the webhook is served.
+ * Every replica runs the informers; only the leader acts on them (the policy and the TLS Secret
+ * also feed every replica's webhook).
  */
 final class InformerCluster implements ClusterView {
   private final SharedInformerFactory factory;
@@ -46,6 +47,14 @@ final class InformerCluster implements ClusterView {
    * A second factory: a factory holds one informer per type, and there are two Secret informers.
    */
   private final SharedInformerFactory managedFactory;
+
+  /** A third: the webhook's TLS Secret (null when the webhook is not served). */
+  private final SharedInformerFactory webhookFactory;
+
+  private final SharedIndexInformer<V1Secret> webhookSecret;
+
+  /** The webhook's TLS Secret, {@code namespace/name}, hidden from the pull Secret passes. */
+  private final String webhookSecretKey;
 
   private final SharedIndexInformer<V1ConfigMap> configMaps;
   private final SharedIndexInformer<V1Secret> policySecrets;
@@ -58,6 +67,17 @@ final class InformerCluster implements ClusterView {
   private static final Logger LOG = Logger.getLogger(InformerCluster.class.getName());
 
   InformerCluster(ApiClient client, long resyncMillis) {
+    this(client, resyncMillis, null, null);
+  }
+
+  /**
+   * @param webhookNamespace the namespace of the webhook's TLS Secret, or null when no webhook is
+   *     served
+   * @param webhookSecretName its name: one more informer watches just that Secret (every replica
+   *     serves the webhook), and the pull Secret and bundle passes never see it
+   */
+  InformerCluster(
+      ApiClient client, long resyncMillis, String webhookNamespace, String webhookSecretName) {
     factory = new SharedInformerFactory(client);
     managedFactory = new SharedInformerFactory(client);
     CoreV1Api api = new CoreV1Api(client);
@@ -122,7 +142,7 @@ final class InformerCluster implements ClusterView {
             "managed Secrets in all namespaces",
             p ->
                 api.listSecretForAllNamespaces()
-                    .labelSelector(Desired.MANAGED_BY_LABEL + "=" + Desired.MANAGED_BY)
+                    .labelSelector(Labels.MANAGED_BY_SELECTOR)
                     .resourceVersion(p.resourceVersion)
                     .watch(p.watch)
                     .timeoutSeconds(p.timeoutSeconds)
@@ -130,6 +150,28 @@ final class InformerCluster implements ClusterView {
             V1Secret.class,
             V1SecretList.class,
             resyncMillis);
+    if (webhookSecretName != null) {
+      webhookFactory = new SharedInformerFactory(client);
+      webhookSecretKey = webhookNamespace + "/" + webhookSecretName;
+      webhookSecret =
+          informer(
+              webhookFactory,
+              "the webhook TLS Secret " + webhookSecretKey,
+              p ->
+                  api.listNamespacedSecret(webhookNamespace)
+                      .fieldSelector("metadata.name=" + webhookSecretName)
+                      .resourceVersion(p.resourceVersion)
+                      .watch(p.watch)
+                      .timeoutSeconds(p.timeoutSeconds)
+                      .buildCall(null),
+              V1Secret.class,
+              V1SecretList.class,
+              resyncMillis);
+    } else {
+      webhookFactory = null;
+      webhookSecretKey = null;
+      webhookSecret = null;
+    }
     LOG.fine(Log.kv("informers created", "server", server));
     saLister = new Lister<>(serviceAccounts.getIndexer());
     managedLister = new Lister<>(managedSecrets.getIndexer());
@@ -196,6 +238,9 @@ final class InformerCluster implements ClusterView {
     policySecrets.addEventHandler(
         handler(
             s -> {
+              if (isWebhookSecret(s)) {
+                return; // neither a credential source nor the bundle
+              }
               if (!Desired.BUNDLE_SECRET.equals(s.getMetadata().getName())) {
                 enqueue.accept(Controller.POLICY_KEY);
               }
@@ -208,10 +253,73 @@ final class InformerCluster implements ClusterView {
     managedSecrets.addEventHandler(
         handler(
             s -> {
-              if (!Policy.NAMESPACE.equals(s.getMetadata().getNamespace())) {
+              if (!Policy.NAMESPACE.equals(s.getMetadata().getNamespace()) && !isWebhookSecret(s)) {
                 enqueue.accept(Controller.NS_PREFIX + s.getMetadata().getNamespace());
               }
             }));
+  }
+
+  /**
+   * Every replica: the policy ConfigMap as each add or update shows it (deletes are not reported:
+   * the last good policy stays in force).
+   */
+  void onPolicyConfigMap(Consumer<V1ConfigMap> listener) {
+    configMaps.addEventHandler(
+        new ResourceEventHandler<V1ConfigMap>() {
+          @Override
+          public void onAdd(V1ConfigMap cm) {
+            report(cm);
+          }
+
+          @Override
+          public void onUpdate(V1ConfigMap oldCm, V1ConfigMap cm) {
+            report(cm);
+          }
+
+          @Override
+          public void onDelete(V1ConfigMap cm, boolean deletedFinalStateUnknown) {}
+
+          private void report(V1ConfigMap cm) {
+            if (cm.getMetadata() != null
+                && Policy.CONFIGMAP_NAME.equals(cm.getMetadata().getName())) {
+              listener.accept(cm);
+            }
+          }
+        });
+  }
+
+  /**
+   * Every replica: the webhook's TLS Secret data on each add or update (resyncs included), null
+   * when it was deleted. Nothing when no webhook is served.
+   */
+  void onWebhookSecret(Consumer<Map<String, byte[]>> listener) {
+    if (webhookSecret == null) {
+      return;
+    }
+    webhookSecret.addEventHandler(
+        new ResourceEventHandler<V1Secret>() {
+          @Override
+          public void onAdd(V1Secret s) {
+            listener.accept(s.getData() == null ? Map.of() : s.getData());
+          }
+
+          @Override
+          public void onUpdate(V1Secret oldS, V1Secret s) {
+            onAdd(s);
+          }
+
+          @Override
+          public void onDelete(V1Secret s, boolean deletedFinalStateUnknown) {
+            listener.accept(null);
+          }
+        });
+  }
+
+  private boolean isWebhookSecret(V1Secret s) {
+    return webhookSecretKey != null
+        && s.getMetadata() != null
+        && webhookSecretKey.equals(
+            s.getMetadata().getNamespace() + "/" + s.getMetadata().getName());
   }
 
   /**
@@ -264,11 +372,17 @@ final class InformerCluster implements ClusterView {
   void start() {
     factory.startAllRegisteredInformers();
     managedFactory.startAllRegisteredInformers();
+    if (webhookFactory != null) {
+      webhookFactory.startAllRegisteredInformers();
+    }
   }
 
   void stop() {
     factory.stopAllRegisteredInformers(true);
     managedFactory.stopAllRegisteredInformers(true);
+    if (webhookFactory != null) {
+      webhookFactory.stopAllRegisteredInformers(true);
+    }
   }
 
   boolean hasSynced() {
@@ -276,7 +390,8 @@ final class InformerCluster implements ClusterView {
         && policySecrets.hasSynced()
         && namespaces.hasSynced()
         && serviceAccounts.hasSynced()
-        && managedSecrets.hasSynced();
+        && managedSecrets.hasSynced()
+        && (webhookSecret == null || webhookSecret.hasSynced());
   }
 
   @Override
@@ -289,7 +404,7 @@ final class InformerCluster implements ClusterView {
     Map<String, SourceSecret> out = new HashMap<>();
     for (V1Secret s : policySecrets.getIndexer().list()) {
       String name = s.getMetadata().getName();
-      if (!Desired.BUNDLE_SECRET.equals(name)) {
+      if (!Desired.BUNDLE_SECRET.equals(name) && !isWebhookSecret(s)) {
         out.put(
             name,
             new SourceSecret(name, s.getType(), s.getData() == null ? Map.of() : s.getData()));
@@ -315,7 +430,11 @@ final class InformerCluster implements ClusterView {
 
   @Override
   public List<V1Secret> managedSecrets(String namespace) {
-    return managedLister.namespace(namespace).list();
+    List<V1Secret> all = managedLister.namespace(namespace).list();
+    if (webhookSecretKey == null || !webhookSecretKey.startsWith(namespace + "/")) {
+      return all;
+    }
+    return all.stream().filter(s -> !isWebhookSecret(s)).toList();
   }
 
   @Override

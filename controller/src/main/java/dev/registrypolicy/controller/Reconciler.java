@@ -719,7 +719,7 @@ final class Reconciler {
 
   static Map<String, String> managedLabels(String grant) {
     Map<String, String> l = new TreeMap<>();
-    l.put(Desired.MANAGED_BY_LABEL, Desired.MANAGED_BY);
+    l.put(Labels.MANAGED_BY_LABEL, Labels.MANAGED_BY);
     if (grant != null) {
       l.put(Desired.GRANT_LABEL, grant);
     }
@@ -727,7 +727,7 @@ final class Reconciler {
   }
 
   static boolean managed(V1Secret s) {
-    return Desired.MANAGED_BY.equals(label(s, Desired.MANAGED_BY_LABEL));
+    return Labels.MANAGED_BY.equals(label(s, Labels.MANAGED_BY_LABEL));
   }
 
   private static String label(V1Secret s, String key) {

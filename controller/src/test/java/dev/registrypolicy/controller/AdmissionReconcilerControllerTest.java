@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonObject;
 import dev.registrypolicy.controller.admission.AdmissionObjects;
 import dev.registrypolicy.controller.admission.AdmissionObjectsSource;
-import dev.registrypolicy.controller.admission.AdmissionReconciler;
 import dev.registrypolicy.controller.admission.Enforcement;
 import dev.registrypolicy.controller.admission.EnforcementSettings;
 import dev.registrypolicy.controller.fakeapi.FakeKubeApi;
@@ -279,13 +278,11 @@ class AdmissionReconcilerControllerTest {
         fake.requests().stream()
             .noneMatch(r -> VAP.equals(r.resource()) || BINDING.equals(r.resource())));
     assertEquals(
-        AdmissionReconciler.MANAGED_BY,
+        Labels.MANAGED_BY,
         fake.get(VWC, null, "registry-policy")
             .getAsJsonObject("metadata")
             .getAsJsonObject("labels")
-            .get(Desired.MANAGED_BY_LABEL)
+            .get(Labels.MANAGED_BY_LABEL)
             .getAsString());
-    assertEquals(Desired.MANAGED_BY, AdmissionReconciler.MANAGED_BY);
-    assertEquals(Desired.MANAGED_BY_LABEL, AdmissionReconciler.MANAGED_BY_LABEL);
   }
 }

@@ -25,8 +25,8 @@ import java.util.logging.StreamHandler;
  * can be seeded as already converged). Test code only.
  */
 public final class ControllerBenchAccess {
-  public static final String MANAGED_BY_LABEL = Desired.MANAGED_BY_LABEL;
-  public static final String MANAGED_BY = Desired.MANAGED_BY;
+  public static final String MANAGED_BY_LABEL = Labels.MANAGED_BY_LABEL;
+  public static final String MANAGED_BY = Labels.MANAGED_BY;
   public static final String SA_ANNOTATION = Desired.SA_ANNOTATION;
   public static final String STATUS_CONFIGMAP = Reconciler.STATUS_CONFIGMAP;
   public static final String LEASE_NAME = Controller.LEASE_NAME;

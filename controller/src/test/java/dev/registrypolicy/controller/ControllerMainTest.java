@@ -84,6 +84,9 @@ class ControllerMainTest {
           assertEquals(2, main("run", "--resync", "soon"));
           assertEquals(2, main("run", "--bogus", "1"));
           assertEquals(2, main("run", "--workers"));
+          assertEquals(2, main("run", "--webhook-timeout-seconds", "31"));
+          assertEquals(2, main("run", "--webhook", "--webhook-certificates", "manual"));
+          assertEquals(2, main("run", "--webhook=yes"));
         });
   }
 
@@ -145,6 +148,12 @@ class ControllerMainTest {
       assertTrue(out().contains("usage: registry-policy-controller " + cmd), cmd + ": " + out());
     }
     assertEquals("", err());
+    out.reset();
+    assertEquals(0, main("run", "--help"));
+    for (String flag :
+        List.of("--admission-enforcement", "--webhook ", "--webhook-certificates self|secret")) {
+      assertTrue(out().contains(flag), flag + ": " + out());
+    }
   }
 
   @Test

@@ -118,7 +118,7 @@ abstract class ControllerScenarios {
         "default SA lists corp-pull");
     V1Secret s = api.readNamespacedSecret("corp-pull", "team-a").execute();
     assertEquals("kubernetes.io/dockerconfigjson", s.getType());
-    assertEquals(Desired.MANAGED_BY, s.getMetadata().getLabels().get(Desired.MANAGED_BY_LABEL));
+    assertEquals(Labels.MANAGED_BY, s.getMetadata().getLabels().get(Labels.MANAGED_BY_LABEL));
     assertTrue(
         new String(s.getData().get(".dockerconfigjson"), StandardCharsets.UTF_8)
             .contains("dXNlcjpwYXNz"));
@@ -210,7 +210,7 @@ abstract class ControllerScenarios {
         "others' labels survive a rotation");
     assertEquals(
         "platform", kept.getAnnotations().get("note.example/owner"), "and their annotations");
-    assertEquals(Desired.MANAGED_BY, kept.getLabels().get(Desired.MANAGED_BY_LABEL));
+    assertEquals(Labels.MANAGED_BY, kept.getLabels().get(Labels.MANAGED_BY_LABEL));
   }
 
   @Test
@@ -262,8 +262,8 @@ abstract class ControllerScenarios {
     V1Secret theirs = api.readNamespacedSecret("corp-pull", "team-h").execute();
     assertTrue(
         theirs.getMetadata().getLabels() == null
-            || !Desired.MANAGED_BY.equals(
-                theirs.getMetadata().getLabels().get(Desired.MANAGED_BY_LABEL)));
+            || !Labels.MANAGED_BY.equals(
+                theirs.getMetadata().getLabels().get(Labels.MANAGED_BY_LABEL)));
     assertEquals(
         THEIRS,
         new String(theirs.getData().get(".dockerconfigjson"), StandardCharsets.UTF_8),

@@ -3,6 +3,7 @@ package dev.registrypolicy.controller.admission;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.registrypolicy.controller.Labels;
 import dev.registrypolicy.policy.LogLine;
 import dev.registrypolicy.policy.Policy;
 import io.kubernetes.client.common.KubernetesObject;
@@ -49,9 +50,6 @@ import java.util.logging.Logger;
  * remembered until the cache shows it, so a pass on a stale cache never repeats it.
  */
 public final class AdmissionReconciler {
-  public static final String MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
-  public static final String MANAGED_BY = "registry-policy-controller";
-
   /** How long a write of ours may stay unseen by the cache before the cache is trusted again. */
   static final long PENDING_TTL_NANOS = 30_000_000_000L;
 
@@ -232,8 +230,11 @@ public final class AdmissionReconciler {
       LOG.log(Level.WARNING, LogLine.format("admission objects could not be built"), e);
       problems.add(
           "admission objects could not be built ("
-              + e.getClass().getSimpleName()
-              + "); the admission objects in the cluster are left as they are");
+              + (e.getMessage() == null || e.getMessage().isBlank()
+                  ? "an unexpected error without a message, logged by the controller"
+                  : e.getMessage())
+              + "); the admission objects in the cluster are left as they are until the policy"
+              + " or what the objects are built from changes");
       publish(status.enforcement().isEmpty() ? "unknown" : status.enforcement(), problems);
       return Result.DONE; // the same policy gives the same failure: no retry until it changes
     }
@@ -542,7 +543,7 @@ public final class AdmissionReconciler {
     JsonObject clean = new JsonObject();
     clean.add("name", meta.get("name"));
     JsonObject labels = object(meta, "labels").deepCopy();
-    labels.addProperty(MANAGED_BY_LABEL, MANAGED_BY);
+    labels.addProperty(Labels.MANAGED_BY_LABEL, Labels.MANAGED_BY);
     clean.add("labels", labels);
     JsonObject annotations = object(meta, "annotations");
     if (!annotations.isEmpty()) {
@@ -591,7 +592,7 @@ public final class AdmissionReconciler {
 
   static boolean managed(KubernetesObject o) {
     Map<String, String> labels = o.getMetadata() == null ? null : o.getMetadata().getLabels();
-    return labels != null && MANAGED_BY.equals(labels.get(MANAGED_BY_LABEL));
+    return labels != null && Labels.MANAGED_BY.equals(labels.get(Labels.MANAGED_BY_LABEL));
   }
 
   private static String key(AdmissionObjectsKind kind, String name) {

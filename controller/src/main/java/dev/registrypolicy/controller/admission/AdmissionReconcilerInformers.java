@@ -1,5 +1,6 @@
 package dev.registrypolicy.controller.admission;
 
+import dev.registrypolicy.controller.Labels;
 import dev.registrypolicy.policy.LogLine;
 import io.kubernetes.client.common.KubernetesListObject;
 import io.kubernetes.client.common.KubernetesObject;
@@ -56,7 +57,7 @@ public final class AdmissionReconcilerInformers implements AdmissionReconcilerVi
     webhookFactory = new SharedInformerFactory(client);
     policyFactory = new SharedInformerFactory(client);
     AdmissionregistrationV1Api api = new AdmissionregistrationV1Api(client);
-    String ours = AdmissionReconciler.MANAGED_BY_LABEL + "=" + AdmissionReconciler.MANAGED_BY;
+    String ours = Labels.MANAGED_BY_SELECTOR;
     add(
         webhookFactory,
         AdmissionObjectsKind.VALIDATING_WEBHOOK_CONFIGURATION,

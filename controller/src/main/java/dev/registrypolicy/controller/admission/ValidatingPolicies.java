@@ -3,6 +3,7 @@ package dev.registrypolicy.controller.admission;
 import dev.registrypolicy.admission.Action;
 import dev.registrypolicy.admission.AdmissionCheck;
 import dev.registrypolicy.admission.WorkloadKind;
+import dev.registrypolicy.controller.Labels;
 import dev.registrypolicy.policy.Admission;
 import dev.registrypolicy.policy.AdmissionRule;
 import dev.registrypolicy.policy.AllowedSource;
@@ -57,11 +58,6 @@ public final class ValidatingPolicies {
   public static final String DENY_NAME = "registry-policy-deny";
   public static final String WARN_NAME = "registry-policy-warn";
   public static final String AUDIT_NAME = "registry-policy-audit";
-
-  /** Label on every object this class makes. */
-  public static final String MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
-
-  public static final String MANAGED_BY = "registry-policy-controller";
 
   /** The label the API server puts on every namespace (its name). */
   static final String NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
@@ -275,7 +271,10 @@ public final class ValidatingPolicies {
     return new V1ValidatingAdmissionPolicy()
         .apiVersion("admissionregistration.k8s.io/v1")
         .kind("ValidatingAdmissionPolicy")
-        .metadata(new V1ObjectMeta().name(name).labels(Map.of(MANAGED_BY_LABEL, MANAGED_BY)))
+        .metadata(
+            new V1ObjectMeta()
+                .name(name)
+                .labels(Map.of(Labels.MANAGED_BY_LABEL, Labels.MANAGED_BY)))
         .spec(
             new V1ValidatingAdmissionPolicySpec()
                 .failurePolicy("Fail")
@@ -330,7 +329,10 @@ public final class ValidatingPolicies {
     return new V1ValidatingAdmissionPolicyBinding()
         .apiVersion("admissionregistration.k8s.io/v1")
         .kind("ValidatingAdmissionPolicyBinding")
-        .metadata(new V1ObjectMeta().name(name).labels(Map.of(MANAGED_BY_LABEL, MANAGED_BY)))
+        .metadata(
+            new V1ObjectMeta()
+                .name(name)
+                .labels(Map.of(Labels.MANAGED_BY_LABEL, Labels.MANAGED_BY)))
         .spec(
             new V1ValidatingAdmissionPolicyBindingSpec()
                 .policyName(name)

@@ -1,5 +1,6 @@
 package dev.registrypolicy.controller.webhook;
 
+import dev.registrypolicy.controller.Labels;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.ApiException;
 import io.kubernetes.client.openapi.apis.CoreV1Api;
@@ -11,9 +12,6 @@ import java.util.Optional;
 
 /** {@link SecretStore} over the Kubernetes API: one {@code kubernetes.io/tls} Secret. */
 public final class ApiSecretStore implements SecretStore {
-  static final String MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
-  static final String MANAGED_BY = "registry-policy-controller";
-
   private final CoreV1Api api;
   private final String namespace;
   private final String name;
@@ -70,7 +68,7 @@ public final class ApiSecretStore implements SecretStore {
                 .name(name)
                 .namespace(namespace)
                 .resourceVersion(resourceVersion)
-                .labels(Map.of(MANAGED_BY_LABEL, MANAGED_BY)))
+                .labels(Map.of(Labels.MANAGED_BY_LABEL, Labels.MANAGED_BY)))
         .data(data);
   }
 

@@ -4,6 +4,7 @@ import com.google.gson.Strictness;
 import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
 import com.google.gson.stream.MalformedJsonException;
+import dev.registrypolicy.common.Redact;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.Reader;
@@ -45,7 +46,10 @@ final class StrictJson {
     } catch (MalformedJsonException | IllegalStateException | NumberFormatException e) {
       throw new InvalidReviewException("body is not valid JSON: " + where(e.getMessage()));
     } catch (IOException e) {
-      throw new InvalidReviewException("body could not be read: " + e.getClass().getSimpleName());
+      throw new InvalidReviewException(
+          "body could not be read ("
+              + (e.getMessage() == null ? "the connection failed" : Redact.value(e.getMessage()))
+              + "); the review is refused as malformed");
     }
   }
 

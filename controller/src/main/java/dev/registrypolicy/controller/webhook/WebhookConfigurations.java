@@ -1,6 +1,7 @@
 package dev.registrypolicy.controller.webhook;
 
 import dev.registrypolicy.admission.WorkloadKind;
+import dev.registrypolicy.controller.Labels;
 import dev.registrypolicy.policy.AccessGrant;
 import dev.registrypolicy.policy.LabelSelector;
 import dev.registrypolicy.policy.NamespaceSelector;
@@ -32,11 +33,6 @@ import java.util.TreeSet;
 public final class WebhookConfigurations {
   /** Both configurations' name. */
   public static final String NAME = "registry-policy";
-
-  /** The label the controller marks its objects with (same as its other objects). */
-  public static final String MANAGED_BY_LABEL = ApiSecretStore.MANAGED_BY_LABEL;
-
-  public static final String MANAGED_BY = ApiSecretStore.MANAGED_BY;
 
   /** The Service port the API server calls (the Service maps it to the server's port). */
   public static final int SERVICE_PORT = 443;
@@ -265,6 +261,6 @@ public final class WebhookConfigurations {
   }
 
   private static V1ObjectMeta meta() {
-    return new V1ObjectMeta().name(NAME).labels(Map.of(MANAGED_BY_LABEL, MANAGED_BY));
+    return new V1ObjectMeta().name(NAME).labels(Map.of(Labels.MANAGED_BY_LABEL, Labels.MANAGED_BY));
   }
 }

@@ -1,5 +1,6 @@
 package dev.registrypolicy.controller.webhook;
 
+import dev.registrypolicy.common.Redact;
 import dev.registrypolicy.policy.LogLine;
 import dev.registrypolicy.policy.NamespaceInfo;
 import io.javalin.Javalin;
@@ -255,12 +256,21 @@ public final class WebhookServer implements AutoCloseable {
               "namespace",
               req.namespace()),
           e);
-      status(
-          ctx,
-          500,
-          "InternalError",
-          "registry-policy webhook internal error: " + e.getClass().getSimpleName());
+      status(ctx, 500, "InternalError", internalError(e));
     }
+  }
+
+  /**
+   * What the API server shows the requester for an unexpected failure: the cause in words (the
+   * exception's message, redacted and cut, never just its class) and what happens next.
+   */
+  static String internalError(RuntimeException e) {
+    String detail = e.getMessage();
+    return "registry-policy webhook could not decide this request because of an unexpected error"
+        + " in the webhook ("
+        + (detail == null || detail.isBlank() ? "no detail given" : Redact.value(detail))
+        + "; the controller logged it with its cause); the webhook's failurePolicy decides:"
+        + " Fail refuses the request, Ignore admits it unchecked";
   }
 
   private void mutate(Context ctx) {

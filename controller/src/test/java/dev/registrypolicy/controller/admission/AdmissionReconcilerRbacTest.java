@@ -188,5 +188,6 @@ class AdmissionReconcilerRbacTest {
             .stream().anyMatch(e -> "POD_NAMESPACE".equals(e.get("name"))));
     List<String> args = (List<String>) container.get("args");
     assertEquals("auto", args.get(args.indexOf("--admission-enforcement") + 1));
+    assertTrue(args.contains("--webhook"), "every replica serves the webhook the Service names");
   }
 }

@@ -14,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.registrypolicy.controller.Labels;
 import dev.registrypolicy.controller.fakeapi.FakeKubeApi;
 import dev.registrypolicy.policy.Policy;
 import io.kubernetes.client.openapi.models.V1ObjectMeta;
@@ -58,9 +59,9 @@ class AdmissionReconcilerTest {
 
   static String label(JsonObject o) {
     JsonObject labels = o.getAsJsonObject("metadata").getAsJsonObject("labels");
-    return labels == null || !labels.has(AdmissionReconciler.MANAGED_BY_LABEL)
+    return labels == null || !labels.has(Labels.MANAGED_BY_LABEL)
         ? null
-        : labels.get(AdmissionReconciler.MANAGED_BY_LABEL).getAsString();
+        : labels.get(Labels.MANAGED_BY_LABEL).getAsString();
   }
 
   static String rv(JsonObject o) {
@@ -75,11 +76,11 @@ class AdmissionReconcilerTest {
       for (String n : List.of("registry-policy-deny", "registry-policy-warn")) {
         JsonObject o = fake.get(r, null, n);
         assertNotNull(o, r + "/" + n);
-        assertEquals(AdmissionReconciler.MANAGED_BY, label(o));
+        assertEquals(Labels.MANAGED_BY, label(o));
       }
     }
-    assertEquals(AdmissionReconciler.MANAGED_BY, label(fake.get(VWC, null, "registry-policy")));
-    assertEquals(AdmissionReconciler.MANAGED_BY, label(fake.get(MWC, null, "registry-policy")));
+    assertEquals(Labels.MANAGED_BY, label(fake.get(VWC, null, "registry-policy")));
+    assertEquals(Labels.MANAGED_BY, label(fake.get(MWC, null, "registry-policy")));
     List<String> w = fx.admissionWrites();
     assertTrue(w.indexOf("POST " + VAP) < w.indexOf("POST " + BINDING), "policies first: " + w);
     assertEquals("policy+webhook", fx.reconciler.status().enforcement());
@@ -275,8 +276,7 @@ class AdmissionReconcilerTest {
     fx.desired.set(full("denied", "CA1"));
     fake.delete(VAP, null, "registry-policy-deny");
     fx.settle(GRANTS, false);
-    assertEquals(
-        AdmissionReconciler.MANAGED_BY, label(fake.get(VAP, null, "registry-policy-deny")));
+    assertEquals(Labels.MANAGED_BY, label(fake.get(VAP, null, "registry-policy-deny")));
   }
 
   @Test
@@ -428,8 +428,9 @@ class AdmissionReconcilerTest {
     assertEquals(0, fake.writes());
     assertEquals(
         List.of(
-            "admission objects could not be built (IllegalArgumentException); the admission"
-                + " objects in the cluster are left as they are"),
+            "admission objects could not be built (producer bug); the admission objects in the"
+                + " cluster are left as they are until the policy or what the objects are built"
+                + " from changes"),
         throwing.status().problems());
   }
 

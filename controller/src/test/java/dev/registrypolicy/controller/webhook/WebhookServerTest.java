@@ -320,7 +320,10 @@ class WebhookServerTest {
       assertEquals(500, r.statusCode());
       status = WebhookTesting.GSON.fromJson(r.body(), Map.class);
       assertEquals("InternalError", status.get("reason"));
-      assertTrue(((String) status.get("message")).contains("IllegalStateException"));
+      String message = (String) status.get("message");
+      assertTrue(message.contains("unexpected error in the webhook (boom;"), message);
+      assertTrue(message.contains("failurePolicy decides"), message);
+      assertFalse(message.contains("Exception"), message);
     } finally {
       FAIL.set(null);
     }
