@@ -46,6 +46,17 @@ public final class PolicyLimits {
   /** Characters of one string value in the policy (hosts, URLs, names, patterns). */
   public static final int MAX_STRING_CHARS = 2_048;
 
+  /**
+   * A dump of cluster objects read by the controller's {@code check --objects} and {@code render
+   * --namespaces} ({@code kubectl get pods -A -o yaml} and the like), with {@link
+   * Yaml.Limits#OBJECTS}: about 35,000 Pods as kubectl prints them (7-8 KB each with
+   * managedFields). Not for policies.
+   */
+  public static final int MAX_OBJECTS_FILE_BYTES = 256 << 20;
+
+  /** Documents in one objects dump: one object per document is allowed as well as a List. */
+  public static final int MAX_OBJECTS_DOCUMENTS = 100_000;
+
   /** {@code registries}. */
   public static final int MAX_REGISTRIES = 1_000;
 
