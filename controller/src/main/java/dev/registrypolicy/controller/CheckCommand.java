@@ -6,6 +6,7 @@ import dev.registrypolicy.policy.PolicyDocument;
 import dev.registrypolicy.policy.PolicyException;
 import dev.registrypolicy.policy.PolicyLimits;
 import dev.registrypolicy.policy.Problem;
+import dev.registrypolicy.policy.Yaml;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,10 +21,10 @@ import java.util.regex.Pattern;
  */
 final class CheckCommand {
   /**
-   * The objects file: the model's YAML limit (the loader refuses larger text), so every limit is
-   * the model's and worded the same.
+   * The objects file: the model's YAML limit for object dumps (the loader refuses larger text), so
+   * every limit is the model's and worded the same.
    */
-  static final long MAX_OBJECTS_BYTES = PolicyLimits.MAX_FILE_BYTES;
+  static final long MAX_OBJECTS_BYTES = Yaml.Limits.OBJECTS.maxBytes();
 
   static final Pattern NAMESPACE = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
 
@@ -143,9 +144,26 @@ final class CheckCommand {
       }
       return ControllerMain.INVALID;
     }
-    CheckObjects objects = CheckObjects.parse(objectsIn.text());
-    CheckReport report = CheckReport.of(policy, own, objects);
-    out.print(format.equals("json") ? report.json() : report.text());
+    CheckReport report;
+    String output;
+    try {
+      CheckObjects objects = CheckObjects.parse(objectsIn.text());
+      objectsIn = null; // the text is no longer needed: let it go before the verdicts are made
+      report = CheckReport.of(policy, own, objects);
+      output = format.equals("json") ? report.json() : report.text();
+    } catch (OutOfMemoryError e) {
+      // A large dump needs about 5.5 times its size in heap (controller/README.md); say so
+      // instead of a stack trace.
+      err.println(
+          "check: --objects "
+              + objectsFile
+              + ": not enough memory to check it (the JVM's heap limit is "
+              + (Runtime.getRuntime().maxMemory() >> 20)
+              + " MiB); run java with a larger -Xmx (about 6 times the file's size) or check one"
+              + " namespace at a time; nothing was printed");
+      return ControllerMain.INVALID;
+    }
+    out.print(output);
     for (String n : report.notes()) {
       err.println("check: note: " + n);
     }
