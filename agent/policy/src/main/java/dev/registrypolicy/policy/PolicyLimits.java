@@ -49,8 +49,9 @@ public final class PolicyLimits {
   /**
    * A dump of cluster objects read by the controller's {@code check --objects} and {@code render
    * --namespaces} ({@code kubectl get pods -A -o yaml} and the like), with {@link
-   * Yaml.Limits#OBJECTS}: about 35,000 Pods as kubectl prints them (7-8 KB each with
-   * managedFields). Not for policies.
+   * Yaml.Limits#OBJECTS}: more than 50,000 Pods as kubectl prints them with managedFields and
+   * status (4.7 KB each in the 5,000-Pod test dump, YamlObjectDumps); reading one takes about 5.5
+   * times its size in heap. Not for policies.
    */
   public static final int MAX_OBJECTS_FILE_BYTES = 256 << 20;
 
