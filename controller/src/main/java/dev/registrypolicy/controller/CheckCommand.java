@@ -116,8 +116,12 @@ final class CheckCommand {
     String objectsFile = f.get("--objects", "");
     ControllerMain.Input policyIn =
         ControllerMain.read("check", "--policy", policyFile, ControllerMain.MAX_POLICY_BYTES, err);
-    ControllerMain.Input objectsIn =
-        ControllerMain.read("check", "--objects", objectsFile, MAX_OBJECTS_BYTES, err);
+    ControllerMain.Input objectsIn;
+    try {
+      objectsIn = ControllerMain.read("check", "--objects", objectsFile, MAX_OBJECTS_BYTES, err);
+    } catch (OutOfMemoryError e) {
+      return outOfMemory(objectsFile, err);
+    }
     if (objectsIn.text() == null
         && objectsIn.exit() == ControllerMain.INVALID
         && tooLarge(objectsFile)) {
@@ -152,16 +156,7 @@ final class CheckCommand {
       report = CheckReport.of(policy, own, objects);
       output = format.equals("json") ? report.json() : report.text();
     } catch (OutOfMemoryError e) {
-      // A large dump needs about 5.5 times its size in heap (controller/README.md); say so
-      // instead of a stack trace.
-      err.println(
-          "check: --objects "
-              + objectsFile
-              + ": not enough memory to check it (the JVM's heap limit is "
-              + (Runtime.getRuntime().maxMemory() >> 20)
-              + " MiB); run java with a larger -Xmx (about 6 times the file's size) or check one"
-              + " namespace at a time; nothing was printed");
-      return ControllerMain.INVALID;
+      return outOfMemory(objectsFile, err);
     }
     out.print(output);
     for (String n : report.notes()) {
@@ -193,6 +188,21 @@ final class CheckCommand {
       return ControllerMain.INVALID;
     }
     return ControllerMain.OK;
+  }
+
+  /**
+   * A dump too large for the heap: says so instead of a stack trace. Reading one takes about 5.5
+   * times its size in heap (controller/README.md).
+   */
+  private static int outOfMemory(String objectsFile, PrintStream err) {
+    err.println(
+        "check: --objects "
+            + objectsFile
+            + ": not enough memory to check it (the JVM's heap limit is "
+            + (Runtime.getRuntime().maxMemory() >> 20)
+            + " MiB); run java with a larger -Xmx (about 6 times the file's size) or check one"
+            + " namespace at a time; nothing was printed");
+    return ControllerMain.INVALID;
   }
 
   private static boolean tooLarge(String file) {

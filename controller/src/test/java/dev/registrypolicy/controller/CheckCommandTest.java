@@ -341,24 +341,7 @@ class CheckCommandTest {
     assertTrue(Files.size(dump) > 20_000_000, "size " + Files.size(dump));
     Path json = tmp.resolve("verdicts.json");
     Path log = tmp.resolve("stderr.txt");
-    Process p =
-        new ProcessBuilder(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx160m",
-                "-XX:TieredStopAtLevel=1",
-                "-cp",
-                System.getProperty("java.class.path"),
-                ControllerMain.class.getName(),
-                "check",
-                "--policy",
-                "../manifests/policy-configmap.yaml",
-                "--objects",
-                dump.toString(),
-                "-o",
-                "json")
-            .redirectOutput(json.toFile())
-            .redirectError(log.toFile())
-            .start();
+    Process p = checkInAJvm("-Xmx160m", dump, json, log);
     assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), "finished in 2 minutes");
     String stderr = Files.readString(log);
     assertEquals(0, p.exitValue(), stderr);
@@ -366,5 +349,35 @@ class CheckCommandTest {
     JsonArray rows = JsonParser.parseString(Files.readString(json)).getAsJsonArray();
     assertEquals(5_000, rows.size());
     assertEquals("ns-7", rows.get(7).getAsJsonObject().get("namespace").getAsString());
+
+    // With too small a heap: a message and exit 1, not a stack trace.
+    p = checkInAJvm("-Xmx48m", dump, json, log);
+    assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), "finished in 2 minutes");
+    stderr = Files.readString(log);
+    assertEquals(1, p.exitValue(), stderr);
+    assertTrue(stderr.contains(": not enough memory to check it (the JVM's heap limit is"), stderr);
+    assertFalse(stderr.contains("Exception"), stderr);
+    assertEquals("", Files.readString(json));
+  }
+
+  private static Process checkInAJvm(String xmx, Path dump, Path json, Path log)
+      throws java.io.IOException {
+    return new ProcessBuilder(
+            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            xmx,
+            "-XX:TieredStopAtLevel=1",
+            "-cp",
+            System.getProperty("java.class.path"),
+            ControllerMain.class.getName(),
+            "check",
+            "--policy",
+            "../manifests/policy-configmap.yaml",
+            "--objects",
+            dump.toString(),
+            "-o",
+            "json")
+        .redirectOutput(json.toFile())
+        .redirectError(log.toFile())
+        .start();
   }
 }
