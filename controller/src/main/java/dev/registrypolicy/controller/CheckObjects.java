@@ -16,8 +16,9 @@ import java.util.TreeMap;
 /**
  * {@code check}'s input: the objects of a {@code kubectl get ns,pods,deployments,... -A -o yaml}
  * file (a List, a YAML sequence, or one object per document), read with the model's YAML loader and
- * its limits. Namespaces give the labels and annotations that scoped rules need; objects of the
- * workload kinds become {@link Workload}s; other kinds are skipped with a note.
+ * its limits for object dumps ({@code Yaml.Limits.OBJECTS}). Namespaces give the labels and
+ * annotations that scoped rules need; objects of the workload kinds become {@link Workload}s; other
+ * kinds are skipped with a note.
  *
  * @param namespaces the file's Namespaces by name
  * @param workloads the workloads in file order
@@ -54,7 +55,7 @@ record CheckObjects(
    */
   static CheckObjects parse(String text) {
     List<Problem> problems = new ArrayList<>();
-    List<Object> docs = Yaml.loadAll(text, "", problems);
+    List<Object> docs = Yaml.loadAll(text, "", problems, Yaml.Limits.OBJECTS);
     if (docs == null) {
       return new CheckObjects(Map.of(), List.of(), List.of(), problems);
     }

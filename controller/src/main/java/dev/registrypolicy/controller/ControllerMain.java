@@ -8,7 +8,9 @@ import dev.registrypolicy.policy.PolicyDocument;
 import dev.registrypolicy.policy.PolicyException;
 import dev.registrypolicy.policy.PolicyLimits;
 import dev.registrypolicy.policy.PolicySummary;
+import dev.registrypolicy.policy.PolicyWarnings;
 import dev.registrypolicy.policy.Problem;
+import dev.registrypolicy.policy.Yaml;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -35,8 +37,11 @@ public final class ControllerMain {
    */
   static final long MAX_POLICY_BYTES = PolicyLimits.MAX_FILE_BYTES;
 
-  /** {@code kubectl get ns,sa -A -o yaml} of 10,000 namespaces is about 20 MiB. */
-  static final long MAX_NAMESPACES_BYTES = 64L << 20;
+  /**
+   * The namespaces file: the model's YAML limit for object dumps, as for check's objects file
+   * ({@code kubectl get ns,sa -A -o yaml} of 10,000 namespaces is about 20 MiB).
+   */
+  static final long MAX_NAMESPACES_BYTES = Yaml.Limits.OBJECTS.maxBytes();
 
   static final String USAGE_TEXT =
       String.join(
@@ -45,14 +50,16 @@ public final class ControllerMain {
           "commands:",
           "  validate --policy FILE [--own-image IMAGE]... [--own-namespace NS]",
           "                           check a policy file (bare policy.yaml or the registry-policy ConfigMap",
-          "                           manifest); warns when admission would refuse the product's own images",
+          "                           manifest); warns about likely mistakes and when admission would refuse",
+          "                           the product's own images",
           "  check --policy FILE --objects FILE [-o text|json] [--own-namespace NS] [--fail-on ACTION]",
           "                           print the admission verdict on every container of the workloads in FILE",
           "                           (kubectl get ns,pods,deployments,... -A -o yaml), without a cluster",
           "  render --policy FILE --namespaces FILE",
           "                           print the Secrets and ServiceAccount changes for the Namespaces and",
-          "                           ServiceAccounts in FILE, without a cluster (Secret data redacted)",
-          "  demo                     validate the built-in example policy and print what it does",
+          "                           ServiceAccounts in FILE, and the admission objects, without a cluster",
+          "                           (Secret data redacted)",
+          "  demo                     validate, render and check with the built-in example policy",
           "  run [--listen HOST:PORT] [--workers N] [--resync DURATION] [--admission-enforcement MODE]",
           "      [--webhook [--webhook-... VALUE]...] [--verbose]",
           "                           run the controller (KUBECONFIG, in-cluster config or ~/.kube/config)",
@@ -70,9 +77,10 @@ public final class ControllerMain {
                       + " validate --policy FILE [--own-image IMAGE]... [--own-namespace NS]",
                   "Checks a policy: a bare policy.yaml or the registry-policy ConfigMap manifest. Prints a summary",
                   "when it is valid; otherwise every problem with its path (registries[2].mirrors[0].url: ...).",
-                  "A valid policy gets warnings (exit code unchanged) when its admission section would deny, warn",
-                  "about or audit the product's own images in its own namespace, and for rules with imageMetadata,",
-                  "which nothing enforces yet.",
+                  "A valid policy gets warnings (exit code unchanged) for settings that probably do not do what was",
+                  "meant (e.g. a registry entry registry-1.docker.io, which Docker Hub images do not use), when its",
+                  "admission section would deny, warn about or audit the product's own images in its own namespace,",
+                  "and for rules with imageMetadata, which nothing enforces yet.",
                   "  --own-image IMAGE    an image the product runs, repeatable (default: the images manifests/",
                   "                       installs: "
                       + String.join(", ", CheckOwnImages.DEFAULT_IMAGES)
@@ -89,14 +97,22 @@ public final class ControllerMain {
                   "Prints what run would write for the Namespaces and ServiceAccounts in the namespaces FILE (a YAML",
                   "list or List, as kubectl get ns,sa -A -o yaml prints it), without a cluster; Secret data redacted.",
                   "Objects of other kinds are skipped with a note; ServiceAccounts the policy names but the file",
-                  "lacks are reported.",
+                  "lacks are reported. Then the cluster-scoped admission objects run keeps for the policy, as",
+                  "kubectl apply takes them: ValidatingAdmissionPolicies and bindings, the webhook configurations",
+                  "(default webhook settings; caBundle is filled in at run time), with a comment saying which",
+                  "--admission-enforcement auto uses (ValidatingAdmissionPolicy on Kubernetes >= 1.30, else the",
+                  "webhook) and notes for what ValidatingAdmissionPolicy cannot hold (too big).",
+                  "FILE: at most "
+                      + PolicyLimits.moreThan(MAX_NAMESPACES_BYTES).replace("more than ", "")
+                      + " and the model's YAML limits for object dumps.",
                   "exit codes: 0 rendered, 1 invalid policy or input, 2 usage error or FILE missing/unreadable"),
           "demo",
               String.join(
                   "\n",
                   "usage: " + NAME + " demo",
-                  "Validates the built-in example policy (manifests/policy-configmap.yaml) and renders it for",
-                  "manifests/examples/namespaces.yaml. No cluster needed.",
+                  "Validates the built-in example policy (manifests/policy-configmap.yaml), renders it for",
+                  "manifests/examples/namespaces.yaml (pull Secrets, ServiceAccount patches and the admission",
+                  "objects), and checks manifests/examples/workloads.yaml against it. No cluster needed.",
                   "exit codes: 0 ok, 1 the example failed, 2 usage error"),
           "run",
               String.join(
@@ -287,19 +303,30 @@ public final class ControllerMain {
     int code = check(file, policy.text, out, err);
     if (code == OK) {
       try {
-        for (String w :
-            CheckOwnImages.warnings(
+        warnings(
                 PolicyDocument.parse(policy.text),
                 own,
-                ownImages.isEmpty() ? CheckOwnImages.DEFAULT_IMAGES : ownImages)) {
-          out.println(w);
-        }
+                ownImages.isEmpty() ? CheckOwnImages.DEFAULT_IMAGES : ownImages)
+            .forEach(out::println);
       } catch (PolicyException e) {
         // check() has just parsed the same text
         throw new IllegalStateException("the policy parsed once but not twice", e);
       }
     }
     return code;
+  }
+
+  /**
+   * validate's warnings for a valid policy, one line each: settings that probably do not do what
+   * was meant ({@link PolicyWarnings}), then admission's verdict on the product's own images.
+   */
+  static List<String> warnings(Policy policy, String ownNamespace, List<String> ownImages) {
+    List<String> out = new java.util.ArrayList<>();
+    for (Problem w : PolicyWarnings.of(policy)) {
+      out.add("warning: " + w);
+    }
+    out.addAll(CheckOwnImages.warnings(policy, ownNamespace, ownImages));
+    return out;
   }
 
   private static int render(List<String> args, PrintStream out, PrintStream err) {
@@ -359,6 +386,17 @@ public final class ControllerMain {
       return new Input(null, USAGE);
     }
     byte[] bytes;
+    try {
+      // Refused before a byte is read; the bounded read below still holds if the file grows.
+      if (Files.size(p) > maxBytes) {
+        err.println(
+            what + ": too large: " + PolicyLimits.moreThan(maxBytes) + "; nothing was parsed");
+        return new Input(null, INVALID);
+      }
+    } catch (IOException | RuntimeException e) {
+      err.println(what + ": cannot be read: " + Log.describe(e));
+      return new Input(null, USAGE);
+    }
     try (InputStream in = Files.newInputStream(p)) {
       bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
     } catch (IOException | RuntimeException e) {
@@ -378,6 +416,11 @@ public final class ControllerMain {
     }
   }
 
+  /** The demo's inputs in the jar (manifests/examples, copied by the controller's pom). */
+  static final String DEMO_NAMESPACES = "/dev/registrypolicy/controller/namespaces.yaml";
+
+  static final String DEMO_WORKLOADS = "/dev/registrypolicy/controller/workloads.yaml";
+
   private static int demo(List<String> args, PrintStream out, PrintStream err) {
     int[] exit = new int[1];
     Flags f = flags("demo", args, List.of(), out, err, exit);
@@ -387,29 +430,67 @@ public final class ControllerMain {
     String text = PolicyDocument.example();
     out.println(
         "registry-policy demo: the built-in example (manifests/policy-configmap.yaml), no cluster needed");
+    out.println();
+    out.println("==== 1/3 validate: the example policy");
     int code = check("built-in example", text, out, err);
     if (code != OK) {
       return code;
     }
-    try (InputStream in =
-        ControllerMain.class.getResourceAsStream(
-            "/dev/registrypolicy/controller/namespaces.yaml")) {
-      if (in == null) {
-        err.println("demo: the example namespaces are missing from the jar; nothing rendered");
-        return INVALID;
-      }
-      String namespaces = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-      out.println();
-      out.println(
-          "what the controller would do to the namespaces in manifests/examples/namespaces.yaml"
-              + " (render; Secret data redacted):");
-      out.print(Render.render(text, namespaces));
-      return OK;
+    String namespaces;
+    String workloads;
+    Policy policy;
+    try {
+      policy = PolicyDocument.parse(text);
+      namespaces = resource(DEMO_NAMESPACES);
+      workloads = resource(DEMO_WORKLOADS);
     } catch (IOException | PolicyException e) {
       err.println(
-          "demo: cannot render the example namespaces: "
-              + (e instanceof PolicyException pe ? pe.problems() : Log.describe(e)));
+          "demo: the examples cannot be read from the jar: "
+              + (e instanceof PolicyException pe ? pe.problems() : Log.describe(e))
+              + "; nothing rendered or checked");
       return INVALID;
+    }
+    warnings(policy, Policy.NAMESPACE, CheckOwnImages.DEFAULT_IMAGES).forEach(out::println);
+    out.println();
+    out.println(
+        "==== 2/3 render: what run would write for the namespaces in manifests/examples/namespaces.yaml"
+            + " (Secret data redacted), and the admission objects it keeps");
+    try {
+      out.print(Render.render(text, namespaces));
+    } catch (PolicyException e) {
+      err.println("demo: cannot render the example namespaces: " + e.problems());
+      return INVALID;
+    }
+    out.println();
+    out.println(
+        "==== 3/3 check: the admission verdict on every container of manifests/examples/workloads.yaml");
+    CheckObjects objects = CheckObjects.parse(workloads);
+    CheckReport report = CheckReport.of(policy, Policy.NAMESPACE, objects);
+    if (!report.problems().isEmpty()) {
+      err.println("demo: the example workloads cannot be read: " + report.problems());
+      return INVALID;
+    }
+    out.print(report.text());
+    for (String n : report.notes()) {
+      out.println("note: " + n);
+    }
+    out.println(report.summary());
+    out.println();
+    out.println(
+        "Try it on a cluster's workloads: kubectl get ns,pods,deployments,statefulsets,daemonsets,"
+            + "replicasets,replicationcontrollers,jobs,cronjobs -A -o yaml > objects.yaml; "
+            + NAME
+            + " check --policy manifests/policy-configmap.yaml --objects objects.yaml");
+    return OK;
+  }
+
+  /** A text resource of the jar, or IOException naming it when it is missing. */
+  private static String resource(String name) throws IOException {
+    try (InputStream in = ControllerMain.class.getResourceAsStream(name)) {
+      if (in == null) {
+        throw new IOException(name + " is missing from the jar");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
   }
 

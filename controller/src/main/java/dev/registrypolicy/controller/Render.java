@@ -1,5 +1,11 @@
 package dev.registrypolicy.controller;
 
+import com.google.gson.JsonElement;
+import com.google.gson.JsonParser;
+import com.google.gson.JsonPrimitive;
+import dev.registrypolicy.controller.admission.ValidatingPolicies;
+import dev.registrypolicy.controller.webhook.WebhookConfigurations;
+import dev.registrypolicy.controller.webhook.WebhookSettings;
 import dev.registrypolicy.policy.AccessGrant;
 import dev.registrypolicy.policy.CredentialRef;
 import dev.registrypolicy.policy.NamespaceInfo;
@@ -9,8 +15,10 @@ import dev.registrypolicy.policy.PolicyException;
 import dev.registrypolicy.policy.PolicyParser;
 import dev.registrypolicy.policy.Problem;
 import dev.registrypolicy.policy.Yaml;
+import io.kubernetes.client.openapi.JSON;
 import io.kubernetes.client.openapi.models.V1ConfigMap;
 import io.kubernetes.client.openapi.models.V1LocalObjectReference;
+import io.kubernetes.client.openapi.models.V1MutatingWebhookConfiguration;
 import io.kubernetes.client.openapi.models.V1Namespace;
 import io.kubernetes.client.openapi.models.V1ObjectMeta;
 import io.kubernetes.client.openapi.models.V1Secret;
@@ -22,6 +30,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import org.snakeyaml.engine.v2.api.Dump;
+import org.snakeyaml.engine.v2.api.DumpSettings;
+import org.snakeyaml.engine.v2.common.FlowStyle;
 
 /**
  * {@code render}: what the controller would do to the namespaces and ServiceAccounts described in a
@@ -161,7 +172,7 @@ final class Render {
     Policy policy = PolicyParser.parse(policyText);
     StaticCluster cluster = new StaticCluster(policyText);
     List<Problem> problems = new ArrayList<>();
-    List<Object> docs = Yaml.loadAll(namespacesText, "", problems);
+    List<Object> docs = Yaml.loadAll(namespacesText, "", problems, Yaml.Limits.OBJECTS);
     if (docs == null) {
       throw new PolicyException(problems);
     }
@@ -306,7 +317,156 @@ final class Render {
         sb.append(l.startsWith("#") ? l + "\n" : "---\n" + l + "\n");
       }
     }
+    admission(policy, sb);
     return sb.toString();
+  }
+
+  /** What stands in a webhook configuration's {@code caBundle} in the rendered text. */
+  static final String CA_BUNDLE_PLACEHOLDER =
+      "# caBundle: filled in by the controller at run time (the CA certificate of the webhook's TLS"
+          + " Secret ";
+
+  /**
+   * The cluster-scoped admission objects run keeps for the policy: the ValidatingAdmissionPolicies
+   * with their bindings, and the webhook configurations with the default webhook settings (their
+   * caBundle is a comment: the controller fills it in at run time). A comment says which of them
+   * {@code --admission-enforcement auto} uses; what the producers could not express is a note.
+   */
+  static void admission(Policy policy, StringBuilder sb) {
+    String own = Policy.NAMESPACE;
+    WebhookSettings settings = WebhookSettings.parse(Map.of(), own).settings();
+    boolean enforces = policy.admission().enforcesSomething();
+    ValidatingPolicies.Result vap = ValidatingPolicies.build(policy, own);
+    V1MutatingWebhookConfiguration mutating =
+        WebhookConfigurations.mutating(settings, policy, PLACEHOLDER_PEM);
+    sb.append("# ---- admission: the cluster-scoped objects run keeps for this policy\n");
+    String served =
+        "#   while the controller serves the webhook (run " + WebhookSettings.FLAG_ENABLED + ")\n";
+    if (!enforces) {
+      sb.append(
+          "# the admission section enforces nothing: no ValidatingAdmissionPolicy and no"
+              + " ValidatingWebhookConfiguration\n");
+    } else if (!vap.problems().isEmpty()) {
+      for (String problem : vap.problems()) {
+        sb.append("# note: ").append(CheckReport.oneLine(problem)).append('\n');
+      }
+      sb.append(
+              "# enforcement auto (the default): the ValidatingAdmissionPolicies cannot be used"
+                  + " (see the notes), so on every Kubernetes version the"
+                  + " ValidatingWebhookConfiguration below enforces the admission section,\n")
+          .append(served);
+    } else {
+      sb.append(
+              "# enforcement auto (the default): Kubernetes >= 1.30 (the API server serves"
+                  + " admissionregistration.k8s.io/v1 validatingadmissionpolicies): the"
+                  + " ValidatingAdmissionPolicies and bindings below;\n"
+                  + "#   older versions: the ValidatingWebhookConfiguration below,\n")
+          .append(served);
+    }
+    if (mutating != null) {
+      sb.append(
+              "# the MutatingWebhookConfiguration adds granted pull Secrets to new Pods, on every"
+                  + " Kubernetes version,\n")
+          .append(served);
+    }
+    List<Object> objects = new ArrayList<>();
+    if (enforces) {
+      objects.addAll(vap.policies());
+      objects.addAll(vap.bindings());
+      objects.add(
+          WebhookConfigurations.validating(
+              settings, policy.admission().effectiveExemptNamespaces(own), PLACEHOLDER_PEM));
+    }
+    if (mutating != null) {
+      objects.add(mutating);
+    }
+    if (objects.isEmpty()) {
+      sb.append("# nothing to keep\n");
+    }
+    for (Object o : objects) {
+      sb.append("---\n").append(yaml(o, settings));
+    }
+  }
+
+  /** Passed to the webhook configurations' producer, then replaced by a comment. */
+  private static final String PLACEHOLDER_PEM = "placeholder";
+
+  private static final DumpSettings DUMP =
+      DumpSettings.builder()
+          .setDefaultFlowStyle(FlowStyle.BLOCK)
+          .setSplitLines(false)
+          .setWidth(Integer.MAX_VALUE)
+          .build();
+
+  /**
+   * An API object as YAML, as {@code kubectl apply -f} takes it: its JSON form (what the controller
+   * sends) in block style, one line per value, without empty collections; a webhook configuration's
+   * {@code caBundle} becomes a comment saying where it comes from.
+   */
+  static String yaml(Object apiObject, WebhookSettings settings) {
+    Object tree = plain(JsonParser.parseString(JSON.serialize(apiObject)));
+    String text = new Dump(DUMP).dumpToString(tree);
+    String caLine = "caBundle: " + CA_PLACEHOLDER_VALUE;
+    StringBuilder out = new StringBuilder();
+    for (String line : text.split("\n", -1)) {
+      int at = line.indexOf(caLine);
+      if (at >= 0 && line.substring(0, at).isBlank()) {
+        out.append(line, 0, at)
+            .append(CA_BUNDLE_PLACEHOLDER)
+            .append(settings.serviceNamespace())
+            .append('/')
+            .append(settings.secretName())
+            .append(")\n");
+      } else if (!line.isEmpty()) {
+        out.append(line).append('\n');
+      }
+    }
+    return out.toString();
+  }
+
+  /** The placeholder PEM as the API's JSON carries it (base64). */
+  private static final String CA_PLACEHOLDER_VALUE =
+      java.util.Base64.getEncoder()
+          .encodeToString(PLACEHOLDER_PEM.getBytes(StandardCharsets.UTF_8));
+
+  /**
+   * JSON as plain maps, lists and scalars; integral numbers stay integers. Empty maps and lists
+   * (the client's models start every collection empty) are left out: the API server reads them as
+   * absent.
+   */
+  private static Object plain(JsonElement e) {
+    if (e == null || e.isJsonNull()) {
+      return null;
+    }
+    if (e.isJsonObject()) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      for (Map.Entry<String, JsonElement> x : e.getAsJsonObject().entrySet()) {
+        Object v = plain(x.getValue());
+        if (v == null
+            || (v instanceof Map<?, ?> vm && vm.isEmpty())
+            || (v instanceof List<?> vl && vl.isEmpty())) {
+          continue;
+        }
+        m.put(x.getKey(), v);
+      }
+      return m;
+    }
+    if (e.isJsonArray()) {
+      List<Object> l = new ArrayList<>();
+      for (JsonElement x : e.getAsJsonArray()) {
+        l.add(plain(x));
+      }
+      return l;
+    }
+    JsonPrimitive p = e.getAsJsonPrimitive();
+    if (p.isBoolean()) {
+      return p.getAsBoolean();
+    }
+    if (p.isNumber()) {
+      java.math.BigDecimal d = p.getAsBigDecimal();
+      return d.stripTrailingZeros().scale() <= 0 ? (Object) d.toBigInteger() : (Object) d;
+    }
+    return p.getAsString();
   }
 
   /** Notes for the ServiceAccounts a grant names in this namespace that the input does not have. */

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.registrypolicy.policy.Yaml;
+import dev.registrypolicy.policy.YamlObjectDumps;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -283,16 +285,37 @@ class CheckCommandTest {
     assertEquals(1, check("[".repeat(100) + "]".repeat(100)));
     assertTrue(err().contains("nested deeper than"), err());
     err.reset();
-    String huge = "# " + "x".repeat((int) CheckCommand.MAX_OBJECTS_BYTES) + "\n";
-    assertEquals(1, check(huge));
-    assertTrue(err().contains("too large") && err().contains("one namespace at a time"), err());
-    err.reset();
-    StringBuilder many = new StringBuilder("items:\n");
-    for (int i = 0; i < 20_000; i++) {
-      many.append("- {kind: Pod, metadata: {name: p").append(i).append("}}\n");
+    // Over the objects limit (256 MiB), as a sparse file: refused by its size, nothing read.
+    Path huge = tmp.resolve("huge.yaml");
+    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(huge.toFile(), "rw")) {
+      f.setLength(CheckCommand.MAX_OBJECTS_BYTES + 1);
     }
-    assertEquals(1, check("kind: List\n" + many));
-    assertTrue(err().contains("YAML nodes"), err());
+    assertEquals(
+        1,
+        main(
+            "check",
+            "--policy",
+            write("policy.yaml", POLICY).toString(),
+            "--objects",
+            huge.toString()));
+    assertTrue(
+        err().contains("too large: more than 256 MiB (268435456 bytes)")
+            && err().contains("one namespace at a time"),
+        err());
+    err.reset();
+    // An alias bomb: 10^19 Pods in 20 lines, refused at the node limit for object dumps.
+    StringBuilder bomb = new StringBuilder("kind: List\np0: &p0 [{kind: Pod}, {kind: Pod}]\n");
+    for (int i = 1; i < 20; i++) {
+      bomb.append("p").append(i).append(": &p").append(i).append(" [");
+      for (int j = 0; j < 10; j++) {
+        bomb.append(j == 0 ? "" : ", ").append("*p").append(i - 1);
+      }
+      bomb.append("]\n");
+    }
+    bomb.append("items: *p19\n");
+    assertEquals(1, check(bomb.toString()));
+    assertTrue(
+        err().contains("more than " + Yaml.Limits.OBJECTS.maxNodes() + " YAML nodes"), err());
     assertFalse(err().contains("Exception"), err());
     assertEquals("", out());
   }
@@ -305,5 +328,56 @@ class CheckCommandTest {
     assertEquals(0, check(pod), err());
     assertEquals(1, out().split("\n").length, out());
     assertTrue(out().startsWith("deny "), out());
+  }
+
+  /**
+   * A cluster-sized dump ({@code kubectl get ns,pods -A -o yaml} of 5,000 Pods, 23.6 MB, far over
+   * the policy's 1.5 MiB) is checked, in a JVM with a 160 MiB heap: measured, it needs between 112
+   * and 128 MiB (controller/README.md).
+   */
+  @Test
+  void aDumpOf5000PodsIsCheckedInABoundedHeap() throws Exception {
+    Path dump = write("pods.yaml", YamlObjectDumps.pods(5_000, 40));
+    assertTrue(Files.size(dump) > 20_000_000, "size " + Files.size(dump));
+    Path json = tmp.resolve("verdicts.json");
+    Path log = tmp.resolve("stderr.txt");
+    Process p = checkInAJvm("-Xmx160m", dump, json, log);
+    assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), "finished in 2 minutes");
+    String stderr = Files.readString(log);
+    assertEquals(0, p.exitValue(), stderr);
+    assertTrue(stderr.contains("checked 5000 objects, 5000 containers"), stderr);
+    JsonArray rows = JsonParser.parseString(Files.readString(json)).getAsJsonArray();
+    assertEquals(5_000, rows.size());
+    assertEquals("ns-7", rows.get(7).getAsJsonObject().get("namespace").getAsString());
+
+    // With too small a heap: a message and exit 1, not a stack trace.
+    p = checkInAJvm("-Xmx48m", dump, json, log);
+    assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), "finished in 2 minutes");
+    stderr = Files.readString(log);
+    assertEquals(1, p.exitValue(), stderr);
+    assertTrue(stderr.contains(": not enough memory to check it (the JVM's heap limit is"), stderr);
+    assertFalse(stderr.contains("Exception"), stderr);
+    assertEquals("", Files.readString(json));
+  }
+
+  private static Process checkInAJvm(String xmx, Path dump, Path json, Path log)
+      throws java.io.IOException {
+    return new ProcessBuilder(
+            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            xmx,
+            "-XX:TieredStopAtLevel=1",
+            "-cp",
+            System.getProperty("java.class.path"),
+            ControllerMain.class.getName(),
+            "check",
+            "--policy",
+            "../manifests/policy-configmap.yaml",
+            "--objects",
+            dump.toString(),
+            "-o",
+            "json")
+        .redirectOutput(json.toFile())
+        .redirectError(log.toFile())
+        .start();
   }
 }

@@ -225,4 +225,66 @@ class ControllerMainTest {
     assertEquals(1, main("render", "--policy", bad.toString(), "--namespaces", ns.toString()));
     assertTrue(err().contains("render: invalid input (1 problem)"), err());
   }
+
+  @Test
+  void demo_showsValidateRenderWithAdmissionObjectsAndCheck_andExits0() {
+    assertEquals(0, main("demo"), err());
+    String o = out.toString(StandardCharsets.UTF_8);
+    int validate = o.indexOf("==== 1/3 validate");
+    int render = o.indexOf("==== 2/3 render");
+    int check = o.indexOf("==== 3/3 check");
+    assertTrue(validate >= 0 && validate < render && render < check, o);
+    assertTrue(o.contains("policy is valid: built-in example"), o);
+    String rendered = o.substring(render, check);
+    assertTrue(rendered.contains("# ---- namespace team-a"), rendered);
+    assertTrue(rendered.contains(".dockerconfigjson: <redacted>"), rendered);
+    assertFalse(rendered.contains("cmVkYWN0ZWQ6cmVkYWN0ZWQ="), "Secret data stays redacted");
+    for (String kind :
+        List.of(
+            "kind: ValidatingAdmissionPolicy\n",
+            "kind: ValidatingAdmissionPolicyBinding\n",
+            "kind: ValidatingWebhookConfiguration\n",
+            "kind: MutatingWebhookConfiguration\n")) {
+      assertTrue(rendered.contains(kind), kind);
+    }
+    assertTrue(rendered.contains("# enforcement auto"), rendered);
+    String checked = o.substring(check);
+    assertTrue(
+        checked.contains(
+            "deny  Deployment/shop/api container \"cache\": image"
+                + " \"registry-1.docker.io/library/redis:7\" is not from an allowed source (rule"
+                + " allowedSources)"),
+        checked);
+    assertTrue(checked.contains("warn  Pod/shop/debug container \"shell\""), checked);
+    assertTrue(checked.contains("allow Pod/kube-system/"), checked);
+    assertTrue(
+        checked.contains("checked 8 objects, 11 containers: 4 allow, 0 audit, 2 warn, 5 deny"),
+        checked);
+    assertEquals("", err());
+  }
+
+  @Test
+  void validate_printsThePolicyWarnings_exitCodeUnchanged() throws Exception {
+    Path p = tmp.resolve("hub.yaml");
+    Files.writeString(
+        p,
+        String.join(
+            "\n",
+            "apiVersion: registry-policy.dev/v1alpha1",
+            "kind: RegistryPolicy",
+            "registries:",
+            "  - host: docker.io",
+            "    mirrors: [{url: \"https://mirror.corp.example\"}]",
+            "  - host: registry-1.docker.io",
+            "    mirrors: [{url: \"https://mirror.corp.example\"}]",
+            ""));
+    assertEquals(0, main("validate", "--policy", p.toString()), err());
+    String o = out.toString(StandardCharsets.UTF_8);
+    assertTrue(
+        o.contains(
+            "warning: registries[1].host: registry-1.docker.io is Docker Hub's API host, which"
+                + " containerd keeps as a host of its own"),
+        o);
+    assertFalse(o.contains("registries[0]"), o);
+  }
 }

@@ -46,6 +46,18 @@ public final class PolicyLimits {
   /** Characters of one string value in the policy (hosts, URLs, names, patterns). */
   public static final int MAX_STRING_CHARS = 2_048;
 
+  /**
+   * A dump of cluster objects read by the controller's {@code check --objects} and {@code render
+   * --namespaces} ({@code kubectl get pods -A -o yaml} and the like), with {@link
+   * Yaml.Limits#OBJECTS}: more than 50,000 Pods as kubectl prints them with managedFields and
+   * status (4.7 KB each in the 5,000-Pod test dump, YamlObjectDumps); reading one takes about 5.5
+   * times its size in heap. Not for policies.
+   */
+  public static final int MAX_OBJECTS_FILE_BYTES = 256 << 20;
+
+  /** Documents in one objects dump: one object per document is allowed as well as a List. */
+  public static final int MAX_OBJECTS_DOCUMENTS = 100_000;
+
   /** {@code registries}. */
   public static final int MAX_REGISTRIES = 1_000;
 

@@ -28,6 +28,7 @@ import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
 import org.snakeyaml.engine.v2.exceptions.YamlVersionException;
 import org.snakeyaml.engine.v2.nodes.ScalarNode;
 import org.snakeyaml.engine.v2.nodes.Tag;
+import org.snakeyaml.engine.v2.resolver.ScalarResolver;
 import org.snakeyaml.engine.v2.schema.CoreSchema;
 
 /**
@@ -42,16 +43,96 @@ import org.snakeyaml.engine.v2.schema.CoreSchema;
  * nesting depth, aliases that refer to a collection still open (a recursive structure), the number
  * of aliases, the number of nodes counting what aliases repeat, the length of scalars and the
  * number of documents. Memory is the objects themselves; anchors share one object.
+ *
+ * <p>Two sets of limits: {@link Limits#POLICY} for the policy (the default of {@link
+ * #loadAll(String, String, List)} and {@link #loadOne}), and {@link Limits#OBJECTS} for dumps of
+ * cluster objects ({@code kubectl get pods -A -o yaml}), which are larger by nature; both refuse
+ * the same hostile shapes with the same messages.
  */
 public final class Yaml {
   private Yaml() {}
 
-  private static LoadSettings settings(int maxBytes) {
+  /**
+   * What one load may read. Sizes are checked before parsing, the rest while the events stream past
+   * (see the class comment).
+   *
+   * @param maxBytes UTF-8 bytes of the whole text
+   * @param maxScalarChars characters of one scalar
+   * @param maxDepth mappings and lists inside one another
+   * @param maxNodes YAML nodes of one document, each alias counting the nodes it repeats
+   * @param maxExpandedChars characters of scalar text in one document, aliases counting what they
+   *     repeat
+   * @param maxAliases aliases in one document
+   * @param maxDocuments documents in the text
+   */
+  public record Limits(
+      int maxBytes,
+      int maxScalarChars,
+      int maxDepth,
+      long maxNodes,
+      long maxExpandedChars,
+      int maxAliases,
+      int maxDocuments) {
+    /** A policy file: {@link PolicyLimits}, as they always were. */
+    public static final Limits POLICY =
+        new Limits(
+            PolicyLimits.MAX_FILE_BYTES,
+            PolicyLimits.MAX_FILE_BYTES,
+            PolicyLimits.MAX_DEPTH,
+            PolicyLimits.MAX_NODES,
+            PolicyLimits.MAX_EXPANDED_CHARS,
+            PolicyLimits.MAX_ALIASES,
+            PolicyLimits.MAX_DOCUMENTS);
+
+    /** The policy text alone (the ConfigMap key): {@link PolicyLimits#MAX_POLICY_BYTES}. */
+    static final Limits POLICY_TEXT =
+        new Limits(
+            PolicyLimits.MAX_POLICY_BYTES,
+            PolicyLimits.MAX_POLICY_BYTES,
+            PolicyLimits.MAX_DEPTH,
+            PolicyLimits.MAX_NODES,
+            PolicyLimits.MAX_EXPANDED_CHARS,
+            PolicyLimits.MAX_ALIASES,
+            PolicyLimits.MAX_DOCUMENTS);
+
+    /**
+     * A dump of cluster objects ({@code kubectl get ns,pods,deployments,... -A -o yaml}, one List
+     * document): {@link PolicyLimits#MAX_OBJECTS_FILE_BYTES}, with nodes and expanded text scaled
+     * from the policy's by the same factor (so a dump may be as dense as a policy), one scalar as
+     * large as the API server stores an object, and the policy's depth and alias limits, which no
+     * real object needs more of.
+     */
+    public static final Limits OBJECTS =
+        new Limits(
+            PolicyLimits.MAX_OBJECTS_FILE_BYTES,
+            PolicyLimits.MAX_FILE_BYTES,
+            PolicyLimits.MAX_DEPTH,
+            (long) PolicyLimits.MAX_NODES
+                * PolicyLimits.MAX_OBJECTS_FILE_BYTES
+                / PolicyLimits.MAX_FILE_BYTES,
+            PolicyLimits.MAX_OBJECTS_FILE_BYTES,
+            PolicyLimits.MAX_ALIASES,
+            PolicyLimits.MAX_OBJECTS_DOCUMENTS);
+
+    public Limits {
+      if (maxBytes <= 0
+          || maxScalarChars <= 0
+          || maxDepth <= 0
+          || maxNodes <= 0
+          || maxExpandedChars <= 0
+          || maxAliases < 0
+          || maxDocuments <= 0) {
+        throw new IllegalArgumentException("YAML limits must be positive");
+      }
+    }
+  }
+
+  private static LoadSettings settings(Limits limits) {
     return LoadSettings.builder()
         .setAllowDuplicateKeys(false)
-        .setMaxAliasesForCollections(PolicyLimits.MAX_ALIASES)
+        .setMaxAliasesForCollections(limits.maxAliases())
         .setAllowRecursiveKeys(false)
-        .setCodePointLimit(maxBytes)
+        .setCodePointLimit(limits.maxBytes())
         .setSchema(new CoreSchema())
         .build();
   }
@@ -61,7 +142,7 @@ public final class Yaml {
    * reported at {@code path}.
    */
   public static Object loadOne(String text, String path, List<Problem> problems) {
-    List<Object> docs = loadAll(text, path, problems, PolicyLimits.MAX_POLICY_BYTES);
+    List<Object> docs = loadAll(text, path, problems, Limits.POLICY_TEXT);
     if (docs == null) {
       return null;
     }
@@ -73,14 +154,20 @@ public final class Yaml {
   }
 
   /**
-   * Loads every document of a text of at most {@link PolicyLimits#MAX_FILE_BYTES}; null documents
-   * (empty {@code ---} sections) are dropped.
+   * Loads every document of a text of at most {@link PolicyLimits#MAX_FILE_BYTES} ({@link
+   * Limits#POLICY}); null documents (empty {@code ---} sections) are dropped.
    */
   public static List<Object> loadAll(String text, String path, List<Problem> problems) {
-    return loadAll(text, path, problems, PolicyLimits.MAX_FILE_BYTES);
+    return loadAll(text, path, problems, Limits.POLICY);
   }
 
-  static List<Object> loadAll(String text, String path, List<Problem> problems, int maxBytes) {
+  /**
+   * Loads every document of a text within {@code limits}; null documents are dropped. Null, with
+   * one problem at {@code path}, when the text is not YAML or breaks a limit.
+   */
+  public static List<Object> loadAll(
+      String text, String path, List<Problem> problems, Limits limits) {
+    int maxBytes = limits.maxBytes();
     long bytes = utf8Length(text, maxBytes);
     if (bytes > maxBytes) {
       problems.add(
@@ -89,8 +176,8 @@ public final class Yaml {
       return null;
     }
     try {
-      Builder b = new Builder(maxBytes);
-      String limit = b.build(new Parse(settings(maxBytes)).parseReader(new ChunkReader(text)));
+      Builder b = new Builder(limits);
+      String limit = b.build(new Parse(settings(limits)).parseReader(new ChunkReader(text)));
       if (limit != null) {
         problems.add(new Problem(path, limit));
         return null;
@@ -207,6 +294,14 @@ public final class Yaml {
   private static final class Builder {
     private static final CoreSchema SCHEMA = new CoreSchema();
     private static final Map<Tag, ConstructNode> CONSTRUCTORS = SCHEMA.getSchemaTagConstructors();
+
+    /**
+     * The schema's resolver, made once: {@link CoreSchema#getScalarResolver()} builds a new one
+     * (and its regex table) on every call, which was most of the time spent on a large file. It is
+     * only read after construction.
+     */
+    private static final ScalarResolver RESOLVER = SCHEMA.getScalarResolver();
+
     private static final String MAP_TAG = Tag.MAP.getValue();
     private static final String SEQ_TAG = Tag.SEQ.getValue();
 
@@ -218,19 +313,21 @@ public final class Yaml {
     private final Map<String, Long> anchorChars = new HashMap<>();
     private final Map<String, String> shared = new HashMap<>();
     private Object root;
+    private final Limits limits;
     private final int maxScalar;
     private long nodes;
 
     /**
      * Characters of scalar text in the document, counting what aliases repeat: a few aliases must
-     * not make a small file stand for more text than {@link PolicyLimits#MAX_EXPANDED_CHARS}.
+     * not make a small file stand for more text than {@link Limits#maxExpandedChars}.
      */
     private long chars;
 
     private int aliases;
 
-    Builder(int maxScalar) {
-      this.maxScalar = maxScalar;
+    Builder(Limits limits) {
+      this.limits = limits;
+      this.maxScalar = limits.maxScalarChars();
     }
 
     /**
@@ -244,8 +341,8 @@ public final class Yaml {
         String problem = null;
         switch (e.getEventId()) {
           case DocumentStart -> {
-            if (++docs > PolicyLimits.MAX_DOCUMENTS) {
-              return "more than " + PolicyLimits.MAX_DOCUMENTS + " YAML documents" + where(mark);
+            if (++docs > limits.maxDocuments()) {
+              return "more than " + limits.maxDocuments() + " YAML documents" + where(mark);
             }
             nodes = 0;
             chars = 0;
@@ -262,8 +359,8 @@ public final class Yaml {
             }
           }
           case MappingStart, SequenceStart -> {
-            if (open.size() >= PolicyLimits.MAX_DEPTH) {
-              return "nested deeper than " + PolicyLimits.MAX_DEPTH + " levels" + where(mark);
+            if (open.size() >= limits.maxDepth()) {
+              return "nested deeper than " + limits.maxDepth() + " levels" + where(mark);
             }
             NodeEvent n = (NodeEvent) e;
             boolean isMap = e.getEventId() == Event.ID.MappingStart;
@@ -343,8 +440,8 @@ public final class Yaml {
             if (!anchored.containsKey(name)) {
               return "invalid YAML" + where(mark) + ": undefined alias";
             }
-            if (++aliases > PolicyLimits.MAX_ALIASES) {
-              return "more than " + PolicyLimits.MAX_ALIASES + " aliases" + where(mark);
+            if (++aliases > limits.maxAliases()) {
+              return "more than " + limits.maxAliases() + " aliases" + where(mark);
             }
             long n = anchorNodes.get(name);
             chars += anchorChars.get(name);
@@ -357,15 +454,15 @@ public final class Yaml {
         if (problem != null) {
           return problem;
         }
-        if (chars > PolicyLimits.MAX_EXPANDED_CHARS) {
+        if (chars > limits.maxExpandedChars()) {
           return "more than "
-              + PolicyLimits.MAX_EXPANDED_CHARS
+              + limits.maxExpandedChars()
               + " characters of text in one document (aliases count as what they repeat)"
               + where(mark);
         }
-        if (nodes > PolicyLimits.MAX_NODES) {
+        if (nodes > limits.maxNodes()) {
           return "more than "
-              + PolicyLimits.MAX_NODES
+              + limits.maxNodes()
               + " YAML nodes in one document (aliases count as what they repeat)"
               + where(mark);
         }
@@ -413,10 +510,7 @@ public final class Yaml {
       String tagText = e.getTag().orElse(null);
       Tag tag;
       if (tagText == null || tagText.equals("!")) {
-        tag =
-            SCHEMA
-                .getScalarResolver()
-                .resolve(e.getValue(), e.getImplicit().canOmitTagInPlainScalar());
+        tag = RESOLVER.resolve(e.getValue(), e.getImplicit().canOmitTagInPlainScalar());
       } else {
         tag = new Tag(tagText);
       }
