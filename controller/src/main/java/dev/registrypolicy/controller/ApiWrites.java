@@ -69,14 +69,21 @@ final class ApiWrites implements ClusterWrites {
   }
 
   @Override
-  public void createConfigMap(String namespace, V1ConfigMap configMap) throws ApiException {
-    api.createNamespacedConfigMap(namespace, configMap).execute();
+  public String createConfigMap(String namespace, V1ConfigMap configMap) throws ApiException {
+    return resourceVersion(api.createNamespacedConfigMap(namespace, configMap).execute());
+  }
+
+  private static String resourceVersion(V1ConfigMap written) {
+    return written == null || written.getMetadata() == null
+        ? null
+        : written.getMetadata().getResourceVersion();
   }
 
   @Override
-  public void replaceConfigMap(String namespace, V1ConfigMap configMap) throws ApiException {
-    api.replaceNamespacedConfigMap(configMap.getMetadata().getName(), namespace, configMap)
-        .execute();
+  public String replaceConfigMap(String namespace, V1ConfigMap configMap) throws ApiException {
+    return resourceVersion(
+        api.replaceNamespacedConfigMap(configMap.getMetadata().getName(), namespace, configMap)
+            .execute());
   }
 
   @Override

@@ -22,9 +22,11 @@ interface ClusterWrites {
    */
   void patchServiceAccount(String namespace, String name, String jsonPatch) throws ApiException;
 
-  void createConfigMap(String namespace, V1ConfigMap configMap) throws ApiException;
+  /** Creates the ConfigMap; returns the resourceVersion the API server gave it (null if none). */
+  String createConfigMap(String namespace, V1ConfigMap configMap) throws ApiException;
 
-  void replaceConfigMap(String namespace, V1ConfigMap configMap) throws ApiException;
+  /** Replaces the ConfigMap; returns its new resourceVersion (null if none). */
+  String replaceConfigMap(String namespace, V1ConfigMap configMap) throws ApiException;
 
   /** Records a Kubernetes Event about an object. */
   void event(

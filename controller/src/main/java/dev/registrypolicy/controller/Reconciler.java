@@ -616,6 +616,18 @@ final class Reconciler {
     }
   }
 
+  /** The status this replica wrote last, until its informer shows that version. */
+  private volatile StatusWrite lastStatusWrite;
+
+  /** How long an own status write may be missing from the cache before it is written again. */
+  static final long STATUS_CACHE_GRACE_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+
+  private record StatusWrite(Map<String, String> data, String resourceVersion, long atNanos) {
+    boolean recent() {
+      return resourceVersion != null && System.nanoTime() - atNanos < STATUS_CACHE_GRACE_NANOS;
+    }
+  }
+
   /** Writes the status ConfigMap when what it says changed. */
   Result reconcileStatus() {
     State s = state;
@@ -653,6 +665,13 @@ final class Reconciler {
     if (have.isPresent() && data.equals(have.get().getData())) {
       return Result.DONE;
     }
+    String cachedVersion = have.map(h -> h.getMetadata().getResourceVersion()).orElse(null);
+    StatusWrite last = lastStatusWrite;
+    if (last != null && last.recent() && !Objects.equals(cachedVersion, last.resourceVersion())) {
+      // The cache has not caught up with our own last write: writing from it would answer 409.
+      // Nothing to do when that write already says this; else wait for the cache.
+      return data.equals(last.data()) ? Result.DONE : Result.REQUEUE;
+    }
     V1ConfigMap cm =
         new V1ConfigMap()
             .apiVersion("v1")
@@ -666,11 +685,11 @@ final class Reconciler {
                         have.map(h -> h.getMetadata().getResourceVersion()).orElse(null)))
             .data(data);
     try {
-      if (have.isPresent()) {
-        writes.replaceConfigMap(Policy.NAMESPACE, cm);
-      } else {
-        writes.createConfigMap(Policy.NAMESPACE, cm);
-      }
+      String version =
+          have.isPresent()
+              ? writes.replaceConfigMap(Policy.NAMESPACE, cm)
+              : writes.createConfigMap(Policy.NAMESPACE, cm);
+      lastStatusWrite = new StatusWrite(Map.copyOf(data), version, System.nanoTime());
       metrics.writes.inc();
       return Result.DONE;
     } catch (ApiException e) {

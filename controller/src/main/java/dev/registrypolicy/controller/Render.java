@@ -151,10 +151,14 @@ final class Render {
     }
 
     @Override
-    public void createConfigMap(String namespace, V1ConfigMap cm) {}
+    public String createConfigMap(String namespace, V1ConfigMap cm) {
+      return null;
+    }
 
     @Override
-    public void replaceConfigMap(String namespace, V1ConfigMap cm) {}
+    public String replaceConfigMap(String namespace, V1ConfigMap cm) {
+      return null;
+    }
 
     @Override
     public void event(

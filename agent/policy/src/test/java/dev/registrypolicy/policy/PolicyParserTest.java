@@ -95,9 +95,10 @@ class PolicyParserTest {
     assertEquals(5, a.allowedSources().size());
     assertTrue(a.allowedSources().get(0).isGlobal());
     assertFalse(a.allowedSources().get(4).isGlobal());
-    assertEquals(5, a.rules().size());
+    assertEquals(6, a.rules().size());
     assertEquals(AdmissionMode.WARN, a.rules().get(1).mode());
-    assertEquals(2L << 30, a.rules().get(4).imageMetadata().maxSizeBytes());
+    assertEquals(AdmissionMode.AUDIT, a.rules().get(2).mode());
+    assertEquals(2L << 30, a.rules().get(5).imageMetadata().maxSizeBytes());
     assertEquals(64, p.sha256().length());
   }
 
