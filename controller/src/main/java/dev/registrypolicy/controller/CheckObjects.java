@@ -4,6 +4,7 @@ import dev.registrypolicy.admission.InvalidWorkloadException;
 import dev.registrypolicy.admission.Workload;
 import dev.registrypolicy.admission.WorkloadKind;
 import dev.registrypolicy.common.Redact;
+import dev.registrypolicy.common.ValueTypes;
 import dev.registrypolicy.policy.NamespaceInfo;
 import dev.registrypolicy.policy.Problem;
 import dev.registrypolicy.policy.Yaml;
@@ -247,25 +248,7 @@ record CheckObjects(
     return (Map<String, ?>) m;
   }
 
-  static String typeName(Object o) {
-    if (o == null) {
-      return "nothing";
-    }
-    if (o instanceof Map) {
-      return "a mapping";
-    }
-    if (o instanceof List) {
-      return "a list";
-    }
-    if (o instanceof String) {
-      return "a string";
-    }
-    if (o instanceof Boolean) {
-      return "a boolean";
-    }
-    if (o instanceof Number) {
-      return "a number";
-    }
-    return "a value";
+  static String typeName(Object v) {
+    return ValueTypes.describe(v, ValueTypes.MAPPING);
   }
 }

@@ -1,5 +1,6 @@
 package dev.registrypolicy.admission;
 
+import dev.registrypolicy.common.ValueTypes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -154,24 +155,6 @@ public record Workload(
   }
 
   private static String typeName(Object v) {
-    if (v == null) {
-      return "nothing";
-    }
-    if (v instanceof String) {
-      return "a string";
-    }
-    if (v instanceof Boolean) {
-      return "a boolean";
-    }
-    if (v instanceof Number) {
-      return "a number";
-    }
-    if (v instanceof List) {
-      return "a list";
-    }
-    if (v instanceof Map) {
-      return "an object";
-    }
-    return "a value of another type";
+    return ValueTypes.describe(v, ValueTypes.OBJECT);
   }
 }

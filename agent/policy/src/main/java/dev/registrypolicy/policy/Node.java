@@ -1,6 +1,7 @@
 package dev.registrypolicy.policy;
 
 import dev.registrypolicy.common.Redact;
+import dev.registrypolicy.common.ValueTypes;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -250,25 +251,7 @@ final class Node {
   }
 
   static String typeName(Object o) {
-    if (o == null) {
-      return "nothing";
-    }
-    if (o instanceof String) {
-      return "a string";
-    }
-    if (o instanceof Boolean) {
-      return "a boolean";
-    }
-    if (o instanceof Number) {
-      return "a number";
-    }
-    if (o instanceof List) {
-      return "a list";
-    }
-    if (o instanceof Map) {
-      return "a mapping";
-    }
-    return "a value of another type (binary, set or tagged)";
+    return ValueTypes.describe(o, ValueTypes.MAPPING);
   }
 
   /**
