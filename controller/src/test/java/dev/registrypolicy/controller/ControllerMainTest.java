@@ -258,7 +258,12 @@ class ControllerMainTest {
     assertTrue(checked.contains("warn  Pod/shop/debug container \"shell\""), checked);
     assertTrue(checked.contains("allow Pod/kube-system/"), checked);
     assertTrue(
-        checked.contains("checked 8 objects, 11 containers: 4 allow, 0 audit, 2 warn, 5 deny"),
+        checked.contains("checked 9 objects, 12 containers: 4 allow, 1 audit, 2 warn, 5 deny"),
+        checked);
+    assertTrue(
+        checked.contains(
+            "audit CronJob/shop/nightly-report container \"report\": image"
+                + " \"docker.io/library/centos:7\" is blocked (rule deprecated-images)"),
         checked);
     assertEquals("", err());
   }
