@@ -3,8 +3,8 @@ package dev.registrypolicy.controller;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
-import dev.registrypolicy.controller.admission.ValidatingPolicies;
-import dev.registrypolicy.controller.webhook.WebhookConfigurations;
+import dev.registrypolicy.controller.admission.AdmissionObjects;
+import dev.registrypolicy.controller.webhook.WebhookRuntime;
 import dev.registrypolicy.controller.webhook.WebhookSettings;
 import dev.registrypolicy.policy.AccessGrant;
 import dev.registrypolicy.policy.CredentialRef;
@@ -18,7 +18,6 @@ import dev.registrypolicy.policy.Yaml;
 import io.kubernetes.client.openapi.JSON;
 import io.kubernetes.client.openapi.models.V1ConfigMap;
 import io.kubernetes.client.openapi.models.V1LocalObjectReference;
-import io.kubernetes.client.openapi.models.V1MutatingWebhookConfiguration;
 import io.kubernetes.client.openapi.models.V1Namespace;
 import io.kubernetes.client.openapi.models.V1ObjectMeta;
 import io.kubernetes.client.openapi.models.V1Secret;
@@ -338,11 +337,12 @@ final class Render {
    */
   static void admission(Policy policy, StringBuilder sb) {
     String own = Policy.NAMESPACE;
-    WebhookSettings settings = WebhookSettings.parse(Map.of(), own).settings();
+    WebhookSettings settings =
+        WebhookSettings.parse(Map.of(WebhookSettings.FLAG_ENABLED, "true"), own).settings();
     boolean enforces = policy.admission().enforcesSomething();
-    ValidatingPolicies.Result vap = ValidatingPolicies.build(policy, own);
-    V1MutatingWebhookConfiguration mutating =
-        WebhookConfigurations.mutating(settings, policy, PLACEHOLDER_PEM);
+    // The same composition run uses, with a placeholder for the caBundle.
+    AdmissionObjects built =
+        WebhookRuntime.admissionObjects(settings, () -> PLACEHOLDER_PEM).desired(policy);
     sb.append("# ---- admission: the cluster-scoped objects run keeps for this policy\n");
     String served =
         "#   while the controller serves the webhook (run " + WebhookSettings.FLAG_ENABLED + ")\n";
@@ -350,8 +350,8 @@ final class Render {
       sb.append(
           "# the admission section enforces nothing: no ValidatingAdmissionPolicy and no"
               + " ValidatingWebhookConfiguration\n");
-    } else if (!vap.problems().isEmpty()) {
-      for (String problem : vap.problems()) {
+    } else if (!built.problems().isEmpty()) {
+      for (String problem : built.problems()) {
         sb.append("# note: ").append(CheckReport.oneLine(problem)).append('\n');
       }
       sb.append(
@@ -367,23 +367,17 @@ final class Render {
                   + "#   older versions: the ValidatingWebhookConfiguration below,\n")
           .append(served);
     }
-    if (mutating != null) {
+    if (!built.mutatingWebhooks().isEmpty()) {
       sb.append(
               "# the MutatingWebhookConfiguration adds granted pull Secrets to new Pods, on every"
                   + " Kubernetes version,\n")
           .append(served);
     }
     List<Object> objects = new ArrayList<>();
-    if (enforces) {
-      objects.addAll(vap.policies());
-      objects.addAll(vap.bindings());
-      objects.add(
-          WebhookConfigurations.validating(
-              settings, policy.admission().effectiveExemptNamespaces(own), PLACEHOLDER_PEM));
-    }
-    if (mutating != null) {
-      objects.add(mutating);
-    }
+    objects.addAll(built.policies());
+    objects.addAll(built.bindings());
+    objects.addAll(built.validatingWebhooks());
+    objects.addAll(built.mutatingWebhooks());
     if (objects.isEmpty()) {
       sb.append("# nothing to keep\n");
     }

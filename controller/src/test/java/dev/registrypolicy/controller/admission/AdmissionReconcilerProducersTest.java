@@ -5,16 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.registrypolicy.controller.fakeapi.FakeKubeApi;
 import dev.registrypolicy.controller.webhook.WebhookConfigurations;
+import dev.registrypolicy.controller.webhook.WebhookRuntime;
 import dev.registrypolicy.controller.webhook.WebhookSettings;
 import dev.registrypolicy.policy.Policy;
-import io.kubernetes.client.openapi.models.V1MutatingWebhookConfiguration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
  * The objects the real producers build ({@link ValidatingPolicies}, {@link WebhookConfigurations})
  * reconcile to zero writes on the in-process API, which applies the API server's defaults to them;
- * this source is also the way the controller composes the two producers.
+ * the source is the controller's own ({@link WebhookRuntime#admissionObjects}).
  */
 class AdmissionReconcilerProducersTest {
   static final String CA =
@@ -44,25 +44,9 @@ class AdmissionReconcilerProducersTest {
           "    - {name: pinned, requireDigest: true, mode: Audit}",
           "");
 
+  /** The controller's own composition of the two producers. */
   static AdmissionObjectsSource producers(WebhookSettings ws, String caBundle) {
-    return policy -> {
-      ValidatingPolicies.Result v = ValidatingPolicies.build(policy, ws.serviceNamespace());
-      boolean enforces = policy.admission().enforcesSomething();
-      V1MutatingWebhookConfiguration m = WebhookConfigurations.mutating(ws, policy, caBundle);
-      return new AdmissionObjects(
-          v.policies(),
-          v.bindings(),
-          enforces
-              ? List.of(
-                  WebhookConfigurations.validating(
-                      ws,
-                      policy.admission().effectiveExemptNamespaces(ws.serviceNamespace()),
-                      caBundle))
-              : List.of(),
-          m == null ? List.of() : List.of(m),
-          v.problems(),
-          enforces && v.policies().isEmpty() && !v.problems().isEmpty());
-    };
+    return WebhookRuntime.admissionObjects(ws, () -> caBundle);
   }
 
   @Test
