@@ -1,16 +1,13 @@
 package dev.registrypolicy.controller;
 
-import com.google.gson.reflect.TypeToken;
 import dev.registrypolicy.policy.Policy;
 import io.kubernetes.client.common.KubernetesListObject;
 import io.kubernetes.client.common.KubernetesObject;
-import io.kubernetes.client.informer.ListerWatcher;
 import io.kubernetes.client.informer.ResourceEventHandler;
 import io.kubernetes.client.informer.SharedIndexInformer;
 import io.kubernetes.client.informer.SharedInformerFactory;
 import io.kubernetes.client.informer.cache.Lister;
 import io.kubernetes.client.openapi.ApiClient;
-import io.kubernetes.client.openapi.ApiException;
 import io.kubernetes.client.openapi.apis.CoreV1Api;
 import io.kubernetes.client.openapi.models.V1ConfigMap;
 import io.kubernetes.client.openapi.models.V1ConfigMapList;
@@ -21,16 +18,11 @@ import io.kubernetes.client.openapi.models.V1SecretList;
 import io.kubernetes.client.openapi.models.V1ServiceAccount;
 import io.kubernetes.client.openapi.models.V1ServiceAccountList;
 import io.kubernetes.client.util.CallGenerator;
-import io.kubernetes.client.util.CallGeneratorParams;
-import io.kubernetes.client.util.Watch;
-import io.kubernetes.client.util.Watchable;
-import java.lang.reflect.Type;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
@@ -177,17 +169,6 @@ final class InformerCluster implements ClusterView {
     managedLister = new Lister<>(managedSecrets.getIndexer());
   }
 
-  /** The message of an informer's failure line; its recovery is found by the same text. */
-  static String failure(String what) {
-    return Log.kv("cannot list and watch " + what + "; retrying");
-  }
-
-  /**
-   * An informer whose failures are logged with their cause through {@link Log} (each distinct
-   * failure once, see {@link RepeatedFailures}) and whose next successful list or watch logs the
-   * recovery. The client's own handler would log only "Reflector loop failed unexpectedly", and
-   * connection failures of a watch not at all.
-   */
   private <T extends KubernetesObject, L extends KubernetesListObject>
       SharedIndexInformer<T> informer(
           SharedInformerFactory f,
@@ -196,34 +177,7 @@ final class InformerCluster implements ClusterView {
           Class<T> type,
           Class<L> listType,
           long resyncMillis) {
-    String failure = failure(what);
-    Type watchType = TypeToken.getParameterized(Watch.Response.class, type).getType();
-    ListerWatcher<T, L> lw =
-        new ListerWatcher<>() {
-          @Override
-          public L list(CallGeneratorParams p) throws ApiException {
-            L list = client.<L>execute(calls.generate(p), listType).getData();
-            Log.recovered(LOG.getName(), failure);
-            return list;
-          }
-
-          @Override
-          public Watchable<T> watch(CallGeneratorParams p) throws ApiException {
-            try {
-              Watchable<T> w = Watch.createWatch(client, calls.generate(p), watchType);
-              Log.recovered(LOG.getName(), failure);
-              return w;
-            } catch (ApiException e) {
-              if (e.getCode() == 0) {
-                // The informer retries a watch that could not connect without calling its handler.
-                LOG.log(Level.WARNING, failure, e);
-              }
-              throw e;
-            }
-          }
-        };
-    return f.sharedIndexInformerFor(
-        lw, type, resyncMillis, (cls, t) -> LOG.log(Level.WARNING, failure, t));
+    return LoggedInformers.create(client, f, what, calls, type, listType, resyncMillis);
   }
 
   /** Routes informer events to work-queue keys. */

@@ -110,7 +110,7 @@ class ApiFailureLogTest {
   private void awaitRepeats(int n) throws InterruptedException {
     for (String what : INFORMERS) {
       await(
-          () -> Log.repeats(InformerCluster.class.getName(), InformerCluster.failure(what)) >= n,
+          () -> Log.repeats(LoggedInformers.class.getName(), LoggedInformers.failure(what)) >= n,
           what + " retried");
     }
     await(

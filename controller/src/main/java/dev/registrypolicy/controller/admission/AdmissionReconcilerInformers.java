@@ -1,6 +1,7 @@
 package dev.registrypolicy.controller.admission;
 
 import dev.registrypolicy.controller.Labels;
+import dev.registrypolicy.controller.LoggedInformers;
 import dev.registrypolicy.policy.LogLine;
 import io.kubernetes.client.common.KubernetesListObject;
 import io.kubernetes.client.common.KubernetesObject;
@@ -22,7 +23,6 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
@@ -46,6 +46,7 @@ public final class AdmissionReconcilerInformers implements AdmissionReconcilerVi
   private final SharedInformerFactory webhookFactory;
 
   private final SharedInformerFactory policyFactory;
+  private final ApiClient client;
   private final Map<AdmissionObjectsKind, SharedIndexInformer<? extends KubernetesObject>>
       informers = new EnumMap<>(AdmissionObjectsKind.class);
   private final List<Listener> listeners = new CopyOnWriteArrayList<>();
@@ -54,6 +55,7 @@ public final class AdmissionReconcilerInformers implements AdmissionReconcilerVi
   private boolean stopped;
 
   public AdmissionReconcilerInformers(ApiClient client, long resyncMillis) {
+    this.client = client;
     webhookFactory = new SharedInformerFactory(client);
     policyFactory = new SharedInformerFactory(client);
     AdmissionregistrationV1Api api = new AdmissionregistrationV1Api(client);
@@ -119,11 +121,9 @@ public final class AdmissionReconcilerInformers implements AdmissionReconcilerVi
       Class<T> type,
       Class<L> listType,
       long resyncMillis) {
-    String failure =
-        LogLine.format("cannot list and watch managed " + kind.plural() + "; retrying");
     SharedIndexInformer<T> informer =
-        factory.sharedIndexInformerFor(
-            calls, type, listType, resyncMillis, (cls, t) -> LOG.log(Level.WARNING, failure, t));
+        LoggedInformers.create(
+            client, factory, "managed " + kind.plural(), calls, type, listType, resyncMillis);
     informer.addEventHandler(
         new ResourceEventHandler<T>() {
           @Override
