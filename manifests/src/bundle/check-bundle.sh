@@ -4,12 +4,13 @@
 # the manifests run, and, where kubectl is installed, the pre-rendered registry-policy.yaml is
 # exactly what `kubectl kustomize manifests/` renders from the bundled directory.
 #
-# usage: check-bundle.sh BUNDLE.tar.gz ROOT-DIRECTORY IMAGE-TAG
+# usage: check-bundle.sh BUNDLE.tar.gz ROOT-DIRECTORY PROJECT-VERSION
 set -euo pipefail
 
 bundle=$1
 root_name=$2
-tag=$3
+# The images' tag: the project version without -SNAPSHOT.
+tag=${3%-SNAPSHOT}
 
 fail() {
   echo "bundle check: $bundle: $*" >&2
