@@ -25,7 +25,7 @@ final class CheckOwnImages {
    * controller): kept equal to the manifests by a test.
    */
   static final List<String> DEFAULT_IMAGES =
-      List.of("registry-policy/agent:0.1.0", "registry-policy/controller:0.1.0");
+      List.of("registry-policy.invalid/agent:0.1.0", "registry-policy.invalid/controller:0.1.0");
 
   private CheckOwnImages() {}
 

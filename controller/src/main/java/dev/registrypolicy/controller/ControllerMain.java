@@ -110,7 +110,7 @@ public final class ControllerMain {
               String.join(
                   "\n",
                   "usage: " + NAME + " demo",
-                  "Validates the built-in example policy (manifests/policy-configmap.yaml), renders it for",
+                  "Validates the built-in example policy (manifests/examples/policy-configmap.yaml), renders it for",
                   "manifests/examples/namespaces.yaml (pull Secrets, ServiceAccount patches and the admission",
                   "objects), and checks manifests/examples/workloads.yaml against it. No cluster needed.",
                   "exit codes: 0 ok, 1 the example failed, 2 usage error"),
@@ -429,7 +429,7 @@ public final class ControllerMain {
     }
     String text = PolicyDocument.example();
     out.println(
-        "registry-policy demo: the built-in example (manifests/policy-configmap.yaml), no cluster needed");
+        "registry-policy demo: the built-in example (manifests/examples/policy-configmap.yaml), no cluster needed");
     out.println();
     out.println("==== 1/3 validate: the example policy");
     int code = check("built-in example", text, out, err);
