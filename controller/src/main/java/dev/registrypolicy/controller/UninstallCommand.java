@@ -35,10 +35,9 @@ final class UninstallCommand {
           "\n",
           "usage: " + ControllerMain.NAME + " uninstall [--dry-run] [--verbose]",
           "Removes everything the controller made, and nothing else, before the controller itself is",
-          "removed. Found from the cluster as it is now: objects labelled "
-              + Labels.MANAGED_BY_SELECTOR
-              + ",",
-          "and ServiceAccounts annotated " + Desired.SA_ANNOTATION + ". In this order:",
+          "removed. Found from the cluster as it is now: objects labelled",
+          Labels.MANAGED_BY_SELECTOR + ", and ServiceAccounts annotated",
+          Desired.SA_ANNOTATION + ". In this order:",
           "  - ValidatingAdmissionPolicyBindings, ValidatingAdmissionPolicies, Validating- and",
           "    MutatingWebhookConfigurations with the label;",
           "  - from each annotated ServiceAccount: the imagePullSecrets entries the annotation names, and",
