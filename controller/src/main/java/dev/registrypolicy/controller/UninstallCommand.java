@@ -219,6 +219,18 @@ final class UninstallCommand {
       Thread.currentThread().interrupt();
       LOG.severe(Log.kv("uninstall interrupted", done.summary("")));
       return ControllerMain.INVALID;
+    } catch (RuntimeException e) {
+      // An answer the client cannot read (not the JSON it expects), or a failure of its own.
+      LOG.log(
+          Level.SEVERE,
+          Log.kv(
+              "uninstall incomplete: unexpected failure",
+              concat(
+                  done.summary(""),
+                  "action",
+                  "nothing more was changed; run uninstall again (--verbose for a stack trace)")),
+          e);
+      return ControllerMain.INVALID;
     }
   }
 
