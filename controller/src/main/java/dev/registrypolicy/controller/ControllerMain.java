@@ -63,9 +63,13 @@ public final class ControllerMain {
           "  run [--listen HOST:PORT] [--workers N] [--resync DURATION] [--admission-enforcement MODE]",
           "      [--webhook [--webhook-... VALUE]...] [--verbose]",
           "                           run the controller (KUBECONFIG, in-cluster config or ~/.kube/config)",
+          "  uninstall [--dry-run]    remove everything the controller made (admission objects, pull Secrets and",
+          "                           the ServiceAccount entries it added, node credentials bundle, webhook TLS",
+          "                           Secret, status ConfigMap) and nothing else; stop the controller first",
           "  --version                print the version",
           "  <command> --help         help for one command",
-          "exit codes: 0 ok, 1 a problem found (invalid policy or input; run: could not start), 2 usage error");
+          "exit codes: 0 ok, 1 a problem found (invalid policy or input; run: could not start; uninstall:",
+          "            something is left), 2 usage error");
 
   private static final Map<String, String> HELP =
       Map.of(
@@ -90,6 +94,7 @@ public final class ControllerMain {
                       + ")",
                   "exit codes: 0 valid, 1 invalid, 2 usage error or FILE missing/unreadable"),
           "check", CheckCommand.HELP,
+          "uninstall", UninstallCommand.HELP,
           "render",
               String.join(
                   "\n",
@@ -190,6 +195,7 @@ public final class ControllerMain {
       case "render" -> render(rest, out, err);
       case "check" -> CheckCommand.run(rest, out, err);
       case "run" -> ControllerRun.run(rest, out, err, env, stop);
+      case "uninstall" -> UninstallCommand.run(rest, out, err, env);
       case "-h", "--help", "help" -> {
         out.println(USAGE_TEXT);
         yield OK;
