@@ -6,14 +6,15 @@
 #
 #   assemble-root.sh RUNTIME ROOT HOST_LIBRARIES
 #
-# RUNTIME         the jlinked runtime (target/jlink-runtime); its symbolic links are replaced by
-#                 copies of what they point to, so the runtime holds no link at all.
+# RUNTIME         the jlinked runtime (target/jlink-runtime), or for the native profile the
+#                 directory holding the native executable; its symbolic links are replaced by
+#                 copies of what they point to, so it holds no link at all.
 # ROOT            the directory to fill (target/image-root); emptied first.
 # HOST_LIBRARIES  "true": copy the libraries and the locale from this host (an empty base image
 #                 has none); "false": only /etc (a base image that has its own C library).
 #
-# The libraries are exactly what the dynamic linker resolves on this host for every ELF file of
-# the runtime (ldd: the transitive closure of DT_NEEDED, and the ELF interpreter), copied as
+# The libraries are exactly what the dynamic linker resolves on this host for every ELF file in
+# RUNTIME (ldd: the transitive closure of DT_NEEDED, and the ELF interpreter), copied as
 # regular files to the path ldd names. The image therefore carries this host's glibc, libstdc++,
 # libgcc_s and zlib: rebuilding the image on a patched host is how they are patched.
 set -euo pipefail
@@ -31,7 +32,7 @@ fail() {
   exit 1
 }
 
-[ -x "$runtime/bin/java" ] || fail "$runtime/bin/java is missing: the jlink step did not produce a runtime"
+[ -d "$runtime" ] || fail "$runtime is missing: the jlink (or native-image) step did not produce it"
 
 # 1. No symbolic links in the runtime. jlink links legal/<module>/* to legal/java.base/*; a JDK
 #    that keeps lib/security/cacerts as a link to /etc would leave a dangling link in an image.
@@ -106,7 +107,8 @@ while IFS= read -r lib; do
   mkdir -p "$root$(dirname "$lib")"
   cp -L "$lib" "$root$lib"
 done < "$list"
-[ -n "$(find "$root" -name 'libc.so*' -type f)" ] || fail "no libc found by ldd for $runtime/bin/java"
+[ -s "$list" ] || fail "no ELF file in $runtime needs a shared library: nothing to run there"
+[ -n "$(find "$root" -name 'libc.so*' -type f)" ] || fail "ldd found no libc for the ELF files in $runtime"
 
 # 4. The C.UTF-8 locale (LANG=C.UTF-8 in the image): with it the JVM's file names and console
 #    are UTF-8 (sun.jnu.encoding); glibc 2.35+ keeps it as files, not built in.
