@@ -36,11 +36,13 @@ import org.junit.jupiter.api.TestMethodOrder;
  * root, host network, certs.d and the policy and credentials bind-mounted).
  *
  * <ol>
- *   <li>CRI pulls the image under the archive's digests.
- *   <li>{@code --once} writes {@code certs.d/docker.io/}: hosts.toml (mirror, CA path as containerd
- *       sees it, credentials header), the CA file and the ownership marker, byte for byte what the
- *       same jar writes on the build's JDK; containerd then pulls {@code
- *       docker.io/library/hello:v1} through that mirror.
+ *   <li>CRI pulls the image under the archive's digests; the container runs as root (uid 0, the
+ *       image's user).
+ *   <li>{@code --once} (with the lab containerd's own config.toml to diagnose) writes {@code
+ *       certs.d/docker.io/}: hosts.toml (mirror, CA path as containerd sees it, credentials
+ *       header), the CA file and the ownership marker, byte for byte what the same jar writes on
+ *       the build's JDK; containerd then pulls {@code docker.io/library/hello:v1} through that
+ *       mirror.
  *   <li>The agent's registry probe in the container reaches both TLS registries (basic and token
  *       auth) and reports what they ask for.
  * </ol>
@@ -56,6 +58,7 @@ class AgentImageContainerdIT {
   private static final String POLICY_IN = "/etc/registry-policy/policy";
   private static final String CREDENTIALS_IN = "/etc/registry-policy/credentials";
   private static final String CERTS_IN = "/host/certs.d";
+  private static final String CONTAINERD_CONFIG_IN = "/host/containerd/config.toml";
   private static final Duration RUN_TIMEOUT = Duration.ofSeconds(60);
 
   private static OciArchive image;
@@ -86,7 +89,7 @@ class AgentImageContainerdIT {
 
   @Test
   @Order(1)
-  void criPullsTheImageUnderTheArchivesDigests() {
+  void criPullsTheImageUnderTheArchivesDigestsAndItRunsAsRoot() throws IOException {
     long t0 = System.nanoTime();
     CriClient.PullResult r = lab.pull(reference);
     String id = r.orThrow();
@@ -102,6 +105,20 @@ class AgentImageContainerdIT {
             .getRepoDigestsList()
             .contains(lab.registry().hostPort() + "/" + REPOSITORY + "@" + image.digest()),
         "repo digests " + status.getRepoDigestsList() + " lack the archive's " + image.digest());
+    // The JVM reports the user the image's config made the process run as.
+    Ctr.Result who =
+        lab.run(
+            new Ctr.Spec(
+                "agent-whoami",
+                reference,
+                List.of("java", "-XshowSettings:properties", "-version"),
+                List.of(),
+                Map.of(),
+                true,
+                true),
+            RUN_TIMEOUT);
+    assertEquals(0, who.exitCode(), who.toString());
+    assertTrue(who.stderr().contains("user.name = root"), who.toString());
   }
 
   @Test
@@ -125,11 +142,16 @@ class AgentImageContainerdIT {
             CERTS_IN,
             "--node-certs-dir",
             nodeCerts,
+            "--containerd-config",
+            CONTAINERD_CONFIG_IN,
             "--once");
+    List<Ctr.Mount> mounts = new ArrayList<>(mounts(node, certs));
+    mounts.add(
+        new Ctr.Mount(
+            lab.containerd().dir().resolve("containerd.toml"), CONTAINERD_CONFIG_IN, true));
     Ctr.Result r =
         lab.run(
-            lab.containerSpec("agent-once", reference, image, args, mounts(node, certs), Map.of()),
-            RUN_TIMEOUT);
+            lab.containerSpec("agent-once", reference, image, args, mounts, Map.of()), RUN_TIMEOUT);
     System.out.printf(
         "[agent-image] --once in the container: exit %d in %d ms%n",
         r.exitCode(), r.elapsed().toMillis());
