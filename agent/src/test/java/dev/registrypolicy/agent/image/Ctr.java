@@ -20,6 +20,11 @@ import java.util.regex.Pattern;
  * directory) but replaces its whole process with CMD, Entrypoint included; so a {@link Spec}'s
  * {@code command} is the image's Entrypoint (read from the archive) followed by the arguments,
  * which is what a Pod with {@code args:} and no {@code command:} runs.
+ *
+ * <p>The lab's containerd config has no {@code restrict_oom_score_adj}: the runc failure the
+ * project's notes record on these VMs ({@code failed to update /proc/self/oom_score_adj}) came from
+ * kubelet-created containers, and containers started with {@code ctr run} ran here without it
+ * (containerd 1.6.20, 1.7.24 and 2.1.9, December 2026).
  */
 public final class Ctr {
 

@@ -84,6 +84,7 @@ public abstract class ImageArchiveChecks {
 
   @Test
   public void imageKeepsTheContract() throws IOException {
+    assertEquals(List.of(), image.problems(), "the archive must be valid to be checked further");
     assertEquals(
         List.of(),
         ImageContract.violations(image, fs, expectation()),
