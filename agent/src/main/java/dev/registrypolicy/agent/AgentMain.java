@@ -22,16 +22,18 @@ import java.util.logging.Level;
  *
  * <pre>
  * registry-policy-agent --policy FILE --certs-dir DIR [--secrets-dir DIR] [options]
+ * registry-policy-agent --cleanup --certs-dir DIR [--node-certs-dir DIR]
+ * registry-policy-agent --wait
  * registry-policy-agent demo
  * registry-policy-agent --version | --help
  * </pre>
  *
- * Exit codes: 0 success, 1 the command ran and found a problem (the policy or a credential it
- * references is invalid, or certs.d could not be written), 2 usage error (unknown flag, bad or
- * missing value, a named input that does not exist or is not what it should be), 4 certs.d itself
- * was deleted on the node while mounted (with or without {@code --once}; the container's restart
- * re-creates the hostPath). 3 is left to the JVM, which exits with it under {@code
- * -XX:+ExitOnOutOfMemoryError}.
+ * Exit codes: 0 success (for {@code --wait}: stopped by SIGTERM or SIGINT), 1 the command ran and
+ * found a problem (the policy or a credential it references is invalid, or certs.d could not be
+ * written), 2 usage error (unknown flag, bad or missing value, a named input that does not exist or
+ * is not what it should be), 4 certs.d itself was deleted on the node while mounted (with or
+ * without {@code --once}; the container's restart re-creates the hostPath). 3 is left to the JVM,
+ * which exits with it under {@code -XX:+ExitOnOutOfMemoryError}.
  */
 public final class AgentMain {
   static final int OK = 0;
@@ -53,6 +55,8 @@ public final class AgentMain {
   static final String USAGE_TEXT =
       """
       usage: registry-policy-agent --policy FILE --certs-dir DIR [--secrets-dir DIR] [options]
+             registry-policy-agent --wait      do nothing until stopped (SIGTERM), then exit 0 (the waiting
+                                               container of uninstall-cleanup.yaml: the images have no sleep)
              registry-policy-agent demo        apply the built-in example policy to a temporary certs.d
              registry-policy-agent --version   print the version
         --policy FILE             the policy: the mounted ConfigMap key policy.yaml, or the ConfigMap manifest
@@ -125,6 +129,12 @@ public final class AgentMain {
     List<String> list = List.of(args);
     if (!list.isEmpty() && list.get(0).equals("demo")) {
       return demo(list.subList(1, list.size()), out, err);
+    }
+    if (list.contains("--wait")) {
+      if (list.size() != 1) {
+        return usage(err, List.of("--wait takes no other arguments"));
+      }
+      return waitUntilStopped();
     }
     if (list.contains("--version")) {
       if (list.size() != 1) {
@@ -244,6 +254,37 @@ public final class AgentMain {
     }
     agent.close();
     return result == Agent.RunResult.CERTS_DIR_DELETED ? certsDirDeleted(f) : OK;
+  }
+
+  /**
+   * {@code --wait}: logs one line, then parks the main thread until the JVM is asked to stop
+   * (SIGTERM from the kubelet, or SIGINT) and exits 0. Nothing runs in between: no thread of ours
+   * wakes up, so the process uses no CPU while it waits. This keeps the uninstall DaemonSet's pod
+   * Running (and so Ready) after its init container's {@code --cleanup} succeeded, with the image
+   * already on the node: the product's images hold only the Java runtime and the jar, no {@code
+   * sleep}.
+   *
+   * <p>The JVM ends a signal-initiated shutdown with status 128 + the signal's number (143 for
+   * SIGTERM) once its shutdown hooks return; the hook here ends it with 0 instead ({@link
+   * Runtime#halt}, which does not wait for other hooks: nothing is left to flush, the log handler
+   * writes each line as it is logged, and no line is logged on the way out, which the logging
+   * system's own shutdown hook could race).
+   */
+  static int waitUntilStopped() {
+    Log.configure(Level.INFO);
+    Runtime.getRuntime()
+        .addShutdownHook(new Thread(() -> Runtime.getRuntime().halt(OK), "wait-stopped"));
+    Log.info(
+        "waiting until stopped",
+        "action",
+        "nothing to do; exits 0 on SIGTERM (the cleanup ran in the init container)");
+    CountDownLatch never = new CountDownLatch(1);
+    try {
+      never.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return OK;
   }
 
   private static int demo(List<String> args, PrintStream out, PrintStream err) {

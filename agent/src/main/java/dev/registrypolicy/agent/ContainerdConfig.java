@@ -107,6 +107,32 @@ public final class ContainerdConfig {
         "unknown");
   }
 
+  /**
+   * The diagnosis when {@code file} does not exist: most often the node keeps containerd's config
+   * file under another directory or name than the agent was told, so the message names the setting
+   * that says where it is.
+   */
+  private static Diagnosis missing(Path file) {
+    return new Diagnosis(
+        0,
+        null,
+        List.of(),
+        false,
+        null,
+        false,
+        List.of(
+            "containerd config file "
+                + file
+                + " does not exist, so the agent cannot tell whether containerd reads its"
+                + " hosts.toml files (it writes them all the same and looks again at every pass):"
+                + " --containerd-config must name the file this node's containerd is started with"
+                + " (containerd --config, /etc/containerd/config.toml by default); with the"
+                + " manifests, set containerdConfigDir and containerdConfigFile in"
+                + " manifests/node-layout.yaml, or include node-layouts/k3s or node-layouts/rke2"
+                + " (manifests/README.md, \"Node layouts\")"),
+        "unknown");
+  }
+
   /** The diagnosis of a file containerd cannot load: {@code why} says where and what is wrong. */
   private static Diagnosis refused(String why) {
     return new Diagnosis(
@@ -142,7 +168,7 @@ public final class ContainerdConfig {
     try (InputStream in = Files.newInputStream(file)) {
       bytes = in.readNBytes(MAX_BYTES + 1);
     } catch (NoSuchFileException e) {
-      return unreadable(file + " does not exist");
+      return missing(file);
     } catch (AccessDeniedException e) {
       return unreadable("permission denied reading " + file);
     } catch (IOException e) {

@@ -1045,7 +1045,16 @@ class ContainerdConfigTest {
 
     d = ContainerdConfig.diagnose(dir.resolve("missing.toml"), CERTS);
     assertTrue(
-        anyWarning(d, "could not be read (" + dir.resolve("missing.toml") + " does not exist)"),
+        anyWarning(
+            d,
+            "containerd config file "
+                + dir.resolve("missing.toml")
+                + " does not exist, so the agent cannot tell whether containerd reads its"
+                + " hosts.toml files"),
+        d.warnings().toString());
+    assertTrue(
+        anyWarning(
+            d, "set containerdConfigDir and containerdConfigFile in manifests/node-layout.yaml"),
         d.warnings().toString());
     d = ContainerdConfig.diagnose(dir, CERTS);
     assertTrue(anyWarning(d, "is a directory, not a file"), d.warnings().toString());

@@ -48,12 +48,24 @@ final class ApiWrites implements ClusterWrites {
 
   @Override
   public void deleteSecret(String namespace, String name, String uid) throws ApiException {
+    api.deleteNamespacedSecret(name, namespace).body(onlyIf(uid)).execute();
+  }
+
+  @Override
+  public void deleteConfigMap(String namespace, String name, String uid) throws ApiException {
+    api.deleteNamespacedConfigMap(name, namespace).body(onlyIf(uid)).execute();
+  }
+
+  /**
+   * Delete options that make the delete fail (409) when the name now holds another object: a
+   * same-named object re-created by someone else in the meantime is a different object.
+   */
+  private static V1DeleteOptions onlyIf(String uid) {
     V1DeleteOptions options = new V1DeleteOptions();
     if (uid != null) {
-      // A same-named Secret re-created by someone else in the meantime is a different object.
       options.preconditions(new V1Preconditions().uid(uid));
     }
-    api.deleteNamespacedSecret(name, namespace).body(options).execute();
+    return options;
   }
 
   @Override

@@ -21,11 +21,11 @@ import java.util.List;
  */
 final class CheckOwnImages {
   /**
-   * The images manifests/*.yaml install (the agent DaemonSet, the uninstall Job and the
-   * controller): kept equal to the manifests by a test.
+   * The images manifests/*.yaml install (the agent DaemonSet, the controller, and the uninstall
+   * DaemonSet and Job): kept equal to the manifests by a test.
    */
   static final List<String> DEFAULT_IMAGES =
-      List.of("registry-policy/agent:0.1.0", "registry-policy/controller:0.1.0");
+      List.of("registry-policy.invalid/agent:0.1.0", "registry-policy.invalid/controller:0.1.0");
 
   private CheckOwnImages() {}
 
@@ -76,7 +76,9 @@ final class CheckOwnImages {
     return out;
   }
 
-  /** {@code agent} for {@code registry-policy/agent:0.1.0}; {@code image-2} when none fits. */
+  /**
+   * {@code agent} for {@code registry-policy.invalid/agent:0.1.0}; {@code image-2} when none fits.
+   */
   static String containerName(String image, int i) {
     int slash = image.lastIndexOf('/');
     String last = image.substring(slash + 1);

@@ -7,7 +7,7 @@ import java.util.Optional;
 
 /**
  * Every call the reconciler makes that can change the cluster (plus the one read it needs on
- * conflicts).
+ * conflicts); {@code uninstall} removes what the controller made through the same calls.
  */
 interface ClusterWrites {
   void createSecret(String namespace, V1Secret secret) throws ApiException;
@@ -27,6 +27,9 @@ interface ClusterWrites {
 
   /** Replaces the ConfigMap; returns its new resourceVersion (null if none). */
   String replaceConfigMap(String namespace, V1ConfigMap configMap) throws ApiException;
+
+  /** Deletes the ConfigMap only if it is still the object with {@code uid} (null: any). */
+  void deleteConfigMap(String namespace, String name, String uid) throws ApiException;
 
   /** Records a Kubernetes Event about an object. */
   void event(

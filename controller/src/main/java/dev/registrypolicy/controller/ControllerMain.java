@@ -63,9 +63,13 @@ public final class ControllerMain {
           "  run [--listen HOST:PORT] [--workers N] [--resync DURATION] [--admission-enforcement MODE]",
           "      [--webhook [--webhook-... VALUE]...] [--verbose]",
           "                           run the controller (KUBECONFIG, in-cluster config or ~/.kube/config)",
+          "  uninstall [--dry-run]    remove everything the controller made (admission objects, pull Secrets and",
+          "                           the ServiceAccount entries it added, node credentials bundle, webhook TLS",
+          "                           Secret, status ConfigMap) and nothing else; stop the controller first",
           "  --version                print the version",
           "  <command> --help         help for one command",
-          "exit codes: 0 ok, 1 a problem found (invalid policy or input; run: could not start), 2 usage error");
+          "exit codes: 0 ok, 1 a problem found (invalid policy or input; run: could not start; uninstall:",
+          "            something is left), 2 usage error");
 
   private static final Map<String, String> HELP =
       Map.of(
@@ -90,6 +94,7 @@ public final class ControllerMain {
                       + ")",
                   "exit codes: 0 valid, 1 invalid, 2 usage error or FILE missing/unreadable"),
           "check", CheckCommand.HELP,
+          "uninstall", UninstallCommand.HELP,
           "render",
               String.join(
                   "\n",
@@ -110,7 +115,7 @@ public final class ControllerMain {
               String.join(
                   "\n",
                   "usage: " + NAME + " demo",
-                  "Validates the built-in example policy (manifests/policy-configmap.yaml), renders it for",
+                  "Validates the built-in example policy (manifests/examples/policy-configmap.yaml), renders it for",
                   "manifests/examples/namespaces.yaml (pull Secrets, ServiceAccount patches and the admission",
                   "objects), and checks manifests/examples/workloads.yaml against it. No cluster needed.",
                   "exit codes: 0 ok, 1 the example failed, 2 usage error"),
@@ -190,6 +195,7 @@ public final class ControllerMain {
       case "render" -> render(rest, out, err);
       case "check" -> CheckCommand.run(rest, out, err);
       case "run" -> ControllerRun.run(rest, out, err, env, stop);
+      case "uninstall" -> UninstallCommand.run(rest, out, err, env);
       case "-h", "--help", "help" -> {
         out.println(USAGE_TEXT);
         yield OK;
@@ -429,7 +435,7 @@ public final class ControllerMain {
     }
     String text = PolicyDocument.example();
     out.println(
-        "registry-policy demo: the built-in example (manifests/policy-configmap.yaml), no cluster needed");
+        "registry-policy demo: the built-in example (manifests/examples/policy-configmap.yaml), no cluster needed");
     out.println();
     out.println("==== 1/3 validate: the example policy");
     int code = check("built-in example", text, out, err);

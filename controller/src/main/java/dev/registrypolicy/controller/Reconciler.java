@@ -1,7 +1,5 @@
 package dev.registrypolicy.controller;
 
-import com.google.gson.JsonArray;
-import com.google.gson.JsonObject;
 import dev.registrypolicy.controller.admission.AdmissionReconciler;
 import dev.registrypolicy.policy.NamespaceInfo;
 import dev.registrypolicy.policy.Policy;
@@ -10,7 +8,6 @@ import dev.registrypolicy.policy.PolicyException;
 import dev.registrypolicy.policy.Problem;
 import io.kubernetes.client.openapi.ApiException;
 import io.kubernetes.client.openapi.models.V1ConfigMap;
-import io.kubernetes.client.openapi.models.V1LocalObjectReference;
 import io.kubernetes.client.openapi.models.V1Namespace;
 import io.kubernetes.client.openapi.models.V1ObjectMeta;
 import io.kubernetes.client.openapi.models.V1Secret;
@@ -464,65 +461,18 @@ final class Reconciler {
 
   private void patchServiceAccount(String ns, V1ServiceAccount sa, Set<String> wanted, long mark)
       throws ApiException {
-    List<String> current = new ArrayList<>();
-    if (sa.getImagePullSecrets() != null) {
-      for (V1LocalObjectReference r : sa.getImagePullSecrets()) {
-        current.add(r == null ? null : r.getName()); // an entry without a name is kept as it is
-      }
-    }
-    Map<String, String> annotations = sa.getMetadata().getAnnotations();
-    String ann = annotations == null ? null : annotations.get(Desired.SA_ANNOTATION);
-    Set<String> ours = Desired.parseAnnotation(ann);
     String saKey = "ServiceAccount/" + ns + "/" + sa.getMetadata().getName();
     String rv = sa.getMetadata().getResourceVersion();
     if (expectations.pending(saKey, mark, rv)) {
       throw new CacheBehind(); // our last patch is not in this pass's cache
     }
-    Desired.SaChange change = Desired.serviceAccount(current, ours, wanted);
-    boolean listSame = change.imagePullSecrets().equals(current);
-    boolean annSame = change.ours().isEmpty() ? ann == null : change.annotation().equals(ann);
-    if (listSame && annSame) {
+    Desired.SaChange change =
+        Desired.serviceAccount(ServiceAccountPatch.names(sa), ServiceAccountPatch.ours(sa), wanted);
+    String patch = ServiceAccountPatch.of(sa, change);
+    if (patch == null) {
       return;
     }
-    JsonArray ops = new JsonArray();
-    ops.add(op("test", "/metadata/resourceVersion", sa.getMetadata().getResourceVersion()));
-    if (!listSame) {
-      JsonArray list = new JsonArray();
-      for (String n : change.imagePullSecrets()) {
-        JsonObject ref = new JsonObject();
-        if (n != null) {
-          ref.addProperty("name", n);
-        }
-        list.add(ref);
-      }
-      JsonObject o = new JsonObject();
-      // "add" on an object member sets or replaces it; "replace" would fail (422) when the field is
-      // absent.
-      o.addProperty("op", "add");
-      o.addProperty("path", "/imagePullSecrets");
-      o.add("value", list);
-      ops.add(o);
-    }
-    if (!annSame) {
-      String path =
-          "/metadata/annotations/" + Desired.SA_ANNOTATION.replace("~", "~0").replace("/", "~1");
-      if (change.ours().isEmpty()) {
-        ops.add(op("remove", path, null));
-      } else if (annotations == null || annotations.isEmpty()) {
-        // client-java gives an absent metadata.annotations as an empty map; the server object may
-        // then have no annotations member, where adding one key would fail (422), so set the map.
-        JsonObject o = new JsonObject();
-        o.addProperty("op", "add");
-        o.addProperty("path", "/metadata/annotations");
-        JsonObject v = new JsonObject();
-        v.addProperty(Desired.SA_ANNOTATION, change.annotation());
-        o.add("value", v);
-        ops.add(o);
-      } else {
-        ops.add(op("add", path, change.annotation()));
-      }
-    }
-    writes.patchServiceAccount(ns, sa.getMetadata().getName(), ops.toString());
+    writes.patchServiceAccount(ns, sa.getMetadata().getName(), patch);
     if (rv != null) {
       expectations.patched(saKey, rv);
     }
@@ -538,16 +488,6 @@ final class Reconciler {
             change.imagePullSecrets().stream()
                 .map(n -> n == null ? "<no name>" : n)
                 .collect(java.util.stream.Collectors.joining(","))));
-  }
-
-  private static JsonObject op(String op, String path, String value) {
-    JsonObject o = new JsonObject();
-    o.addProperty("op", op);
-    o.addProperty("path", path);
-    if (value != null) {
-      o.addProperty("value", value);
-    }
-    return o;
   }
 
   /**

@@ -160,6 +160,11 @@ final class Render {
     }
 
     @Override
+    public void deleteConfigMap(String namespace, String name, String uid) {
+      add(namespace, "# delete ConfigMap " + namespace + "/" + name);
+    }
+
+    @Override
     public void event(
         String namespace, String kind, String name, String type, String reason, String message) {}
 

@@ -371,7 +371,7 @@ class CheckCommandTest {
             ControllerMain.class.getName(),
             "check",
             "--policy",
-            "../manifests/policy-configmap.yaml",
+            "../manifests/examples/policy-configmap.yaml",
             "--objects",
             dump.toString(),
             "-o",

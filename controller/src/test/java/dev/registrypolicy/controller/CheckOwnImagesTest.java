@@ -72,10 +72,10 @@ class CheckOwnImagesTest {
     assertTrue(
         o.contains(
             "warning: admission would deny the product's own image in its namespace registry-policy:"
-                + " container \"agent\": image \"docker.io/registry-policy/agent:0.1.0\" is not from"
+                + " container \"agent\": image \"registry-policy.invalid/agent:0.1.0\" is not from"
                 + " an allowed source (rule allowedSources)"),
         o);
-    assertTrue(o.contains("image \"docker.io/registry-policy/controller:0.1.0\""), o);
+    assertTrue(o.contains("image \"registry-policy.invalid/controller:0.1.0\""), o);
   }
 
   @Test
@@ -84,7 +84,7 @@ class CheckOwnImagesTest {
     assertFalse(out().contains("warning"), out());
     out.reset();
     String allowsHub =
-        policy("  exemptNamespaces: []\n  allowedSources: [{prefix: docker.io/registry-policy}]\n");
+        policy("  exemptNamespaces: []\n  allowedSources: [{prefix: registry-policy.invalid}]\n");
     assertEquals(0, validate(allowsHub));
     assertFalse(out().contains("warning"), out());
   }

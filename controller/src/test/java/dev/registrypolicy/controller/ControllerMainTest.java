@@ -36,7 +36,8 @@ class ControllerMainTest {
 
   @Test
   void validate_exampleIsValid() {
-    assertEquals(0, main("validate", "--policy", "../manifests/policy-configmap.yaml"), err());
+    assertEquals(
+        0, main("validate", "--policy", "../manifests/examples/policy-configmap.yaml"), err());
     assertTrue(out.toString(StandardCharsets.UTF_8).contains("valid"));
   }
 

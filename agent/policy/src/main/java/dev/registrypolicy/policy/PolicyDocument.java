@@ -18,8 +18,8 @@ public final class PolicyDocument {
   private PolicyDocument() {}
 
   /**
-   * The commented example policy ConfigMap (manifests/policy-configmap.yaml), as shipped in this
-   * jar.
+   * The complete, commented example policy ConfigMap (manifests/examples/policy-configmap.yaml), as
+   * shipped in this jar.
    */
   public static String example() {
     try (java.io.InputStream in = PolicyDocument.class.getResourceAsStream(EXAMPLE)) {

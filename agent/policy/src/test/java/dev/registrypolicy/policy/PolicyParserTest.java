@@ -23,7 +23,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class PolicyParserTest {
-  static final Path EXAMPLE = Path.of("../../manifests/policy-configmap.yaml");
+  static final Path EXAMPLE = Path.of("../../manifests/examples/policy-configmap.yaml");
 
   static final String HEAD = "apiVersion: registry-policy.dev/v1alpha1\nkind: RegistryPolicy\n";
 
