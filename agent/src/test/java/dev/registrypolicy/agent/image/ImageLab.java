@@ -49,9 +49,29 @@ public final class ImageLab implements AutoCloseable {
   private final ContainerdLab containerd;
   private final Ctr ctr;
   private final List<String> started = new CopyOnWriteArrayList<>();
+  private final boolean createdRunContainerd;
+
+  /**
+   * What running containers leaves in /run/containerd whatever the lab's root and state: ctr's FIFO
+   * directory, the shims' sockets and runc's state root, deepest first.
+   */
+  private static final List<Path> RUN_DIRS =
+      List.of(
+          Path.of("/run/containerd/runc/k8s.io"),
+          Path.of("/run/containerd/runc"),
+          Path.of("/run/containerd/fifo"),
+          Path.of("/run/containerd/s"),
+          Path.of("/run/containerd"));
 
   private ImageLab(
-      Path work, Pki pki, RegistryLab registry, Path certsDir, ContainerdLab containerd, Ctr ctr) {
+      Path work,
+      Pki pki,
+      RegistryLab registry,
+      Path certsDir,
+      ContainerdLab containerd,
+      Ctr ctr,
+      boolean createdRunContainerd) {
+    this.createdRunContainerd = createdRunContainerd;
     this.work = work;
     this.pki = pki;
     this.registry = registry;
@@ -96,6 +116,7 @@ public final class ImageLab implements AutoCloseable {
     ContainerdBuild build = pick(env);
     Path ctrBinary =
         ctrFor(build).orElseThrow(() -> new IOException("no ctr for " + build.binary()));
+    boolean runContainerdExisted = Files.exists(Path.of("/run/containerd"));
     Path work = Files.createTempDirectory(Path.of("/tmp"), "rpl-img-");
     RegistryLab registry = null;
     ContainerdLab containerd = null;
@@ -116,7 +137,13 @@ public final class ImageLab implements AutoCloseable {
           "[image-lab] containerd %s (pid %d) up in %d ms; registry %s%n",
           build.version(), containerd.pid(), containerd.startupTime().toMillis(), registry.url());
       return new ImageLab(
-          work, pki, registry, certs, containerd, new Ctr(ctrBinary, containerd.socket()));
+          work,
+          pki,
+          registry,
+          certs,
+          containerd,
+          new Ctr(ctrBinary, containerd.socket()),
+          !runContainerdExisted);
     } catch (IOException | RuntimeException e) {
       if (containerd != null) {
         containerd.close();
@@ -252,6 +279,16 @@ public final class ImageLab implements AutoCloseable {
     containerd.close();
     registry.close();
     deleteTree(work);
+    if (createdRunContainerd) {
+      // Only empty directories, and only when this lab's containers made them.
+      for (Path d : RUN_DIRS) {
+        try {
+          Files.deleteIfExists(d);
+        } catch (IOException e) {
+          break; // not empty: someone else's containerd uses it now
+        }
+      }
+    }
   }
 
   static void deleteTree(Path dir) {
