@@ -101,7 +101,7 @@ public final class ImageLab implements AutoCloseable {
     LabEnvironment env = LabEnvironment.detect();
     List<String> missing = new ArrayList<>();
     env.missingReason().ifPresent(missing::add);
-    if (env.isLinux() && Executables.find("runc").isEmpty()) {
+    if (env.isLinux() && LabEnvironment.onPath("runc").isEmpty()) {
       missing.add("'runc' not on PATH (Debian package runc): containers cannot run");
     }
     if (!env.containerdBuilds().isEmpty() && ctrFor(pick(env)).isEmpty()) {
@@ -196,7 +196,7 @@ public final class ImageLab implements AutoCloseable {
     if (Files.isExecutable(sibling)) {
       return Optional.of(sibling);
     }
-    return Executables.find("ctr");
+    return LabEnvironment.onPath("ctr");
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -272,7 +272,8 @@ public final class LabEnvironment {
     }
   }
 
-  private static Optional<Path> onPath(String name) {
+  /** A command on PATH or in the usual sbin/bin directories (root's PATH may lack sbin). */
+  public static Optional<Path> onPath(String name) {
     String path = System.getenv("PATH");
     List<String> dirs = new ArrayList<>();
     if (path != null) {

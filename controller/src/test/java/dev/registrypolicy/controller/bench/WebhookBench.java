@@ -1,5 +1,6 @@
 package dev.registrypolicy.controller.bench;
 
+import dev.registrypolicy.controller.webhook.MemorySecretStore;
 import dev.registrypolicy.controller.webhook.PolicySnapshot;
 import dev.registrypolicy.controller.webhook.PolicySource;
 import dev.registrypolicy.controller.webhook.SecretStore;
@@ -351,25 +352,7 @@ public final class WebhookBench {
 
   /** The child: the webhook as the controller would run it, on a free port. */
   static void serve() throws Exception {
-    SecretStore store =
-        new SecretStore() {
-          Map<String, byte[]> data;
-
-          @Override
-          public Optional<Stored> read() {
-            return data == null ? Optional.empty() : Optional.of(new Stored(data, "1"));
-          }
-
-          @Override
-          public void create(Map<String, byte[]> d) {
-            data = d;
-          }
-
-          @Override
-          public void replace(Map<String, byte[]> d, String rv) {
-            data = d;
-          }
-        };
+    SecretStore store = new MemorySecretStore();
     TlsMaterial tls = WebhookCertificates.ensure(store, List.of("localhost"), Instant.now());
     int port;
     try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {

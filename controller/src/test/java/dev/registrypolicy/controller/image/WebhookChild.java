@@ -1,5 +1,6 @@
 package dev.registrypolicy.controller.image;
 
+import dev.registrypolicy.controller.webhook.MemorySecretStore;
 import dev.registrypolicy.controller.webhook.PolicySnapshot;
 import dev.registrypolicy.controller.webhook.PolicySource;
 import dev.registrypolicy.controller.webhook.SecretStore;
@@ -36,25 +37,7 @@ public final class WebhookChild {
   private WebhookChild() {}
 
   public static void main(String[] args) throws Exception {
-    SecretStore store =
-        new SecretStore() {
-          private Map<String, byte[]> data;
-
-          @Override
-          public Optional<Stored> read() {
-            return data == null ? Optional.empty() : Optional.of(new Stored(data, "1"));
-          }
-
-          @Override
-          public void create(Map<String, byte[]> d) {
-            data = d;
-          }
-
-          @Override
-          public void replace(Map<String, byte[]> d, String rv) {
-            data = d;
-          }
-        };
+    SecretStore store = new MemorySecretStore();
     TlsMaterial tls = WebhookCertificates.ensure(store, List.of("localhost"), Instant.now());
     WebhookSettings settings =
         WebhookSettings.parse(Map.of("--webhook-port", args[0]), "registry-policy").settings();
