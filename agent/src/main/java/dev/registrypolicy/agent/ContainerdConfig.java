@@ -88,23 +88,23 @@ public final class ContainerdConfig {
     }
   }
 
+  /**
+   * A diagnosis that knows nothing about containerd's registry configuration, only {@code warning}:
+   * what keeps the agent from knowing, and what to do.
+   */
+  private static Diagnosis unknown(String warning) {
+    return new Diagnosis(0, null, List.of(), false, null, false, List.of(warning), "unknown");
+  }
+
   /** The diagnosis when config.toml is missing or cannot be read. */
   public static Diagnosis unreadable(String reason) {
     String why = reason == null || reason.isBlank() ? "unknown reason" : reason.strip();
-    return new Diagnosis(
-        0,
-        null,
-        List.of(),
-        false,
-        null,
-        false,
-        List.of(
-            "containerd config.toml could not be read ("
-                + why
-                + "), so the agent cannot tell whether "
-                + "containerd reads its hosts.toml files: mount the node's config.toml read-only into the "
-                + "agent pod"),
-        "unknown");
+    return unknown(
+        "containerd config.toml could not be read ("
+            + why
+            + "), so the agent cannot tell whether "
+            + "containerd reads its hosts.toml files: mount the node's config.toml read-only into the "
+            + "agent pod");
   }
 
   /**
@@ -113,38 +113,22 @@ public final class ContainerdConfig {
    * that says where it is.
    */
   private static Diagnosis missing(Path file) {
-    return new Diagnosis(
-        0,
-        null,
-        List.of(),
-        false,
-        null,
-        false,
-        List.of(
-            "containerd config file "
-                + file
-                + " does not exist, so the agent cannot tell whether containerd reads its"
-                + " hosts.toml files (it writes them all the same and looks again at every pass):"
-                + " --containerd-config must name the file this node's containerd is started with"
-                + " (containerd --config, /etc/containerd/config.toml by default); with the"
-                + " manifests, set containerdConfigDir and containerdConfigFile in"
-                + " manifests/node-layout.yaml, or include node-layouts/k3s or node-layouts/rke2"
-                + " (manifests/README.md, \"Node layouts\")"),
-        "unknown");
+    return unknown(
+        "containerd config file "
+            + file
+            + " does not exist, so the agent cannot tell whether containerd reads its"
+            + " hosts.toml files (it writes them all the same and looks again at every pass):"
+            + " --containerd-config must name the file this node's containerd is started with"
+            + " (containerd --config, /etc/containerd/config.toml by default); with the"
+            + " manifests, set containerdConfigDir and containerdConfigFile in"
+            + " manifests/node-layout.yaml, or include node-layouts/k3s or node-layouts/rke2"
+            + " (manifests/README.md, \"Node layouts\")");
   }
 
   /** The diagnosis of a file containerd cannot load: {@code why} says where and what is wrong. */
   private static Diagnosis refused(String why) {
-    return new Diagnosis(
-        0,
-        null,
-        List.of(),
-        false,
-        null,
-        false,
-        List.of(
-            why + "; containerd will refuse to start with it: fix the file and restart containerd"),
-        "unknown");
+    return unknown(
+        why + "; containerd will refuse to start with it: fix the file and restart containerd");
   }
 
   /**
