@@ -495,6 +495,7 @@ final class Reconciler {
    * place.
    */
   Result reconcileBundle() {
+    long mark = expectations.mark(); // before any cache read
     State s = state;
     if (s.policy() == null) {
       return Result.DONE;
@@ -504,6 +505,20 @@ final class Reconciler {
       return Result.DONE; // reported in status; the agent keeps its last good files
     }
     Optional<V1Secret> have = view.ownSecret(Desired.BUNDLE_SECRET);
+    if (have.isEmpty()) {
+      // The labelled-Secrets cache reports this controller's writes (expectations are met from its
+      // events), and may show the bundle before this namespace's cache does.
+      have =
+          view.managedSecrets(Policy.NAMESPACE).stream()
+              .filter(x -> Desired.BUNDLE_SECRET.equals(x.getMetadata().getName()))
+              .findFirst();
+    }
+    String expectationKey = "Secret/" + Policy.NAMESPACE + "/" + Desired.BUNDLE_SECRET;
+    if (have.isPresent()) {
+      expectations.forget(expectationKey);
+    } else if (expectations.pending(expectationKey, mark, null)) {
+      return Result.REQUEUE; // created by this controller a moment ago; the cache will show it
+    }
     String conflictKey = Policy.NAMESPACE + "/" + Desired.BUNDLE_SECRET;
     if (have.isPresent() && !managed(have.get())) {
       // Someone else's Secret under the bundle's name: never overwritten; reported.
@@ -541,6 +556,7 @@ final class Reconciler {
         writes.replaceSecret(Policy.NAMESPACE, sec);
       } else {
         writes.createSecret(Policy.NAMESPACE, sec);
+        expectations.created(expectationKey);
       }
       metrics.writes.inc();
       LOG.info(Log.kv("updated node credentials bundle", "keys", data.size()));
