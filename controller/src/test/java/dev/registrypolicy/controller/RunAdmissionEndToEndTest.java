@@ -333,10 +333,22 @@ class RunAdmissionEndToEndTest {
       };
     }
 
-    @SuppressWarnings("unchecked")
     static List<Rbac> fromManifests() throws Exception {
-      String text =
-          Files.readString(Path.of("..", "manifests", "controller.yaml"), StandardCharsets.UTF_8);
+      return fromManifests("controller.yaml");
+    }
+
+    /** Every Role and ClusterRole rule in the given files under manifests/. */
+    static List<Rbac> fromManifests(String... files) throws Exception {
+      List<Rbac> out = new ArrayList<>();
+      for (String file : files) {
+        out.addAll(fromManifest(file));
+      }
+      return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Rbac> fromManifest(String file) throws Exception {
+      String text = Files.readString(Path.of("..", "manifests", file), StandardCharsets.UTF_8);
       List<Rbac> out = new ArrayList<>();
       for (Object o : new Load(LoadSettings.builder().build()).loadAllFromString(text)) {
         Map<String, Object> d = (Map<String, Object>) o;

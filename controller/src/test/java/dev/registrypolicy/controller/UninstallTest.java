@@ -35,8 +35,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.snakeyaml.engine.v2.api.Load;
-import org.snakeyaml.engine.v2.api.LoadSettings;
 
 /**
  * {@code uninstall} on the in-process API, after the real controller ({@code run --webhook
@@ -388,30 +386,8 @@ class UninstallTest {
    */
   @SuppressWarnings("unchecked")
   static void assertGrantedByTheManifests(List<Request> requests) throws Exception {
-    List<RunAdmissionEndToEndTest.Rbac> rules = new ArrayList<>();
-    for (String file : List.of("controller.yaml", "uninstall-controller.yaml")) {
-      String text = Files.readString(Path.of("..", "manifests", file), StandardCharsets.UTF_8);
-      for (Object o : new Load(LoadSettings.builder().build()).loadAllFromString(text)) {
-        Map<String, Object> d = (Map<String, Object>) o;
-        if (!"ClusterRole".equals(d.get("kind")) && !"Role".equals(d.get("kind"))) {
-          continue;
-        }
-        String ns =
-            "Role".equals(d.get("kind"))
-                ? (String) ((Map<String, Object>) d.get("metadata")).get("namespace")
-                : null;
-        for (Object x : (List<Object>) d.get("rules")) {
-          Map<String, Object> rule = (Map<String, Object>) x;
-          rules.add(
-              new RunAdmissionEndToEndTest.Rbac(
-                  ns,
-                  (List<String>) rule.get("apiGroups"),
-                  (List<String>) rule.get("resources"),
-                  (List<String>) rule.get("verbs"),
-                  (List<String>) rule.getOrDefault("resourceNames", List.of())));
-        }
-      }
-    }
+    List<RunAdmissionEndToEndTest.Rbac> rules =
+        RunAdmissionEndToEndTest.Rbac.fromManifests("controller.yaml", "uninstall-controller.yaml");
     List<String> denied = new ArrayList<>();
     for (Request q : requests) {
       if (q.resource() != null && rules.stream().noneMatch(rule -> rule.allows(q))) {
