@@ -16,6 +16,14 @@ public final class NodeCredentialsBundle {
   /** The bundle Secret's name. */
   public static final String SECRET_NAME = "registry-policy-node-credentials";
 
+  /**
+   * The bundle's one key that is not a credential: an opaque revision the controller changes
+   * whenever the rest of the bundle changes and keeps otherwise, so agents can report which bundle
+   * they applied ({@link NodeReport#bundleRevision}) without a hash of secret content leaving the
+   * Secret. It holds no {@code _}, so no {@link #key} can collide with it.
+   */
+  public static final String REVISION_KEY = "revision";
+
   /** Keys of a credentials Secret that are copied into the bundle, when present. */
   public static final List<String> CREDENTIAL_KEYS =
       List.of(DockerConfigJson.KEY, DockerConfigJson.USERNAME_KEY, DockerConfigJson.PASSWORD_KEY);
