@@ -1,10 +1,14 @@
 package dev.registrypolicy.controller.imagemeta;
 
+import com.google.gson.Gson;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
+import com.google.gson.Strictness;
+import com.google.gson.TypeAdapter;
 import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonToken;
 import dev.registrypolicy.common.Redact;
+import java.io.IOException;
 import java.io.StringReader;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,6 +21,12 @@ import java.util.TreeMap;
  */
 final class ManifestJson {
   private ManifestJson() {}
+
+  /**
+   * Gson's own JsonElement adapter (no reflection), reading RFC 8259 JSON strictly: {@code
+   * JsonParser.parseReader} would switch the reader to lenient mode.
+   */
+  private static final TypeAdapter<JsonElement> ELEMENT = new Gson().getAdapter(JsonElement.class);
 
   /** Deepest JSON nesting read; manifests and configs need about 5. */
   static final int MAX_DEPTH = 32;
@@ -221,9 +231,13 @@ final class ManifestJson {
     JsonElement root;
     try {
       JsonReader reader = new JsonReader(new StringReader(body));
+      reader.setStrictness(Strictness.STRICT);
       reader.setNestingLimit(MAX_DEPTH);
-      root = JsonParser.parseReader(reader);
-    } catch (RuntimeException | StackOverflowError e) {
+      root = ELEMENT.read(reader);
+      if (reader.peek() != JsonToken.END_DOCUMENT) {
+        throw new BadContentException("the " + what + " has data after its JSON value");
+      }
+    } catch (IOException | RuntimeException | StackOverflowError e) {
       // Gson's messages may quote the input: say where only.
       throw new BadContentException("the " + what + " is not valid JSON");
     }
