@@ -122,7 +122,8 @@ public record Platform(String os, String architecture, String variant) {
 
   /** The platforms this one accepts, best first (containerd's {@code platformVector}). */
   List<Platform> vector() {
-    return vectorOf(normalize());
+    // containerd's Ordered wraps each entry in NewMatcher, which normalizes it (amd64/v1 → amd64)
+    return vectorOf(normalize()).stream().map(Platform::normalize).toList();
   }
 
   private static List<Platform> vectorOf(Platform p) {
