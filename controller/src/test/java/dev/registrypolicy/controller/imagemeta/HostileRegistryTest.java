@@ -322,4 +322,81 @@ class HostileRegistryTest {
               .toList());
     }
   }
+
+  @Test
+  void aWaiterPastItsDeadline_getsTimeout_andTheSharedFetchGoesOnForTheOthers() throws Exception {
+    try (FakeRegistry r =
+            new FakeRegistry(
+                ex -> {
+                  try {
+                    Thread.sleep(600);
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                  }
+                  if (ex.getRequestURI().getPath().contains("/manifests/")) {
+                    FakeRegistry.send(ex, 200, MediaTypes.OCI_MANIFEST, MANIFEST);
+                  } else {
+                    FakeRegistry.send(ex, 200, "application/octet-stream", CONFIG);
+                  }
+                });
+        RegistryMetadata rm = new RegistryMetadata(MetadataSettings.defaults())) {
+      ImageMetadataSource src = rm.forPolicy(policy(r.hostPort()), SECRETS);
+      ImageRef image = ImageRef.parse(r.hostPort() + "/a/b:1");
+      java.util.concurrent.CompletableFuture<ImageMetadata> patient =
+          java.util.concurrent.CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return src.fetch(image, Instant.now().plusSeconds(10));
+                } catch (ImageMetadataException e) {
+                  throw new IllegalStateException(e);
+                }
+              });
+      Thread.sleep(50);
+      long t0 = System.nanoTime();
+      ImageMetadataException e =
+          assertThrows(
+              ImageMetadataException.class, () -> src.fetch(image, Instant.now().plusMillis(200)));
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      assertEquals(Kind.TIMEOUT, e.kind());
+      assertTrue(ms < 600, "waited " + ms + " ms");
+      assertEquals("1000", patient.get().user());
+      assertEquals(2, r.seen.size(), r.seen.toString()); // one manifest and one config GET in all
+      assertEquals(1, rm.metrics().value("cache", "miss"), 0.0);
+      assertEquals(1, rm.metrics().value("cache", "shared"), 0.0);
+      assertEquals(1, rm.metrics().value("fetches", "error", "timeout"), 0.0);
+      assertEquals(1, rm.metrics().value("fetches", "ok", ""), 0.0);
+      // and the cache has it now, whatever the deadline
+      assertEquals("1000", src.fetch(image, Instant.now()).user());
+    }
+  }
+
+  @Test
+  void metrics_registerInAPrometheusRegistry_withoutImageLabels() throws Exception {
+    io.prometheus.metrics.model.registry.PrometheusRegistry reg =
+        new io.prometheus.metrics.model.registry.PrometheusRegistry();
+    ImageMetadataMetrics m = new ImageMetadataMetrics();
+    m.register(reg);
+    try (FakeRegistry r = serving(MediaTypes.OCI_MANIFEST, MANIFEST, CONFIG);
+        RegistryMetadata rm = new RegistryMetadata(MetadataSettings.defaults(), m)) {
+      rm.forPolicy(policy(r.hostPort()), SECRETS)
+          .fetch(ImageRef.parse(r.hostPort() + "/a/b:1"), Instant.now().plusSeconds(10));
+      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+      io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter.create()
+          .write(out, reg.scrape());
+      String text = out.toString(StandardCharsets.UTF_8);
+      assertTrue(
+          text.contains(
+              "registry_policy_controller_image_metadata_fetches_total{kind=\"\",outcome=\"ok\"} 1.0"),
+          text);
+      assertTrue(
+          text.contains(
+              "registry_policy_controller_image_metadata_registry_requests_total{kind=\"manifest\"} 1.0"),
+          text);
+      assertTrue(
+          text.contains(
+              "registry_policy_controller_image_metadata_cache_total{result=\"miss\"} 1.0"),
+          text);
+      assertTrue(!text.contains(r.hostPort()) && !text.contains("a/b"), text);
+    }
+  }
 }

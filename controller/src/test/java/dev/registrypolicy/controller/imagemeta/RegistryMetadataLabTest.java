@@ -491,4 +491,37 @@ class RegistryMetadataLabTest {
   static List<RegistryLab.AccessLogEntry> requests(String repo) {
     return lab.accessLog().stream().filter(e -> e.path().startsWith("/v2/" + repo + "/")).toList();
   }
+
+  @Test
+  void skipVerify_trustsTheRegistryWithoutItsCa() throws Exception {
+    Policy p =
+        PolicyParser.parse(
+            "apiVersion: registry-policy.dev/v1alpha1\nkind: RegistryPolicy\n"
+                + "credentials:\n  - name: lab\n    secret: lab-basic\n"
+                + "registries:\n  - host: "
+                + lab.hostPort()
+                + "\n    skipVerify: true\n    credentials: lab\n");
+    try (RegistryMetadata rm = fresh()) {
+      ImageMetadata md =
+          rm.forPolicy(p, secrets).fetch(ref(lab.hostPort() + "/team/root:1"), in(10_000));
+      assertEquals(root.digest(), md.digest());
+    }
+    // the same without skipVerify and without the CA: the lab CA is not trusted
+    Policy untrusted =
+        PolicyParser.parse(
+            "apiVersion: registry-policy.dev/v1alpha1\nkind: RegistryPolicy\n"
+                + "registries:\n  - host: "
+                + lab.hostPort()
+                + "\n");
+    try (RegistryMetadata rm = fresh()) {
+      ImageMetadataException e =
+          assertThrows(
+              ImageMetadataException.class,
+              () ->
+                  rm.forPolicy(untrusted, secrets)
+                      .fetch(ref(lab.hostPort() + "/team/root:1"), in(10_000)));
+      assertEquals(Kind.ERROR, e.kind());
+      assertTrue(e.getMessage().contains("not trusted"), e.getMessage());
+    }
+  }
 }
