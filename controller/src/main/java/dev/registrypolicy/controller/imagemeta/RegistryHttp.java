@@ -400,6 +400,14 @@ final class RegistryHttp {
         return new FetchFailure(Kind.ERROR, "TLS handshake failed (" + firstLine(c) + ")");
       }
     }
+    if (t instanceof IOException && String.valueOf(t.getMessage()).contains("received no bytes")) {
+      // TLS 1.3 servers refuse a missing client certificate after the handshake: the client sees
+      // the connection closed before any answer.
+      return new FetchFailure(
+          Kind.ERROR,
+          "the server closed the connection without answering (as one that requires a client"
+              + " certificate does; check the endpoint's clientCert)");
+    }
     if (t instanceof IOException) {
       return new FetchFailure(Kind.ERROR, "connection failed (" + firstLine(t) + ")");
     }

@@ -91,6 +91,7 @@ class ClientCertificateTest {
                         .fetch(image, Instant.now().plusSeconds(10)));
         assertEquals(Kind.ERROR, e.kind());
         assertTrue(e.getMessage().contains("registry " + host), e.getMessage());
+        assertTrue(e.getMessage().contains("clientCert"), e.getMessage());
       }
     } finally {
       https.stop(0);
