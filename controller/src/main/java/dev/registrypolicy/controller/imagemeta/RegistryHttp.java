@@ -64,6 +64,9 @@ final class RegistryHttp {
   private final TokenCache tokens;
   private final ImageMetadataMetrics metrics;
 
+  /** Most API roots whose challenge is remembered; past it the memory starts afresh. */
+  static final int MAX_KNOWN = 1_000;
+
   /** What each API root asked for last (a Basic or Bearer challenge). */
   private final Map<String, Challenge> known = new ConcurrentHashMap<>();
 
@@ -99,6 +102,9 @@ final class RegistryHttp {
     Challenge bearer = first(challenges, "bearer");
     Challenge basic = first(challenges, "basic");
     String retry = null;
+    if (known.size() >= MAX_KNOWN) {
+      known.clear(); // the catch-all reaches any host: bounded, at the cost of one 401 each
+    }
     if (bearer != null && bearer.param("realm") != null) {
       known.put(rootKey, bearer);
       retry = "Bearer " + token(access, bearer, scope, deadline, true);
