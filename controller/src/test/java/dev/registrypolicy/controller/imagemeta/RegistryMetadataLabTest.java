@@ -191,6 +191,14 @@ class RegistryMetadataLabTest {
             + "\n"
             + "        ca: {secret: lab-ca}\n"
             + mcred
+            + "  - host: docker.io\n"
+            + "    upstream: Never\n"
+            + "    mirrors:\n"
+            + "      - url: "
+            + lab.url()
+            + "\n"
+            + "        ca: {secret: lab-ca}\n"
+            + mcred
             + "  - host: 127.0.0.1:"
             + hanging.getLocalPort()
             + "\n";
@@ -522,6 +530,35 @@ class RegistryMetadataLabTest {
                       .fetch(ref(lab.hostPort() + "/team/root:1"), in(10_000)));
       assertEquals(Kind.ERROR, e.kind());
       assertTrue(e.getMessage().contains("not trusted"), e.getMessage());
+    }
+  }
+
+  @Test
+  void dockerHubName_goesToItsMirror_withNsDockerIo() throws Exception {
+    try (RegistryMetadata rm = fresh()) {
+      // "team/nonroot:1" is docker.io/team/nonroot:1, as a Pod spec would name it
+      ImageMetadata md = rm.forPolicy(policy, secrets).fetch(ref("team/nonroot:1"), in(10_000));
+      assertEquals(nonRoot.digest(), md.digest());
+      assertTrue(
+          lab.awaitRequest(
+              e -> e.uri().equals("/v2/team/nonroot/manifests/1?ns=docker.io") && e.status() == 200,
+              Duration.ofSeconds(5)),
+          lab.accessLog().toString());
+    }
+  }
+
+  @Test
+  void mirrorOnly_imageMissingOnTheMirror_isNotFound_andOnlyTheMirrorIsNamed() throws Exception {
+    try (RegistryMetadata rm = fresh()) {
+      ImageMetadataException e =
+          assertThrows(
+              ImageMetadataException.class,
+              () ->
+                  rm.forPolicy(policy, secrets)
+                      .fetch(ref("upstream.invalid/team/absent:1"), in(10_000)));
+      assertEquals(Kind.NOT_FOUND, e.kind());
+      assertTrue(e.getMessage().contains("mirror " + lab.hostPort()), e.getMessage());
+      assertFalse(e.getMessage().contains("registry upstream.invalid"), e.getMessage());
     }
   }
 }
