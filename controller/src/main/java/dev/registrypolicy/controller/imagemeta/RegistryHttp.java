@@ -107,7 +107,10 @@ final class RegistryHttp {
     }
     if (bearer != null && bearer.param("realm") != null) {
       known.put(rootKey, bearer);
-      retry = "Bearer " + token(access, bearer, scope, deadline, true);
+      // a cached token the registry refused (expired, revoked) is replaced, not sent again
+      boolean refused =
+          auth != null && auth.startsWith("Bearer ") && !auth.equals(access.authorization());
+      retry = "Bearer " + token(access, bearer, scope, deadline, !refused);
     } else if (basic != null
         && access.authorization() != null
         && access.authorization().startsWith("Basic ")) {

@@ -399,4 +399,51 @@ class HostileRegistryTest {
       assertTrue(!text.contains(r.hostPort()) && !text.contains("a/b"), text);
     }
   }
+
+  @Test
+  void aRefusedCachedToken_isReplaced_notSentAgain() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger issued =
+        new java.util.concurrent.atomic.AtomicInteger();
+    try (FakeRegistry tokens =
+            new FakeRegistry(
+                ex ->
+                    FakeRegistry.send(
+                        ex,
+                        200,
+                        "application/json",
+                        ("{\"token\":\"t" + issued.incrementAndGet() + "\",\"expires_in\":300}")
+                            .getBytes(StandardCharsets.UTF_8)));
+        FakeRegistry r =
+            new FakeRegistry(
+                ex -> {
+                  String want = "Bearer t" + issued.get();
+                  if (!want.equals(ex.getRequestHeaders().getFirst("Authorization"))) {
+                    ex.getResponseHeaders()
+                        .set(
+                            "WWW-Authenticate",
+                            "Bearer realm=\"http://"
+                                + tokens.hostPort()
+                                + "/token\",service=\"fake\"");
+                    FakeRegistry.send(ex, 401, null, new byte[0]);
+                  } else if (ex.getRequestURI().getPath().contains("/manifests/")) {
+                    FakeRegistry.send(ex, 200, MediaTypes.OCI_MANIFEST, MANIFEST);
+                  } else {
+                    FakeRegistry.send(ex, 200, "application/octet-stream", CONFIG);
+                  }
+                });
+        RegistryMetadata rm = new RegistryMetadata(MetadataSettings.defaults())) {
+      ImageMetadataSource src = rm.forPolicy(policy(r.hostPort()), SECRETS);
+      src.fetch(ImageRef.parse(r.hostPort() + "/a/b:1"), Instant.now().plusSeconds(10));
+      assertEquals(1, issued.get());
+      issued.incrementAndGet(); // the registry now wants a token the client does not have (t2)
+      src.fetch(ImageRef.parse(r.hostPort() + "/a/b:2"), Instant.now().plusSeconds(10));
+      assertEquals(3, issued.get(), "a new token was fetched after the cached one was refused");
+      assertTrue(
+          tokens.seen.stream().allMatch(t -> t.uri().contains("scope=repository%3Aa%2Fb%3Apull")),
+          tokens.seen.toString());
+      assertTrue(
+          tokens.seen.stream()
+              .allMatch(t -> t.authorization() != null && t.authorization().startsWith("Basic ")));
+    }
+  }
 }
