@@ -191,6 +191,12 @@ public final class WebhookServer implements AutoCloseable {
     config.startup.showJavalinBanner = false;
     config.startup.showOldJavalinVersionWarning = false;
     config.http.maxRequestSize = limits.maxBodyBytes();
+    // Per-request work the webhook has no use for, measured as a share of its CPU under load
+    // (controller/README.md "Webhook load"): reviews and their answers are a few KiB on a
+    // connection the API server keeps open, so compressing them costs more than it saves (and the
+    // API server does not ask for it).
+    config.http.compressionStrategy = io.javalin.compression.CompressionStrategy.NONE;
+    config.http.generateEtags = false;
     QueuedThreadPool pool =
         new QueuedThreadPool(limits.maxThreads(), Math.min(4, limits.maxThreads()));
     pool.setName("webhook");
