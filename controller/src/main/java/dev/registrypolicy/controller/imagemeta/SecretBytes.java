@@ -21,6 +21,18 @@ public interface SecretBytes {
     return ref -> Optional.empty();
   }
 
+  /**
+   * From a lookup of a Secret's data by name (e.g. the policy namespace's Secrets informer: {@code
+   * name -> lister.get(name).map(V1Secret::getData)}); a missing Secret is an empty result.
+   */
+  static SecretBytes fromSecretData(
+      java.util.function.Function<String, Optional<Map<String, byte[]>>> dataByName) {
+    return ref ->
+        dataByName
+            .apply(ref.secret())
+            .flatMap(data -> Optional.ofNullable(data == null ? null : data.get(ref.key())));
+  }
+
   /** From a map of Secret name → (key → bytes). */
   static SecretBytes of(Map<String, Map<String, byte[]>> secrets) {
     Map<String, Map<String, byte[]>> copy = Map.copyOf(secrets);
