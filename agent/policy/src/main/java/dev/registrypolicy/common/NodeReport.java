@@ -81,6 +81,11 @@ public record NodeReport(
   /** Longest Lease name (a DNS subdomain). */
   private static final int MAX_NAME = 253;
 
+  private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
+
+  /** A {@link #bundleRevision}: a Secret data value an agent can report as a label-safe word. */
+  private static final Pattern REVISION = Pattern.compile("[-._a-zA-Z0-9]+");
+
   /** Latest {@link #appliedAt} read back (the end of year 9999). */
   private static final Instant LATEST = Instant.parse("9999-12-31T23:59:59Z");
 
@@ -176,11 +181,11 @@ public record NodeReport(
     }
     Map<String, String> a = annotations == null ? Map.of() : annotations;
     String policy = bounded(a.get(POLICY_ANNOTATION));
-    if (policy != null && !policy.matches("[0-9a-f]{64}")) {
+    if (policy != null && !SHA256_HEX.matcher(policy).matches()) {
       policy = null;
     }
     String bundle = bounded(a.get(BUNDLE_ANNOTATION));
-    if (bundle != null && (bundle.length() > 128 || !bundle.matches("[-._a-zA-Z0-9]+"))) {
+    if (bundle != null && (bundle.length() > 128 || !REVISION.matcher(bundle).matches())) {
       bundle = null;
     }
     String problemText = bounded(a.get(PROBLEMS_ANNOTATION));
