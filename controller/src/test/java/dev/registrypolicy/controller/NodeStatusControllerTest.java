@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import com.google.gson.JsonObject;
 import dev.registrypolicy.common.Hashes;
 import dev.registrypolicy.common.NodeCredentialsBundle;
 import dev.registrypolicy.common.NodeReport;
@@ -31,6 +32,7 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -189,26 +191,28 @@ class NodeStatusControllerTest {
     return fake.get("leases", Policy.NAMESPACE, NodeReport.leaseName(node)) != null;
   }
 
+  /** The status's nodes key, read past the API (so no request of the test's is recorded). */
   String nodesText() {
-    try {
-      Map<String, String> d =
-          core.readNamespacedConfigMap(Reconciler.STATUS_CONFIGMAP, Policy.NAMESPACE)
-              .execute()
-              .getData();
-      return d == null ? null : d.get("nodes");
-    } catch (ApiException e) {
+    JsonObject cm = fake.get("configmaps", Policy.NAMESPACE, Reconciler.STATUS_CONFIGMAP);
+    if (cm == null || !cm.has("data") || !cm.getAsJsonObject("data").has("nodes")) {
       return null;
     }
+    return cm.getAsJsonObject("data").get("nodes").getAsString();
   }
 
+  /** The bundle's revision, read past the API. */
   String bundleRevision() {
-    try {
-      V1Secret b = core.readNamespacedSecret(Desired.BUNDLE_SECRET, Policy.NAMESPACE).execute();
-      byte[] r = b.getData() == null ? null : b.getData().get(NodeCredentialsBundle.REVISION_KEY);
-      return r == null ? null : new String(r, StandardCharsets.UTF_8);
-    } catch (ApiException e) {
+    JsonObject b = fake.get("secrets", Policy.NAMESPACE, Desired.BUNDLE_SECRET);
+    if (b == null
+        || !b.has("data")
+        || !b.getAsJsonObject("data").has(NodeCredentialsBundle.REVISION_KEY)) {
       return null;
     }
+    return new String(
+        Base64.getDecoder()
+            .decode(
+                b.getAsJsonObject("data").get(NodeCredentialsBundle.REVISION_KEY).getAsString()),
+        StandardCharsets.UTF_8);
   }
 
   /** Policy.sha256(): the hash of the ConfigMap's text. */
@@ -372,9 +376,10 @@ class NodeStatusControllerTest {
             .spec(new V1LeaseSpec().holderIdentity("no-such-node"));
     lease(foreign);
     await(() -> nodesText() != null && nodesText().startsWith("3 nodes: 3 current"), "all current");
+    fake.resetCounters(); // from here on, every request is the controller's
     long start = System.nanoTime();
-    core.deleteNode("goes").execute();
-    core.deleteNode("returns").execute();
+    assertTrue(fake.delete("nodes", null, "goes"));
+    assertTrue(fake.delete("nodes", null, "returns"));
     await(
         () ->
             nodesText()
@@ -382,7 +387,13 @@ class NodeStatusControllerTest {
                     "goes: no such node; its report Lease registry-policy-node-goes is removed"),
         "orphan listed; last: " + nodesText());
     Thread.sleep(300);
-    node("returns"); // re-registers within the grace
+    JsonObject back = new JsonObject(); // re-registers within the grace
+    back.addProperty("apiVersion", "v1");
+    back.addProperty("kind", "Node");
+    JsonObject meta = new JsonObject();
+    meta.addProperty("name", "returns");
+    back.add("metadata", meta);
+    fake.create(back);
     await(() -> !leaseExists("goes"), "orphan Lease deleted");
     assertTrue(
         Duration.ofNanos(System.nanoTime() - start).toMillis() >= 1500, "not before the grace");
@@ -391,6 +402,15 @@ class NodeStatusControllerTest {
     assertTrue(leaseExists("stays"));
     assertNotNull(fake.get("leases", Policy.NAMESPACE, "someone-elses"));
     await(() -> nodesText().startsWith("2 nodes: 2 current"), "status; last: " + nodesText());
+    // Every call of the controller is one the manifests grant (the Lease delete included).
+    List<RunAdmissionEndToEndTest.Rbac> rules = RunAdmissionEndToEndTest.Rbac.fromManifests();
+    List<String> denied =
+        fake.requests().stream()
+            .filter(q -> q.resource() != null)
+            .filter(q -> rules.stream().noneMatch(rule -> rule.allows(q)))
+            .map(Request::toString)
+            .collect(Collectors.toList());
+    assertEquals(List.of(), denied, "calls the manifests do not grant");
     // Deletes are guarded by uid: only report Leases were deleted, one each.
     List<Request> deletes = fake.requests("DELETE", "leases");
     assertEquals(1, deletes.size(), deletes::toString);

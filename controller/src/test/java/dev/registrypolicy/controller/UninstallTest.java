@@ -64,6 +64,7 @@ class UninstallTest {
   @BeforeEach
   void installed() throws Exception {
     fake = new FakeKubeApi().start();
+    NodeStatusControllerTest.serveNodes(fake); // the controller lists and watches Nodes
     kubeconfig = tmp.resolve("config");
     Files.writeString(
         kubeconfig,
