@@ -23,8 +23,11 @@ import java.util.Set;
 /**
  * The caches behind the node status: the agents' report Leases in the policy's namespace (selected
  * by {@link NodeReport#SELECTOR}, so the leader-election Lease and others' are not cached) and the
- * Nodes, trimmed to their metadata as they arrive (the status needs only their names; a Node's
- * status with its image list is most of its size).
+ * Nodes, trimmed to their names as they arrive (the status needs nothing else; a Node's status
+ * carries its conditions, addresses and up to 50 image entries by default: kubelet
+ * nodeStatusMaxImages, k8s.io/kubelet config/v1beta1 types.go). The trim bounds what the cache
+ * holds, not what one list transfers: the first list of 5,000 Nodes is read whole before it is
+ * trimmed.
  */
 final class NodeReportInformers implements NodeStatusPass.View {
   private final SharedInformerFactory factory;

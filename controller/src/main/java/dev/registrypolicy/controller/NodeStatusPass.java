@@ -72,10 +72,14 @@ final class NodeStatusPass {
     return f;
   }
 
-  /** The status ConfigMap's {@code nodes} value (remembered, see {@link #changed}). */
+  /**
+   * The status ConfigMap's {@code nodes} value (remembered, see {@link #changed}), or null while
+   * the caches have not synced: the caller then keeps what the status says (a new leader must not
+   * blank what the last one wrote), or writes {@link #WAITING} when it says nothing yet.
+   */
   String text(Target target) {
     FleetStatus f = compute(target);
-    String t = f == null ? WAITING : f.text(FleetStatus.MAX_LINES);
+    String t = f == null ? null : f.text(FleetStatus.MAX_LINES);
     lastText = t;
     return t;
   }
@@ -87,11 +91,11 @@ final class NodeStatusPass {
    */
   boolean changed(Target target) {
     FleetStatus f = compute(target);
-    if (f != null) {
-      collect(f);
+    if (f == null) {
+      return false; // nothing known yet: the status keeps what it says
     }
-    String t = f == null ? WAITING : f.text(FleetStatus.MAX_LINES);
-    return !t.equals(lastText);
+    collect(f);
+    return !f.text(FleetStatus.MAX_LINES).equals(lastText);
   }
 
   private void collect(FleetStatus f) {

@@ -726,10 +726,17 @@ final class Reconciler {
       problems.addAll(a.problems());
     }
     data.put("problems", String.join("\n", problems));
-    if (nodes != null) {
-      data.put("nodes", nodes.text(nodeTarget()));
-    }
     Optional<V1ConfigMap> have = view.ownConfigMap(STATUS_CONFIGMAP);
+    if (nodes != null) {
+      String text = nodes.text(nodeTarget());
+      if (text == null) {
+        // This replica's Node and Lease caches are not synced yet: keep what the status says.
+        text =
+            have.map(h -> h.getData() == null ? null : h.getData().get("nodes"))
+                .orElse(NodeStatusPass.WAITING);
+      }
+      data.put("nodes", text);
+    }
     if (have.isPresent() && data.equals(have.get().getData())) {
       return Result.DONE;
     }

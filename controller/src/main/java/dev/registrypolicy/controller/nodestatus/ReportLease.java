@@ -61,8 +61,10 @@ public record ReportLease(
   }
 
   /**
-   * Whether the agent stopped reporting: the Lease was not renewed within its duration (as for
-   * leader election: renewTime + leaseDurationSeconds in the past), or it has no time or duration.
+   * Whether the agent stopped reporting: the Lease was not renewed within its duration, or it has
+   * no time or duration. The API's own definition (coordination.k8s.io/v1 LeaseSpec):
+   * "leaseDurationSeconds is a duration that candidates for a lease need to wait to force acquire
+   * it. This is measure against time of last observed renewTime."
    */
   public boolean staleAt(Instant now) {
     return renewed == null || validFor == null || renewed.plus(validFor).isBefore(now);
