@@ -4,7 +4,6 @@ import dev.registrypolicy.common.NodeReport;
 import io.kubernetes.client.openapi.models.V1Lease;
 import io.kubernetes.client.openapi.models.V1LeaseSpec;
 import io.kubernetes.client.openapi.models.V1ObjectMeta;
-import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -41,12 +40,7 @@ public record ReportLease(
     if (at == null && spec != null) {
       at = spec.getAcquireTime();
     }
-    Instant renewed = null;
-    try {
-      renewed = at == null ? null : at.toInstant();
-    } catch (DateTimeException e) {
-      renewed = null; // out of Instant's range: as if never renewed
-    }
+    Instant renewed = at == null ? null : at.toInstant(); // every OffsetDateTime is an Instant
     Integer seconds = spec == null ? null : spec.getLeaseDurationSeconds();
     Duration validFor =
         seconds == null || seconds < 1
