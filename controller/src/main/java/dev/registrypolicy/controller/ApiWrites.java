@@ -3,6 +3,7 @@ package dev.registrypolicy.controller;
 import io.kubernetes.client.custom.V1Patch;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.ApiException;
+import io.kubernetes.client.openapi.apis.CoordinationV1Api;
 import io.kubernetes.client.openapi.apis.CoreV1Api;
 import io.kubernetes.client.openapi.models.CoreV1Event;
 import io.kubernetes.client.openapi.models.V1ConfigMap;
@@ -54,6 +55,14 @@ final class ApiWrites implements ClusterWrites {
   @Override
   public void deleteConfigMap(String namespace, String name, String uid) throws ApiException {
     api.deleteNamespacedConfigMap(name, namespace).body(onlyIf(uid)).execute();
+  }
+
+  @Override
+  public void deleteLease(String namespace, String name, String uid) throws ApiException {
+    new CoordinationV1Api(client)
+        .deleteNamespacedLease(name, namespace)
+        .body(onlyIf(uid))
+        .execute();
   }
 
   /**

@@ -31,6 +31,12 @@ interface ClusterWrites {
   /** Deletes the ConfigMap only if it is still the object with {@code uid} (null: any). */
   void deleteConfigMap(String namespace, String name, String uid) throws ApiException;
 
+  /**
+   * Deletes a node report Lease only if it is still the object with {@code uid} (null: any): the
+   * report of a node that no longer exists.
+   */
+  void deleteLease(String namespace, String name, String uid) throws ApiException;
+
   /** Records a Kubernetes Event about an object. */
   void event(
       String namespace, String kind, String name, String type, String reason, String message);

@@ -21,6 +21,7 @@ import io.kubernetes.client.extended.workqueue.RateLimitingQueue;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.models.V1ConfigMap;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -39,6 +40,9 @@ final class Controller implements AutoCloseable {
   static final String BUNDLE_KEY = "bundle";
   static final String STATUS_KEY = "status";
   static final String ADMISSION_KEY = "admission";
+
+  /** The node status: report Leases and Nodes changed, or the timer ticked. */
+  static final String NODES_KEY = "nodes";
 
   /** The webhook's certificate Secret (self mode: the leader keeps it current). */
   static final String TLS_KEY = "webhook-tls";
@@ -92,6 +96,16 @@ final class Controller implements AutoCloseable {
 
   private final ScheduledExecutorService tlsTicker;
 
+  private final NodeReportInformers nodeCaches;
+  private final NodeStatusSettings nodeSettings;
+  private final ScheduledExecutorService nodeTicker =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "node-status-tick");
+            t.setDaemon(true);
+            return t;
+          });
+
   /** The policy text the webhook last got (every replica parses each new text once). */
   private String webhookPolicyText;
 
@@ -115,7 +129,14 @@ final class Controller implements AutoCloseable {
       Metrics metrics,
       EnforcementSettings enforcement,
       AdmissionObjectsSource admissionObjects) {
-    this(client, settings, metrics, enforcement, admissionObjects, null);
+    this(
+        client,
+        settings,
+        metrics,
+        enforcement,
+        admissionObjects,
+        null,
+        NodeStatusSettings.defaults());
   }
 
   /**
@@ -130,7 +151,24 @@ final class Controller implements AutoCloseable {
       Enforcement mode,
       WebhookSettings webhook) {
     this(
-        client, settings, metrics, new EnforcementSettings(mode, webhook.enabled()), null, webhook);
+        client,
+        settings,
+        metrics,
+        new EnforcementSettings(mode, webhook.enabled()),
+        null,
+        webhook,
+        NodeStatusSettings.defaults());
+  }
+
+  /** A controller with its own node status timing (tests). */
+  Controller(
+      ApiClient client,
+      Settings settings,
+      Metrics metrics,
+      EnforcementSettings enforcement,
+      AdmissionObjectsSource admissionObjects,
+      NodeStatusSettings nodeSettings) {
+    this(client, settings, metrics, enforcement, admissionObjects, null, nodeSettings);
   }
 
   /**
@@ -143,8 +181,10 @@ final class Controller implements AutoCloseable {
       Metrics metrics,
       EnforcementSettings enforcement,
       AdmissionObjectsSource admissionObjects,
-      WebhookSettings webhookSettings) {
+      WebhookSettings webhookSettings,
+      NodeStatusSettings nodeSettings) {
     this.client = client;
+    this.nodeSettings = nodeSettings;
     this.settings = settings;
     this.metrics = metrics;
     boolean serving = webhookSettings != null && webhookSettings.enabled();
@@ -196,7 +236,17 @@ final class Controller implements AutoCloseable {
             metrics.writes::inc,
             System::nanoTime,
             settings.resync().toNanos());
-    this.reconciler = new Reconciler(cluster, writes, metrics, admission);
+    this.nodeCaches = new NodeReportInformers(client, settings.resync().toMillis());
+    this.reconciler =
+        new Reconciler(
+            cluster,
+            writes,
+            metrics,
+            admission,
+            new NodeStatusPass(
+                nodeCaches, writes, metrics, nodeSettings, Instant::now, System::nanoTime),
+            Reconciler::newRevision);
+    nodeCaches.onChange(() -> queue.add(NODES_KEY));
     this.workers = Executors.newFixedThreadPool(settings.workers());
     // Expectations are met by observation; a pass that runs first only requeues until then.
     cluster.onObserved(reconciler::observed);
@@ -287,6 +337,19 @@ final class Controller implements AutoCloseable {
   void start() {
     cluster.start();
     admissionCaches.start();
+    nodeCaches.start();
+    long tick = nodeSettings.tick().toMillis();
+    // As for the TLS check: the future reports only cancellation, and an enqueue cannot fail.
+    java.util.concurrent.Future<?> unusedNodeTick =
+        nodeTicker.scheduleAtFixedRate(
+            () -> {
+              if (metrics.leader) {
+                queue.add(NODES_KEY);
+              }
+            },
+            tick,
+            tick,
+            TimeUnit.MILLISECONDS);
     if (tlsTicker != null) {
       long every = TLS_CHECK_EVERY.toMillis();
       // The future only reports cancellation at close; the task (an enqueue) cannot fail.
@@ -355,6 +418,7 @@ final class Controller implements AutoCloseable {
     queue.add(BUNDLE_KEY);
     queue.add(ADMISSION_KEY);
     queue.add(STATUS_KEY);
+    queue.add(NODES_KEY);
     for (int i = 0; i < settings.workers(); i++) {
       workers.execute(new Worker(queue, this::process, () -> serving(myTerm)));
     }
@@ -397,6 +461,12 @@ final class Controller implements AutoCloseable {
               ? Reconciler.Result.DONE
               : Reconciler.Result.REQUEUE;
       case STATUS_KEY -> reconciler.reconcileStatus();
+      case NODES_KEY -> {
+        if (reconciler.reconcileNodes()) {
+          queue.add(STATUS_KEY);
+        }
+        yield Reconciler.Result.DONE;
+      }
       default -> reconciler.reconcileNamespace(key.substring(NS_PREFIX.length()));
     };
   }
@@ -422,6 +492,8 @@ final class Controller implements AutoCloseable {
     if (tlsTicker != null) {
       tlsTicker.shutdownNow();
     }
+    nodeTicker.shutdownNow();
+    nodeCaches.stop();
     if (webhook != null) {
       webhook.close();
     }

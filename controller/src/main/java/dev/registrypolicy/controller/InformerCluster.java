@@ -197,6 +197,8 @@ final class InformerCluster implements ClusterView {
               }
               if (!Desired.BUNDLE_SECRET.equals(s.getMetadata().getName())) {
                 enqueue.accept(Controller.POLICY_KEY);
+              } else {
+                enqueue.accept(Controller.NODES_KEY); // its revision is what nodes should report
               }
               enqueue.accept(Controller.BUNDLE_KEY);
             }));

@@ -12,7 +12,10 @@ import io.kubernetes.client.util.CallGenerator;
 import io.kubernetes.client.util.CallGeneratorParams;
 import io.kubernetes.client.util.Watch;
 import io.kubernetes.client.util.Watchable;
+import java.io.IOException;
 import java.lang.reflect.Type;
+import java.util.Iterator;
+import java.util.function.Consumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -42,6 +45,24 @@ public final class LoggedInformers {
           Class<T> type,
           Class<L> listType,
           long resyncMillis) {
+    return create(client, f, what, calls, type, listType, resyncMillis, o -> {});
+  }
+
+  /**
+   * The same, with {@code trim} applied to every object listed or watched before the cache holds it
+   * (to drop fields the controller never reads, such as a Node's status: the cache then holds only
+   * what is left).
+   */
+  public static <T extends KubernetesObject, L extends KubernetesListObject>
+      SharedIndexInformer<T> create(
+          ApiClient client,
+          SharedInformerFactory f,
+          String what,
+          CallGenerator calls,
+          Class<T> type,
+          Class<L> listType,
+          long resyncMillis,
+          Consumer<T> trim) {
     String failure = failure(what);
     Type watchType = TypeToken.getParameterized(Watch.Response.class, type).getType();
     ListerWatcher<T, L> lw =
@@ -50,6 +71,11 @@ public final class LoggedInformers {
           public L list(CallGeneratorParams p) throws ApiException {
             L list = client.<L>execute(calls.generate(p), listType).getData();
             Log.recovered(LOG.getName(), failure);
+            if (list != null && list.getItems() != null) {
+              for (KubernetesObject o : list.getItems()) {
+                trim.accept(type.cast(o));
+              }
+            }
             return list;
           }
 
@@ -58,7 +84,7 @@ public final class LoggedInformers {
             try {
               Watchable<T> w = Watch.createWatch(client, calls.generate(p), watchType);
               Log.recovered(LOG.getName(), failure);
-              return w;
+              return new Trimmed<>(w, trim);
             } catch (ApiException e) {
               if (e.getCode() == 0) {
                 // The informer retries a watch that could not connect without calling its handler.
@@ -70,5 +96,40 @@ public final class LoggedInformers {
         };
     return f.sharedIndexInformerFor(
         lw, type, resyncMillis, (cls, t) -> LOG.log(Level.WARNING, failure, t));
+  }
+
+  /** A watch whose objects are trimmed as they arrive. */
+  private static final class Trimmed<T> implements Watchable<T> {
+    private final Watchable<T> watch;
+    private final Consumer<T> trim;
+
+    Trimmed(Watchable<T> watch, Consumer<T> trim) {
+      this.watch = watch;
+      this.trim = trim;
+    }
+
+    @Override
+    public boolean hasNext() {
+      return watch.hasNext();
+    }
+
+    @Override
+    public Watch.Response<T> next() {
+      Watch.Response<T> r = watch.next();
+      if (r != null && r.object != null) {
+        trim.accept(r.object);
+      }
+      return r;
+    }
+
+    @Override
+    public Iterator<Watch.Response<T>> iterator() {
+      return this;
+    }
+
+    @Override
+    public void close() throws IOException {
+      watch.close();
+    }
   }
 }

@@ -1,5 +1,7 @@
 package dev.registrypolicy.controller;
 
+import dev.registrypolicy.controller.nodestatus.FleetStatus;
+import dev.registrypolicy.controller.nodestatus.NodeState;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
@@ -34,11 +36,57 @@ final class Metrics {
   final Counter reconciles = counter("registry_policy_controller_reconciles", "Reconcile passes.");
   volatile boolean leader;
 
+  /**
+   * The node status the leader computed last; null (no node samples) on other replicas and before
+   * the first pass. The node gauges carry one label, {@code state}, with the fixed values of {@link
+   * NodeState}: never a node name, so a 5,000-node cluster still has 4 series (which nodes are
+   * behind is in the status ConfigMap and on the report Leases).
+   */
+  volatile FleetStatus nodes;
+
   Metrics() {
     GaugeWithCallback.builder()
         .name("registry_policy_controller_leader")
         .help("1 on the replica that holds the lease.")
         .callback(cb -> cb.call(leader ? 1 : 0))
+        .register(registry);
+    GaugeWithCallback.builder()
+        .name("registry_policy_controller_nodes")
+        .help(
+            "Nodes by state: current (on the current policy and bundle), behind, not_reporting"
+                + " (report Lease not renewed in time), no_report (no report Lease). Leader only.")
+        .labelNames("state")
+        .callback(
+            cb -> {
+              FleetStatus f = leader ? nodes : null;
+              if (f != null) {
+                for (NodeState s : NodeState.values()) {
+                  cb.call(f.count(s), s.label());
+                }
+              }
+            })
+        .register(registry);
+    GaugeWithCallback.builder()
+        .name("registry_policy_controller_nodes_with_problems")
+        .help("Nodes whose agent reports problems, whatever their state. Leader only.")
+        .callback(
+            cb -> {
+              FleetStatus f = leader ? nodes : null;
+              if (f != null) {
+                cb.call(f.withProblems());
+              }
+            })
+        .register(registry);
+    GaugeWithCallback.builder()
+        .name("registry_policy_controller_node_reports_of_deleted_nodes")
+        .help("Report Leases whose Node no longer exists (removed after a grace). Leader only.")
+        .callback(
+            cb -> {
+              FleetStatus f = leader ? nodes : null;
+              if (f != null) {
+                cb.call(f.deletedNodeReports());
+              }
+            })
         .register(registry);
   }
 

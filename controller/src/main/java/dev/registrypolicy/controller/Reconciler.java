@@ -1,6 +1,8 @@
 package dev.registrypolicy.controller;
 
+import dev.registrypolicy.common.NodeCredentialsBundle;
 import dev.registrypolicy.controller.admission.AdmissionReconciler;
+import dev.registrypolicy.controller.nodestatus.Target;
 import dev.registrypolicy.policy.NamespaceInfo;
 import dev.registrypolicy.policy.Policy;
 import dev.registrypolicy.policy.PolicyDocument;
@@ -12,17 +14,21 @@ import io.kubernetes.client.openapi.models.V1Namespace;
 import io.kubernetes.client.openapi.models.V1ObjectMeta;
 import io.kubernetes.client.openapi.models.V1Secret;
 import io.kubernetes.client.openapi.models.V1ServiceAccount;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -51,6 +57,11 @@ final class Reconciler {
 
   /** The admission objects' pass, whose status is part of the status ConfigMap (null: none). */
   private final AdmissionReconciler admission;
+
+  /** The node status (null: nodes not watched). */
+  private final NodeStatusPass nodes;
+
+  private final Supplier<String> revisions;
 
   /** Same-named Secrets the controller does not own: namespace/name → resourceVersion seen. */
   private final Map<String, String> conflicts = new ConcurrentHashMap<>();
@@ -97,10 +108,38 @@ final class Reconciler {
 
   Reconciler(
       ClusterView view, ClusterWrites writes, Metrics metrics, AdmissionReconciler admission) {
+    this(view, writes, metrics, admission, null, Reconciler::newRevision);
+  }
+
+  /**
+   * @param nodes the node status pass, null when nodes are not watched (then the status has no
+   *     {@code nodes} key)
+   * @param revisions makes a new bundle revision ({@link NodeCredentialsBundle#REVISION_KEY})
+   */
+  Reconciler(
+      ClusterView view,
+      ClusterWrites writes,
+      Metrics metrics,
+      AdmissionReconciler admission,
+      NodeStatusPass nodes,
+      Supplier<String> revisions) {
     this.view = view;
     this.writes = writes;
     this.metrics = metrics;
     this.admission = admission;
+    this.nodes = nodes;
+    this.revisions = revisions;
+  }
+
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  /**
+   * A new bundle revision: 16 random hex digits. Random rather than a counter, so a bundle deleted
+   * and made again never repeats a revision an agent may still report; never a hash of the content,
+   * which would let secret content be confirmed by guessing.
+   */
+  static String newRevision() {
+    return String.format(Locale.ROOT, "%016x", RANDOM.nextLong());
   }
 
   Policy policy() {
@@ -531,9 +570,19 @@ final class Reconciler {
     }
     forgetConflict(conflictKey);
     Map<String, byte[]> data = new TreeMap<>(b.values());
-    if (have.isPresent() && sameData(have.get().getData(), data) && managed(have.get())) {
-      return Result.DONE;
+    String oldRevision = have.map(Reconciler::bundleRevision).orElse(null);
+    if (have.isPresent()
+        && oldRevision != null
+        && sameData(withoutRevision(have.get().getData()), data)
+        && managed(have.get())) {
+      return Result.DONE; // same content, same revision: agents' reports stay current
     }
+    // The content changed (or the bundle has no usable revision yet): a new revision.
+    String revision = revisions.get();
+    while (revision.equals(oldRevision)) {
+      revision = revisions.get();
+    }
+    data.put(NodeCredentialsBundle.REVISION_KEY, revision.getBytes(StandardCharsets.UTF_8));
     V1Secret sec =
         new V1Secret()
             .apiVersion("v1")
@@ -559,7 +608,15 @@ final class Reconciler {
         expectations.created(expectationKey);
       }
       metrics.writes.inc();
-      LOG.info(Log.kv("updated node credentials bundle", "keys", data.size()));
+      LOG.info(
+          Log.kv(
+              "updated node credentials bundle",
+              "keys",
+              data.size() - 1,
+              "revision",
+              revision,
+              "previous_revision",
+              oldRevision == null ? "none" : oldRevision));
       return Result.DONE;
     } catch (ApiException e) {
       if (e.getCode() != 409) {
@@ -570,6 +627,58 @@ final class Reconciler {
       }
       return Result.REQUEUE;
     }
+  }
+
+  /** The bundle Secret's revision, or null when it has none or not one a report could carry. */
+  static String bundleRevision(V1Secret bundle) {
+    byte[] r =
+        bundle.getData() == null ? null : bundle.getData().get(NodeCredentialsBundle.REVISION_KEY);
+    if (r == null || r.length == 0 || r.length > 128) {
+      return null;
+    }
+    String s = new String(r, StandardCharsets.UTF_8);
+    return s.matches("[-._a-zA-Z0-9]+") ? s : null; // what NodeReport reads back
+  }
+
+  private static Map<String, byte[]> withoutRevision(Map<String, byte[]> data) {
+    if (data == null) {
+      return null;
+    }
+    Map<String, byte[]> out = new TreeMap<>(data);
+    out.remove(NodeCredentialsBundle.REVISION_KEY);
+    return out;
+  }
+
+  /**
+   * What nodes are compared with: the policy in force (the last valid one; agents keep it too) and
+   * the bundle's revision as the cache shows it.
+   */
+  Target nodeTarget() {
+    State s = state;
+    String note = null;
+    if (s.policy() != null && s.removed()) {
+      note =
+          "the policy ConfigMap is missing; agents keep the last valid policy, so nodes are"
+              + " compared with it";
+    } else if (s.policy() != null && !s.policyProblems().isEmpty()) {
+      note =
+          "the policy ConfigMap holds no valid policy now (see problems); agents keep the last"
+              + " valid policy, so nodes are compared with it";
+    }
+    String revision =
+        view.ownSecret(Desired.BUNDLE_SECRET)
+            .filter(Reconciler::managed)
+            .map(Reconciler::bundleRevision)
+            .orElse(null);
+    return new Target(s.policy() == null ? null : s.policy().sha256(), note, revision);
+  }
+
+  /**
+   * The leader's node pass (timer and Lease/Node events): removes report Leases of deleted nodes
+   * after the grace; true when the status's {@code nodes} text would change.
+   */
+  boolean reconcileNodes() {
+    return nodes != null && nodes.changed(nodeTarget());
   }
 
   /** The status this replica wrote last, until its informer shows that version. */
@@ -618,6 +727,16 @@ final class Reconciler {
     }
     data.put("problems", String.join("\n", problems));
     Optional<V1ConfigMap> have = view.ownConfigMap(STATUS_CONFIGMAP);
+    if (nodes != null) {
+      String text = nodes.text(nodeTarget());
+      if (text == null) {
+        // This replica's Node and Lease caches are not synced yet: keep what the status says.
+        text =
+            have.map(h -> h.getData() == null ? null : h.getData().get("nodes"))
+                .orElse(NodeStatusPass.WAITING);
+      }
+      data.put("nodes", text);
+    }
     if (have.isPresent() && data.equals(have.get().getData())) {
       return Result.DONE;
     }

@@ -165,6 +165,11 @@ final class Render {
     }
 
     @Override
+    public void deleteLease(String namespace, String name, String uid) {
+      add(namespace, "# delete Lease " + namespace + "/" + name);
+    }
+
+    @Override
     public void event(
         String namespace, String kind, String name, String type, String reason, String message) {}
 

@@ -163,4 +163,27 @@ sealed interface UninstallChange {
       t.writes().deleteConfigMap(namespace, name, uid);
     }
   }
+
+  /** An agent's report Lease. */
+  record DeleteLease(String namespace, String name, String uid) implements UninstallChange {
+    @Override
+    public String kind() {
+      return "Lease";
+    }
+
+    @Override
+    public String verb() {
+      return "deleted";
+    }
+
+    @Override
+    public List<Object> details() {
+      return List.of("what", "node report");
+    }
+
+    @Override
+    public void apply(Targets t) throws ApiException {
+      t.writes().deleteLease(namespace, name, uid);
+    }
+  }
 }

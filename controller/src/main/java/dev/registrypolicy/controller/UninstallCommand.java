@@ -1,5 +1,6 @@
 package dev.registrypolicy.controller;
 
+import dev.registrypolicy.common.NodeReport;
 import dev.registrypolicy.controller.admission.AdmissionReconcilerClient;
 import dev.registrypolicy.policy.Policy;
 import io.kubernetes.client.openapi.ApiClient;
@@ -45,7 +46,13 @@ final class UninstallCommand {
           "    resourceVersion);",
           "  - Secrets with the label in every namespace: pull Secrets, the node credentials bundle, the",
           "    webhook's TLS Secret (one that cert-manager or anyone else made has no label and stays);",
-          "  - the status ConfigMap " + Policy.NAMESPACE + "/" + Reconciler.STATUS_CONFIGMAP + ".",
+          "  - the status ConfigMap " + Policy.NAMESPACE + "/" + Reconciler.STATUS_CONFIGMAP + ";",
+          "  - the agents' report Leases in "
+              + Policy.NAMESPACE
+              + " labelled "
+              + NodeReport.SELECTOR
+              + " (agents",
+          "    that still run write theirs again; those go with the namespace).",
           "Every delete is guarded by the object's uid: an object re-made by someone else since it was",
           "read is not touched. A second run changes nothing. One log line per change, a summary at the end.",
           "Stop the controller first (delete its Deployment or scale it to 0), or it makes everything again:",
@@ -143,6 +150,7 @@ final class UninstallCommand {
           new UninstallChange.Targets(
               new ApiWrites(client, Controller.LEASE_NAME),
               new AdmissionReconcilerClient(client, (reason, message) -> {}));
+      boolean leasesDeleted = false;
       for (int round = 1; round <= MAX_ROUNDS; round++) {
         List<UninstallChange> plan = UninstallPlan.of(UninstallSnapshot.read(client));
         if (dryRun) {
@@ -153,6 +161,22 @@ final class UninstallCommand {
           LOG.info(Log.kv("dry run: nothing changed", done.summary("planned_")));
           return ControllerMain.OK;
         }
+        boolean onlyReports =
+            !plan.isEmpty()
+                && plan.stream().allMatch(c -> c instanceof UninstallChange.DeleteLease);
+        if (onlyReports && leasesDeleted) {
+          LOG.info(
+              Log.kv(
+                  "uninstall done: nothing of the controller's is left; running agents wrote"
+                      + " their report Leases again",
+                  concat(
+                      done.summary(""),
+                      "report_leases_rewritten",
+                      plan.size(),
+                      "action",
+                      "they go when the agent is stopped and the namespace deleted")));
+          return ControllerMain.OK;
+        }
         if (plan.isEmpty()) {
           LOG.info(
               Log.kv(
@@ -161,6 +185,11 @@ final class UninstallCommand {
                       : "uninstall done: nothing of the controller's is left",
                   done.summary("")));
           return ControllerMain.OK;
+        }
+        if (onlyReports) {
+          // Agents that still run (they are stopped after this command) write their report again
+          // at their next renewal: one pass over the reports is all this command does for them.
+          leasesDeleted = true;
         }
         Applied a = apply(plan, targets, done);
         if (a.failedAt() >= 0) {
@@ -290,6 +319,7 @@ final class UninstallCommand {
     int entriesKept;
     int secrets;
     int configMaps;
+    int leases;
 
     void add(UninstallChange c) {
       if (c instanceof UninstallChange.DeleteAdmissionObject) {
@@ -300,13 +330,15 @@ final class UninstallCommand {
         entriesKept += p.kept().size();
       } else if (c instanceof UninstallChange.DeleteSecret) {
         secrets++;
+      } else if (c instanceof UninstallChange.DeleteLease) {
+        leases++;
       } else {
         configMaps++;
       }
     }
 
     int writes() {
-      return admission + serviceAccounts + secrets + configMaps;
+      return admission + serviceAccounts + secrets + configMaps + leases;
     }
 
     Object[] summary(String prefix) {
@@ -317,6 +349,7 @@ final class UninstallCommand {
       kv.addAll(List.of(prefix + "entries_kept", entriesKept));
       kv.addAll(List.of(prefix + "secrets_deleted", secrets));
       kv.addAll(List.of(prefix + "configmaps_deleted", configMaps));
+      kv.addAll(List.of(prefix + "report_leases_deleted", leases));
       kv.addAll(List.of(prefix + "writes", writes()));
       return kv.toArray();
     }

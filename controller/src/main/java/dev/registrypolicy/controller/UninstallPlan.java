@@ -1,9 +1,11 @@
 package dev.registrypolicy.controller;
 
+import dev.registrypolicy.common.NodeReport;
 import dev.registrypolicy.controller.admission.AdmissionObjectsKind;
 import dev.registrypolicy.policy.Policy;
 import io.kubernetes.client.common.KubernetesObject;
 import io.kubernetes.client.openapi.models.V1ConfigMap;
+import io.kubernetes.client.openapi.models.V1Lease;
 import io.kubernetes.client.openapi.models.V1ObjectMeta;
 import io.kubernetes.client.openapi.models.V1Secret;
 import io.kubernetes.client.openapi.models.V1ServiceAccount;
@@ -29,7 +31,9 @@ import java.util.Set;
  *       credentials bundle and the webhook's TLS Secret, after the webhook configurations that
  *       trusted it;
  *   <li>the status ConfigMap ({@link Reconciler#STATUS_CONFIGMAP} in the policy's namespace; a
- *       labelled ConfigMap of another name was not made by the controller and stays).
+ *       labelled ConfigMap of another name was not made by the controller and stays);
+ *   <li>the agents' report Leases in the policy's namespace (those with the {@link
+ *       NodeReport#SELECTOR} label, checked here again), which the controller read and removed.
  * </ol>
  */
 final class UninstallPlan {
@@ -83,6 +87,14 @@ final class UninstallPlan {
         out.add(new UninstallChange.DeleteConfigMap(m.getNamespace(), m.getName(), m.getUid()));
       }
     }
+    List<V1Lease> leases = new ArrayList<>(s.reportLeases());
+    leases.sort(Comparator.comparing(l -> name(l.getMetadata())));
+    for (V1Lease l : leases) {
+      V1ObjectMeta m = l.getMetadata();
+      if (reportLease(m)) {
+        out.add(new UninstallChange.DeleteLease(m.getNamespace(), m.getName(), m.getUid()));
+      }
+    }
     return List.copyOf(out);
   }
 
@@ -134,6 +146,15 @@ final class UninstallPlan {
   private static String grant(V1Secret s) {
     Map<String, String> l = s.getMetadata() == null ? null : s.getMetadata().getLabels();
     return l == null ? null : l.get(Desired.GRANT_LABEL);
+  }
+
+  /** A node report Lease in the policy's namespace (by its label). */
+  static boolean reportLease(V1ObjectMeta m) {
+    return m != null
+        && m.getName() != null
+        && Policy.NAMESPACE.equals(m.getNamespace())
+        && m.getLabels() != null
+        && NodeReport.COMPONENT.equals(m.getLabels().get(NodeReport.COMPONENT_LABEL));
   }
 
   static boolean managed(V1ObjectMeta m) {

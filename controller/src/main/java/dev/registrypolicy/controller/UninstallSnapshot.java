@@ -1,5 +1,6 @@
 package dev.registrypolicy.controller;
 
+import dev.registrypolicy.common.NodeReport;
 import dev.registrypolicy.controller.admission.AdmissionObjectsKind;
 import dev.registrypolicy.policy.Policy;
 import io.kubernetes.client.common.KubernetesListObject;
@@ -7,8 +8,10 @@ import io.kubernetes.client.common.KubernetesObject;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.ApiException;
 import io.kubernetes.client.openapi.apis.AdmissionregistrationV1Api;
+import io.kubernetes.client.openapi.apis.CoordinationV1Api;
 import io.kubernetes.client.openapi.apis.CoreV1Api;
 import io.kubernetes.client.openapi.models.V1ConfigMap;
+import io.kubernetes.client.openapi.models.V1Lease;
 import io.kubernetes.client.openapi.models.V1Secret;
 import io.kubernetes.client.openapi.models.V1ServiceAccount;
 import java.util.ArrayList;
@@ -19,21 +22,34 @@ import java.util.Map;
 
 /**
  * What {@code uninstall} plans from: the objects that carry the controller's managed-by label
- * (admission objects, Secrets in every namespace, ConfigMaps in the policy's namespace) and the
- * ServiceAccounts that carry its annotation, as the API lists them now. Secret and ConfigMap data
- * is dropped as soon as a page is read: only metadata is kept, so no credential stays in memory.
+ * (admission objects, Secrets in every namespace, ConfigMaps in the policy's namespace), the
+ * ServiceAccounts that carry its annotation, and the agents' report Leases (by their label), as the
+ * API lists them now. Secret and ConfigMap data is dropped as soon as a page is read: only metadata
+ * is kept, so no credential stays in memory.
  *
  * @param admission the managed objects of each admission kind the API serves (a kind it does not
  *     serve, such as ValidatingAdmissionPolicy before Kubernetes 1.30, has none)
  * @param serviceAccounts the ServiceAccounts with the controller's annotation
  * @param secrets the managed Secrets, data removed
  * @param configMaps the managed ConfigMaps in the policy's namespace, data removed
+ * @param reportLeases the agents' report Leases in the policy's namespace ({@link
+ *     NodeReport#SELECTOR})
  */
 record UninstallSnapshot(
     Map<AdmissionObjectsKind, List<KubernetesObject>> admission,
     List<V1ServiceAccount> serviceAccounts,
     List<V1Secret> secrets,
-    List<V1ConfigMap> configMaps) {
+    List<V1ConfigMap> configMaps,
+    List<V1Lease> reportLeases) {
+
+  /** A snapshot without report Leases (as before agents reported). */
+  UninstallSnapshot(
+      Map<AdmissionObjectsKind, List<KubernetesObject>> admission,
+      List<V1ServiceAccount> serviceAccounts,
+      List<V1Secret> secrets,
+      List<V1ConfigMap> configMaps) {
+    this(admission, serviceAccounts, secrets, configMaps, List.of());
+  }
 
   /** Objects per list call; the API server pages longer lists ({@code continue}). */
   static final int PAGE = 500;
@@ -48,6 +64,7 @@ record UninstallSnapshot(
     serviceAccounts = List.copyOf(serviceAccounts);
     secrets = List.copyOf(secrets);
     configMaps = List.copyOf(configMaps);
+    reportLeases = List.copyOf(reportLeases);
   }
 
   /** One page of a list call. */
@@ -152,7 +169,23 @@ record UninstallSnapshot(
       throw new ReadException(
           "ConfigMaps labelled " + managed + " in namespace " + Policy.NAMESPACE, e);
     }
-    return new UninstallSnapshot(admission, serviceAccounts, secrets, configMaps);
+    List<V1Lease> reportLeases = new ArrayList<>();
+    CoordinationV1Api coordination = new CoordinationV1Api(client);
+    try {
+      all(
+          c ->
+              coordination
+                  .listNamespacedLease(Policy.NAMESPACE)
+                  .labelSelector(NodeReport.SELECTOR)
+                  .limit(PAGE)
+                  ._continue(c)
+                  .execute(),
+          o -> reportLeases.add((V1Lease) o));
+    } catch (ApiException e) {
+      throw new ReadException(
+          "Leases labelled " + NodeReport.SELECTOR + " in namespace " + Policy.NAMESPACE, e);
+    }
+    return new UninstallSnapshot(admission, serviceAccounts, secrets, configMaps, reportLeases);
   }
 
   /** Every page of a list, each object to {@code sink}. */

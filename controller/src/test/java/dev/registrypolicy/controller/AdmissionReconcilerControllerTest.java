@@ -119,6 +119,7 @@ class AdmissionReconcilerControllerTest {
   @BeforeEach
   void start() throws Exception {
     fake = new FakeKubeApi().start();
+    NodeStatusControllerTest.serveNodes(fake); // the controller lists and watches Nodes
     api = new CoreV1Api(fake.client());
     for (String ns : List.of("default", Policy.NAMESPACE)) {
       api.createNamespace(new V1Namespace().metadata(new V1ObjectMeta().name(ns))).execute();

@@ -27,6 +27,7 @@ class FakeApiControllerTest extends ControllerScenarios {
   @BeforeEach
   void setUpPolicy() throws Exception {
     fake = new FakeKubeApi().start();
+    NodeStatusControllerTest.serveNodes(fake); // the controller lists and watches Nodes
     super.setUpPolicy();
   }
 

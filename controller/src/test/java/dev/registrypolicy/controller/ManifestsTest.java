@@ -46,6 +46,39 @@ class ManifestsTest {
 
   // ---- the starter policy ---------------------------------------------------------------------
 
+  /**
+   * The node status's grants and nothing more: Nodes read only (list, watch), Leases in the
+   * product's namespace listed, watched and deleted, never created or updated beyond the
+   * leader-election Lease, and nothing about Leases cluster-wide.
+   */
+  @Test
+  void nodeStatusRbacIsLeastPrivilege() throws Exception {
+    List<RunAdmissionEndToEndTest.Rbac> rules =
+        RunAdmissionEndToEndTest.Rbac.fromManifests("controller.yaml", "uninstall-controller.yaml");
+    List<String> nodeVerbs = new ArrayList<>();
+    List<String> leaseVerbs = new ArrayList<>();
+    for (RunAdmissionEndToEndTest.Rbac r : rules) {
+      if (r.resources().contains("nodes") || r.resources().contains("*")) {
+        assertEquals(List.of(""), r.groups());
+        nodeVerbs.addAll(r.verbs());
+      }
+      if (r.resources().contains("leases")) {
+        assertEquals(Policy.NAMESPACE, r.namespace(), "Leases only in the product's namespace");
+        if (r.names().isEmpty()) {
+          leaseVerbs.addAll(r.verbs());
+        } else {
+          assertEquals(List.of("registry-policy-controller"), r.names());
+          assertEquals(List.of("get", "update"), r.verbs());
+        }
+      }
+    }
+    assertEquals(List.of("list", "watch"), nodeVerbs);
+    assertEquals(
+        new java.util.TreeSet<>(List.of("create", "list", "watch", "delete")),
+        new java.util.TreeSet<>(leaseVerbs),
+        "create: the leader-election Lease when absent; list, watch, delete: report Leases");
+  }
+
   @Test
   void starterPolicyIsWhatTheKustomizationInstalls() throws Exception {
     List<String> resources = strings(yaml(MANIFESTS.resolve("kustomization.yaml")), "resources");

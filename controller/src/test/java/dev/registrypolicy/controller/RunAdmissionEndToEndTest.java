@@ -119,6 +119,7 @@ class RunAdmissionEndToEndTest {
   @Test
   void runEnforcesAdmissionEndToEnd() throws Exception {
     fake = new FakeKubeApi().start();
+    NodeStatusControllerTest.serveNodes(fake); // the controller lists and watches Nodes
     namespace("default", Map.of());
     namespace(NS, Map.of());
     namespace("team", Map.of("pull", "corp"));
@@ -268,6 +269,7 @@ class RunAdmissionEndToEndTest {
   @Test
   void everyCallOfRunIsGrantedByTheManifests() throws Exception {
     fake = new FakeKubeApi().start();
+    NodeStatusControllerTest.serveNodes(fake); // the controller lists and watches Nodes
     namespace("default", Map.of());
     namespace(NS, Map.of());
     setPolicy(policy(""));

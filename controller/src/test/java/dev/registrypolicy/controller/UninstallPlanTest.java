@@ -6,10 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonParser;
+import dev.registrypolicy.common.NodeReport;
 import dev.registrypolicy.controller.admission.AdmissionObjectsKind;
 import dev.registrypolicy.policy.Policy;
 import io.kubernetes.client.common.KubernetesObject;
 import io.kubernetes.client.openapi.models.V1ConfigMap;
+import io.kubernetes.client.openapi.models.V1Lease;
 import io.kubernetes.client.openapi.models.V1LocalObjectReference;
 import io.kubernetes.client.openapi.models.V1MutatingWebhookConfiguration;
 import io.kubernetes.client.openapi.models.V1ObjectMeta;
@@ -204,5 +206,35 @@ class UninstallPlanTest {
   @Test
   void serviceAccount_withoutTheAnnotation_isNotTouched_evenWhenItNamesAPullSecret() {
     assertNull(UninstallPlan.serviceAccount(sa("team", "default", null, "corp-pull")));
+  }
+
+  @Test
+  void reportLeasesLast_onlyLabelledOnesInThePolicyNamespace() {
+    Map<String, String> report = Map.of(NodeReport.COMPONENT_LABEL, NodeReport.COMPONENT);
+    UninstallSnapshot s =
+        new UninstallSnapshot(
+            Map.of(),
+            List.of(),
+            List.of(),
+            List.of(
+                new V1ConfigMap()
+                    .metadata(meta(Policy.NAMESPACE, Reconciler.STATUS_CONFIGMAP, OURS))),
+            List.of(
+                new V1Lease().metadata(meta(Policy.NAMESPACE, "registry-policy-node-b", report)),
+                new V1Lease().metadata(meta(Policy.NAMESPACE, "registry-policy-node-a", report)),
+                new V1Lease().metadata(meta(Policy.NAMESPACE, Controller.LEASE_NAME, null)),
+                new V1Lease().metadata(meta("elsewhere", "registry-policy-node-c", report)),
+                new V1Lease()
+                    .metadata(
+                        meta(
+                            Policy.NAMESPACE,
+                            "registry-policy-node-d",
+                            Map.of(NodeReport.COMPONENT_LABEL, "controller")))));
+    assertEquals(
+        List.of(
+            "deleted ConfigMap registry-policy/registry-policy-status",
+            "deleted Lease registry-policy/registry-policy-node-a",
+            "deleted Lease registry-policy/registry-policy-node-b"),
+        lines(UninstallPlan.of(s)));
   }
 }

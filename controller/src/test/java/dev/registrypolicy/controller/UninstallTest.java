@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import dev.registrypolicy.common.NodeReport;
 import dev.registrypolicy.controller.fakeapi.FakeKubeApi;
 import dev.registrypolicy.controller.fakeapi.Request;
 import dev.registrypolicy.controller.webhook.WebhookSettings;
@@ -64,6 +65,7 @@ class UninstallTest {
   @BeforeEach
   void installed() throws Exception {
     fake = new FakeKubeApi().start();
+    NodeStatusControllerTest.serveNodes(fake); // the controller lists and watches Nodes
     kubeconfig = tmp.resolve("config");
     Files.writeString(
         kubeconfig,
@@ -145,6 +147,20 @@ class UninstallTest {
         sa -> sa.getAsJsonArray("imagePullSecrets").add(ref("foreign-b")));
     stopController();
     expireLease();
+    // An agent's report Lease (removed), and a Lease without the report label (kept).
+    JsonObject report =
+        object(
+            "coordination.k8s.io/v1",
+            "Lease",
+            NS,
+            NodeReport.leaseName("worker-1"),
+            Map.of(NodeReport.COMPONENT_LABEL, NodeReport.COMPONENT),
+            null);
+    JsonObject spec = new JsonObject();
+    spec.addProperty("holderIdentity", "worker-1");
+    report.add("spec", spec);
+    fake.create(report);
+    fake.create(object("coordination.k8s.io/v1", "Lease", NS, "someone-elses", null, null));
   }
 
   @AfterEach
@@ -225,8 +241,12 @@ class UninstallTest {
             "DELETE secrets team/corp-pull",
             "DELETE secrets registry-policy/registry-policy-node-credentials",
             "DELETE secrets registry-policy/registry-policy-webhook-tls",
-            "DELETE configmaps registry-policy/registry-policy-status"),
+            "DELETE configmaps registry-policy/registry-policy-status",
+            "DELETE leases registry-policy/registry-policy-node-worker-1"),
         writes);
+    assertNull(fake.get("leases", NS, NodeReport.leaseName("worker-1")));
+    assertNotNull(fake.get("leases", NS, "someone-elses"));
+    assertNotNull(fake.get("leases", NS, Controller.LEASE_NAME));
     assertEquals(
         writes.size(), count(first.log, "msg=deleted ") + count(first.log, "msg=patched "));
     assertTrue(
@@ -242,7 +262,8 @@ class UninstallTest {
     assertTrue(
         first.log.contains(
             "admission_objects_deleted=5 service_accounts_patched=2 entries_removed=2"
-                + " entries_kept=2 secrets_deleted=3 configmaps_deleted=1 writes=11"),
+                + " entries_kept=2 secrets_deleted=3 configmaps_deleted=1 report_leases_deleted=1"
+                + " writes=12"),
         first.log);
     assertFalse(first.log.contains("dXNlcjpwYXNz"), "no credential in the log");
     assertGrantedByTheManifests(fake.requests());
@@ -256,14 +277,40 @@ class UninstallTest {
     assertTrue(second.log.contains("writes=0"), second.log);
   }
 
+  /**
+   * Agents still run while the command does (they are stopped after it): a report Lease they write
+   * again does not keep the command from finishing.
+   */
+  @Test
+  void reportLeasesWrittenAgainByRunningAgents_doNotHoldTheCommand() throws Exception {
+    JsonObject report = fake.get("leases", NS, NodeReport.leaseName("worker-1"));
+    report.getAsJsonObject("metadata").remove("resourceVersion");
+    report.getAsJsonObject("metadata").remove("uid");
+    report.getAsJsonObject("metadata").remove("creationTimestamp");
+    FakeKubeApi.Registration agent =
+        fake.onRequest(
+            r -> "GET".equals(r.method()) && "leases".equals(r.resource()) && r.name() == null,
+            r -> {
+              if (fake.get("leases", NS, NodeReport.leaseName("worker-1")) == null) {
+                fake.create(report.deepCopy()); // the agent's next renewal
+              }
+            });
+    Result r = uninstall();
+    agent.close();
+    assertEquals(0, r.exit, r.log);
+    assertTrue(r.log.contains("running agents wrote their report Leases again"), r.log);
+    assertEquals(2, fake.requests("DELETE", "leases").size(), r.log);
+    assertNull(fake.get("secrets", NS, Desired.BUNDLE_SECRET));
+  }
+
   @Test
   void dryRun_printsThePlan_andWritesNothing() throws Exception {
     fake.resetCounters();
     Result r = uninstall("--dry-run");
     assertEquals(0, r.exit, r.log);
     assertEquals(0, fake.requests().stream().filter(Request::isWrite).count(), r.log);
-    assertEquals(11, count(r.log, "msg=\"would be "), r.log);
-    assertTrue(r.log.contains("planned_writes=11"), r.log);
+    assertEquals(12, count(r.log, "msg=\"would be "), r.log);
+    assertTrue(r.log.contains("planned_writes=12"), r.log);
     assertNotNull(fake.get("secrets", "team", "corp-pull"));
   }
 
@@ -281,7 +328,7 @@ class UninstallTest {
                 + " name=registry-policy-node-credentials what=\"node credentials bundle\""),
         r.log);
     assertTrue(r.log.contains("error=\"HTTP 403 Forbidden: injected failure"), r.log);
-    assertEquals(3, count(r.log, "msg=left "), r.log);
+    assertEquals(4, count(r.log, "msg=left "), r.log);
     assertTrue(
         r.log.contains(
             "msg=left kind=Secret namespace=registry-policy name=registry-policy-webhook-tls"),
@@ -291,7 +338,7 @@ class UninstallTest {
             "msg=left kind=ConfigMap namespace=registry-policy name=registry-policy-status"),
         r.log);
     assertTrue(r.log.contains("msg=\"uninstall incomplete\""), r.log);
-    assertTrue(r.log.contains("left=3"), r.log);
+    assertTrue(r.log.contains("left=4"), r.log);
     // What came before it is done; what follows it is not touched.
     assertNull(fake.get("secrets", "team", "corp-pull"));
     assertNotNull(fake.get("secrets", NS, WebhookSettings.DEFAULT_SECRET));
@@ -299,7 +346,10 @@ class UninstallTest {
 
     Result again = uninstall();
     assertEquals(0, again.exit, again.log);
-    assertTrue(again.log.contains("secrets_deleted=2 configmaps_deleted=1 writes=3"), again.log);
+    assertTrue(
+        again.log.contains(
+            "secrets_deleted=2 configmaps_deleted=1 report_leases_deleted=1 writes=4"),
+        again.log);
     assertNull(fake.get("secrets", NS, Desired.BUNDLE_SECRET));
   }
 

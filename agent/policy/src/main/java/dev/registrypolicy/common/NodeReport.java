@@ -1,12 +1,13 @@
 package dev.registrypolicy.common;
 
+import java.time.DateTimeException;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.regex.Pattern;
 
 /**
  * What one agent says about its node: the policy and credentials bundle it has applied and the
@@ -80,18 +81,37 @@ public record NodeReport(
   /** Longest Lease name (a DNS subdomain). */
   private static final int MAX_NAME = 253;
 
-  /** Canonical form: bounded, lines without line breaks. */
+  private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
+
+  /** A {@link #bundleRevision}: a Secret data value an agent can report as a label-safe word. */
+  private static final Pattern REVISION = Pattern.compile("[-._a-zA-Z0-9]+");
+
+  /** Latest {@link #appliedAt} read back (the end of year 9999). */
+  private static final Instant LATEST = Instant.parse("9999-12-31T23:59:59Z");
+
+  /** A DNS subdomain (RFC 1123): what Kubernetes accepts as a Node's or a Lease's name. */
+  private static final Pattern DNS_SUBDOMAIN =
+      Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+
+  /**
+   * Canonical form: bounded, each problem one line without control characters, blank ones (and
+   * nulls) left out.
+   */
   public NodeReport {
     Objects.requireNonNull(node, "node");
-    List<String> cut = new ArrayList<>();
+    List<String> lines = new ArrayList<>();
     for (String p : problems == null ? List.<String>of() : problems) {
-      if (cut.size() == MAX_PROBLEMS) {
-        cut.add("... and " + (problems.size() - MAX_PROBLEMS) + " more");
-        break;
+      String line = oneLine(p);
+      if (!line.isBlank()) {
+        lines.add(line);
       }
-      cut.add(oneLine(p));
     }
-    problems = List.copyOf(cut);
+    if (lines.size() > MAX_PROBLEMS) {
+      int more = lines.size() - MAX_PROBLEMS;
+      lines = new ArrayList<>(lines.subList(0, MAX_PROBLEMS));
+      lines.add("... and " + more + " more");
+    }
+    problems = List.copyOf(lines);
   }
 
   /**
@@ -156,16 +176,16 @@ public record NodeReport(
    * @return the report, or null when the Lease names no node
    */
   public static NodeReport read(String holder, Map<String, String> annotations) {
-    if (holder == null || holder.isEmpty() || holder.length() > MAX_NAME) {
-      return null;
+    if (holder == null || holder.length() > MAX_NAME || !DNS_SUBDOMAIN.matcher(holder).matches()) {
+      return null; // not a node name: it would otherwise reach the controller's status as text
     }
     Map<String, String> a = annotations == null ? Map.of() : annotations;
     String policy = bounded(a.get(POLICY_ANNOTATION));
-    if (policy != null && !policy.matches("[0-9a-f]{64}")) {
+    if (policy != null && !SHA256_HEX.matcher(policy).matches()) {
       policy = null;
     }
     String bundle = bounded(a.get(BUNDLE_ANNOTATION));
-    if (bundle != null && (bundle.length() > 128 || !bundle.matches("[-._a-zA-Z0-9]+"))) {
+    if (bundle != null && (bundle.length() > 128 || !REVISION.matcher(bundle).matches())) {
       bundle = null;
     }
     String problemText = bounded(a.get(PROBLEMS_ANNOTATION));
@@ -176,7 +196,10 @@ public record NodeReport(
     if (at != null && at.length() <= 64) {
       try {
         applied = Instant.parse(at);
-      } catch (DateTimeParseException e) {
+        if (applied.isBefore(Instant.EPOCH) || applied.isAfter(LATEST)) {
+          applied = null; // a year outside 1970-9999 is no agent's clock
+        }
+      } catch (DateTimeException e) { // unparsable, or out of Instant's range
         applied = null; // not a time: shown as never applied
       }
     }
@@ -187,8 +210,14 @@ public record NodeReport(
     return s == null || s.length() > MAX_ANNOTATION_CHARS ? null : s;
   }
 
+  /** One line: every control character (line breaks, tabs, escapes) becomes a space; cut. */
   private static String oneLine(String p) {
-    String s = p == null ? "" : p.replace("\r\n", " ").replace('\n', ' ').replace('\r', ' ');
-    return s.length() <= MAX_PROBLEM_CHARS ? s : s.substring(0, MAX_PROBLEM_CHARS - 3) + "...";
+    String s = p == null ? "" : p.replace("\r\n", "\n");
+    if (s.length() > MAX_PROBLEM_CHARS) {
+      s = s.substring(0, MAX_PROBLEM_CHARS - 3) + "...";
+    }
+    StringBuilder b = new StringBuilder(s.length());
+    s.chars().forEach(c -> b.append(Character.isISOControl(c) ? ' ' : (char) c));
+    return b.toString();
   }
 }
