@@ -19,8 +19,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -42,14 +42,13 @@ public final class ContentReview implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(ContentReview.class.getName());
 
   /**
-   * Fetches running at once, over all reviews. Cache hits return at once; each miss is a few
-   * registry round trips bounded by the review's budget, so this many in flight is far beyond what
-   * the API server's own webhook concurrency asks for.
+   * Fetches running at once, over all reviews; one more fails at once as an error (the rules'
+   * {@code onError} decides) rather than waiting. Cache hits return at once and reuse an idle
+   * thread (a thread is made only when none is idle, and ends after 30 s idle), so the pool stays
+   * small; each miss is a few registry round trips bounded by the review's budget, so this many in
+   * flight only happens when registries hang.
    */
   static final int MAX_THREADS = 64;
-
-  /** Fetches waiting for a thread; beyond this a lookup fails at once (onError decides). */
-  static final int MAX_QUEUED = 1_024;
 
   private final ThreadPoolExecutor pool;
   private final ImageContentMetrics metrics;
@@ -59,17 +58,16 @@ public final class ContentReview implements AutoCloseable {
     AtomicInteger n = new AtomicInteger();
     this.pool =
         new ThreadPoolExecutor(
-            MAX_THREADS,
+            0,
             MAX_THREADS,
             30,
             TimeUnit.SECONDS,
-            new LinkedBlockingQueue<>(MAX_QUEUED),
+            new SynchronousQueue<>(),
             r -> {
               Thread t = new Thread(r, "image-metadata-" + n.incrementAndGet());
               t.setDaemon(true);
               return t;
             });
-    pool.allowCoreThreadTimeOut(true);
   }
 
   public ImageContentMetrics metrics() {
@@ -131,8 +129,8 @@ public final class ContentReview implements AutoCloseable {
             MetadataLookup.failed(
                 MetadataFailure.ERROR,
                 "too many image metadata lookups in progress ("
-                    + (MAX_THREADS + MAX_QUEUED)
-                    + "); "
+                    + MAX_THREADS
+                    + ", most waiting for registries); "
                     + ref.canonical()
                     + " was not looked up"));
       }
