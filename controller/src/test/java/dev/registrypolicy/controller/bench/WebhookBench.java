@@ -120,8 +120,9 @@ public final class WebhookBench {
     List<String> cmd = new java.util.ArrayList<>(List.of(java));
     String jvm = opts.getOrDefault("jvm", "");
     if (!jvm.isBlank()) {
-      // Flags separated by spaces or commas (commas survive Maven's -Dbench.args quoting).
-      cmd.addAll(List.of(jvm.trim().split("[\\s,]+")));
+      // Flags separated by spaces or semicolons (either survives Maven's -Dbench.args quoting;
+      // commas do not separate, as flags such as -XX:StartFlightRecording hold them).
+      cmd.addAll(List.of(jvm.trim().split("[\\s;]+")));
     }
     boolean metadata = Boolean.parseBoolean(opts.getOrDefault("metadata", "false"));
     cmd.addAll(
@@ -141,7 +142,16 @@ public final class WebhookBench {
     try {
       BufferedReader out =
           new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
-      int port = Integer.parseInt(out.readLine().trim());
+      // The child's JVM may print its own lines first (JFR, GC logging to stdout): skip to ours.
+      String first = out.readLine();
+      while (first != null && !first.startsWith("PORT ")) {
+        System.out.println("server: " + first);
+        first = out.readLine();
+      }
+      if (first == null) {
+        throw new IllegalStateException("the webhook child exited before it printed its port");
+      }
+      int port = Integer.parseInt(first.substring(5).trim());
       StringBuilder ca = new StringBuilder();
       for (String l = out.readLine(); l != null && !l.equals("END"); l = out.readLine()) {
         ca.append(l).append('\n');
@@ -345,6 +355,15 @@ public final class WebhookBench {
         mem.rssKb() / 1024,
         mem.hwmKb() / 1024,
         mem.threads());
+    // Where in the run the slow ones were: a tail made of a few bursts (pauses, stalls) reads
+    // differently from one spread evenly (steady queueing).
+    int[] perSecond = new int[seconds];
+    for (int i = 0; i < lat.length; i++) {
+      if (lat[i] > 5_000_000L) {
+        perSecond[Math.min(seconds - 1, i / rate)]++;
+      }
+    }
+    System.out.println("over 5 ms, per second of the run: " + Arrays.toString(perSecond));
   }
 
   static double pct(long[] sorted, double p) {
@@ -420,7 +439,7 @@ public final class WebhookBench {
         Map.of("team-a", new NamespaceInfo("team-a", Map.of("env", "dev"), Map.of()));
     WebhookServer server =
         WebhookServer.start(settings, n -> Optional.ofNullable(namespaces.get(n)), policies, tls);
-    System.out.println(server.port());
+    System.out.println("PORT " + server.port());
     System.out.print(tls.caBundlePem());
     System.out.println("END");
     System.out.flush();
