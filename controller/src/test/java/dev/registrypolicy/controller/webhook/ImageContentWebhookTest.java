@@ -273,4 +273,31 @@ class ImageContentWebhookTest {
     assertTrue(denial(r).contains("no registry access configured"), denial(r));
     assertFalse(denial(r).contains("Exception"), denial(r));
   }
+
+  @Test
+  void theRuntimeBuildsEachPolicysSourceFromItsMetadataSources() throws Exception {
+    FakeMetadataSource s = source();
+    List<dev.registrypolicy.policy.Policy> seen = new ArrayList<>();
+    WebhookSettings ws = WebhookSettings.parse(Map.of(), "registry-policy").settings();
+    try (WebhookRuntime rt =
+        new WebhookRuntime(
+            ws,
+            new MemorySecretStore(),
+            name -> Optional.empty(),
+            (settings, namespaces, policies, tls) -> {
+              throw new java.io.IOException("not started in this test");
+            },
+            p -> {
+              seen.add(p);
+              return s;
+            },
+            ImageContentMetrics.unregistered())) {
+      dev.registrypolicy.policy.Policy p = PolicyDocument.parse(HEAD + NO_ROOT);
+      rt.policy(p);
+      PolicySnapshot snap = rt.policies().current().orElseThrow();
+      assertTrue(snap.source() == s, "the policy's source is the one MetadataSources made");
+      assertEquals(List.of(p), seen);
+      assertFalse(snap.content().isEmpty());
+    }
+  }
 }
