@@ -300,4 +300,26 @@ class ImageContentWebhookTest {
       assertFalse(snap.content().isEmpty());
     }
   }
+
+  @Test
+  void manyHangingImagesStayWithinTheBudgetAndTheThreadLimit() throws Exception {
+    FakeMetadataSource s = source();
+    String[] images = new String[150];
+    for (int i = 0; i < images.length; i++) {
+      images[i] = "registry.corp.example/h" + i + ":1";
+      s.put(images[i], Answer.hanging());
+    }
+    policy(NO_ROOT, s);
+    long rejectedBefore = review.metrics().lookups(MetadataFailure.ERROR);
+    long t0 = System.nanoTime();
+    Map<String, Object> r = post("/validate", null, images);
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    assertTrue(ms < BUDGET.toMillis() + 2_000, "answered after " + ms + " ms");
+    assertEquals(false, r.get("allowed"));
+    assertTrue(s.calls() <= ContentReview.MAX_THREADS, s.calls() + " lookups ran at once");
+    assertTrue(
+        review.metrics().lookups(MetadataFailure.ERROR) - rejectedBefore
+            >= images.length - ContentReview.MAX_THREADS,
+        "lookups beyond the thread limit fail at once as errors");
+  }
 }
