@@ -1,6 +1,9 @@
 package dev.registrypolicy.controller;
 
 import dev.registrypolicy.admission.Action;
+import dev.registrypolicy.controller.webhook.ContentReview;
+import dev.registrypolicy.controller.webhook.ImageContentMetrics;
+import dev.registrypolicy.controller.webhook.MetadataSources;
 import dev.registrypolicy.policy.Policy;
 import dev.registrypolicy.policy.PolicyDocument;
 import dev.registrypolicy.policy.PolicyException;
@@ -10,6 +13,7 @@ import dev.registrypolicy.policy.Yaml;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -28,12 +32,29 @@ final class CheckCommand {
 
   static final Pattern NAMESPACE = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
 
+  /** The switch that lets check fetch image metadata for the image-content rules. */
+  static final String REGISTRY_ACCESS = "--registry-access";
+
+  /** Seconds one object's image metadata lookups may take (with {@link #REGISTRY_ACCESS}). */
+  static final String REGISTRY_TIMEOUT = "--registry-timeout";
+
+  static final int DEFAULT_REGISTRY_TIMEOUT_SECONDS = 10;
+  static final int MAX_REGISTRY_TIMEOUT_SECONDS = 300;
+
+  /**
+   * How {@link #REGISTRY_ACCESS} makes a policy's image metadata source: the same construction as
+   * the webhook's ({@link dev.registrypolicy.controller.webhook.WebhookRuntime}), so both give the
+   * same verdicts.
+   */
+  static volatile MetadataSources sources = MetadataSources.UNAVAILABLE;
+
   static final String HELP =
       String.join(
           "\n",
           "usage: "
               + ControllerMain.NAME
               + " check --policy FILE --objects FILE [-o text|json] [--own-namespace NS] [--fail-on ACTION]",
+          "       [--registry-access [--registry-timeout SECONDS]]",
           "Prints what admission would do with every container (containers, initContainers, ephemeralContainers)",
           "of the Pods and workload templates (Deployment, StatefulSet, DaemonSet, ReplicaSet,",
           "ReplicationController, Job, CronJob) in the objects FILE, each checked as if it were created now:",
@@ -53,6 +74,16 @@ final class CheckCommand {
           "                      (default " + Policy.NAMESPACE + ")",
           "  --fail-on ACTION    exit 1 when any container's verdict is ACTION or more severe",
           "                      (deny, warn or audit; severity allow < audit < warn < deny)",
+          "  --registry-access   evaluate the image-content rules (rules with imageMetadata) too, by",
+          "                      fetching each distinct image's manifest and config from its registry",
+          "                      the way the webhook does (the policy's mirrors, credentials and TLS",
+          "                      settings); each rule's onError decides for images that cannot be had.",
+          "                      Without it those rules are not evaluated and a note names them",
+          "  --registry-timeout SECONDS  how long one object's lookups may take (default "
+              + DEFAULT_REGISTRY_TIMEOUT_SECONDS
+              + ", at most "
+              + MAX_REGISTRY_TIMEOUT_SECONDS
+              + ")",
           "stdout has only the verdicts; notes (skipped objects, missing namespaces), problems and a summary",
           "go to stderr. FILE: at most "
               + PolicyLimits.moreThan(MAX_OBJECTS_BYTES).replace("more than ", "")
@@ -74,7 +105,9 @@ final class CheckCommand {
                 Flags.Spec.required("--objects", "FILE"),
                 Flags.Spec.optional("-o", "FORMAT"),
                 Flags.Spec.optional("--own-namespace", "NS"),
-                Flags.Spec.optional("--fail-on", "ACTION")),
+                Flags.Spec.optional("--fail-on", "ACTION"),
+                Flags.Spec.flag(REGISTRY_ACCESS),
+                Flags.Spec.optional(REGISTRY_TIMEOUT, "SECONDS")),
             out,
             err,
             exit);
@@ -105,6 +138,28 @@ final class CheckCommand {
       if (failOn == null) {
         usage.add(
             "--fail-on must be deny, warn or audit, found \"" + CheckReport.oneLine(v) + "\"");
+      }
+    }
+    boolean registryAccess = f.isSet(REGISTRY_ACCESS);
+    int registryTimeout = DEFAULT_REGISTRY_TIMEOUT_SECONDS;
+    if (f.isSet(REGISTRY_TIMEOUT)) {
+      String v = f.get(REGISTRY_TIMEOUT, "");
+      try {
+        registryTimeout = Integer.parseInt(v);
+      } catch (NumberFormatException e) {
+        registryTimeout = -1;
+      }
+      if (registryTimeout < 1 || registryTimeout > MAX_REGISTRY_TIMEOUT_SECONDS) {
+        usage.add(
+            REGISTRY_TIMEOUT
+                + " must be whole seconds from 1 to "
+                + MAX_REGISTRY_TIMEOUT_SECONDS
+                + ", found \""
+                + CheckReport.oneLine(v)
+                + "\"");
+      }
+      if (!registryAccess) {
+        usage.add(REGISTRY_TIMEOUT + " needs " + REGISTRY_ACCESS);
       }
     }
     if (!usage.isEmpty()) {
@@ -153,7 +208,19 @@ final class CheckCommand {
     try {
       CheckObjects objects = CheckObjects.parse(objectsIn.text());
       objectsIn = null; // the text is no longer needed: let it go before the verdicts are made
-      report = CheckReport.of(policy, own, objects);
+      if (registryAccess) {
+        try (ContentReview review = new ContentReview(ImageContentMetrics.unregistered())) {
+          report =
+              CheckReport.of(
+                  policy,
+                  own,
+                  objects,
+                  new CheckReport.RegistryAccess(
+                      review, sources.forPolicy(policy), Duration.ofSeconds(registryTimeout)));
+        }
+      } else {
+        report = CheckReport.of(policy, own, objects);
+      }
       output = format.equals("json") ? report.json() : report.text();
     } catch (OutOfMemoryError e) {
       return outOfMemory(objectsFile, err);

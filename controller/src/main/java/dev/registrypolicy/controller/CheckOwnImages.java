@@ -16,8 +16,8 @@ import java.util.List;
 
 /**
  * {@code validate}'s admission warnings: a policy that would refuse (or warn about, or audit) the
- * product's own images in its own namespace, and rules whose {@code imageMetadata} checks nothing
- * enforces yet.
+ * product's own images in its own namespace, and a note per image-content rule saying what
+ * evaluates it.
  */
 final class CheckOwnImages {
   /**
@@ -31,7 +31,7 @@ final class CheckOwnImages {
 
   /**
    * One warning line per own image the policy does not simply allow in {@code ownNamespace}, and
-   * one per rule with {@code imageMetadata}; empty when there is nothing to say.
+   * one note per rule with {@code imageMetadata} checks; empty when there is nothing to say.
    */
   static List<String> warnings(Policy policy, String ownNamespace, List<String> images) {
     List<String> out = new ArrayList<>();
@@ -64,13 +64,17 @@ final class CheckOwnImages {
       }
     }
     for (AdmissionRule r : policy.admission().rules()) {
-      if (r.imageMetadata() != null) {
+      if (r.checksImageContent()) {
         out.add(
-            "warning: rule "
+            "note: rule "
                 + r.name()
-                + ": imageMetadata (denyRunAsRoot, maxSize) is not enforced: the"
-                + " ValidatingAdmissionPolicy cannot read image metadata and the admission webhook"
-                + " does not check it in this release; the rule's other checks are enforced");
+                + ": its imageMetadata checks read the image from its registry, so only the"
+                + " admission webhook (run --webhook; registered for them even where"
+                + " ValidatingAdmissionPolicies enforce the rest) and check "
+                + CheckCommand.REGISTRY_ACCESS
+                + " evaluate them; the rule's onError ("
+                + r.imageMetadata().onError().wireName()
+                + ") decides when a registry cannot be reached in time");
       }
     }
     return out;

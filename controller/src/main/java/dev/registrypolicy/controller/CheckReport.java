@@ -4,12 +4,19 @@ import com.google.gson.GsonBuilder;
 import dev.registrypolicy.admission.Action;
 import dev.registrypolicy.admission.AdmissionCheck;
 import dev.registrypolicy.admission.ContainerVerdict;
+import dev.registrypolicy.admission.ImageContentRules;
 import dev.registrypolicy.admission.Verdict;
 import dev.registrypolicy.admission.Workload;
 import dev.registrypolicy.common.Redact;
+import dev.registrypolicy.controller.imagemeta.ImageMetadataSource;
+import dev.registrypolicy.controller.webhook.ContentReview;
+import dev.registrypolicy.controller.webhook.PolicySnapshot;
+import dev.registrypolicy.policy.AdmissionRule;
 import dev.registrypolicy.policy.NamespaceInfo;
 import dev.registrypolicy.policy.Policy;
 import dev.registrypolicy.policy.Problem;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
@@ -33,9 +40,39 @@ record CheckReport(List<CheckRow> rows, int objects, List<String> notes, List<Pr
     problems = List.copyOf(problems);
   }
 
-  /** Checks every workload of {@code input} against the policy. */
+  /**
+   * Checks every workload of {@code input} against the policy without registry access: the
+   * image-content rules are not evaluated, and a note names them and how many containers they would
+   * have checked.
+   */
   static CheckReport of(Policy policy, String ownNamespace, CheckObjects input) {
+    return of(policy, ownNamespace, input, null);
+  }
+
+  /**
+   * How {@code check --registry-access} reaches registries: the image-content rules go through the
+   * webhook's own {@link ContentReview} with the policy's source, each object with its own
+   * deadline.
+   *
+   * @param review fetches and merges, as in the webhook
+   * @param source the policy's image metadata source
+   * @param perObject how long one object's lookups may take
+   */
+  record RegistryAccess(ContentReview review, ImageMetadataSource source, Duration perObject) {}
+
+  /**
+   * Checks every workload of {@code input} against the policy; with {@code registry} (non-null) the
+   * image-content rules too, exactly as the webhook evaluates them.
+   */
+  static CheckReport of(
+      Policy policy, String ownNamespace, CheckObjects input, RegistryAccess registry) {
     AdmissionCheck check = AdmissionCheck.of(policy, ownNamespace);
+    PolicySnapshot snapshot =
+        registry == null
+            ? null
+            : PolicySnapshot.of(policy, ownNamespace, registry.source(), registry.review());
+    ImageContentRules content = ImageContentRules.of(policy, ownNamespace);
+    int uncheckedContainers = 0;
     List<CheckRow> rows = new ArrayList<>();
     List<String> notes = new ArrayList<>(input.notes());
     List<Problem> problems = new ArrayList<>(input.problems());
@@ -53,6 +90,14 @@ record CheckReport(List<CheckRow> rows, int objects, List<String> notes, List<Pr
       try {
         v = check.check(ns, w, null);
         exempt = check.exempt(w.namespace());
+        if (snapshot != null) {
+          v =
+              registry
+                  .review()
+                  .verdict(snapshot, ns, w, null, v, Instant.now().plus(registry.perObject()));
+        } else if (!content.isEmpty()) {
+          uncheckedContainers += content.plan(ns, w, null, v).size();
+        }
       } catch (RuntimeException e) {
         problems.add(
             new Problem(
@@ -90,6 +135,23 @@ record CheckReport(List<CheckRow> rows, int objects, List<String> notes, List<Pr
               + Redact.value(n)
               + " is not in the file: checked without labels or annotations (include it:"
               + " kubectl get ns,... -A -o yaml)");
+    }
+    if (registry == null && !content.isEmpty()) {
+      List<String> names = new ArrayList<>();
+      for (AdmissionRule r : policy.admission().rules()) {
+        if (r.checksImageContent()) {
+          names.add(r.name());
+        }
+      }
+      notes.add(
+          "image-content rules not evaluated (they read the image from its registry; run with "
+              + CheckCommand.REGISTRY_ACCESS
+              + " to evaluate them): "
+              + String.join(", ", names)
+              + "; "
+              + uncheckedContainers
+              + (uncheckedContainers == 1 ? " container" : " containers")
+              + " they apply to shown without them");
     }
     return new CheckReport(rows, objects, notes, problems);
   }

@@ -127,11 +127,14 @@ class CheckOwnImagesTest {
   }
 
   @Test
-  void imageMetadataRulesAreReportedAsNotEnforced() throws Exception {
+  void imageMetadataRulesSayWhatEvaluatesThem() throws Exception {
     String p = policy("  rules: [{name: content, imageMetadata: {denyRunAsRoot: true}}]\n");
     assertEquals(0, validate(p));
-    assertTrue(out().contains("warning: rule content: imageMetadata"), out());
-    assertTrue(out().contains("ValidatingAdmissionPolicy"), out());
+    assertTrue(out().contains("note: rule content: its imageMetadata checks"), out());
+    assertTrue(out().contains("admission webhook (run --webhook"), out());
+    assertTrue(out().contains("check --registry-access"), out());
+    assertTrue(out().contains("onError (Deny)"), out());
+    assertFalse(out().contains("not enforced"), out());
   }
 
   @Test

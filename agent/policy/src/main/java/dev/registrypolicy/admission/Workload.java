@@ -13,14 +13,48 @@ import java.util.Objects;
  * @param namespace its namespace
  * @param name its name ({@code metadata.name}, or {@code generateName} when it has no name yet)
  * @param containers its containers: containers, then initContainers, then ephemeralContainers
+ * @param podRunAs the pod spec's {@code securityContext} run-as fields
+ * @param containerRunAs each container's own {@code securityContext} run-as fields, in the order of
+ *     {@code containers}
  */
 public record Workload(
-    WorkloadKind kind, String namespace, String name, List<Container> containers) {
+    WorkloadKind kind,
+    String namespace,
+    String name,
+    List<Container> containers,
+    RunAs podRunAs,
+    List<RunAs> containerRunAs) {
   public Workload {
     Objects.requireNonNull(kind, "kind");
     Objects.requireNonNull(namespace, "namespace");
     Objects.requireNonNull(name, "name");
     containers = List.copyOf(containers);
+    Objects.requireNonNull(podRunAs, "podRunAs");
+    containerRunAs = List.copyOf(containerRunAs);
+    if (containerRunAs.size() != containers.size()) {
+      throw new IllegalArgumentException(
+          "containerRunAs has "
+              + containerRunAs.size()
+              + " entries for "
+              + containers.size()
+              + " containers");
+    }
+  }
+
+  /** A workload without securityContext settings. */
+  public Workload(WorkloadKind kind, String namespace, String name, List<Container> containers) {
+    this(
+        kind,
+        namespace,
+        name,
+        containers,
+        RunAs.UNSET,
+        java.util.Collections.nCopies(containers.size(), RunAs.UNSET));
+  }
+
+  /** The effective run-as settings of the container at {@code index}: its own over the Pod's. */
+  public RunAs runAs(int index) {
+    return containerRunAs.get(index).over(podRunAs);
   }
 
   /**
@@ -76,12 +110,43 @@ public record Workload(
     }
     Map<?, ?> podSpec = map(node, path);
     List<Container> containers = new ArrayList<>();
+    List<RunAs> runAs = new ArrayList<>();
+    RunAs pod = RunAs.UNSET;
     if (podSpec != null) {
       for (ContainerKind ck : ContainerKind.values()) {
-        read(podSpec.get(ck.field()), path + "." + ck.field(), ck, containers);
+        read(podSpec.get(ck.field()), path + "." + ck.field(), ck, containers, runAs);
       }
+      pod = runAs(podSpec.get("securityContext"), path + ".securityContext");
     }
-    return new Workload(kind, namespace, name, containers);
+    return new Workload(kind, namespace, name, containers, pod, runAs);
+  }
+
+  /**
+   * The run-as fields of a {@code securityContext} at path; wrong types are refused as the API
+   * server's own validation refuses them (a boolean, an integer).
+   */
+  private static RunAs runAs(Object securityContext, String path) throws InvalidWorkloadException {
+    Map<?, ?> sc = map(securityContext, path);
+    if (sc == null) {
+      return RunAs.UNSET;
+    }
+    Object nonRoot = sc.get("runAsNonRoot");
+    if (nonRoot != null && !(nonRoot instanceof Boolean)) {
+      throw new InvalidWorkloadException(
+          path + ".runAsNonRoot: must be true or false, found " + typeName(nonRoot));
+    }
+    Object user = sc.get("runAsUser");
+    Long uid = null;
+    if (user instanceof Integer || user instanceof Long) {
+      uid = ((Number) user).longValue();
+    } else if (user != null) {
+      throw new InvalidWorkloadException(
+          path + ".runAsUser: must be an integer, found " + typeName(user));
+    }
+    if (nonRoot == null && uid == null) {
+      return RunAs.UNSET;
+    }
+    return new RunAs((Boolean) nonRoot, uid);
   }
 
   /**
@@ -98,7 +163,8 @@ public record Workload(
         : v.regionMatches(0, group, 0, slash) && slash == group.length();
   }
 
-  private static void read(Object list, String path, ContainerKind kind, List<Container> out)
+  private static void read(
+      Object list, String path, ContainerKind kind, List<Container> out, List<RunAs> runAs)
       throws InvalidWorkloadException {
     if (list == null) {
       return;
@@ -122,6 +188,7 @@ public record Workload(
         throw new InvalidWorkloadException(at + ": must be an object, found " + typeName(item));
       }
       out.add(new Container(kind, required(c, "name", at), required(c, "image", at)));
+      runAs.add(runAs(c.get("securityContext"), at + ".securityContext"));
     }
   }
 

@@ -72,4 +72,19 @@ public record Admission(
     }
     return false;
   }
+
+  /**
+   * Whether a rule checks image content ({@link AdmissionRule#checksImageContent()}): only the
+   * webhook (or {@code check} with registry access) evaluates those, never a
+   * ValidatingAdmissionPolicy, so the webhook must be registered for them whatever enforces the
+   * rest.
+   */
+  public boolean hasImageContentRules() {
+    for (AdmissionRule r : rules) {
+      if (r.checksImageContent()) {
+        return true;
+      }
+    }
+    return false;
+  }
 }

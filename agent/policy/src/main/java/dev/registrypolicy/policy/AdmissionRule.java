@@ -15,7 +15,8 @@ import java.util.Objects;
  * @param blockUntagged images with neither tag nor digest (implicitly {@code latest}) are refused
  * @param allowedNameTags when not empty, images must match one of these name/tag patterns
  * @param blockedImages images matching any of these are refused
- * @param imageMetadata checks on the image's configuration and size, or null
+ * @param imageMetadata checks on the image itself (config, size, platform, labels), fetched from
+ *     the registry by the webhook, or null
  */
 public record AdmissionRule(
     String name,
@@ -32,6 +33,11 @@ public record AdmissionRule(
     Objects.requireNonNull(namespaces, "namespaces");
     allowedNameTags = List.copyOf(allowedNameTags);
     blockedImages = List.copyOf(blockedImages);
+  }
+
+  /** Whether the rule has checks that need the image's metadata ({@link #imageMetadata}). */
+  public boolean checksImageContent() {
+    return imageMetadata != null && imageMetadata.checksSomething();
   }
 
   /**
@@ -198,11 +204,129 @@ public record AdmissionRule(
   }
 
   /**
-   * Checks that need the image's configuration from its registry; the admission webhook evaluates
-   * them (CEL cannot).
+   * Checks that need the image itself, as its registry serves it for the nodes' platform (config
+   * user, labels and platform, layer sizes, whether the reference resolves); the admission webhook
+   * evaluates them (CEL cannot), and so does {@code check} when given registry access. Every check
+   * that is set applies.
    *
-   * @param denyRunAsRoot refuse images whose configured user is empty, {@code root} or {@code 0}
-   * @param maxSizeBytes refuse images larger than this (sum of layer sizes), or null
+   * @param denyRunAsRoot refuse images whose config runs as root (user empty, {@code 0}, {@code
+   *     root}, {@code 0:…}, {@code root:…}) unless the Pod's or container's securityContext forces
+   *     a non-root user
+   * @param maxSizeBytes refuse images larger than this (sum of the platform manifest's layer
+   *     sizes), or null
+   * @param requiredLabels config labels the image must carry, each with an optional value glob
+   * @param allowedPlatforms when not empty, the config's os/architecture[/variant] must be one of
+   *     these
+   * @param requireKnownDigest the reference must resolve in its registry: a tag to a digest the
+   *     registry knows, a digest to a manifest it has; "not found" is then this rule's finding
+   *     rather than an error
+   * @param onError what a container gets when its metadata cannot be had (timeout, refused
+   *     credentials, registry errors): {@link OnError#DENY} breaks the rule (the rule's mode then
+   *     decides: deny, warn or audit), {@link OnError#ALLOW} passes it
    */
-  public record ImageMetadataRule(boolean denyRunAsRoot, Long maxSizeBytes) {}
+  public record ImageMetadataRule(
+      boolean denyRunAsRoot,
+      Long maxSizeBytes,
+      List<RequiredLabel> requiredLabels,
+      List<Platform> allowedPlatforms,
+      boolean requireKnownDigest,
+      OnError onError) {
+    public ImageMetadataRule {
+      requiredLabels = List.copyOf(requiredLabels);
+      allowedPlatforms = List.copyOf(allowedPlatforms);
+      Objects.requireNonNull(onError, "onError");
+    }
+
+    /** Only the two original checks, {@code onError} at its default. */
+    public ImageMetadataRule(boolean denyRunAsRoot, Long maxSizeBytes) {
+      this(denyRunAsRoot, maxSizeBytes, List.of(), List.of(), false, OnError.DEFAULT);
+    }
+
+    /** Whether any check is set. */
+    public boolean checksSomething() {
+      return denyRunAsRoot
+          || maxSizeBytes != null
+          || !requiredLabels.isEmpty()
+          || !allowedPlatforms.isEmpty()
+          || requireKnownDigest;
+    }
+  }
+
+  /**
+   * What an image-content rule does when the image's metadata cannot be had. The default is {@link
+   * #DENY} (fail closed, like the webhook's default failurePolicy Fail): a content rule that lets
+   * every image through while its registry is slow or down checks nothing when it matters most. The
+   * price is that a registry outage then blocks deploys of the images the rule selects; {@code
+   * onError: Allow} chooses availability instead (the failure is still counted in the metrics).
+   */
+  public enum OnError {
+    ALLOW("Allow"),
+    DENY("Deny");
+
+    public static final OnError DEFAULT = DENY;
+
+    private final String wireName;
+
+    OnError(String wireName) {
+      this.wireName = wireName;
+    }
+
+    /** {@code Allow} or {@code Deny}, as written in the policy. */
+    public String wireName() {
+      return wireName;
+    }
+
+    /** The value for a policy's text, or null when it is neither. */
+    public static OnError fromWire(String s) {
+      for (OnError e : values()) {
+        if (e.wireName.equals(s)) {
+          return e;
+        }
+      }
+      return null;
+    }
+  }
+
+  /**
+   * A config label an image must carry.
+   *
+   * @param key the label's key, compared exactly
+   * @param value a glob its value must match ({@code *} any run, {@code ?} one character), or null
+   *     for any value (the empty one included)
+   */
+  public record RequiredLabel(String key, Glob value) {
+    public RequiredLabel {
+      Objects.requireNonNull(key, "key");
+    }
+  }
+
+  /**
+   * An allowed platform. An entry without a variant allows every variant of its os/architecture;
+   * one with a variant allows only that variant (an image whose config states none does not match
+   * it).
+   *
+   * @param os e.g. {@code linux}
+   * @param architecture e.g. {@code amd64}
+   * @param variant e.g. {@code v8}, or "" for any
+   */
+  public record Platform(String os, String architecture, String variant) {
+    public Platform {
+      Objects.requireNonNull(os, "os");
+      Objects.requireNonNull(architecture, "architecture");
+      variant = variant == null ? "" : variant;
+    }
+
+    /** Whether an image's config platform is this one. */
+    public boolean matches(String imageOs, String imageArchitecture, String imageVariant) {
+      return os.equals(imageOs)
+          && architecture.equals(imageArchitecture)
+          && (variant.isEmpty() || variant.equals(imageVariant));
+    }
+
+    /** {@code os/architecture[/variant]}. */
+    @Override
+    public String toString() {
+      return os + "/" + architecture + (variant.isEmpty() ? "" : "/" + variant);
+    }
+  }
 }

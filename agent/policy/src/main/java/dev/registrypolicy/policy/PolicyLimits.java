@@ -82,6 +82,27 @@ public final class PolicyLimits {
   /** {@code allowedNameTags} or {@code blockedImages} of one rule. */
   public static final int MAX_PATTERNS = 1_000;
 
+  /** {@code imageMetadata.requiredLabels} of one rule. */
+  public static final int MAX_REQUIRED_LABELS = 64;
+
+  /**
+   * Characters of a required label's key. OCI and Docker set no limit; reverse-DNS keys such as
+   * {@code org.opencontainers.image.source} are far shorter.
+   */
+  public static final int MAX_LABEL_KEY_CHARS = 256;
+
+  /** Characters of a required label's value glob. */
+  public static final int MAX_LABEL_VALUE_PATTERN_CHARS = 1_024;
+
+  /** {@code imageMetadata.allowedPlatforms} of one rule. */
+  public static final int MAX_ALLOWED_PLATFORMS = 32;
+
+  /**
+   * Characters of one part (os, architecture, variant) of an allowed platform: the OCI values are
+   * short words ({@code linux}, {@code arm64}, {@code v8}).
+   */
+  public static final int MAX_PLATFORM_PART_CHARS = 32;
+
   /**
    * Any other list: names, label selector expressions and values, capabilities, credentials of a
    * grant.

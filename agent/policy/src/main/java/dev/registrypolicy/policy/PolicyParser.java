@@ -966,23 +966,7 @@ public final class PolicyParser {
       AdmissionRule.ImageMetadataRule meta = null;
       Node m = r.node("imageMetadata");
       if (m != null) {
-        boolean root = m.bool("denyRunAsRoot", false);
-        Long max = null;
-        Object rawMax = m.raw("maxSize");
-        if (rawMax != null) {
-          max = quantity(String.valueOf(rawMax));
-          if (max == null || max <= 0 || rawMax instanceof Boolean) {
-            m.problem(
-                "maxSize",
-                "must be a size such as 500Mi or 2Gi, found " + Node.quote(String.valueOf(rawMax)));
-            max = null;
-          }
-        }
-        m.finish("runAsRoot", "use denyRunAsRoot", "maxImageSize", "use maxSize");
-        meta = new AdmissionRule.ImageMetadataRule(root, max);
-        if (!root && max == null && rawMax == null) {
-          m.problem(null, "needs denyRunAsRoot or maxSize");
-        }
+        meta = imageMetadata(m);
       }
       r.finish(
           "blockLatest",
@@ -1000,7 +984,7 @@ public final class PolicyParser {
           && !blockUntagged
           && nameTags.isEmpty()
           && blocked.isEmpty()
-          && meta == null
+          && m == null
           && nt.isEmpty()
           && bl.isEmpty()) {
         r.problem(
@@ -1012,6 +996,179 @@ public final class PolicyParser {
       }
       return new AdmissionRule(
           name, mode, scope, requireDigest, blockLatest, blockUntagged, nameTags, blocked, meta);
+    }
+
+    /**
+     * A rule's {@code imageMetadata}: the checks on the image itself. Null when it has problems
+     * (reported) or checks nothing (reported).
+     */
+    private AdmissionRule.ImageMetadataRule imageMetadata(Node m) {
+      int before = problems.size();
+      boolean root = m.bool("denyRunAsRoot", false);
+      Long max = null;
+      Object rawMax = m.raw("maxSize");
+      if (rawMax != null) {
+        max =
+            rawMax instanceof String || rawMax instanceof Integer || rawMax instanceof Long
+                ? quantity(String.valueOf(rawMax))
+                : null;
+        if (max == null || max <= 0) {
+          m.problem(
+              "maxSize",
+              "must be a size such as 500Mi or 2Gi, found "
+                  + (rawMax instanceof String || rawMax instanceof Number
+                      ? Node.quote(String.valueOf(rawMax))
+                      : Node.typeName(rawMax)));
+          max = null;
+        }
+      }
+      List<AdmissionRule.RequiredLabel> labels = new ArrayList<>();
+      List<Object> items = m.list("requiredLabels", PolicyLimits.MAX_REQUIRED_LABELS);
+      Set<String> keys = new HashSet<>();
+      for (int i = 0; i < items.size(); i++) {
+        Node l = Node.of(m.child("requiredLabels") + "[" + i + "]", items.get(i), problems);
+        if (l == null) {
+          continue;
+        }
+        String key = l.string("key", true);
+        if (key != null && key.length() > PolicyLimits.MAX_LABEL_KEY_CHARS) {
+          l.problem(
+              "key",
+              "too long ("
+                  + key.length()
+                  + " characters, at most "
+                  + PolicyLimits.MAX_LABEL_KEY_CHARS
+                  + ")");
+          key = null;
+        } else if (key != null && !printable(key)) {
+          l.problem("key", "must not contain control characters");
+          key = null;
+        } else if (key != null && !keys.add(key)) {
+          l.problem("key", "duplicate label " + Node.quote(key));
+          key = null;
+        }
+        String value = l.string("value", false);
+        if (value != null && value.length() > PolicyLimits.MAX_LABEL_VALUE_PATTERN_CHARS) {
+          l.problem(
+              "value",
+              "pattern too long ("
+                  + value.length()
+                  + " characters, at most "
+                  + PolicyLimits.MAX_LABEL_VALUE_PATTERN_CHARS
+                  + ")");
+          key = null;
+        } else if (value == null && l.raw("value") != null) {
+          key = null; // not a string: reported
+        }
+        l.finish(
+            "name", "use key", "label", "use key", "pattern", "use value", "values", "use value");
+        if (key != null) {
+          labels.add(new AdmissionRule.RequiredLabel(key, value == null ? null : Glob.of(value)));
+        }
+      }
+      List<AdmissionRule.Platform> platforms = new ArrayList<>();
+      for (Node.Item it : m.strings("allowedPlatforms")) {
+        AdmissionRule.Platform pl = platform(it.value());
+        if (pl == null) {
+          problems.add(
+              new Problem(
+                  it.path(),
+                  "invalid platform "
+                      + Node.quote(it.value())
+                      + " (want os/architecture or os/architecture/variant, such as linux/amd64"
+                      + " or linux/arm64/v8: lowercase letters, digits, \".\", \"_\" and \"-\", at most "
+                      + PolicyLimits.MAX_PLATFORM_PART_CHARS
+                      + " per part)"));
+        } else {
+          platforms.add(pl);
+        }
+      }
+      if (m.list("allowedPlatforms").size() > PolicyLimits.MAX_ALLOWED_PLATFORMS) {
+        m.problem(
+            "allowedPlatforms",
+            "too many platforms ("
+                + m.list("allowedPlatforms").size()
+                + ", at most "
+                + PolicyLimits.MAX_ALLOWED_PLATFORMS
+                + ")");
+      }
+      boolean known = m.bool("requireKnownDigest", false);
+      AdmissionRule.OnError onError = AdmissionRule.OnError.DEFAULT;
+      String onErrorText = m.string("onError", false);
+      if (onErrorText != null) {
+        onError = AdmissionRule.OnError.fromWire(onErrorText);
+        if (onError == null) {
+          m.problem("onError", "must be Allow or Deny, found " + Node.quote(onErrorText));
+          onError = AdmissionRule.OnError.DEFAULT;
+        }
+      }
+      m.finish(
+          "runAsRoot",
+          "use denyRunAsRoot",
+          "denyRoot",
+          "use denyRunAsRoot",
+          "maxImageSize",
+          "use maxSize",
+          "labels",
+          "use requiredLabels: [{key: ..., value: ...}]",
+          "requireLabels",
+          "use requiredLabels",
+          "platforms",
+          "use allowedPlatforms",
+          "requireDigestKnown",
+          "use requireKnownDigest",
+          "requireResolvable",
+          "use requireKnownDigest",
+          "onFailure",
+          "use onError",
+          "failurePolicy",
+          "use onError: Allow or Deny");
+      AdmissionRule.ImageMetadataRule rule =
+          new AdmissionRule.ImageMetadataRule(root, max, labels, platforms, known, onError);
+      if (problems.size() > before) {
+        return null;
+      }
+      if (!rule.checksSomething()) {
+        m.problem(
+            null,
+            "checks nothing (set denyRunAsRoot, maxSize, requiredLabels, allowedPlatforms or"
+                + " requireKnownDigest)");
+        return null;
+      }
+      return rule;
+    }
+
+    /** {@code os/architecture[/variant]}, each part a short lowercase word, or null. */
+    private static AdmissionRule.Platform platform(String s) {
+      String[] parts = s.split("/", -1);
+      if (parts.length < 2 || parts.length > 3) {
+        return null;
+      }
+      for (String p : parts) {
+        if (p.isEmpty()
+            || p.length() > PolicyLimits.MAX_PLATFORM_PART_CHARS
+            || !p.chars()
+                .allMatch(
+                    c ->
+                        (c >= 'a' && c <= 'z')
+                            || (c >= '0' && c <= '9')
+                            || c == '.'
+                            || c == '_'
+                            || c == '-')) {
+          return null;
+        }
+      }
+      return new AdmissionRule.Platform(parts[0], parts[1], parts.length == 3 ? parts[2] : "");
+    }
+
+    /** Whether a string has no control characters. */
+    private static boolean printable(String s) {
+      for (int i = 0; i < s.length(); i++) {
+        if (Character.isISOControl(s.charAt(i))) {
+          return false;
+        }
+      }
+      return true;
     }
 
     // ---- small validators -------------------------------------------------------------------

@@ -126,7 +126,7 @@ public final class PolicySummary {
         checks.add(r.blockedImages().size() + " blocked image patterns");
       }
       if (r.imageMetadata() != null) {
-        checks.add("image metadata checks");
+        checks.add("image content (" + describe(r.imageMetadata()) + "; evaluated by the webhook)");
       }
       sb.append("  rule ")
           .append(r.name())
@@ -204,5 +204,29 @@ public final class PolicySummary {
     return s.names().isEmpty()
         ? "none"
         : s.names().stream().sorted().collect(Collectors.joining(","));
+  }
+
+  /** An image-content rule's checks in words: {@code no root user, max 2147483648 bytes, ...}. */
+  static String describe(AdmissionRule.ImageMetadataRule m) {
+    List<String> c = new ArrayList<>();
+    if (m.requireKnownDigest()) {
+      c.add("known digest");
+    }
+    if (m.denyRunAsRoot()) {
+      c.add("no root user");
+    }
+    if (!m.allowedPlatforms().isEmpty()) {
+      List<String> p = new ArrayList<>();
+      m.allowedPlatforms().forEach(x -> p.add(x.toString()));
+      c.add("platforms " + String.join(" ", p));
+    }
+    if (m.maxSizeBytes() != null) {
+      c.add("max " + m.maxSizeBytes() + " bytes");
+    }
+    if (!m.requiredLabels().isEmpty()) {
+      c.add(m.requiredLabels().size() + " required labels");
+    }
+    c.add("onError " + m.onError().wireName());
+    return String.join(", ", c);
   }
 }

@@ -20,6 +20,9 @@ import java.util.List;
  * @param problems what the producers could not express (shown in the status ConfigMap)
  * @param policiesTooBig the producer found the ValidatingAdmissionPolicy objects too big for the
  *     API server; {@link Enforcement#AUTO} then uses the validating webhook instead
+ * @param contentWebhooks the validating webhook configuration for the image-content rules alone,
+ *     kept instead of {@code validatingWebhooks} when ValidatingAdmissionPolicies enforce the rest
+ *     (same name: at most one of the two is kept)
  */
 public record AdmissionObjects(
     List<V1ValidatingAdmissionPolicy> policies,
@@ -27,7 +30,8 @@ public record AdmissionObjects(
     List<V1ValidatingWebhookConfiguration> validatingWebhooks,
     List<V1MutatingWebhookConfiguration> mutatingWebhooks,
     List<String> problems,
-    boolean policiesTooBig) {
+    boolean policiesTooBig,
+    List<V1ValidatingWebhookConfiguration> contentWebhooks) {
 
   private static final AdmissionObjects EMPTY =
       new AdmissionObjects(List.of(), List.of(), List.of(), List.of(), List.of());
@@ -38,6 +42,25 @@ public record AdmissionObjects(
     validatingWebhooks = List.copyOf(validatingWebhooks);
     mutatingWebhooks = List.copyOf(mutatingWebhooks);
     problems = List.copyOf(problems);
+    contentWebhooks = List.copyOf(contentWebhooks);
+  }
+
+  /** The objects without a configuration for the image-content rules alone. */
+  public AdmissionObjects(
+      List<V1ValidatingAdmissionPolicy> policies,
+      List<V1ValidatingAdmissionPolicyBinding> bindings,
+      List<V1ValidatingWebhookConfiguration> validatingWebhooks,
+      List<V1MutatingWebhookConfiguration> mutatingWebhooks,
+      List<String> problems,
+      boolean policiesTooBig) {
+    this(
+        policies,
+        bindings,
+        validatingWebhooks,
+        mutatingWebhooks,
+        problems,
+        policiesTooBig,
+        List.of());
   }
 
   /** The objects as the producers give them, not reported too big. */
@@ -58,6 +81,6 @@ public record AdmissionObjects(
   /** The same objects, with the ValidatingAdmissionPolicies reported too big. */
   public AdmissionObjects withPoliciesTooBig() {
     return new AdmissionObjects(
-        policies, bindings, validatingWebhooks, mutatingWebhooks, problems, true);
+        policies, bindings, validatingWebhooks, mutatingWebhooks, problems, true, contentWebhooks);
   }
 }

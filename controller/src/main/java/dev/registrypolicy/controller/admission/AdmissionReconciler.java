@@ -243,12 +243,14 @@ public final class AdmissionReconciler {
         settings.choose(
             served,
             desired.policiesTooBig() || rejected,
-            policy != null && !policy.access().isEmpty());
+            policy != null && !policy.access().isEmpty(),
+            policy != null && policy.admission().hasImageContentRules());
     problems.addAll(desired.problems());
     boolean validating =
         !desired.policies().isEmpty()
             || !desired.bindings().isEmpty()
-            || !desired.validatingWebhooks().isEmpty();
+            || !desired.validatingWebhooks().isEmpty()
+            || (policy != null && policy.admission().hasImageContentRules());
     if (validating) {
       problems.addAll(choice.problems());
     }

@@ -10,11 +10,27 @@ import java.util.List;
  * @param mutatingWebhook keep the MutatingWebhookConfiguration (pull Secrets for granted
  *     namespaces)
  * @param problems why something asked for is not kept (shown in the status)
+ * @param contentWebhook keep the ValidatingWebhookConfiguration for the image-content rules alone
+ *     (the policy has some, ValidatingAdmissionPolicies enforce the rest and cannot read image
+ *     content); never together with {@code validatingWebhook}, which covers them
  */
 public record EnforcementChoice(
-    boolean policies, boolean validatingWebhook, boolean mutatingWebhook, List<String> problems) {
+    boolean policies,
+    boolean validatingWebhook,
+    boolean mutatingWebhook,
+    List<String> problems,
+    boolean contentWebhook) {
   public EnforcementChoice {
     problems = List.copyOf(problems);
+    if (validatingWebhook && contentWebhook) {
+      throw new IllegalArgumentException("the full validating webhook covers the content rules");
+    }
+  }
+
+  /** A choice without a webhook for the image-content rules alone. */
+  public EnforcementChoice(
+      boolean policies, boolean validatingWebhook, boolean mutatingWebhook, List<String> problems) {
+    this(policies, validatingWebhook, mutatingWebhook, problems, false);
   }
 
   /** The objects to keep: those of {@code desired} this choice uses. */
@@ -22,16 +38,25 @@ public record EnforcementChoice(
     return new AdmissionObjects(
         policies ? desired.policies() : List.of(),
         policies ? desired.bindings() : List.of(),
-        validatingWebhook ? desired.validatingWebhooks() : List.of(),
+        validatingWebhook
+            ? desired.validatingWebhooks()
+            : contentWebhook ? desired.contentWebhooks() : List.of(),
         mutatingWebhook ? desired.mutatingWebhooks() : List.of(),
         desired.problems(),
         desired.policiesTooBig());
   }
 
-  /** For the status: {@code policy}, {@code webhook}, {@code policy+webhook} or {@code none}. */
+  /**
+   * For the status: {@code policy}, {@code webhook}, {@code policy+webhook}, {@code
+   * policy+content-webhook} (the webhook for the image-content rules only), {@code content-webhook}
+   * or {@code none}.
+   */
   public String summary() {
     if (policies && validatingWebhook) {
       return "policy+webhook";
+    }
+    if (contentWebhook) {
+      return policies ? "policy+content-webhook" : "content-webhook";
     }
     return policies ? "policy" : validatingWebhook ? "webhook" : "none";
   }

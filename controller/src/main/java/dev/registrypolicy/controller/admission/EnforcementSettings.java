@@ -34,6 +34,22 @@ public record EnforcementSettings(Enforcement mode, boolean webhookServed) {
    */
   public EnforcementChoice choose(
       boolean policiesServed, boolean policiesUnusable, boolean hasGrants) {
+    return choose(policiesServed, policiesUnusable, hasGrants, false);
+  }
+
+  /**
+   * {@link #choose(boolean, boolean, boolean)} for a policy that may have image-content rules
+   * ({@code rules[].imageMetadata}): only the webhook evaluates those (a ValidatingAdmissionPolicy
+   * cannot read an image), so whenever the full validating webhook is not chosen and this
+   * controller serves the webhook, the webhook is registered for them alone ({@link
+   * EnforcementChoice#contentWebhook()}), whatever {@link Enforcement} says; without a webhook
+   * server they are not enforced, and the status says so.
+   */
+  public EnforcementChoice choose(
+      boolean policiesServed,
+      boolean policiesUnusable,
+      boolean hasGrants,
+      boolean hasContentRules) {
     List<String> problems = new ArrayList<>();
     boolean policies;
     boolean webhook;
@@ -106,6 +122,12 @@ public record EnforcementSettings(Enforcement mode, boolean webhookServed) {
               + " and the admission webhook is not served; the admission section is not enforced");
     }
     boolean mutating = webhookServed && hasGrants;
-    return new EnforcementChoice(policies, webhook, mutating, problems);
+    boolean content = hasContentRules && !webhook && webhookServed;
+    if (hasContentRules && !webhook && !webhookServed) {
+      problems.add(
+          "image-content rules (rules with imageMetadata) are not enforced: only the admission"
+              + " webhook evaluates them and this controller does not serve it (--webhook)");
+    }
+    return new EnforcementChoice(policies, webhook, mutating, problems, content);
   }
 }

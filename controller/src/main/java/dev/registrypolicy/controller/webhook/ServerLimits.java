@@ -11,8 +11,28 @@ import java.time.Duration;
  * @param bodyDeadline how long reading one body may take in all; a body still trickling in after
  *     this gets HTTP 400 (at the latest one idle timeout later, when its next read returns)
  * @param maxThreads the server's worker threads (and so the most reviews parsed at once)
+ * @param metadataBudget how long after a review arrives its image metadata lookups must be done
+ *     ({@link WebhookSettings#metadataBudget()})
  */
-record ServerLimits(int maxBodyBytes, Duration idleTimeout, Duration bodyDeadline, int maxThreads) {
+record ServerLimits(
+    int maxBodyBytes,
+    Duration idleTimeout,
+    Duration bodyDeadline,
+    int maxThreads,
+    Duration metadataBudget) {
+  ServerLimits(int maxBodyBytes, Duration idleTimeout, Duration bodyDeadline, int maxThreads) {
+    this(
+        maxBodyBytes,
+        idleTimeout,
+        bodyDeadline,
+        maxThreads,
+        WebhookSettings.defaultMetadataBudget(WebhookSettings.DEFAULT_TIMEOUT_SECONDS));
+  }
+
+  ServerLimits withMetadataBudget(Duration budget) {
+    return new ServerLimits(maxBodyBytes, idleTimeout, bodyDeadline, maxThreads, budget);
+  }
+
   /**
    * 3 MiB: the API server refuses request bodies over 3 MiB ({@code MaxRequestBodyBytes: int64(3 *
    * 1024 * 1024)} in k8s.io/apiserver pkg/server/config.go NewConfig, "the largest request body

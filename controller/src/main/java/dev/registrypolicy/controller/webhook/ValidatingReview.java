@@ -51,9 +51,19 @@ final class ValidatingReview {
    * The answer. Errors that mean the webhook cannot decide (no policy yet, unknown namespace) are
    * thrown as {@link ReviewUndecidedException}, so the server answers with an error and the
    * configured {@code failurePolicy} decides.
+   *
+   * @param deadline when the image-content rules' metadata lookups must be done (the rules' {@code
+   *     onError} decides for those that are not)
+   * @param contentOnly only the image-content rules count (the path the webhook is registered on
+   *     when ValidatingAdmissionPolicies enforce the rest); otherwise every rule
    */
   static ReviewResponse answer(
-      ReviewRequest req, PolicySource policies, NamespaceLookup namespaces, Evaluator evaluator)
+      ReviewRequest req,
+      PolicySource policies,
+      NamespaceLookup namespaces,
+      Evaluator evaluator,
+      java.time.Instant deadline,
+      boolean contentOnly)
       throws InvalidReviewException, ReviewUndecidedException {
     String uid = req.uid();
     WorkloadKind kind = WorkloadKind.ofKind(req.kind());
@@ -100,6 +110,9 @@ final class ValidatingReview {
       throw new InvalidReviewException("request object: " + e.getMessage());
     }
     Verdict v = evaluator.check(policy, info.get(), workload, old);
+    if (contentOnly || !policy.content().isEmpty()) {
+      v = policy.review().verdict(policy, info.get(), workload, old, v, deadline, !contentOnly);
+    }
     return response(uid, v);
   }
 

@@ -59,6 +59,16 @@ public final class WebhookConfigurations {
    */
   public static V1ValidatingWebhookConfiguration validating(
       WebhookSettings settings, Set<String> exemptNamespaces, String caBundlePem) {
+    return validating(settings, exemptNamespaces, caBundlePem, WebhookServer.VALIDATE_PATH);
+  }
+
+  /**
+   * {@link #validating(WebhookSettings, Set, String)} calling {@code path}: {@link
+   * WebhookServer#VALIDATE_PATH} (every rule) or {@link WebhookServer#VALIDATE_CONTENT_PATH} (the
+   * image-content rules alone).
+   */
+  public static V1ValidatingWebhookConfiguration validating(
+      WebhookSettings settings, Set<String> exemptNamespaces, String caBundlePem, String path) {
     List<V1RuleWithOperations> rules = new ArrayList<>();
     for (WorkloadKind k : WorkloadKind.values()) {
       rules.add(rule(k.group(), k.version(), k.resource(), List.of("CREATE", "UPDATE")));
@@ -82,7 +92,7 @@ public final class WebhookConfigurations {
             .matchPolicy("Equivalent")
             .namespaceSelector(ns)
             .rules(rules)
-            .clientConfig(client(settings, WebhookServer.VALIDATE_PATH, caBundlePem));
+            .clientConfig(client(settings, path, caBundlePem));
     return new V1ValidatingWebhookConfiguration()
         .apiVersion("admissionregistration.k8s.io/v1")
         .kind("ValidatingWebhookConfiguration")

@@ -40,6 +40,8 @@ public final class WebhookRuntime implements AutoCloseable {
   private final SecretStore store;
   private final NamespaceLookup namespaces;
   private final Starter starter;
+  private final MetadataSources sources;
+  private final ContentReview review;
   private final PolicySource.Holder policies = new PolicySource.Holder();
   private volatile Runnable caBundleChanged = () -> {};
   private WebhookServer server; // guarded by this
@@ -58,10 +60,32 @@ public final class WebhookRuntime implements AutoCloseable {
 
   public WebhookRuntime(
       WebhookSettings settings, SecretStore store, NamespaceLookup namespaces, Starter starter) {
+    this(
+        settings,
+        store,
+        namespaces,
+        starter,
+        MetadataSources.UNAVAILABLE,
+        ImageContentMetrics.unregistered());
+  }
+
+  /**
+   * @param sources how each valid policy's image metadata source is made (image-content rules)
+   * @param metrics where the image-content rules are counted
+   */
+  public WebhookRuntime(
+      WebhookSettings settings,
+      SecretStore store,
+      NamespaceLookup namespaces,
+      Starter starter,
+      MetadataSources sources,
+      ImageContentMetrics metrics) {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.store = Objects.requireNonNull(store, "store");
     this.namespaces = Objects.requireNonNull(namespaces, "namespaces");
     this.starter = Objects.requireNonNull(starter, "starter");
+    this.sources = Objects.requireNonNull(sources, "sources");
+    this.review = new ContentReview(Objects.requireNonNull(metrics, "metrics"));
     this.waiting = "webhook TLS Secret " + secretDescription() + " not read yet";
   }
 
@@ -76,7 +100,8 @@ public final class WebhookRuntime implements AutoCloseable {
 
   /** A valid policy was read: reviews use it from now on. */
   public void policy(Policy policy) {
-    policies.set(PolicySnapshot.of(policy, settings.serviceNamespace()));
+    policies.set(
+        PolicySnapshot.of(policy, settings.serviceNamespace(), sources.forPolicy(policy), review));
   }
 
   /** The policy reviews use (empty before the first valid one). */
@@ -212,6 +237,7 @@ public final class WebhookRuntime implements AutoCloseable {
   @Override
   public synchronized void close() {
     closed = true;
+    review.close();
     if (server != null) {
       try {
         server.close();
@@ -226,9 +252,13 @@ public final class WebhookRuntime implements AutoCloseable {
   /**
    * The admission objects for a policy: the ValidatingAdmissionPolicies with their bindings, and,
    * when the webhook is enabled, the validating configuration (if the admission section enforces
-   * something) and the mutating one (if a grant needs it), carrying the CA bundle served. Without a
-   * CA bundle yet it throws, which leaves the cluster's admission objects as they are (the
-   * reconciler's rule for a failing source) until the certificate is read.
+   * something or has image-content rules) in two forms, the full one on {@link
+   * WebhookServer#VALIDATE_PATH} and the one for the image-content rules alone on {@link
+   * WebhookServer#VALIDATE_CONTENT_PATH} ({@link
+   * dev.registrypolicy.controller.admission.EnforcementChoice} keeps at most one), and the mutating
+   * one (if a grant needs it), carrying the CA bundle served. Without a CA bundle yet it throws,
+   * which leaves the cluster's admission objects as they are (the reconciler's rule for a failing
+   * source) until the certificate is read.
    *
    * @param caBundle the CA bundle now served (null: none yet)
    */
@@ -237,10 +267,11 @@ public final class WebhookRuntime implements AutoCloseable {
     return policy -> {
       ValidatingPolicies.Result v = ValidatingPolicies.build(policy, ws.serviceNamespace());
       boolean enforces = policy.admission().enforcesSomething();
+      boolean content = policy.admission().hasImageContentRules();
       boolean tooBig = enforces && v.policies().isEmpty() && !v.problems().isEmpty();
       if (!ws.enabled()) {
         return new AdmissionObjects(
-            v.policies(), v.bindings(), List.of(), List.of(), v.problems(), tooBig);
+            v.policies(), v.bindings(), List.of(), List.of(), v.problems(), tooBig, List.of());
       }
       String ca = caBundle.get();
       if (ca == null) {
@@ -252,17 +283,23 @@ public final class WebhookRuntime implements AutoCloseable {
                 + ") is not read yet, so the webhook configurations would have no caBundle");
       }
       V1MutatingWebhookConfiguration m = WebhookConfigurations.mutating(ws, policy, ca);
+      java.util.Set<String> exempt =
+          policy.admission().effectiveExemptNamespaces(ws.serviceNamespace());
       return new AdmissionObjects(
           v.policies(),
           v.bindings(),
-          enforces
+          enforces || content
               ? List.of(
-                  WebhookConfigurations.validating(
-                      ws, policy.admission().effectiveExemptNamespaces(ws.serviceNamespace()), ca))
+                  WebhookConfigurations.validating(ws, exempt, ca, WebhookServer.VALIDATE_PATH))
               : List.of(),
           m == null ? List.of() : List.of(m),
           v.problems(),
-          tooBig);
+          tooBig,
+          content
+              ? List.of(
+                  WebhookConfigurations.validating(
+                      ws, exempt, ca, WebhookServer.VALIDATE_CONTENT_PATH))
+              : List.of());
     };
   }
 }

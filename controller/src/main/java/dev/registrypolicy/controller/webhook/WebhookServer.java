@@ -46,6 +46,12 @@ public final class WebhookServer implements AutoCloseable {
   public static final String VALIDATE_PATH = "/validate";
   public static final String MUTATE_PATH = "/mutate";
 
+  /**
+   * The validating path for the image-content rules alone: where the webhook is registered when
+   * ValidatingAdmissionPolicies enforce everything else (they cannot read image content).
+   */
+  public static final String VALIDATE_CONTENT_PATH = "/validate-image-content";
+
   private static final Logger LOG = Logger.getLogger(WebhookServer.class.getName());
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final com.google.gson.Gson GSON =
@@ -88,7 +94,7 @@ public final class WebhookServer implements AutoCloseable {
     return start(
         "0.0.0.0",
         settings.port(),
-        ServerLimits.DEFAULTS,
+        ServerLimits.DEFAULTS.withMetadataBudget(settings.metadataBudget()),
         namespaces,
         policies,
         Evaluator.MODEL,
@@ -217,11 +223,13 @@ public final class WebhookServer implements AutoCloseable {
           c.setIdleTimeout(limits.idleTimeout().toMillis());
           return c;
         });
-    config.routes.post(VALIDATE_PATH, this::validate);
+    config.routes.post(VALIDATE_PATH, ctx -> validate(ctx, false));
+    config.routes.post(VALIDATE_CONTENT_PATH, ctx -> validate(ctx, true));
     config.routes.post(MUTATE_PATH, this::mutate);
   }
 
-  private void validate(Context ctx) {
+  private void validate(Context ctx, boolean contentOnly) {
+    java.time.Instant deadline = java.time.Instant.now().plus(limits.metadataBudget());
     ReviewRequest req;
     try {
       req = read(ctx);
@@ -230,7 +238,8 @@ public final class WebhookServer implements AutoCloseable {
       return;
     }
     try {
-      ReviewResponse r = ValidatingReview.answer(req, policies, namespaces, evaluator);
+      ReviewResponse r =
+          ValidatingReview.answer(req, policies, namespaces, evaluator, deadline, contentOnly);
       if (!r.allowed()) {
         LOG.fine(LogLine.format("review denied", "uid", req.uid(), "namespace", req.namespace()));
       }

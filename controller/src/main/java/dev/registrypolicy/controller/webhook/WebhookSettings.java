@@ -18,6 +18,9 @@ import java.util.regex.Pattern;
  * @param secretName the {@code kubernetes.io/tls} Secret holding it
  * @param serviceName the Service in front of the server
  * @param serviceNamespace the Service's (and Secret's) namespace: the controller's own
+ * @param metadataBudget how long after a review arrives the image-content rules' metadata lookups
+ *     must be done (those that are not count as timeouts, the rule's {@code onError} decides); less
+ *     than {@code timeoutSeconds}, so the review still answers before the API server gives up
  */
 public record WebhookSettings(
     boolean enabled,
@@ -27,7 +30,8 @@ public record WebhookSettings(
     CertificateMode certificates,
     String secretName,
     String serviceName,
-    String serviceNamespace) {
+    String serviceNamespace,
+    java.time.Duration metadataBudget) {
   public static final int DEFAULT_PORT = 9443;
   public static final int DEFAULT_TIMEOUT_SECONDS = 5;
 
@@ -41,6 +45,24 @@ public record WebhookSettings(
   public static final String DEFAULT_SECRET = "registry-policy-webhook-tls";
   public static final String DEFAULT_SERVICE = "registry-policy-webhook";
 
+  /**
+   * What a review keeps of its {@code timeoutSeconds} after the metadata budget: time to evaluate,
+   * answer and cross the network before the API server gives up.
+   */
+  public static final java.time.Duration METADATA_MARGIN = java.time.Duration.ofMillis(250);
+
+  /** The least metadata budget accepted: below it even a cache miss on loopback cannot finish. */
+  public static final java.time.Duration MIN_METADATA_BUDGET = java.time.Duration.ofMillis(50);
+
+  /**
+   * The default metadata budget: the timeout less one second, or half of it when that is less (4 s
+   * of the default 5 s; 500 ms of 1 s).
+   */
+  public static java.time.Duration defaultMetadataBudget(int timeoutSeconds) {
+    long ms = timeoutSeconds * 1000L;
+    return java.time.Duration.ofMillis(Math.max(ms - 1000, ms / 2));
+  }
+
   /** Flag names, as the controller's {@code run} command takes them. */
   public static final String FLAG_ENABLED = "--webhook";
 
@@ -50,6 +72,7 @@ public record WebhookSettings(
   public static final String FLAG_CERTIFICATES = "--webhook-certificates";
   public static final String FLAG_SECRET = "--webhook-tls-secret";
   public static final String FLAG_SERVICE = "--webhook-service";
+  public static final String FLAG_METADATA_BUDGET = "--webhook-image-metadata-budget-ms";
 
   /** Each flag: name, the value's placeholder (null for a switch), and its help line. */
   public static final List<Flag> FLAGS =
@@ -78,8 +101,14 @@ public record WebhookSettings(
                   + " self)"),
           new Flag(
               FLAG_SECRET, "NAME", "the webhook's TLS Secret (default " + DEFAULT_SECRET + ")"),
+          new Flag(FLAG_SERVICE, "NAME", "the webhook's Service (default " + DEFAULT_SERVICE + ")"),
           new Flag(
-              FLAG_SERVICE, "NAME", "the webhook's Service (default " + DEFAULT_SERVICE + ")"));
+              FLAG_METADATA_BUDGET,
+              "MILLISECONDS",
+              "how long a review waits for image metadata (image-content rules) before the rules'"
+                  + " onError decides; at most the timeout less "
+                  + METADATA_MARGIN.toMillis()
+                  + " ms (default: the timeout less 1 s, or half of it when that is less)"));
 
   /** DNS-1123 label: what Service names are; Secret names are subdomains. */
   private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
@@ -94,6 +123,29 @@ public record WebhookSettings(
     Objects.requireNonNull(secretName, "secretName");
     Objects.requireNonNull(serviceName, "serviceName");
     Objects.requireNonNull(serviceNamespace, "serviceNamespace");
+    Objects.requireNonNull(metadataBudget, "metadataBudget");
+  }
+
+  /** Settings with the default metadata budget for {@code timeoutSeconds}. */
+  public WebhookSettings(
+      boolean enabled,
+      int port,
+      FailurePolicy failurePolicy,
+      int timeoutSeconds,
+      CertificateMode certificates,
+      String secretName,
+      String serviceName,
+      String serviceNamespace) {
+    this(
+        enabled,
+        port,
+        failurePolicy,
+        timeoutSeconds,
+        certificates,
+        secretName,
+        serviceName,
+        serviceNamespace,
+        defaultMetadataBudget(timeoutSeconds));
   }
 
   /** The API server's {@code failurePolicy} values. */
@@ -207,11 +259,40 @@ public record WebhookSettings(
     if (ownNamespace == null || !DNS_LABEL.matcher(ownNamespace).matches()) {
       errors.add("the controller's namespace is not a valid namespace name: " + ownNamespace);
     }
+    long maxBudget = timeout * 1000L - METADATA_MARGIN.toMillis();
+    int budget =
+        number(
+            values,
+            FLAG_METADATA_BUDGET,
+            (int) defaultMetadataBudget(timeout).toMillis(),
+            (int) MIN_METADATA_BUDGET.toMillis(),
+            (int) maxBudget,
+            "milliseconds "
+                + MIN_METADATA_BUDGET.toMillis()
+                + "-"
+                + maxBudget
+                + " (less than "
+                + FLAG_TIMEOUT
+                + " "
+                + timeout
+                + " s by at least "
+                + METADATA_MARGIN.toMillis()
+                + " ms)",
+            errors);
     if (!errors.isEmpty()) {
       return new Parsed(null, errors);
     }
     return new Parsed(
-        new WebhookSettings(enabled, port, fp, timeout, mode, secret, service, ownNamespace),
+        new WebhookSettings(
+            enabled,
+            port,
+            fp,
+            timeout,
+            mode,
+            secret,
+            service,
+            ownNamespace,
+            java.time.Duration.ofMillis(budget)),
         List.of());
   }
 

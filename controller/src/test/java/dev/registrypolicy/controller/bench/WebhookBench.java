@@ -1,5 +1,9 @@
 package dev.registrypolicy.controller.bench;
 
+import dev.registrypolicy.admission.ImageMetadata;
+import dev.registrypolicy.controller.imagemeta.ImageMetadataSource;
+import dev.registrypolicy.controller.webhook.ContentReview;
+import dev.registrypolicy.controller.webhook.ImageContentMetrics;
 import dev.registrypolicy.controller.webhook.MemorySecretStore;
 import dev.registrypolicy.controller.webhook.PolicySnapshot;
 import dev.registrypolicy.controller.webhook.PolicySource;
@@ -35,7 +39,10 @@ import javax.net.ssl.TrustManagerFactory;
  * reports latency (from each request's scheduled send time, so a stall counts against every request
  * it delays), errors and the server's RSS. The command is in controller/README.md ("Admission:
  * webhook"); arguments {@code rate=N seconds=N warmup=N jvm=-Xmx..,-XX:..} (the server JVM's flags,
- * separated by commas or spaces).
+ * separated by commas or spaces) and {@code metadata=true}: the policy gains image-content rules
+ * ({@link #METADATA_RULES}) and the webhook reads image metadata from an in-memory source that
+ * answers every image at once, so each review goes through the image-content path as on a cache hit
+ * (plan, one concurrent lookup per distinct image, evaluation, merge).
  */
 public final class WebhookBench {
   static final String POLICY =
@@ -65,11 +72,38 @@ public final class WebhookBench {
             blockedImages: [{name: "busybox", tag: "1.2*"}]
       """;
 
+  /** The rules {@code metadata=true} adds: every image-content check, all passing. */
+  static final String METADATA_RULES =
+      """
+          - name: no-root
+            imageMetadata: {denyRunAsRoot: true}
+          - name: content
+            mode: Warn
+            imageMetadata:
+              maxSize: 2Gi
+              allowedPlatforms: [linux/amd64, linux/arm64]
+              requiredLabels: [{key: org.opencontainers.image.source, value: "https://git.corp/*"}]
+              requireKnownDigest: true
+      """;
+
+  /** The in-memory source of {@code metadata=true}: the same non-root image for every reference. */
+  static final ImageMetadataSource CACHED =
+      (ref, deadline) ->
+          new ImageMetadata(
+              "sha256:" + "f".repeat(64),
+              null,
+              "10001:10001",
+              Map.of("org.opencontainers.image.source", "https://git.corp/team-a/web"),
+              "linux",
+              "amd64",
+              "",
+              120L << 20);
+
   private WebhookBench() {}
 
   public static void main(String[] args) throws Exception {
     if (args.length > 0 && args[0].equals("serve")) {
-      serve();
+      serve(args.length > 1 && args[1].equals("metadata"));
       return;
     }
     Map<String, String> opts = new HashMap<>();
@@ -90,10 +124,20 @@ public final class WebhookBench {
       // commas do not separate, as flags such as -XX:StartFlightRecording hold them).
       cmd.addAll(List.of(jvm.trim().split("[\\s;]+")));
     }
+    boolean metadata = Boolean.parseBoolean(opts.getOrDefault("metadata", "false"));
     cmd.addAll(
         List.of(
-            "-cp", System.getProperty("java.class.path"), WebhookBench.class.getName(), "serve"));
+            "-cp",
+            System.getProperty("java.class.path"),
+            WebhookBench.class.getName(),
+            "serve",
+            metadata ? "metadata" : "plain"));
     System.out.println("server JVM flags: " + (jvm.isBlank() ? "(defaults)" : jvm));
+    System.out.println(
+        "policy: "
+            + (metadata
+                ? "with image-content rules, in-memory metadata source (cache-hit path)"
+                : "reference rules only"));
     Process child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     try {
       BufferedReader out =
@@ -370,7 +414,7 @@ public final class WebhookBench {
   }
 
   /** The child: the webhook as the controller would run it, on a free port. */
-  static void serve() throws Exception {
+  static void serve(boolean metadata) throws Exception {
     SecretStore store = new MemorySecretStore();
     TlsMaterial tls = WebhookCertificates.ensure(store, List.of("localhost"), Instant.now());
     int port;
@@ -381,7 +425,16 @@ public final class WebhookBench {
         WebhookSettings.parse(Map.of("--webhook-port", Integer.toString(port)), "registry-policy")
             .settings();
     PolicySource.Holder policies = new PolicySource.Holder();
-    policies.set(PolicySnapshot.of(PolicyDocument.parse(POLICY), "registry-policy"));
+    if (metadata) {
+      policies.set(
+          PolicySnapshot.of(
+              PolicyDocument.parse(POLICY + METADATA_RULES),
+              "registry-policy",
+              CACHED,
+              new ContentReview(ImageContentMetrics.unregistered())));
+    } else {
+      policies.set(PolicySnapshot.of(PolicyDocument.parse(POLICY), "registry-policy"));
+    }
     Map<String, NamespaceInfo> namespaces =
         Map.of("team-a", new NamespaceInfo("team-a", Map.of("env", "dev"), Map.of()));
     WebhookServer server =

@@ -29,6 +29,18 @@ import org.junit.jupiter.api.Test;
 class WebhookCorpusTest {
   static final PolicySource.Holder POLICIES = new PolicySource.Holder();
   static final AtomicReference<Case> CURRENT = new AtomicReference<>();
+  static final ContentReview REVIEW = new ContentReview(ImageContentMetrics.unregistered());
+  static final dev.registrypolicy.controller.imagemeta.ImageMetadataSource PASSING_SOURCE =
+      (ref, deadline) ->
+          new dev.registrypolicy.admission.ImageMetadata(
+              "sha256:" + "0".repeat(64),
+              null,
+              "1000",
+              java.util.Map.of(),
+              "linux",
+              "amd64",
+              "",
+              1);
   static TlsMaterial tls;
   static WebhookServer server;
   static HttpClient client;
@@ -51,6 +63,7 @@ class WebhookCorpusTest {
   @AfterAll
   static void stop() {
     server.close();
+    REVIEW.close();
   }
 
   @Test
@@ -60,7 +73,9 @@ class WebhookCorpusTest {
     List<String> mismatches = new ArrayList<>();
     for (Case c : cases) {
       CURRENT.set(c);
-      POLICIES.set(PolicySnapshot.of(c.policy(), c.ownNamespace()));
+      // The corpus is the reference verdict function's; its image-content rules (07-empty.yaml)
+      // meet an image that passes them (non-root, 1 byte), so the webhook must agree with it.
+      POLICIES.set(PolicySnapshot.of(c.policy(), c.ownNamespace(), PASSING_SOURCE, REVIEW));
       String ns = c.namespace().name();
       AdmissionCheck check = AdmissionCheck.of(c.policy(), c.ownNamespace());
       Verdict v =
