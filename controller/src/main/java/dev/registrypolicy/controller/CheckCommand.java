@@ -1,6 +1,9 @@
 package dev.registrypolicy.controller;
 
 import dev.registrypolicy.admission.Action;
+import dev.registrypolicy.controller.imagemeta.MetadataSettings;
+import dev.registrypolicy.controller.imagemeta.RegistryMetadata;
+import dev.registrypolicy.controller.imagemeta.SecretBytes;
 import dev.registrypolicy.controller.webhook.ContentReview;
 import dev.registrypolicy.controller.webhook.ImageContentMetrics;
 import dev.registrypolicy.controller.webhook.MetadataSources;
@@ -44,9 +47,11 @@ final class CheckCommand {
   /**
    * How {@link #REGISTRY_ACCESS} makes a policy's image metadata source: the same construction as
    * the webhook's ({@link dev.registrypolicy.controller.webhook.WebhookRuntime}), so both give the
-   * same verdicts.
+   * same verdicts. Null (the default): the registries themselves, with the policy's Secret
+   * references read from the Secrets of the policy's namespace in the objects file; tests set their
+   * own.
    */
-  static volatile MetadataSources sources = MetadataSources.UNAVAILABLE;
+  static volatile MetadataSources sources = null;
 
   static final String HELP =
       String.join(
@@ -77,7 +82,11 @@ final class CheckCommand {
           "  --registry-access   evaluate the image-content rules (rules with imageMetadata) too, by",
           "                      fetching each distinct image's manifest and config from its registry",
           "                      the way the webhook does (the policy's mirrors, credentials and TLS",
-          "                      settings); each rule's onError decides for images that cannot be had.",
+          "                      settings; their Secrets are read from Secrets of the policy's namespace",
+          "                      in the objects FILE, e.g. kubectl get secrets -n "
+              + Policy.NAMESPACE
+              + " -o yaml);",
+          "                      each rule's onError decides for images that cannot be had.",
           "                      Without it those rules are not evaluated and a note names them",
           "  --registry-timeout SECONDS  how long one object's lookups may take (default "
               + DEFAULT_REGISTRY_TIMEOUT_SECONDS
@@ -209,14 +218,19 @@ final class CheckCommand {
       CheckObjects objects = CheckObjects.parse(objectsIn.text());
       objectsIn = null; // the text is no longer needed: let it go before the verdicts are made
       if (registryAccess) {
-        try (ContentReview review = new ContentReview(ImageContentMetrics.unregistered())) {
+        MetadataSources given = sources;
+        try (ContentReview review = new ContentReview(ImageContentMetrics.unregistered());
+            RegistryMetadata registries =
+                given == null ? new RegistryMetadata(MetadataSettings.defaults()) : null) {
+          SecretBytes secrets = SecretBytes.of(objects.secrets());
+          MetadataSources use = given != null ? given : p -> registries.forPolicy(p, secrets);
           report =
               CheckReport.of(
                   policy,
                   own,
                   objects,
                   new CheckReport.RegistryAccess(
-                      review, sources.forPolicy(policy), Duration.ofSeconds(registryTimeout)));
+                      review, use.forPolicy(policy), Duration.ofSeconds(registryTimeout)));
         }
       } else {
         report = CheckReport.of(policy, own, objects);

@@ -6,6 +6,7 @@ import dev.registrypolicy.admission.WorkloadKind;
 import dev.registrypolicy.common.Redact;
 import dev.registrypolicy.common.ValueTypes;
 import dev.registrypolicy.policy.NamespaceInfo;
+import dev.registrypolicy.policy.Policy;
 import dev.registrypolicy.policy.Problem;
 import dev.registrypolicy.policy.Yaml;
 import java.util.ArrayList;
@@ -25,12 +26,16 @@ import java.util.TreeMap;
  * @param workloads the workloads in file order
  * @param notes what was skipped or assumed, one line each
  * @param problems objects that could not be read, with their place in the file
+ * @param secrets the data of the file's Secrets in the policy's namespace, by name: what {@code
+ *     --registry-access} reads the policy's credential, CA and client-certificate references from
+ *     (bytes only, never shown; a record's text shows arrays by identity)
  */
 record CheckObjects(
     Map<String, NamespaceInfo> namespaces,
     List<Item> workloads,
     List<String> notes,
-    List<Problem> problems) {
+    List<Problem> problems,
+    Map<String, Map<String, byte[]>> secrets) {
   /** Namespace of an object without {@code metadata.namespace}, as kubectl would create it. */
   static final String DEFAULT_NAMESPACE = "default";
 
@@ -48,6 +53,7 @@ record CheckObjects(
     workloads = List.copyOf(workloads);
     notes = List.copyOf(notes);
     problems = List.copyOf(problems);
+    secrets = Map.copyOf(secrets);
   }
 
   /**
@@ -58,7 +64,7 @@ record CheckObjects(
     List<Problem> problems = new ArrayList<>();
     List<Object> docs = Yaml.loadAll(text, "", problems, Yaml.Limits.OBJECTS);
     if (docs == null) {
-      return new CheckObjects(Map.of(), List.of(), List.of(), problems);
+      return new CheckObjects(Map.of(), List.of(), List.of(), problems, Map.of());
     }
     List<Object> items = new ArrayList<>();
     for (Object d : docs) {
@@ -87,6 +93,7 @@ record CheckObjects(
       }
     }
     Map<String, Integer> skippedKinds = new TreeMap<>();
+    Map<String, Map<String, byte[]>> secrets = new TreeMap<>();
     List<Item> workloads = new ArrayList<>();
     for (int i = 0; i < items.size(); i++) {
       String at = "[" + i + "]";
@@ -102,6 +109,9 @@ record CheckObjects(
         continue;
       }
       if (kind.equals("Namespace")) {
+        continue;
+      }
+      if (kind.equals("Secret") && policySecret(m, at, secrets, problems)) {
         continue;
       }
       WorkloadKind wk = WorkloadKind.ofKind(kind);
@@ -159,7 +169,45 @@ record CheckObjects(
                     + (n == 1 ? " object" : " objects")
                     + ": check reads Namespaces and "
                     + kindNames()));
-    return new CheckObjects(namespaces, workloads, notes, problems);
+    return new CheckObjects(namespaces, workloads, notes, problems, secrets);
+  }
+
+  /**
+   * Keeps a Secret of the policy's namespace (its {@code data}, base64-decoded, and {@code
+   * stringData}); false for a Secret elsewhere, which is skipped like other kinds. A value that is
+   * not base64 is a problem naming the key, never the value.
+   */
+  private static boolean policySecret(
+      Map<?, ?> m, String at, Map<String, Map<String, byte[]>> secrets, List<Problem> problems) {
+    Map<?, ?> meta = m.get("metadata") instanceof Map<?, ?> mm ? mm : Map.of();
+    if (!Policy.NAMESPACE.equals(meta.get("namespace"))
+        || !(meta.get("name") instanceof String name)) {
+      return false;
+    }
+    Map<String, byte[]> data = new TreeMap<>();
+    if (m.get("data") instanceof Map<?, ?> d) {
+      for (Map.Entry<?, ?> e : d.entrySet()) {
+        if (e.getKey() instanceof String k && e.getValue() instanceof String v) {
+          try {
+            data.put(k, java.util.Base64.getMimeDecoder().decode(v));
+          } catch (IllegalArgumentException bad) {
+            problems.add(
+                new Problem(
+                    at + ".data." + k,
+                    "Secret " + Policy.NAMESPACE + "/" + name + ": the value is not base64"));
+          }
+        }
+      }
+    }
+    if (m.get("stringData") instanceof Map<?, ?> d) {
+      for (Map.Entry<?, ?> e : d.entrySet()) {
+        if (e.getKey() instanceof String k && e.getValue() instanceof String v) {
+          data.put(k, v.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+      }
+    }
+    secrets.put(name, data);
+    return true;
   }
 
   /** The kinds check reads: {@code Pod, Deployment, ...}. */

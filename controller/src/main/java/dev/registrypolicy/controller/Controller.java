@@ -6,9 +6,14 @@ import dev.registrypolicy.controller.admission.AdmissionReconcilerClient;
 import dev.registrypolicy.controller.admission.AdmissionReconcilerInformers;
 import dev.registrypolicy.controller.admission.Enforcement;
 import dev.registrypolicy.controller.admission.EnforcementSettings;
+import dev.registrypolicy.controller.imagemeta.MetadataSettings;
+import dev.registrypolicy.controller.imagemeta.Platform;
+import dev.registrypolicy.controller.imagemeta.RegistryMetadata;
+import dev.registrypolicy.controller.imagemeta.SecretBytes;
 import dev.registrypolicy.controller.webhook.ApiNamespaceLookup;
 import dev.registrypolicy.controller.webhook.ApiSecretStore;
 import dev.registrypolicy.controller.webhook.WebhookRuntime;
+import dev.registrypolicy.controller.webhook.WebhookServer;
 import dev.registrypolicy.controller.webhook.WebhookSettings;
 import dev.registrypolicy.policy.Policy;
 import dev.registrypolicy.policy.PolicyDocument;
@@ -94,6 +99,9 @@ final class Controller implements AutoCloseable {
   /** The webhook on this replica, or null when it is not served. */
   private final WebhookRuntime webhook;
 
+  /** The image-content rules' registry client, or null when the webhook is not served. */
+  private final RegistryMetadata registries;
+
   private final ScheduledExecutorService tlsTicker;
 
   private final NodeReportInformers nodeCaches;
@@ -136,7 +144,8 @@ final class Controller implements AutoCloseable {
         enforcement,
         admissionObjects,
         null,
-        NodeStatusSettings.defaults());
+        NodeStatusSettings.defaults(),
+        Platform.LINUX_AMD64);
   }
 
   /**
@@ -150,6 +159,20 @@ final class Controller implements AutoCloseable {
       Metrics metrics,
       Enforcement mode,
       WebhookSettings webhook) {
+    this(client, settings, metrics, mode, webhook, Platform.LINUX_AMD64);
+  }
+
+  /**
+   * As above, with the platform whose image the image-content rules read from an image index
+   * ({@code --image-platform}).
+   */
+  Controller(
+      ApiClient client,
+      Settings settings,
+      Metrics metrics,
+      Enforcement mode,
+      WebhookSettings webhook,
+      Platform imagePlatform) {
     this(
         client,
         settings,
@@ -157,7 +180,8 @@ final class Controller implements AutoCloseable {
         new EnforcementSettings(mode, webhook.enabled()),
         null,
         webhook,
-        NodeStatusSettings.defaults());
+        NodeStatusSettings.defaults(),
+        imagePlatform);
   }
 
   /** A controller with its own node status timing (tests). */
@@ -168,7 +192,15 @@ final class Controller implements AutoCloseable {
       EnforcementSettings enforcement,
       AdmissionObjectsSource admissionObjects,
       NodeStatusSettings nodeSettings) {
-    this(client, settings, metrics, enforcement, admissionObjects, null, nodeSettings);
+    this(
+        client,
+        settings,
+        metrics,
+        enforcement,
+        admissionObjects,
+        null,
+        nodeSettings,
+        Platform.LINUX_AMD64);
   }
 
   /**
@@ -182,7 +214,8 @@ final class Controller implements AutoCloseable {
       EnforcementSettings enforcement,
       AdmissionObjectsSource admissionObjects,
       WebhookSettings webhookSettings,
-      NodeStatusSettings nodeSettings) {
+      NodeStatusSettings nodeSettings,
+      Platform imagePlatform) {
     this.client = client;
     this.nodeSettings = nodeSettings;
     this.settings = settings;
@@ -196,6 +229,16 @@ final class Controller implements AutoCloseable {
                 webhookSettings.serviceNamespace(),
                 webhookSettings.secretName())
             : new InformerCluster(client, settings.resync().toMillis());
+    // The image-content rules' registry client: one per process, so its caches outlive policy
+    // changes; each policy's Secret references are read from the policy namespace's Secrets cache.
+    this.registries =
+        serving
+            ? new RegistryMetadata(
+                MetadataSettings.defaults().withPlatform(imagePlatform), metrics.imageMetadata)
+            : null;
+    InformerCluster secretsCache = cluster;
+    SecretBytes policySecrets = ref -> secretsCache.policySecretKey(ref.secret(), ref.key());
+    RegistryMetadata metadataClient = registries;
     this.webhook =
         serving
             ? new WebhookRuntime(
@@ -206,7 +249,10 @@ final class Controller implements AutoCloseable {
                     cluster::namespace,
                     client,
                     ApiNamespaceLookup.timeoutFor(webhookSettings),
-                    LOOKUPS_IN_FLIGHT))
+                    LOOKUPS_IN_FLIGHT),
+                WebhookServer::start,
+                policy -> metadataClient.forPolicy(policy, policySecrets),
+                metrics.imageContent)
             : null;
     AdmissionObjectsSource source = admissionObjects;
     if (source == null) {
@@ -496,6 +542,9 @@ final class Controller implements AutoCloseable {
     nodeCaches.stop();
     if (webhook != null) {
       webhook.close();
+    }
+    if (registries != null) {
+      registries.close();
     }
     cluster.stop();
     admissionCaches.stop();

@@ -83,8 +83,8 @@ public final class ControllerMain {
                   "when it is valid; otherwise every problem with its path (registries[2].mirrors[0].url: ...).",
                   "A valid policy gets warnings (exit code unchanged) for settings that probably do not do what was",
                   "meant (e.g. a registry entry registry-1.docker.io, which Docker Hub images do not use), when its",
-                  "admission section would deny, warn about or audit the product's own images in its own namespace,",
-                  "and for rules with imageMetadata, which nothing enforces yet.",
+                  "admission section would deny, warn about or audit the product's own images in its own namespace.",
+                  "Rules with imageMetadata are evaluated by the webhook and by check --registry-access.",
                   "  --own-image IMAGE    an image the product runs, repeatable (default: the images manifests/",
                   "                       installs: "
                       + String.join(", ", CheckOwnImages.DEFAULT_IMAGES)
@@ -125,7 +125,8 @@ public final class ControllerMain {
                   "usage: "
                       + NAME
                       + " run [--listen HOST:PORT] [--workers N] [--resync DURATION]"
-                      + " [--admission-enforcement MODE] [--webhook [--webhook-... VALUE]...] [--verbose]",
+                      + " [--admission-enforcement MODE] [--webhook [--webhook-... VALUE]...]"
+                      + " [--image-platform OS/ARCH] [--verbose]",
                   "Runs the controller. The API server: the file KUBECONFIG names (must exist), else the in-cluster",
                   "ServiceAccount, else ~/.kube/config. POD_NAMESPACE: the namespace the controller runs in, where",
                   "the webhook's Service and TLS Secret live (default " + Policy.NAMESPACE + ").",
@@ -135,6 +136,8 @@ public final class ControllerMain {
                   "  --resync DURATION    informer resync period, a Go duration from 1s to 24h, e.g. 10m, 1h30m (default 10m)",
                   Enforcement.HELP,
                   webhookFlagsHelp(),
+                  "  --image-platform OS/ARCH[/VARIANT]  the platform whose image the image-content rules read from",
+                  "                       an image index (the nodes' platform; default linux/amd64)",
                   "  --verbose            stack traces with errors, and the client library's retry lines",
                   "exit codes: 0 stopped, 1 could not start (no API configuration, port taken), 2 usage error"));
 

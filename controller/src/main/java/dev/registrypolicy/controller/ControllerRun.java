@@ -4,6 +4,7 @@ import dev.registrypolicy.common.GoDuration;
 import dev.registrypolicy.common.Health;
 import dev.registrypolicy.common.HealthServer;
 import dev.registrypolicy.controller.admission.Enforcement;
+import dev.registrypolicy.controller.imagemeta.Platform;
 import dev.registrypolicy.controller.webhook.WebhookSettings;
 import dev.registrypolicy.policy.Policy;
 import io.kubernetes.client.openapi.ApiClient;
@@ -46,6 +47,7 @@ final class ControllerRun {
                 Flags.Spec.optional("--workers", "N"),
                 Flags.Spec.optional("--resync", "DURATION"),
                 Flags.Spec.optional("--admission-enforcement", "auto|policy|webhook|both"),
+                Flags.Spec.optional("--image-platform", "OS/ARCH[/VARIANT]"),
                 Flags.Spec.flag("--verbose")));
     for (WebhookSettings.Flag w : WebhookSettings.FLAGS) {
       specs.add(
@@ -82,6 +84,12 @@ final class ControllerRun {
       enforcement = Enforcement.parse(f.get("--admission-enforcement", "auto"));
     } catch (IllegalArgumentException e) {
       bad.add(e.getMessage());
+    }
+    Platform imagePlatform = Platform.LINUX_AMD64;
+    try {
+      imagePlatform = Platform.parse(f.get("--image-platform", "linux/amd64"));
+    } catch (IllegalArgumentException e) {
+      bad.add("--image-platform: " + e.getMessage());
     }
     // The namespace the pod runs in (the Downward API's POD_NAMESPACE): the webhook's Service and
     // TLS Secret live there, and it is exempt from admission unless the policy says otherwise.
@@ -144,7 +152,8 @@ final class ControllerRun {
                   identity, workers, resync, s.leaseDuration(), s.renewDeadline(), s.retryPeriod()),
               metrics,
               enforcement,
-              webhook);
+              webhook,
+              imagePlatform);
       server = serveHealth(listen, controller::waiting, metrics::scrape);
       controller.start();
       CountDownLatch stop = stopped == null ? new CountDownLatch(1) : stopped;

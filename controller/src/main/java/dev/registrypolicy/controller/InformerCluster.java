@@ -355,6 +355,20 @@ final class InformerCluster implements ClusterView {
     return ownConfigMap(Policy.CONFIGMAP_NAME);
   }
 
+  /**
+   * One key of a Secret in the policy's namespace, from the cache (a copy), or empty: what the
+   * image-content rules' registry client reads the policy's Secret references from, without copying
+   * every Secret as {@link #sourceSecrets} does.
+   */
+  Optional<byte[]> policySecretKey(String name, String key) {
+    V1Secret s = policySecrets.getIndexer().getByKey(Policy.NAMESPACE + "/" + name);
+    if (s == null || s.getData() == null || Desired.BUNDLE_SECRET.equals(name)) {
+      return Optional.empty();
+    }
+    byte[] v = s.getData().get(key);
+    return v == null ? Optional.empty() : Optional.of(v.clone());
+  }
+
   @Override
   public Map<String, SourceSecret> sourceSecrets() {
     Map<String, SourceSecret> out = new HashMap<>();

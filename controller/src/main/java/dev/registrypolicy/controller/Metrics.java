@@ -1,7 +1,9 @@
 package dev.registrypolicy.controller;
 
+import dev.registrypolicy.controller.imagemeta.ImageMetadataMetrics;
 import dev.registrypolicy.controller.nodestatus.FleetStatus;
 import dev.registrypolicy.controller.nodestatus.NodeState;
+import dev.registrypolicy.controller.webhook.ImageContentMetrics;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
@@ -36,6 +38,12 @@ final class Metrics {
   final Counter reconciles = counter("registry_policy_controller_reconciles", "Reconcile passes.");
   volatile boolean leader;
 
+  /** The image-content rules' decisions and lookups (the webhook's). */
+  final ImageContentMetrics imageContent = new ImageContentMetrics(registry);
+
+  /** The registry client's fetches, cache and requests (the image-content rules' lookups). */
+  final ImageMetadataMetrics imageMetadata = new ImageMetadataMetrics();
+
   /**
    * The node status the leader computed last; null (no node samples) on other replicas and before
    * the first pass. The node gauges carry one label, {@code state}, with the fixed values of {@link
@@ -45,6 +53,7 @@ final class Metrics {
   volatile FleetStatus nodes;
 
   Metrics() {
+    imageMetadata.register(registry);
     GaugeWithCallback.builder()
         .name("registry_policy_controller_leader")
         .help("1 on the replica that holds the lease.")

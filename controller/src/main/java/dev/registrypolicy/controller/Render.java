@@ -356,10 +356,17 @@ final class Render {
     sb.append("# ---- admission: the cluster-scoped objects run keeps for this policy\n");
     String served =
         "#   while the controller serves the webhook (run " + WebhookSettings.FLAG_ENABLED + ")\n";
-    if (!enforces) {
+    boolean content = policy.admission().hasImageContentRules();
+    if (!enforces && !content) {
       sb.append(
           "# the admission section enforces nothing: no ValidatingAdmissionPolicy and no"
               + " ValidatingWebhookConfiguration\n");
+    } else if (!enforces) {
+      sb.append(
+              "# only image-content rules (imageMetadata), which no ValidatingAdmissionPolicy can"
+                  + " evaluate: on every Kubernetes version the ValidatingWebhookConfiguration"
+                  + " below evaluates them,\n")
+          .append(served);
     } else if (!built.problems().isEmpty()) {
       for (String problem : built.problems()) {
         sb.append("# note: ").append(CheckReport.oneLine(problem)).append('\n');
