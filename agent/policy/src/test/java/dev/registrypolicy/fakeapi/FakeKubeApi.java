@@ -74,8 +74,14 @@ import java.util.regex.Pattern;
  * fields dropped from the applied configuration are kept). Strategic merge knows merge keys only
  * for metadata.ownerReferences, metadata.finalizers and ServiceAccount.secrets; every other list is
  * replaced. List {@code resourceVersion}/{@code resourceVersionMatch} are ignored (always the
- * latest state); watch bookmarks and {@code sendInitialEvents} are not sent. Core and events.k8s.io
- * Events are stored separately.
+ * latest state); {@code sendInitialEvents} is not supported. Watch bookmarks are sent to watches
+ * that asked for them ({@code allowWatchBookmarks=true}) when a test calls {@link #sendBookmarks}.
+ * Core and events.k8s.io Events are stored separately.
+ *
+ * <p>Authentication and RBAC are off unless {@link #enableRbac} is called; then every request needs
+ * an {@code Authorization: Bearer} token issued with {@link #issueToken} (401 otherwise) and is
+ * authorized against the rules bound to the token's subject with {@link #bind} (403 otherwise),
+ * with RBAC's {@code resourceNames} semantics (see {@link #authorized}).
  */
 public class FakeKubeApi implements AutoCloseable {
   static {
@@ -125,6 +131,10 @@ public class FakeKubeApi implements AutoCloseable {
   private int port;
 
   private final List<Request> requestLog = Collections.synchronizedList(new ArrayList<>());
+
+  private volatile boolean rbac;
+  private final Map<String, String> tokens = new java.util.concurrent.ConcurrentHashMap<>();
+  private final List<Binding> bindings = new CopyOnWriteArrayList<>();
   private final List<Rule> failures = new CopyOnWriteArrayList<>();
   private final List<Rule> interceptors = new CopyOnWriteArrayList<>();
 
@@ -534,6 +544,183 @@ public class FakeKubeApi implements AutoCloseable {
     requestLog.clear();
   }
 
+  // ------------------------------------------------------- authentication and RBAC
+
+  /**
+   * One rule of a Role or ClusterRole (rbac.authorization.k8s.io/v1 PolicyRule); "*" matches any
+   * group, resource or verb, and empty {@code resourceNames} any name.
+   */
+  public record PolicyRule(
+      List<String> apiGroups,
+      List<String> resources,
+      List<String> verbs,
+      List<String> resourceNames) {
+    public PolicyRule {
+      apiGroups = List.copyOf(apiGroups);
+      resources = List.copyOf(resources);
+      verbs = List.copyOf(verbs);
+      resourceNames = resourceNames == null ? List.of() : List.copyOf(resourceNames);
+    }
+  }
+
+  /** A RoleBinding (namespace set) or ClusterRoleBinding (null) of rules to one subject. */
+  private record Binding(String subject, String namespace, List<PolicyRule> rules) {}
+
+  /** From now on, every request must carry an issued bearer token and be authorized (RBAC). */
+  public FakeKubeApi enableRbac() {
+    rbac = true;
+    return this;
+  }
+
+  /** Accepts {@code token} as {@code subject} (e.g. system:serviceaccount:ns:name). */
+  public void issueToken(String token, String subject) {
+    tokens.put(token, subject);
+  }
+
+  /** Stops accepting {@code token} (it expired): requests carrying it are answered 401. */
+  public void revokeToken(String token) {
+    tokens.remove(token);
+  }
+
+  /**
+   * Grants {@code rules} to {@code subject} in {@code namespace}, as a RoleBinding to a Role there,
+   * or everywhere when {@code namespace} is null (a ClusterRoleBinding).
+   */
+  public Registration bind(String subject, String namespace, List<PolicyRule> rules) {
+    Binding b = new Binding(subject, namespace, List.copyOf(rules));
+    bindings.add(b);
+    return () -> bindings.remove(b);
+  }
+
+  /**
+   * Authenticates and authorizes one request; null when allowed, else the error to answer.
+   *
+   * <p>The verb is derived as the API server does (get, list, watch, create, update, patch, delete,
+   * deletecollection). For {@code resourceNames}: the name is the object named in the path, and for
+   * list and watch the value of a {@code metadata.name} field selector (Kubernetes 1.11+,
+   * kubernetes/kubernetes#63469; RBAC documentation, "Referring to resources": "If you restrict
+   * list or watch by resourceName, clients must include a metadata.name field selector in their
+   * list or watch request that matches the specified resourceName in order to be authorized"). A
+   * rule with {@code resourceNames} never authorizes create or deletecollection (same
+   * documentation: they cannot be restricted by name). Discovery is allowed to every authenticated
+   * subject.
+   */
+  private StatusException authorized(
+      String method, Route route, Map<String, String> params, String authorization) {
+    if (!rbac) {
+      return null;
+    }
+    String token =
+        authorization != null && authorization.startsWith("Bearer ")
+            ? authorization.substring("Bearer ".length()).trim()
+            : null;
+    String subject = token == null ? null : tokens.get(token);
+    if (subject == null) {
+      return new StatusException(401, "Unauthorized", "Unauthorized");
+    }
+    if (route == null) {
+      return null;
+    }
+    ResourceType t = route.type();
+    boolean watch =
+        route.watchPath()
+            || "true".equalsIgnoreCase(params.get("watch"))
+            || "1".equals(params.get("watch"));
+    String name = route.name();
+    String verb;
+    switch (method) {
+      case "GET":
+        verb = watch ? "watch" : name == null ? "list" : "get";
+        if (name == null) {
+          name = Selectors.nameTerm(params.get("fieldSelector"));
+        }
+        break;
+      case "POST":
+        verb = "create";
+        break;
+      case "PUT":
+        verb = "update";
+        break;
+      case "PATCH":
+        verb = "patch";
+        break;
+      case "DELETE":
+        verb = name == null ? "deletecollection" : "delete";
+        break;
+      default:
+        verb = method.toLowerCase(Locale.ROOT);
+    }
+    String resource =
+        route.subresource() == null ? t.plural() : t.plural() + "/" + route.subresource();
+    for (Binding b : bindings) {
+      if (!b.subject().equals(subject)) {
+        continue;
+      }
+      if (b.namespace() != null && !b.namespace().equals(route.namespace())) {
+        continue;
+      }
+      for (PolicyRule r : b.rules()) {
+        if (matches(r.apiGroups(), t.group())
+            && matches(r.resources(), resource)
+            && matches(r.verbs(), verb)
+            && (r.resourceNames().isEmpty()
+                || (name != null
+                    && !verb.equals("create")
+                    && !verb.equals("deletecollection")
+                    && r.resourceNames().contains(name)))) {
+          return null;
+        }
+      }
+    }
+    String scope =
+        route.namespace() == null
+            ? "at the cluster scope"
+            : "in the namespace \"" + route.namespace() + "\"";
+    return new StatusException(
+        403,
+        "Forbidden",
+        t.plural()
+            + (name == null ? "" : " \"" + name + "\"")
+            + " is forbidden: User \""
+            + subject
+            + "\" cannot "
+            + verb
+            + " resource \""
+            + resource
+            + "\" in API group \""
+            + t.group()
+            + "\" "
+            + scope);
+  }
+
+  private static boolean matches(List<String> allowed, String value) {
+    return allowed.contains("*") || allowed.contains(value);
+  }
+
+  // ------------------------------------------------------------------ watch bookmarks
+
+  /**
+   * Sends every open watch that asked for bookmarks ({@code allowWatchBookmarks=true}) a BOOKMARK
+   * event: an object of the watched kind carrying only {@code metadata.resourceVersion}, the newest
+   * resourceVersion (Kubernetes API concepts, "Watch bookmarks"). A client may resume from it; the
+   * server sends them at its own pace, so a client must not rely on when.
+   */
+  public void sendBookmarks() {
+    synchronized (lock) {
+      for (WatchStream w : watchers) {
+        if (w.bookmarks) {
+          JsonObject o = new JsonObject();
+          o.addProperty("kind", w.type.kind());
+          o.addProperty("apiVersion", w.type.apiVersion());
+          JsonObject meta = new JsonObject();
+          meta.addProperty("resourceVersion", Long.toString(revision));
+          o.add("metadata", meta);
+          w.queue.offer(eventLine("BOOKMARK", o));
+        }
+      }
+    }
+  }
+
   // ----------------------------------------------------------------- fault injection
 
   /** A registered hook or failure rule; close it to remove it. */
@@ -662,6 +849,12 @@ public class FakeKubeApi implements AutoCloseable {
         if (r.claim(req)) {
           r.action.accept(req);
         }
+      }
+      StatusException denied =
+          authorized(method, route, params, ex.getRequestHeaders().getFirst("Authorization"));
+      if (denied != null) {
+        reply(ex, req, denied.code(), denied.status());
+        return;
       }
       for (Rule r : failures) {
         if (r.claim(req)) {
@@ -1735,6 +1928,7 @@ public class FakeKubeApi implements AutoCloseable {
     final Selectors.Selector labels;
     final Selectors.Selector fields;
     final LinkedBlockingQueue<String> queue = new LinkedBlockingQueue<>();
+    boolean bookmarks;
 
     WatchStream(
         ResourceType type,
@@ -1827,6 +2021,7 @@ public class FakeKubeApi implements AutoCloseable {
     long timeout = parseLong(q.get("timeoutSeconds"), "timeoutSeconds");
     String rv = q.get("resourceVersion");
     WatchStream w = new WatchStream(r.type(), r.namespace(), r.name(), labels, fields);
+    w.bookmarks = "true".equalsIgnoreCase(q.get("allowWatchBookmarks"));
     List<String> first = new ArrayList<>();
     String error = null;
     synchronized (lock) {
