@@ -38,7 +38,7 @@ record ApiConfig(URI server, Path tokenFile, Path caFile, String namespace, Stri
       } catch (IllegalArgumentException e) {
         return new Found(null, "REGISTRY_POLICY_API_SERVER is not a URL");
       }
-      if (!"http".equals(server.getScheme()) && !"https".equals(server.getScheme())
+      if ((!"http".equals(server.getScheme()) && !"https".equals(server.getScheme()))
           || server.getHost() == null) {
         return new Found(null, "REGISTRY_POLICY_API_SERVER is not an http(s) URL with a host");
       }

@@ -97,11 +97,11 @@ final class KubeClient {
 
   /** Opens a watch (a GET whose body is newline-delimited events). */
   Stream watch(String path, Duration readTimeout) throws IOException {
-    HttpURLConnection c = open("GET", path, readTimeout, false);
+    HttpURLConnection c = open("GET", path, readTimeout);
     int code = responseCode(c, path);
     if (code == 401) {
       c.disconnect();
-      c = open("GET", path, readTimeout, true);
+      c = open("GET", path, readTimeout);
       code = responseCode(c, path);
     }
     if (code / 100 != 2) {
@@ -129,7 +129,7 @@ final class KubeClient {
   private JsonObject call(String method, String path, JsonObject body, Duration readTimeout)
       throws IOException {
     for (int attempt = 0; ; attempt++) {
-      HttpURLConnection c = open(method, path, readTimeout, attempt > 0);
+      HttpURLConnection c = open(method, path, readTimeout);
       try {
         if (body != null) {
           c.setDoOutput(true);
@@ -158,7 +158,7 @@ final class KubeClient {
     }
   }
 
-  private HttpURLConnection open(String method, String path, Duration readTimeout, boolean retry)
+  private HttpURLConnection open(String method, String path, Duration readTimeout)
       throws IOException {
     URI uri = config.server().resolve(path);
     HttpURLConnection c;
