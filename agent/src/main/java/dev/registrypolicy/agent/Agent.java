@@ -97,6 +97,9 @@ final class Agent implements AutoCloseable {
 
   private volatile AgentLoop loop;
 
+  /** Set by {@link #close}: no pass starts any more (a late API event must not run one). */
+  private volatile boolean closing;
+
   /** The fast path's inputs and report (null without API access). */
   private final ApiInputs apiInputs;
 
@@ -152,7 +155,7 @@ final class Agent implements AutoCloseable {
               Backoff.DEFAULT,
               () -> {
                 AgentLoop l = loop;
-                if (l != null) {
+                if (l != null && !closing) {
                   l.wake("api");
                 }
               });
@@ -195,6 +198,9 @@ final class Agent implements AutoCloseable {
    * cause, and the pass counts as {@link Outcome#FAILED} (the loop retries with backoff).
    */
   synchronized Outcome reconcile(String reason) {
+    if (closing) {
+      return Outcome.FAILED; // shutting down: the loop ends at its next wait
+    }
     passStartedNanos = Math.max(1, System.nanoTime());
     try {
       return pass(reason);
@@ -501,6 +507,7 @@ final class Agent implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    closing = true;
     if (apiInputs != null) {
       apiInputs.close();
     }
@@ -519,6 +526,11 @@ final class Agent implements AutoCloseable {
     if (l != null) {
       l.close();
     }
+  }
+
+  /** Whether both fast-path watches are healthy (false without the fast path). */
+  boolean apiHealthy() {
+    return apiInputs != null && apiInputs.policy.healthy() && apiInputs.bundle.healthy();
   }
 
   /** Lease writes the node reporter made (tests, benchmarks); 0 without one. */

@@ -242,7 +242,12 @@ final class ObjectWatch implements AutoCloseable {
     closed = true;
     KubeClient.Stream s = open;
     if (s != null) {
-      s.close();
+      // Closing a connection whose body another thread is reading waits for that read to
+      // return (HttpURLConnection's chunked stream holds a lock while it reads), so not here:
+      // the watch thread is a daemon and ends when the read returns.
+      Thread closer = new Thread(s::close, "api-watch-close");
+      closer.setDaemon(true);
+      closer.start();
     }
     if (thread != null) {
       thread.interrupt();
