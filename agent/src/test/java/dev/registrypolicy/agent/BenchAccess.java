@@ -114,6 +114,9 @@ public final class BenchAccess {
     /** Starts the daemon loop; {@code server} is the API server, {@code token} its token file. */
     public ApiAgent(
         Path policyFile, Path bundle, Path certs, java.net.URI server, Path token, String node) {
+      // 50 agents logging every file they write to one stderr would measure the console.
+      java.util.logging.Logger.getLogger("dev.registrypolicy.agent")
+          .setLevel(java.util.logging.Level.WARNING);
       agent =
           new Agent(
               new Agent.Options(
