@@ -35,6 +35,9 @@ final class ObjectWatch implements AutoCloseable {
   private static final int WATCH_SPREAD_SECONDS = 60;
   private static final Duration READ_MARGIN = Duration.ofSeconds(30);
 
+  /** A watch that ends sooner than this without any event counts as failed. */
+  private static final Duration QUICK_END = Duration.ofSeconds(1);
+
   private final KubeClient client;
   private final String collection;
   private final String name;
@@ -163,10 +166,13 @@ final class ObjectWatch implements AutoCloseable {
             + seconds
             + "&resourceVersion="
             + URLEncoder.encode(rv, StandardCharsets.UTF_8);
+    long started = System.nanoTime();
+    int events = 0;
     try (KubeClient.Stream s = client.watch(path, Duration.ofSeconds(seconds).plus(READ_MARGIN))) {
       open = s;
       JsonObject event;
       while (!closed && (event = s.next()) != null) {
+        events++;
         String type =
             event.has("type") && event.get("type").isJsonPrimitive()
                 ? event.get("type").getAsString()
@@ -204,6 +210,12 @@ final class ObjectWatch implements AutoCloseable {
         if (next != null) {
           rv = next;
         }
+      }
+      if (events == 0 && System.nanoTime() - started < QUICK_END.toNanos() && !closed) {
+        // A watch asked to last a minute that ends at once with nothing (a proxy cutting it, an
+        // overloaded server) is a failure: retried with backoff, never in a tight loop.
+        throw new KubeClient.ApiException(
+            0, "the watch of " + what() + " ended at once without an event");
       }
       return rv;
     } catch (KubeClient.ApiException e) {
