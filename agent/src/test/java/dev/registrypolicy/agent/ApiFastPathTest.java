@@ -117,6 +117,11 @@ class ApiFastPathTest {
   }
 
   void start(ApiConfig api) {
+    create(api);
+    launch();
+  }
+
+  void create(ApiConfig api) {
     agent =
         new Agent(
             new Agent.Options(
@@ -130,6 +135,9 @@ class ApiFastPathTest {
             new Metrics(),
             new Backoff(Duration.ofMillis(50), Duration.ofMillis(200)),
             api);
+  }
+
+  void launch() {
     running =
         CompletableFuture.supplyAsync(
             () -> {
@@ -373,5 +381,46 @@ class ApiFastPathTest {
               KubeClient.ApiException.class, () -> c.get(path, Duration.ofSeconds(5)), path);
       assertEquals(403, e.code, path);
     }
+  }
+
+  @Test
+  void readinessWaitsForTheFirstPassBoundedly() throws Exception {
+    Object[] held = new Object[1];
+    java.util.concurrent.CountDownLatch holding = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    create(null); // files only: the wait is the same with or without the fast path
+    held[0] = agent;
+    Thread blocker =
+        new Thread(
+            () -> {
+              // reconcile() is synchronized on the agent: holding its monitor holds the first pass
+              synchronized (held[0]) {
+                holding.countDown();
+                try {
+                  release.await();
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                }
+              }
+            });
+    blocker.start();
+    holding.await();
+    launch();
+    try {
+      assertEquals(0, agent.snapshot().passes());
+      CompletableFuture<Boolean> probe =
+          CompletableFuture.supplyAsync(() -> agent.health().ready());
+      Thread.sleep(300);
+      assertFalse(probe.isDone(), "a probe before the first pass waits for it");
+      release.countDown();
+      assertTrue(probe.get(10, TimeUnit.SECONDS), "and answers with its result: ready");
+    } finally {
+      release.countDown();
+      blocker.join();
+    }
+    await(() -> hasHost("a.example"), "first pass");
+    long t0 = System.nanoTime();
+    assertTrue(agent.health().ready());
+    assertTrue(System.nanoTime() - t0 < 1_000_000_000L, "after the first pass, no wait");
   }
 }
