@@ -50,6 +50,9 @@ final class ObjectWatch implements AutoCloseable {
   private Thread thread;
   private String lastFailure;
 
+  /** Failures in a row since the last successful list (watch thread only). */
+  private int failures;
+
   /**
    * @param collection the collection's path, e.g. {@code /api/v1/namespaces/ns/configmaps}
    */
@@ -78,49 +81,64 @@ final class ObjectWatch implements AutoCloseable {
   }
 
   private void run() {
-    int failures = 0;
     while (!closed) {
+      KubeClient.ApiException failure;
       try {
-        String rv = list();
-        if (lastFailure != null) {
-          Log.info("api watch recovered", "object", what(), "action", "listed again; watching");
-          lastFailure = null;
-        }
-        failures = 0;
-        while (!closed && rv != null) {
-          rv = watchOnce(rv);
-        }
+        runOnce();
+        continue; // a 410: list again at once
       } catch (KubeClient.ApiException e) {
-        if (closed) {
-          return;
-        }
-        firstAnswer.countDown();
-        listener.failed(e);
-        failures++;
-        Duration wait = backoff.jittered(failures, random);
-        String cause = e.getMessage();
-        if (!cause.equals(lastFailure)) {
-          Log.warn(
-              "api watch failed",
-              "object",
-              what(),
-              "error",
-              cause,
-              "action",
-              (e.code == 403
-                      ? "the mounted files stay in force (no RBAC grant for the fast path?); "
-                      : "the mounted files are used for what the API never showed; ")
-                  + "retrying with backoff",
-              "next_try_in_ms",
-              wait.toMillis());
-          lastFailure = cause;
-        }
-        try {
-          Thread.sleep(wait.toMillis());
-        } catch (InterruptedException x) {
-          return;
-        }
+        failure = e;
+      } catch (RuntimeException e) {
+        // An answer nobody thought of must not end the watch thread: a failure like any other.
+        failure = new KubeClient.ApiException(0, what() + ": " + Causes.describe(e));
       }
+      if (closed || !backOff(failure)) {
+        return;
+      }
+    }
+  }
+
+  /** Lists, then watches until a failure (thrown) or a 410 (returns). */
+  private void runOnce() throws KubeClient.ApiException {
+    String rv = list();
+    failures = 0;
+    if (lastFailure != null) {
+      Log.info("api watch recovered", "object", what(), "action", "listed again; watching");
+      lastFailure = null;
+    }
+    while (!closed && rv != null) {
+      rv = watchOnce(rv);
+    }
+  }
+
+  /** Reports a failure, logs it once per cause, waits; false when interrupted (closing). */
+  private boolean backOff(KubeClient.ApiException e) {
+    firstAnswer.countDown();
+    listener.failed(e);
+    failures++;
+    Duration wait = backoff.jittered(failures, random);
+    String cause = e.getMessage();
+    if (!cause.equals(lastFailure)) {
+      Log.warn(
+          "api watch failed",
+          "object",
+          what(),
+          "error",
+          cause,
+          "action",
+          (e.code == 403
+                  ? "the mounted files stay in force (no RBAC grant for the fast path?); "
+                  : "the mounted files are used for what the API never showed; ")
+              + "retrying with backoff",
+          "next_try_in_ms",
+          wait.toMillis());
+      lastFailure = cause;
+    }
+    try {
+      Thread.sleep(wait.toMillis());
+      return true;
+    } catch (InterruptedException x) {
+      return false;
     }
   }
 
