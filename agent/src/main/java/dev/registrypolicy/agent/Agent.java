@@ -344,7 +344,8 @@ final class Agent implements AutoCloseable {
       }
     }
     ContainerdConfig.Diagnosis containerd = diagnosis.containerd(found, inForce != null);
-    NodeDiagnosis.tokenAuth(found, prober, inForce, containerd);
+    // Closing: the prober's threads are going away; a pass still running does not hand it work.
+    NodeDiagnosis.tokenAuth(found, closing ? null : prober, inForce, containerd);
     List<AgentProblem> problems = problemLog.update(found.asMap());
     AgentLoop l = loop;
     if (l != null) {
