@@ -3,12 +3,19 @@ package dev.registrypolicy.agent;
 import dev.registrypolicy.agent.NodePlan.Plan;
 import dev.registrypolicy.common.Causes;
 import dev.registrypolicy.common.Health;
+import dev.registrypolicy.common.NodeReport;
+import dev.registrypolicy.common.Redact;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 /**
@@ -25,6 +32,12 @@ import java.util.regex.Pattern;
 final class Agent implements AutoCloseable {
   /** A pass running longer than this fails liveness: the loop is stuck (a hung file system). */
   static final Duration STUCK_AFTER = Duration.ofMinutes(2);
+
+  /** Longest a health probe waits for the first pass (the manifest's probes time out at 3 s). */
+  static final Duration READY_WAIT = Duration.ofSeconds(2);
+
+  /** Longest the first pass waits for the API server's first answer (fast path on). */
+  static final Duration FIRST_ANSWER_WAIT = Duration.ofSeconds(1);
 
   /**
    * The random part of the agent's temp-file names, which must not make a problem text new each
@@ -84,6 +97,20 @@ final class Agent implements AutoCloseable {
 
   private volatile AgentLoop loop;
 
+  /** Set by {@link #close}: no pass starts any more (a late API event must not run one). */
+  private volatile boolean closing;
+
+  /** The fast path's inputs and report (null without API access). */
+  private final ApiInputs apiInputs;
+
+  private final NodeReporter reporter;
+
+  /** This node's name for the report (from the fast path's configuration), or null. */
+  private final String node;
+
+  /** Counted down when the first pass is over (readiness waits for it, bounded). */
+  private final CountDownLatch firstPass = new CountDownLatch(1);
+
   /**
    * The plan a running pass is applying (what the watch filter compares with while it writes), else
    * null.
@@ -96,6 +123,8 @@ final class Agent implements AutoCloseable {
   // Pass state: touched only inside reconcile().
   private String appliedSha;
   private boolean firstApplyDone;
+  private String reportedKey;
+  private Instant appliedAt;
   private volatile ExecutorService writers;
   private volatile Prober prober;
 
@@ -105,12 +134,39 @@ final class Agent implements AutoCloseable {
 
   /** With another backoff for failing passes (tests). */
   Agent(Options options, Metrics metrics, Backoff backoff) {
+    this(options, metrics, backoff, null);
+  }
+
+  /**
+   * With the fast path: the policy and bundle also from the API server, and the node report Lease
+   * ({@code api}; null: files only, no report).
+   */
+  Agent(Options options, Metrics metrics, Backoff backoff, ApiConfig api) {
     this.options = options;
     this.metrics = metrics;
     this.backoff = backoff;
     this.certsDir = new CertsDir(options.certsDir());
+    this.node = api == null ? null : api.node();
+    if (api != null) {
+      KubeClient client = new KubeClient(api);
+      this.apiInputs =
+          new ApiInputs(
+              client,
+              Backoff.DEFAULT,
+              () -> {
+                AgentLoop l = loop;
+                if (l != null && !closing) {
+                  l.wake("api");
+                }
+              });
+      this.reporter = api.node() != null ? new NodeReporter(client, Backoff.DEFAULT) : null;
+    } else {
+      this.apiInputs = null;
+      this.reporter = null;
+    }
     this.source =
-        new PolicySource(options.policyFile(), options.secretsDir(), options.nodeCertsDir());
+        new PolicySource(
+            options.policyFile(), options.secretsDir(), options.nodeCertsDir(), apiInputs);
     this.series = new AgentMetrics(metrics, () -> snapshot, options.containerdConfig() != null);
     this.problemLog = new ProblemLog(series.problem);
     this.diagnosis = new NodeDiagnosis(options.containerdConfig(), options.nodeCertsDir());
@@ -142,6 +198,9 @@ final class Agent implements AutoCloseable {
    * cause, and the pass counts as {@link Outcome#FAILED} (the loop retries with backoff).
    */
   synchronized Outcome reconcile(String reason) {
+    if (closing) {
+      return Outcome.FAILED; // shutting down: the loop ends at its next wait
+    }
     passStartedNanos = Math.max(1, System.nanoTime());
     try {
       return pass(reason);
@@ -172,6 +231,7 @@ final class Agent implements AutoCloseable {
     } finally {
       passStartedNanos = 0;
       applying = null;
+      firstPass.countDown();
     }
   }
 
@@ -284,7 +344,8 @@ final class Agent implements AutoCloseable {
       }
     }
     ContainerdConfig.Diagnosis containerd = diagnosis.containerd(found, inForce != null);
-    NodeDiagnosis.tokenAuth(found, prober, inForce, containerd);
+    // Closing: the prober's threads are going away; a pass still running does not hand it work.
+    NodeDiagnosis.tokenAuth(found, closing ? null : prober, inForce, containerd);
     List<AgentProblem> problems = problemLog.update(found.asMap());
     AgentLoop l = loop;
     if (l != null) {
@@ -302,7 +363,34 @@ final class Agent implements AutoCloseable {
             lastSuccess,
             before.passes() + 1));
     series.pass(outcome);
+    report(inForce, in.bundleRevision(), problems, report);
     return outcome;
+  }
+
+  /**
+   * Hands the node report to the reporter (never waits for it): the policy in force, the bundle
+   * revision read with it, the problems, and when that policy and revision were first applied.
+   */
+  private void report(
+      Plan inForce, String revision, List<AgentProblem> problems, CertsDir.Report applied) {
+    NodeReporter r = reporter;
+    if (r == null) {
+      return;
+    }
+    String sha = inForce == null ? null : inForce.policySha256();
+    String key = sha + "/" + revision;
+    if (inForce != null
+        && applied != null
+        && applied.errors().isEmpty()
+        && !key.equals(reportedKey)) {
+      reportedKey = key;
+      appliedAt = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+    }
+    List<String> lines = new ArrayList<>();
+    for (AgentProblem p : problems) {
+      lines.add(Redact.hide(p.kind() + " " + p.subject() + ": " + p.detail()));
+    }
+    r.offer(new NodeReport(node, sha, inForce == null ? null : revision, lines, appliedAt));
   }
 
   /** Adds what an apply found to the problems; returns whether writes failed. */
@@ -365,6 +453,16 @@ final class Agent implements AutoCloseable {
 
   /** Health for /healthz and /readyz, from the last published snapshot: never waits for a pass. */
   Health health() {
+    if (firstPass.getCount() > 0) {
+      // Before the first pass is over, a probe waits for it (bounded below the probes' 3 s
+      // timeout), so the pod is Ready at the probe that arrives during the first pass, not one
+      // probe period later.
+      try {
+        firstPass.await(READY_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     long started = passStartedNanos;
     boolean stuck = started != 0 && System.nanoTime() - started > STUCK_AFTER.toNanos();
     return snapshot.health(stuck);
@@ -387,6 +485,15 @@ final class Agent implements AutoCloseable {
     AgentLoop l = new AgentLoop(this, backoff);
     prober = new Prober(() -> l.wake("probe"));
     loop = l;
+    if (apiInputs != null) {
+      apiInputs.start();
+      // The first pass uses what the API server says when it answers quickly, so a fresh agent
+      // does not wait for kubelet to mount a new bundle; otherwise the files, as always.
+      apiInputs.awaitFirstAnswers(FIRST_ANSWER_WAIT);
+    }
+    if (reporter != null) {
+      reporter.start();
+    }
     return l.run();
   }
 
@@ -401,6 +508,13 @@ final class Agent implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    closing = true;
+    if (apiInputs != null) {
+      apiInputs.close();
+    }
+    if (reporter != null) {
+      reporter.close();
+    }
     Prober p = prober;
     if (p != null) {
       p.close();
@@ -413,6 +527,16 @@ final class Agent implements AutoCloseable {
     if (l != null) {
       l.close();
     }
+  }
+
+  /** Whether both fast-path watches are healthy (false without the fast path). */
+  boolean apiHealthy() {
+    return apiInputs != null && apiInputs.policy.healthy() && apiInputs.bundle.healthy();
+  }
+
+  /** Lease writes the node reporter made (tests, benchmarks); 0 without one. */
+  long reportWrites() {
+    return reporter == null ? 0 : reporter.writes();
   }
 
   /** The current problems, from the last published snapshot. */

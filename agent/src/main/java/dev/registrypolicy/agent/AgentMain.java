@@ -155,6 +155,24 @@ public final class AgentMain {
     }
     Log.configure(f.verbose() ? Level.FINE : Level.INFO);
     Metrics metrics = new Metrics();
+    // The fast path (watching the policy and bundle through the API server, the node report
+    // Lease) is for the daemon only: --once and --cleanup read the mounted files, as always.
+    ApiConfig api = null;
+    if (!f.once() && !f.cleanup()) {
+      ApiConfig.Found found =
+          ApiConfig.fromEnvironment(System.getenv(), ApiConfig.SERVICE_ACCOUNT_DIR);
+      api = found.config();
+      if (api != null) {
+        Log.info(
+            "api fast path on",
+            "server",
+            api.server(),
+            "node",
+            api.node() == null ? "unknown (NODE_NAME unset): no node report" : api.node());
+      } else {
+        Log.info("api fast path off", "why", found.whyNot(), "action", "mounted files only");
+      }
+    }
     Agent agent =
         new Agent(
             new Agent.Options(
@@ -165,7 +183,9 @@ public final class AgentMain {
                 f.adopt(),
                 f.resync(),
                 f.containerdConfig()),
-            metrics);
+            metrics,
+            Backoff.DEFAULT,
+            api);
     try {
       if (f.cleanup()) {
         List<String> gone = agent.cleanup();

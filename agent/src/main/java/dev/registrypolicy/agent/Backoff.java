@@ -24,4 +24,13 @@ record Backoff(Duration first, Duration max) {
     }
     return Duration.ofNanos(Math.min(nanos, max.toNanos()));
   }
+
+  /**
+   * {@link #after} scaled by a random factor in [0.5, 1): many agents that lost the API server at
+   * the same moment do not all come back at the same moment.
+   */
+  Duration jittered(int failures, java.util.random.RandomGenerator random) {
+    long nanos = after(failures).toNanos();
+    return Duration.ofNanos(Math.max(1, (long) (nanos * (0.5 + 0.5 * random.nextDouble()))));
+  }
 }

@@ -2,6 +2,7 @@ package dev.registrypolicy.agent;
 
 import dev.registrypolicy.agent.NodePlan.Plan;
 import dev.registrypolicy.common.Causes;
+import dev.registrypolicy.common.Hashes;
 import dev.registrypolicy.policy.Policy;
 import dev.registrypolicy.policy.PolicyDocument;
 import dev.registrypolicy.policy.PolicyException;
@@ -21,9 +22,12 @@ import java.util.List;
 import java.util.TreeSet;
 
 /**
- * The agent's inputs: the mounted policy file and the credentials bundle. Reads them, gives a plan
- * or the problems that stop one, and a fingerprint of both that tells a real change from a
- * file-system event that changed nothing (kubelet re-swapping the same content, a touch).
+ * The agent's inputs: the policy and the credentials bundle, each from the API server's watch
+ * ({@link ApiInputs}, when the fast path is on) or from the mounted files, whichever {@link
+ * InputArbiter} says is newest. Reads them, gives a plan or the problems that stop one (the same
+ * parse and plan whatever the source), and a fingerprint of the mounted files that tells a real
+ * change from a file-system event that changed nothing (kubelet re-swapping the same content, a
+ * touch).
  */
 final class PolicySource {
   /**
@@ -35,11 +39,18 @@ final class PolicySource {
   private final Path policyFile;
   private final Path secretsDir;
   private final String nodeCertsDir;
+  private final ApiInputs api;
 
   PolicySource(Path policyFile, Path secretsDir, String nodeCertsDir) {
+    this(policyFile, secretsDir, nodeCertsDir, null);
+  }
+
+  /** With the fast path's inputs ({@code api}; null: files only). */
+  PolicySource(Path policyFile, Path secretsDir, String nodeCertsDir, ApiInputs api) {
     this.policyFile = policyFile;
     this.secretsDir = secretsDir;
     this.nodeCertsDir = nodeCertsDir;
+    this.api = api;
   }
 
   Path policyFile() {
@@ -55,9 +66,16 @@ final class PolicySource {
    *
    * @param plan the plan, held hosts included; null when the policy or the bundle is unusable
    * @param problems why there is no plan, or the held hosts' problems (subject = host directory)
-   * @param fingerprint sha256 over the policy bytes and every bundle file, as read
+   * @param fingerprint sha256 over the mounted policy bytes and every bundle file, as read
+   * @param bundleRevision the revision entry of the bundle used, or null
+   * @param source where the policy came from: "api" or "files"
    */
-  record Loaded(Plan plan, List<AgentProblem> problems, String fingerprint) {
+  record Loaded(
+      Plan plan,
+      List<AgentProblem> problems,
+      String fingerprint,
+      String bundleRevision,
+      String source) {
     Loaded {
       problems = List.copyOf(problems);
     }
@@ -67,16 +85,46 @@ final class PolicySource {
   Loaded load(Plan previous) {
     List<AgentProblem> problems = new ArrayList<>();
     String fingerprint = fingerprint();
-    byte[] bytes;
+    byte[] bytes = null;
+    IOException fileError = null;
     try {
       bytes = readPolicy(policyFile);
     } catch (IOException e) {
+      fileError = e;
+    }
+    String source = "files";
+    String subject = policyFile.toString();
+    SecretStore store = SecretStore.directory(secretsDir);
+    String revision;
+    if (api != null) {
+      InputArbiter.Choice<ApiInputs.PolicyText> p =
+          api.policy.choose(bytes == null ? null : Hashes.sha256Hex(bytes));
+      if (p.origin() == InputArbiter.Origin.API) {
+        source = "api";
+        subject = "configmap/" + Policy.CONFIGMAP_NAME;
+        bytes = p.content().bytes();
+        fileError =
+            bytes == null ? new java.nio.file.NoSuchFileException(p.content().missing()) : null;
+      }
+      InputArbiter.Choice<Bundle> b = api.bundle.choose(Bundle.directoryHash(secretsDir));
+      if (b.origin() == InputArbiter.Origin.API) {
+        store = b.content().store();
+        revision = b.content().revision();
+      } else {
+        revision = Bundle.directoryRevision(secretsDir);
+      }
+    } else {
+      revision = Bundle.directoryRevision(secretsDir);
+    }
+    if (bytes == null) {
       problems.add(
           new AgentProblem(
               AgentProblem.POLICY_UNREADABLE,
-              policyFile.toString(),
-              "cannot read policy " + policyFile + ": " + Causes.describe(e)));
-      return new Loaded(null, problems, fingerprint);
+              subject,
+              source.equals("api")
+                  ? "cannot read policy: " + fileError.getMessage()
+                  : "cannot read policy " + policyFile + ": " + Causes.describe(fileError)));
+      return new Loaded(null, problems, fingerprint, revision, source);
     }
     Policy policy;
     try {
@@ -86,23 +134,21 @@ final class PolicySource {
         problems.add(
             new AgentProblem(
                 AgentProblem.POLICY_INVALID,
-                p.path().isEmpty() ? policyFile.toString() : p.path(),
+                p.path().isEmpty() ? subject : p.path(),
                 "policy invalid: " + p));
       }
-      return new Loaded(null, problems, fingerprint);
+      return new Loaded(null, problems, fingerprint, revision, source);
     }
     Plan plan;
     try {
-      plan =
-          NodePlan.plan(policy, SecretStore.directory(secretsDir), nodeCertsDir)
-              .keepingFrom(previous);
+      plan = NodePlan.plan(policy, store, nodeCertsDir).keepingFrom(previous);
     } catch (IOException e) {
       problems.add(
           new AgentProblem(
               AgentProblem.CREDENTIALS_UNREADABLE,
               String.valueOf(secretsDir),
               "cannot read the credentials bundle " + secretsDir + ": " + Causes.describe(e)));
-      return new Loaded(null, problems, fingerprint);
+      return new Loaded(null, problems, fingerprint, revision, source);
     }
     plan.held()
         .forEach(
@@ -111,7 +157,7 @@ final class PolicySource {
                 problems.add(new AgentProblem(AgentProblem.CREDENTIALS, dir, p));
               }
             });
-    return new Loaded(plan, problems, fingerprint);
+    return new Loaded(plan, problems, fingerprint, revision, source);
   }
 
   /**

@@ -2,6 +2,7 @@ package dev.registrypolicy.agent;
 
 import dev.registrypolicy.policy.Policy;
 import dev.registrypolicy.policy.PolicyDocument;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
@@ -103,5 +104,63 @@ public final class BenchAccess {
     long t3 = System.nanoTime();
     return new PassTiming(
         t1 - t0, t2 - t1, t3 - t2, r.written().size(), r.unchanged(), r.errors().size());
+  }
+
+  /** An agent in this JVM with the fast path on, for the API benchmark. */
+  public static final class ApiAgent implements AutoCloseable {
+    private final Agent agent;
+    private final Thread thread;
+
+    /** Starts the daemon loop; {@code server} is the API server, {@code token} its token file. */
+    public ApiAgent(
+        Path policyFile, Path bundle, Path certs, java.net.URI server, Path token, String node) {
+      // 50 agents logging every file they write to one stderr would measure the console.
+      java.util.logging.Logger.getLogger("dev.registrypolicy.agent")
+          .setLevel(java.util.logging.Level.WARNING);
+      agent =
+          new Agent(
+              new Agent.Options(
+                  policyFile,
+                  bundle,
+                  certs,
+                  certs.toString(),
+                  false,
+                  java.time.Duration.ofHours(1),
+                  null),
+              new Metrics(),
+              Backoff.DEFAULT,
+              new ApiConfig(server, token, null, dev.registrypolicy.policy.Policy.NAMESPACE, node));
+      thread =
+          new Thread(
+              () -> {
+                try {
+                  agent.run();
+                } catch (Exception e) {
+                  throw new IllegalStateException(e);
+                }
+              },
+              "bench-agent-" + node);
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    /** /readyz's answer, waiting for the first pass as the endpoint does. */
+    public boolean ready() {
+      return agent.health().ready();
+    }
+
+    public boolean apiHealthy() {
+      return agent.apiHealthy();
+    }
+
+    @Override
+    public void close() throws IOException {
+      agent.close();
+      try {
+        thread.join(10_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 }

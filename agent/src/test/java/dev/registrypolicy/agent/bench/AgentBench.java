@@ -80,6 +80,10 @@ public final class AgentBench {
     int idleSeconds = 30;
     int scrapes = 100;
     int onceRuns = 5;
+    int apiAgents = 50;
+    int apiHosts = 10;
+    int readyRuns = 20;
+    int readyHosts = 50;
     long pollMicros = 500;
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     Path jar;
@@ -122,6 +126,18 @@ public final class AgentBench {
           break;
         case "scrapes":
           scrapes = Integer.parseInt(value);
+          break;
+        case "api-agents":
+          apiAgents = Integer.parseInt(value);
+          break;
+        case "api-hosts":
+          apiHosts = Integer.parseInt(value);
+          break;
+        case "ready-runs":
+          readyRuns = Integer.parseInt(value);
+          break;
+        case "ready-hosts":
+          readyHosts = Integer.parseInt(value);
           break;
         case "once-runs":
           onceRuns = Integer.parseInt(value);
@@ -185,10 +201,11 @@ public final class AgentBench {
     Set<String> benches =
         BenchArgs.parse(
             args,
-            List.of("reassert", "rss", "scale"),
+            List.of("reassert", "rss", "scale", "api", "ready"),
             s::set,
-            "usage: AgentBench [reassert] [rss] [scale] [all] [key=value ...]\n"
+            "usage: AgentBench [reassert] [rss] [scale] [api] [ready] [all] [key=value ...]\n"
                 + "keys: iterations reassert-hosts rss-hosts scale-hosts steady idle scrapes once-runs poll-us java jar tmp keep"
+                + " api-agents api-hosts ready-runs ready-hosts"
                 + " strict tmpfs defaults add-flags");
     if (benches == null) {
       return;
@@ -218,6 +235,12 @@ public final class AgentBench {
               break;
             case "rss":
               b.rss();
+              break;
+            case "api":
+              b.api();
+              break;
+            case "ready":
+              b.ready();
               break;
             default:
               b.scale();
@@ -479,12 +502,20 @@ public final class AgentBench {
             ? "production flags"
             : "production flags + " + String.join(" ", s.addFlags),
         prod());
+    try (ApiServer api = new ApiServer(root.resolve("rss-api"), s.rssHosts)) {
+      rssRun(
+          "production flags, fast path on (watching the in-process API)", prod(), api.env("rss"));
+    }
     if (s.defaults) {
       rssRun("JVM defaults", List.of());
     }
   }
 
   private void rssRun(String label, List<String> flags) throws Exception {
+    rssRun(label, flags, Map.of());
+  }
+
+  private void rssRun(String label, List<String> flags, Map<String, String> env) throws Exception {
     log(
         "rss ["
             + label
@@ -497,11 +528,14 @@ public final class AgentBench {
             + " scrapes each of /metrics and /healthz, "
             + s.idleSeconds
             + " s idle");
-    Setup st = setup("rss-" + (flags.isEmpty() ? "default" : "prod"), s.rssHosts);
+    Setup st =
+        setup(
+            "rss-" + (flags.isEmpty() ? "default" : env.isEmpty() ? "prod" : "prod-api"),
+            s.rssHosts);
     List<String> args = st.agentArgs("--listen", "127.0.0.1:0", "--resync", "60s");
     String b = "rss [" + label + "]";
     try (AgentProcess a =
-        AgentProcess.start(s.java, flags, s.jar, args, st.dir.resolve("agent.log"))) {
+        AgentProcess.start(s.java, flags, s.jar, args, st.dir.resolve("agent.log"), env)) {
       long done = st.tree.awaitHostsToml(s.pollMicros * 1000, Duration.ofSeconds(60).toNanos());
       if (done < 0) {
         throw new IllegalStateException(
@@ -597,6 +631,249 @@ public final class AgentBench {
       if (!flags.isEmpty() && afterScrapes.rssKb() >= 64 * 1024) {
         misses.add(b + ": RSS " + mib(afterScrapes.rssKb()) + " >= 64 MiB");
       }
+    }
+  }
+
+  /**
+   * The in-process API server with the product's objects: the policy of {@code hosts} registries
+   * and the bundle of {@link BenchPolicy}, RBAC on with the manifests' Role.
+   */
+  private static final class ApiServer implements AutoCloseable {
+    final dev.registrypolicy.agent.ApiLab lab;
+    final String policy;
+    final Map<String, String> bundle = new java.util.TreeMap<>();
+
+    ApiServer(Path dir, int hosts) throws Exception {
+      Files.createDirectories(dir);
+      policy = BenchPolicy.policy(hosts);
+      Path b = dir.resolve("bundle");
+      BenchPolicy.writeBundle(b);
+      try (Stream<Path> files = Files.list(b)) {
+        for (Path f : files.toList()) {
+          bundle.put(f.getFileName().toString(), Files.readString(f));
+        }
+      }
+      lab = new dev.registrypolicy.agent.ApiLab(dir, policy, bundle);
+    }
+
+    /** The environment that points an agent process at this server. */
+    Map<String, String> env(String node) {
+      return Map.of(
+          "REGISTRY_POLICY_API_SERVER",
+          lab.fake.baseUrl(),
+          "REGISTRY_POLICY_API_TOKEN_FILE",
+          lab.tokenFile.toString(),
+          "NODE_NAME",
+          node);
+    }
+
+    @Override
+    public void close() {
+      lab.close();
+    }
+  }
+
+  /**
+   * Policy edit and credential rotation through the API server to every agent's certs.d, measured
+   * from the API write (the store's update returns) to the file on disk, with 1 and with {@code
+   * api-agents} agents watching. The agents run in this JVM (each its own Agent, certs.d, watch
+   * connections and threads, as separate nodes would have): 50 JVMs would need ~3 GiB and 50 JVM
+   * starts on a 2-CPU machine, and what is measured is the watch and the pass, not the JVM.
+   */
+  private void api() throws Exception {
+    apiRun(1);
+    if (s.apiAgents > 1) {
+      apiRun(s.apiAgents);
+    }
+  }
+
+  private void apiRun(int agents) throws Exception {
+    String b = "api [" + agents + " agent" + (agents == 1 ? "" : "s") + "]";
+    Path dir = Files.createDirectories(root.resolve("api-" + agents));
+    try (ApiServer api = new ApiServer(dir.resolve("server"), s.apiHosts)) {
+      Path policyFile = dir.resolve("policy.yaml");
+      Files.writeString(policyFile, api.policy);
+      Path bundle = dir.resolve("bundle");
+      BenchPolicy.writeBundle(bundle);
+      List<Path> certs = new ArrayList<>();
+      List<BenchAccess.ApiAgent> running = new ArrayList<>();
+      try {
+        for (int i = 0; i < agents; i++) {
+          Path c = Files.createDirectories(dir.resolve("node-" + i).resolve("certs.d"));
+          certs.add(c);
+          running.add(
+              new BenchAccess.ApiAgent(
+                  policyFile,
+                  bundle,
+                  c,
+                  URI.create(api.lab.fake.baseUrl()),
+                  api.lab.tokenFile,
+                  "node-" + i));
+        }
+        for (BenchAccess.ApiAgent a : running) {
+          if (!a.ready()) {
+            waitFor(a::ready, Duration.ofSeconds(60), b + ": agent ready");
+          }
+          waitFor(a::apiHealthy, Duration.ofSeconds(60), b + ": watches listed");
+        }
+        List<Double> all = new ArrayList<>();
+        List<Double> last = new ArrayList<>();
+        for (int i = 0; i < s.iterations; i++) {
+          String host = "edit-" + i + ".bench.example";
+          String text = api.policy + "  - host: " + host + "\n    url: https://" + host + "\n";
+          long t0 = System.nanoTime();
+          api.lab.setPolicy(text);
+          measure(
+              certs,
+              c -> Files.isRegularFile(c.resolve(host).resolve("hosts.toml")),
+              t0,
+              all,
+              last,
+              b);
+        }
+        report(b, "policy edit (API write) -> hosts.toml on disk", all, last);
+        all.clear();
+        last.clear();
+        String withCredentials = "reg-000.bench.example";
+        for (int i = 0; i < s.iterations; i++) {
+          String password = "rotated-" + i;
+          String header =
+              java.util.Base64.getEncoder()
+                  .encodeToString(("hubuser:" + password).getBytes(StandardCharsets.UTF_8));
+          Map<String, String> next = new java.util.TreeMap<>(api.bundle);
+          next.put("hub-basic_password", password);
+          next.put("revision", "r" + i);
+          long t0 = System.nanoTime();
+          api.lab.setBundle(next);
+          measure(
+              certs,
+              c -> {
+                try {
+                  return Files.readString(c.resolve(withCredentials).resolve("hosts.toml"))
+                      .contains(header);
+                } catch (IOException e) {
+                  return false;
+                }
+              },
+              t0,
+              all,
+              last,
+              b);
+        }
+        report(b, "credential rotation (bundle Secret write) -> header on disk", all, last);
+      } finally {
+        for (BenchAccess.ApiAgent a : running) {
+          a.close();
+        }
+      }
+    }
+  }
+
+  private interface CertsCheck {
+    boolean done(Path certs) throws IOException;
+  }
+
+  /** Polls every certs.d until each shows the change; adds each agent's latency and the last. */
+  private void measure(
+      List<Path> certs, CertsCheck check, long t0, List<Double> all, List<Double> last, String b)
+      throws Exception {
+    boolean[] done = new boolean[certs.size()];
+    int left = certs.size();
+    long deadline = t0 + Duration.ofSeconds(60).toNanos();
+    double max = 0;
+    while (left > 0) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException(
+            b + ": " + left + " agents did not apply the change in 60 s");
+      }
+      for (int j = 0; j < done.length; j++) {
+        if (!done[j] && check.done(certs.get(j))) {
+          done[j] = true;
+          left--;
+          double ms = (System.nanoTime() - t0) / 1e6;
+          all.add(ms);
+          max = Math.max(max, ms);
+        }
+      }
+      if (left > 0 && s.pollMicros > 0) {
+        java.util.concurrent.locks.LockSupport.parkNanos(s.pollMicros * 1000);
+      }
+    }
+    last.add(max);
+  }
+
+  private void report(String b, String what, List<Double> all, List<Double> last) {
+    double[] a = all.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+    double[] l = last.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+    add(
+        b,
+        what + ", every agent: p50/p90/p99/max",
+        pct(a),
+        a.length + " samples; target p99 < 1 s");
+    if (all.size() != last.size()) {
+      add(b, what + ", slowest agent per change: p50/p90/p99/max", pct(l), l.length + " changes");
+    }
+    if (a.length > 0 && at(a, 99) >= 1000) {
+      misses.add(b + ": " + what + " p99 " + ms(at(a, 99)) + " >= 1 s");
+    }
+  }
+
+  private static void waitFor(java.util.function.BooleanSupplier c, Duration max, String what)
+      throws InterruptedException {
+    long end = System.nanoTime() + max.toNanos();
+    while (!c.getAsBoolean()) {
+      if (System.nanoTime() > end) {
+        throw new IllegalStateException(what + ": not within " + max.toSeconds() + " s");
+      }
+      Thread.sleep(5);
+    }
+  }
+
+  /**
+   * Agent start to Ready: a new agent JVM with the DaemonSet's flags and the fast path on ({@code
+   * ready-hosts} registries), from the process start to the first 200 from /readyz, {@code
+   * ready-runs} times.
+   */
+  private void ready() throws Exception {
+    String b = "ready [" + s.readyHosts + " hosts]";
+    HttpClient http =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
+    List<Double> times = new ArrayList<>();
+    try (ApiServer api = new ApiServer(root.resolve("ready-api"), s.readyHosts)) {
+      for (int i = 0; i < s.readyRuns; i++) {
+        Setup st = setup("ready-" + i, s.readyHosts);
+        List<String> args = st.agentArgs("--listen", "127.0.0.1:0", "--resync", "60s");
+        try (AgentProcess a =
+            AgentProcess.start(
+                s.java, prod(), s.jar, args, st.dir.resolve("agent.log"), api.env("ready-" + i))) {
+          int port = Integer.parseInt(a.awaitLog(LISTEN_LINE, Duration.ofSeconds(30)));
+          while (true) {
+            HttpResponse<String> r = get(http, port, "/readyz");
+            if (r.statusCode() == 200) {
+              break;
+            }
+            if (System.nanoTime() - a.startNanos > Duration.ofSeconds(30).toNanos()) {
+              throw new IllegalStateException(
+                  b + ": not ready in 30 s; log:\n" + AgentProcess.tail(a.logText()));
+            }
+            Thread.sleep(5);
+          }
+          times.add((System.nanoTime() - a.startNanos) / 1e6);
+          check(b, "tree when ready", st.tree.verify());
+        }
+      }
+    }
+    double[] t = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+    add(
+        b,
+        "process start -> /readyz 200: p50/p90/p99/max",
+        pct(t),
+        t.length + " starts, JVM start included; target p99 < 2 s");
+    if (t.length > 0 && at(t, 99) >= 2000) {
+      misses.add(b + ": start to Ready p99 " + ms(at(t, 99)) + " >= 2 s");
     }
   }
 

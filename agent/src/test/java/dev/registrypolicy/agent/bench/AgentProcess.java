@@ -54,6 +54,18 @@ final class AgentProcess implements AutoCloseable {
   static AgentProcess start(
       String java, List<String> jvmFlags, Path jar, List<String> args, Path log)
       throws IOException {
+    return start(java, jvmFlags, jar, args, log, Map.of());
+  }
+
+  /** With extra environment variables (the fast path's API server, token file, node name). */
+  static AgentProcess start(
+      String java,
+      List<String> jvmFlags,
+      Path jar,
+      List<String> args,
+      Path log,
+      Map<String, String> extraEnv)
+      throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(java);
     cmd.addAll(jvmFlags);
@@ -65,6 +77,9 @@ final class AgentProcess implements AutoCloseable {
     env.remove("JAVA_TOOL_OPTIONS");
     env.remove("JDK_JAVA_OPTIONS");
     env.remove("_JAVA_OPTIONS");
+    env.remove("KUBERNETES_SERVICE_HOST");
+    env.remove("KUBERNETES_SERVICE_PORT");
+    env.putAll(extraEnv);
     pb.redirectErrorStream(true);
     pb.redirectOutput(log.toFile());
     pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));

@@ -3,9 +3,10 @@ package dev.registrypolicy.controller.fakeapi;
 import java.util.Map;
 
 /**
- * One HTTP call the fake received. Interceptors see it before it is served, with {@code code} 0;
- * the request log holds it with the HTTP code that was answered (for a watch, the code of the
- * stream's headers, logged when the stream starts).
+ * One HTTP call the fake received, as the controller's tests see it (the same fields as the core's
+ * {@link dev.registrypolicy.fakeapi.Request}). Interceptors see it before it is served, with {@code
+ * code} 0; the request log holds it with the HTTP code that was answered (for a watch, the code of
+ * the stream's headers, logged when the stream starts).
  *
  * @param method HTTP method, upper case
  * @param path raw request path, e.g. /api/v1/namespaces/a/serviceaccounts/default
@@ -47,9 +48,19 @@ public record Request(
     return !"GET".equals(method) && !"HEAD".equals(method);
   }
 
-  Request withCode(int c) {
+  static Request of(dev.registrypolicy.fakeapi.Request r) {
     return new Request(
-        method, path, query, params, contentType, resource, namespace, name, subresource, body, c);
+        r.method(),
+        r.path(),
+        r.query(),
+        r.params(),
+        r.contentType(),
+        r.resource(),
+        r.namespace(),
+        r.name(),
+        r.subresource(),
+        r.body(),
+        r.code());
   }
 
   @Override

@@ -1,4 +1,4 @@
-package dev.registrypolicy.controller.fakeapi;
+package dev.registrypolicy.fakeapi;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -150,6 +150,33 @@ final class Selectors {
       }
       return true;
     };
+  }
+
+  /**
+   * The name a field selector restricts to ({@code metadata.name=x} or {@code ==x}), or null: what
+   * the API server takes as the request's name for authorizing list and watch
+   * (kubernetes/kubernetes#63469).
+   */
+  static String nameTerm(String text) {
+    if (text == null || text.isBlank()) {
+      return null;
+    }
+    for (String raw : text.split(",", -1)) {
+      String term = raw.trim();
+      if (term.contains("!=")) {
+        continue;
+      }
+      int i = term.indexOf("==");
+      int opLen = 2;
+      if (i < 0) {
+        i = term.indexOf('=');
+        opLen = 1;
+      }
+      if (i > 0 && term.substring(0, i).trim().equals("metadata.name")) {
+        return term.substring(i + opLen).trim();
+      }
+    }
+    return null;
   }
 
   /** Value of a dotted field path as a string, "" when absent (how the server compares). */

@@ -1,4 +1,4 @@
-package dev.registrypolicy.controller.fakeapi;
+package dev.registrypolicy.fakeapi;
 
 import java.util.Locale;
 import java.util.Set;

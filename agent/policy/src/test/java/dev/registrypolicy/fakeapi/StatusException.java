@@ -1,4 +1,4 @@
-package dev.registrypolicy.controller.fakeapi;
+package dev.registrypolicy.fakeapi;
 
 import com.google.gson.JsonObject;
 
