@@ -14,7 +14,7 @@ import dev.registrypolicy.controller.admission.AdmissionObjectsSource;
 import dev.registrypolicy.controller.admission.EnforcementSettings;
 import dev.registrypolicy.controller.fakeapi.FakeKubeApi;
 import dev.registrypolicy.controller.fakeapi.Request;
-import dev.registrypolicy.controller.fakeapi.ResourceType;
+import dev.registrypolicy.fakeapi.ResourceType;
 import dev.registrypolicy.policy.Policy;
 import io.kubernetes.client.openapi.ApiException;
 import io.kubernetes.client.openapi.apis.CoordinationV1Api;
@@ -470,6 +470,10 @@ class NodeStatusControllerTest {
     assertEquals("CA ONE", new String(b.getData().get("corp-ca_ca.crt"), StandardCharsets.UTF_8));
     assertTrue(r1.matches("[0-9a-f]{16}"), r1);
     await(() -> nodesText() != null && nodesText().startsWith("0 nodes: "), "nodes status");
+    Thread.sleep(300);
+    String before =
+        String.valueOf(
+            fake.get("configmaps", Policy.NAMESPACE, Reconciler.STATUS_CONFIGMAP).get("data"));
     first.close();
     controllers.remove(first);
     fake.resetCounters();
@@ -485,7 +489,12 @@ class NodeStatusControllerTest {
             .filter(q -> !"leases".equals(q.resource()))
             .map(Request::toString)
             .collect(Collectors.toList()),
-        "nothing to write after a restart (nor a status blanked while the caches sync)");
+        () ->
+            "nothing to write after a restart (nor a status blanked while the caches sync); before: "
+                + before
+                + " after: "
+                + fake.get("configmaps", Policy.NAMESPACE, Reconciler.STATUS_CONFIGMAP)
+                    .get("data"));
     secret("corp-ca", "ca.crt", "CA TWO".getBytes(StandardCharsets.UTF_8), "Opaque");
     await(() -> !r1.equals(bundleRevision()), "new revision");
     String r2 = bundleRevision();
