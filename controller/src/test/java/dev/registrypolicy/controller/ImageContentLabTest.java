@@ -18,6 +18,7 @@ import dev.registrypolicy.agent.lab.Pki;
 import dev.registrypolicy.agent.lab.RegistryLab;
 import dev.registrypolicy.controller.imagemeta.LabImages;
 import dev.registrypolicy.controller.imagemeta.MetadataSettings;
+import dev.registrypolicy.controller.imagemeta.Platform;
 import dev.registrypolicy.controller.imagemeta.RegistryMetadata;
 import dev.registrypolicy.controller.imagemeta.SecretBytes;
 import dev.registrypolicy.controller.webhook.ImageContentMetrics;
@@ -383,6 +384,18 @@ class ImageContentLabTest {
       String rule,
       String shown,
       String finding) {
+    cases.add(expect(ns, name, image, runAsNonRoot, verdict, rule, shown, finding));
+  }
+
+  static Case expect(
+      String ns,
+      String name,
+      String image,
+      boolean runAsNonRoot,
+      String verdict,
+      String rule,
+      String shown,
+      String finding) {
     Pattern p =
         finding == null
             ? null
@@ -395,7 +408,7 @@ class ImageContentLabTest {
                         + " (rule "
                         + rule
                         + ")"));
-    cases.add(new Case(ns, name, image, runAsNonRoot, verdict, rule, p));
+    return new Case(ns, name, image, runAsNonRoot, verdict, rule, p);
   }
 
   @AfterAll
@@ -459,12 +472,12 @@ class ImageContentLabTest {
   }
 
   /** The objects file: namespaces, the Pods, and the policy namespace's Secrets (base64 data). */
-  static String objects() {
+  static String objects(List<Case> cs) {
     List<Object> items = new ArrayList<>();
     for (String n : List.of("apps", "lenient", "labelled")) {
       items.add(Map.of("apiVersion", "v1", "kind", "Namespace", "metadata", Map.of("name", n)));
     }
-    for (Case c : cases) {
+    for (Case c : cs) {
       items.add(c.pod());
     }
     for (Map.Entry<String, Map<String, byte[]>> s : secrets.entrySet()) {
@@ -526,8 +539,21 @@ class ImageContentLabTest {
     return v instanceof String s ? GSON.toJson(s) : String.valueOf(v);
   }
 
-  @Test
-  void webhookAndCheckAgreeOnTheLabImages() throws Exception {
+  /** What the webhook and check said about a list of Pods. */
+  record Run(
+      Map<String, Said> webhook,
+      Map<String, Said> contentOnly,
+      Map<String, Said> check,
+      Map<String, String> checkRule,
+      Map<String, Long> hangMillis,
+      String everything,
+      PrometheusRegistry metrics) {}
+
+  /**
+   * (a) the webhook and (b) check on {@code cs}, both reading images for {@code platform} (null:
+   * the default, linux/amd64).
+   */
+  static Run both(List<Case> cs, String platform) throws Exception {
     String policyText = policy();
     Policy policy = PolicyDocument.parse(policyText);
     Map<String, Said> webhook = new TreeMap<>();
@@ -555,7 +581,11 @@ class ImageContentLabTest {
     // the policy namespace's Secrets as the controller's informer holds them
     SecretBytes policySecrets =
         SecretBytes.fromSecretData(name -> Optional.ofNullable(secrets.get(name)));
-    try (RegistryMetadata registries = new RegistryMetadata(MetadataSettings.defaults());
+    MetadataSettings metadataSettings =
+        platform == null
+            ? MetadataSettings.defaults()
+            : MetadataSettings.defaults().withPlatform(Platform.parse(platform));
+    try (RegistryMetadata registries = new RegistryMetadata(metadataSettings);
         WebhookRuntime rt =
             new WebhookRuntime(
                 ws,
@@ -572,7 +602,7 @@ class ImageContentLabTest {
       assertNull(rt.waiting(), rt.waiting());
       HttpClient client = client(rt.tls().caCertificates());
       int uid = 0;
-      for (Case c : cases) {
+      for (Case c : cs) {
         for (String path :
             List.of(WebhookServer.VALIDATE_PATH, WebhookServer.VALIDATE_CONTENT_PATH)) {
           long t0 = System.nanoTime();
@@ -592,26 +622,31 @@ class ImageContentLabTest {
     // (b) check --registry-access with its own real registry client
     Path dir = Files.createTempDirectory(work, "check-");
     Path policyFile = Files.writeString(dir.resolve("policy.yaml"), policyText);
-    String objectsText = objects();
+    String objectsText = objects(cs);
     Path objectsFile = Files.writeString(dir.resolve("objects.yaml"), objectsText);
     assertTrue(objectsText.contains("kind: \"Secret\""), objectsText);
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     CheckCommand.sources = null; // the real path: RegistryMetadata with the file's Secrets
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "check",
+                "--policy",
+                policyFile.toString(),
+                "--objects",
+                objectsFile.toString(),
+                "--registry-access",
+                "--registry-timeout",
+                Integer.toString(BUDGET_MS / 1000),
+                "-o",
+                "json"));
+    if (platform != null) {
+      args.addAll(List.of("--image-platform", platform));
+    }
     int exit =
         ControllerMain.run(
-            new String[] {
-              "check",
-              "--policy",
-              policyFile.toString(),
-              "--objects",
-              objectsFile.toString(),
-              "--registry-access",
-              "--registry-timeout",
-              Integer.toString(BUDGET_MS / 1000),
-              "-o",
-              "json"
-            },
+            args.toArray(new String[0]),
             new PrintStream(out, true, StandardCharsets.UTF_8),
             new PrintStream(err, true, StandardCharsets.UTF_8));
     String stdout = out.toString(StandardCharsets.UTF_8);
@@ -629,25 +664,44 @@ class ImageContentLabTest {
           key, new Said(verdict, verdict.equals("allow") ? null : o.get("message").getAsString()));
       checkRule.put(key, o.get("rule").isJsonNull() ? null : o.get("rule").getAsString());
     }
+    assertEquals(cs.size(), check.size(), stdout);
+    for (Case c : cs) {
+      System.out.println(
+          "lab-agreement "
+              + (platform == null ? "" : platform + " ")
+              + c.key()
+              + " webhook="
+              + webhook.get(c.key())
+              + " check="
+              + check.get(c.key()));
+    }
+    return new Run(
+        webhook,
+        contentOnly,
+        check,
+        checkRule,
+        hangMillis,
+        String.join("\n", bodies) + stdout + stderr,
+        metricsRegistry);
+  }
 
-    // (c) the same verdict and message per Pod from both, and the expected ones
+  /** (c) the same verdict and message per Pod from both, and the expected ones. */
+  static void assertAgree(List<Case> cs, Run run) {
     List<String> wrong = new ArrayList<>();
-    for (Case c : cases) {
-      Said w = webhook.get(c.key());
-      Said k = check.get(c.key());
+    for (Case c : cs) {
+      Said w = run.webhook().get(c.key());
+      Said k = run.check().get(c.key());
       String report = c.key() + " (" + c.image() + "): webhook " + w + ", check " + k;
-      if (k == null || !k.verdict().equals(c.verdict()) || !w.verdict().equals(c.verdict())) {
+      if (w == null
+          || k == null
+          || !k.verdict().equals(c.verdict())
+          || !w.verdict().equals(c.verdict())) {
         wrong.add("verdict expected " + c.verdict() + ": " + report);
         continue;
       }
-      if (!java.util.Objects.equals(c.rule(), checkRule.get(c.key()))) {
-        wrong.add(
-            "check's rule expected "
-                + c.rule()
-                + ", was "
-                + checkRule.get(c.key())
-                + ": "
-                + report);
+      String rule = run.checkRule().get(c.key());
+      if (!java.util.Objects.equals(c.rule(), rule)) {
+        wrong.add("check's rule expected " + c.rule() + ", was " + rule + ": " + report);
       }
       if (c.message() != null) {
         if (!c.message().matcher(w.message()).matches()) {
@@ -661,29 +715,32 @@ class ImageContentLabTest {
         wrong.add("webhook and check differ: " + report);
       }
       // the content-only path: the same content verdicts; the rest is the policy objects' job
-      Said co = contentOnly.get(c.key());
+      Said co = run.contentOnly().get(c.key());
       Said expectedContent =
           c.rule() != null && c.rule().equals("allowedSources") ? new Said("allow", null) : w;
       if (!comparable(co).equals(comparable(expectedContent))) {
         wrong.add("/validate-image-content said " + co + ": " + report);
       }
     }
-    assertEquals(cases.size(), check.size(), stdout);
-    for (Case c : cases) {
-      System.out.println(
-          "lab-agreement "
-              + c.key()
-              + " webhook="
-              + webhook.get(c.key())
-              + " check="
-              + check.get(c.key()));
-    }
-    System.out.println("lab-agreement hang-ms " + hangMillis);
     assertTrue(wrong.isEmpty(), String.join("\n", wrong));
+    // no credential in any answer or output
+    String basic = lab.basicAuthorization();
+    assertFalse(run.everything().contains(RegistryLab.PASSWORD), "the password leaked");
+    assertFalse(
+        run.everything().contains(basic.substring(basic.indexOf(' ') + 1)),
+        "Basic credentials leaked");
+  }
+
+  @Test
+  void webhookAndCheckAgreeOnTheLabImages() throws Exception {
+    Run run = both(cases, null);
+    System.out.println("lab-agreement hang-ms " + run.hangMillis());
+    assertAgree(cases, run);
 
     // a hanging registry is answered within the budget, however its rule's onError decides (a
     // later review of the same image may end sooner: it shares the fetch already running, which
     // fails on its own connect timeout)
+    Map<String, Long> hangMillis = run.hangMillis();
     for (Map.Entry<String, Long> e : hangMillis.entrySet()) {
       assertTrue(
           e.getValue() < BUDGET_MS + 1500,
@@ -694,15 +751,9 @@ class ImageContentLabTest {
         first >= BUDGET_MS - 100, "the first review waited " + first + " ms, not its budget");
     assertEquals(4, hangMillis.size());
     // the webhook counted what it looked up
-    assertTrue(lookups(metricsRegistry, "timeout") >= 1, "timeouts counted");
-    assertTrue(lookups(metricsRegistry, "not_found") >= 1, "not found counted");
-    assertTrue(lookups(metricsRegistry, "ok") >= 8, "lookups counted");
-    // no credential in any answer or output
-    String basic = lab.basicAuthorization();
-    String everything = String.join("\n", bodies) + stdout + stderr;
-    assertFalse(everything.contains(RegistryLab.PASSWORD), "the password leaked");
-    assertFalse(
-        everything.contains(basic.substring(basic.indexOf(' ') + 1)), "Basic credentials leaked");
+    assertTrue(lookups(run.metrics(), "timeout") >= 1, "timeouts counted");
+    assertTrue(lookups(run.metrics(), "not_found") >= 1, "not found counted");
+    assertTrue(lookups(run.metrics(), "ok") >= 8, "lookups counted");
     // the registry answered both clients: two cold fetches of the non-root image's manifest
     assertTrue(
         lab.accessLog().stream()
@@ -710,6 +761,40 @@ class ImageContentLabTest {
                 .count()
             >= 2,
         lab.accessLog().toString());
+  }
+
+  /**
+   * A controller run with {@code --image-platform linux/arm64} (an arm64 cluster) reads each
+   * index's arm64 image; check given the same platform agrees with it.
+   */
+  @Test
+  void onAnArm64ClusterCheckAgreesWhenGivenThePlatform() throws Exception {
+    String h = lab.hostPort();
+    String multi = h + "/team/multi:1";
+    String multiRoot = h + "/team/multiroot:1";
+    List<Case> arm64 = new ArrayList<>();
+    arm64.add(
+        expect(
+            "apps",
+            "multi",
+            multi,
+            false,
+            "deny",
+            "no-root",
+            multi,
+            "runs as root (config user \"0\")"));
+    arm64.add(
+        expect(
+            "apps",
+            "multiroot",
+            multiRoot,
+            false,
+            "audit",
+            "platforms",
+            multiRoot,
+            "is for platform \"linux/arm64/v8\", not one of the allowed platforms linux/amd64"));
+    arm64.add(expect("lenient", "multiroot", multiRoot, false, "allow", null, null, null));
+    assertAgree(arm64, both(arm64, "linux/arm64"));
   }
 
   /** A message with the timeout's reason (it names the deadline instant) left out. */
