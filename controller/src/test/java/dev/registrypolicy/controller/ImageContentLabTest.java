@@ -148,13 +148,14 @@ class ImageContentLabTest {
     lab = RegistryLab.startWithTokenAuth(work.resolve("registry"), pki);
     LabImages push = new LabImages(lab.url(), pki.clientSslContext(), lab.basicAuthorization());
 
-    push.pushImage(
-        "team/root",
-        "1",
-        false,
-        LabImages.config("linux", "amd64", null, null, null),
-        List.of(1000),
-        1);
+    LabImages.Pushed rootPushed =
+        push.pushImage(
+            "team/root",
+            "1",
+            false,
+            LabImages.config("linux", "amd64", null, null, null),
+            List.of(1000),
+            1);
     push.pushImage(
         "team/nonroot",
         "1",
@@ -334,6 +335,46 @@ class ImageContentLabTest {
             Pattern.compile(
                 Pattern.quote("container \"c\": image \"evil.example/x:1\" is not from an allowed")
                     + ".*")));
+    // by digest: the same image; an unknown digest is requireKnownDigest's finding
+    String byDigest = h + "/team/root@" + rootPushed.digest();
+    add(
+        "apps",
+        "root-digest",
+        byDigest,
+        false,
+        "deny",
+        "no-root",
+        byDigest,
+        "runs as root (config user \"\")");
+    String unknown = h + "/team/root@sha256:" + "0".repeat(64);
+    add(
+        "apps",
+        "unknown-digest",
+        unknown,
+        false,
+        "deny",
+        "known",
+        unknown,
+        "is not in its registry (digest \"sha256:" + "0".repeat(64) + "\" not found)");
+    // a registry reached only through its mirror (upstream: Never), with containerd's ?ns=
+    add(
+        "apps",
+        "mirrored-root",
+        "upstream.invalid/team/root:1",
+        false,
+        "deny",
+        "no-root",
+        "upstream.invalid/team/root:1",
+        "runs as root (config user \"\")");
+    add(
+        "apps",
+        "mirrored-nonroot",
+        "upstream.invalid/team/nonroot:1",
+        false,
+        "allow",
+        null,
+        null,
+        null);
     // lenient: root denied, but what cannot be had is allowed (onError Allow)
     add(
         "lenient",
@@ -445,11 +486,18 @@ class ImageContentLabTest {
         "    ca: {secret: lab-ca}",
         "    credentials: lab",
         "  - host: " + hangHost,
+        "  - host: upstream.invalid",
+        "    upstream: Never",
+        "    mirrors:",
+        "      - url: " + lab.url(),
+        "        ca: {secret: lab-ca}",
+        "        credentials: lab",
         "admission:",
         "  allowedSources:",
         "    - prefix: " + h,
         "    - prefix: " + t,
         "    - prefix: " + hangHost,
+        "    - prefix: upstream.invalid",
         "  rules:",
         "    - {name: known, namespaces: {names: [apps]}, imageMetadata: {requireKnownDigest: true}}",
         "    - {name: no-root, namespaces: {names: [apps]}, imageMetadata: {denyRunAsRoot: true}}",
@@ -754,6 +802,16 @@ class ImageContentLabTest {
     assertTrue(lookups(run.metrics(), "timeout") >= 1, "timeouts counted");
     assertTrue(lookups(run.metrics(), "not_found") >= 1, "not found counted");
     assertTrue(lookups(run.metrics(), "ok") >= 8, "lookups counted");
+    // the mirror-only registry was reached through its mirror only, naming it with ?ns=
+    assertTrue(
+        lab.accessLog().stream()
+                .filter(
+                    e ->
+                        e.uri().equals("/v2/team/root/manifests/1?ns=upstream.invalid")
+                            && e.status() == 200)
+                .count()
+            >= 2,
+        lab.accessLog().toString());
     // the registry answered both clients: two cold fetches of the non-root image's manifest
     assertTrue(
         lab.accessLog().stream()
