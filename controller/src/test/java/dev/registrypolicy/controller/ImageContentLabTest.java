@@ -55,8 +55,10 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
@@ -110,9 +112,26 @@ class ImageContentLabTest {
       boolean runAsNonRoot,
       String verdict,
       String rule,
-      Pattern message) {
+      Pattern message,
+      Map<String, Object> custom) {
+    Case(
+        String namespace,
+        String name,
+        String image,
+        boolean runAsNonRoot,
+        String verdict,
+        String rule,
+        Pattern message) {
+      this(namespace, name, image, runAsNonRoot, verdict, rule, message, null);
+    }
+
     String key() {
       return namespace + "/" + name;
+    }
+
+    /** The object reviewed and checked: {@link #custom}, or the one-container Pod. */
+    Map<String, Object> object() {
+      return custom != null ? custom : pod();
     }
 
     Map<String, Object> pod() {
@@ -526,7 +545,7 @@ class ImageContentLabTest {
       items.add(Map.of("apiVersion", "v1", "kind", "Namespace", "metadata", Map.of("name", n)));
     }
     for (Case c : cs) {
-      items.add(c.pod());
+      items.add(c.object());
     }
     for (Map.Entry<String, Map<String, byte[]>> s : secrets.entrySet()) {
       Map<String, Object> data = new TreeMap<>();
@@ -593,6 +612,7 @@ class ImageContentLabTest {
       Map<String, Said> contentOnly,
       Map<String, Said> check,
       Map<String, String> checkRule,
+      Map<String, Map<String, Said>> checkContainers,
       Map<String, Long> hangMillis,
       String everything,
       PrometheusRegistry metrics) {}
@@ -702,17 +722,20 @@ class ImageContentLabTest {
     assertEquals(0, exit, stderr);
     Map<String, Said> check = new TreeMap<>();
     Map<String, String> checkRule = new TreeMap<>();
+    Map<String, Map<String, Said>> checkContainers = new TreeMap<>();
     for (JsonElement e : JsonParser.parseString(stdout).getAsJsonArray()) {
       JsonObject o = e.getAsJsonObject();
-      assertEquals("Pod", o.get("kind").getAsString());
-      assertEquals("c", o.get("container").getAsString());
       String key = o.get("namespace").getAsString() + "/" + o.get("name").getAsString();
       String verdict = o.get("verdict").getAsString();
-      check.put(
-          key, new Said(verdict, verdict.equals("allow") ? null : o.get("message").getAsString()));
+      Said said =
+          new Said(verdict, verdict.equals("allow") ? null : o.get("message").getAsString());
+      checkContainers
+          .computeIfAbsent(key, k -> new TreeMap<>())
+          .put(o.get("container").getAsString(), said);
+      check.put(key, said);
       checkRule.put(key, o.get("rule").isJsonNull() ? null : o.get("rule").getAsString());
     }
-    assertEquals(cs.size(), check.size(), stdout);
+    assertEquals(cs.size(), checkContainers.size(), stdout);
     for (Case c : cs) {
       System.out.println(
           "lab-agreement "
@@ -721,13 +744,14 @@ class ImageContentLabTest {
               + " webhook="
               + webhook.get(c.key())
               + " check="
-              + check.get(c.key()));
+              + checkContainers.get(c.key()));
     }
     return new Run(
         webhook,
         contentOnly,
         check,
         checkRule,
+        checkContainers,
         hangMillis,
         String.join("\n", bodies) + stdout + stderr,
         metricsRegistry);
@@ -738,6 +762,7 @@ class ImageContentLabTest {
     List<String> wrong = new ArrayList<>();
     for (Case c : cs) {
       Said w = run.webhook().get(c.key());
+      assertEquals(Set.of("c"), run.checkContainers().get(c.key()).keySet(), c.key());
       Said k = run.check().get(c.key());
       String report = c.key() + " (" + c.image() + "): webhook " + w + ", check " + k;
       if (w == null
@@ -855,6 +880,99 @@ class ImageContentLabTest {
     assertAgree(arm64, both(arm64, "linux/arm64"));
   }
 
+  /**
+   * Workloads with several containers: the webhook's one answer per object carries what check
+   * prints per container (each denied container's message, "; "-joined; each warning).
+   */
+  @Test
+  void severalContainersInOneWorkload() throws Exception {
+    String h = lab.hostPort();
+    Map<String, String> apps = new LinkedHashMap<>();
+    apps.put("a", h + "/team/root:1");
+    apps.put("b", h + "/team/big:1");
+    apps.put("c", h + "/team/nonroot:1");
+    Map<String, String> labelled = new LinkedHashMap<>();
+    labelled.put("a", h + "/team/root:1");
+    labelled.put("b", h + "/team/root:nope");
+    labelled.put("c", h + "/team/nonroot:1");
+    List<Case> cs =
+        List.of(
+            new Case(
+                "apps",
+                "web",
+                null,
+                false,
+                "deny",
+                null,
+                null,
+                deployment("apps", "web", apps, Map.of("i", h + "/team/root:nope"))),
+            new Case(
+                "labelled",
+                "web",
+                null,
+                false,
+                "warn",
+                null,
+                null,
+                deployment("labelled", "web", labelled, Map.of())));
+    Run run = both(cs, null);
+    Map<String, Said> appsRows = run.checkContainers().get("apps/web");
+    assertEquals(
+        List.of("deny", "deny", "allow", "deny"),
+        List.of(
+            appsRows.get("a").verdict(),
+            appsRows.get("b").verdict(),
+            appsRows.get("c").verdict(),
+            appsRows.get("i").verdict()),
+        appsRows.toString());
+    assertTrue(appsRows.get("i").message().startsWith("init container \"i\""), appsRows.toString());
+    Said w = run.webhook().get("apps/web");
+    assertEquals("deny", w.verdict());
+    assertEquals(
+        Set.of(
+            appsRows.get("a").message(), appsRows.get("b").message(), appsRows.get("i").message()),
+        Set.of(w.message().split("; (?=(init )?container \")")),
+        w.message());
+    Map<String, Said> labelledRows = run.checkContainers().get("labelled/web");
+    assertEquals("allow", labelledRows.get("c").verdict(), labelledRows.toString());
+    Said lw = run.webhook().get("labelled/web");
+    assertEquals("warn", lw.verdict(), lw.toString());
+    assertEquals(
+        Set.of(labelledRows.get("a").message(), labelledRows.get("b").message()),
+        Set.of(lw.message().split("\n")),
+        lw.message());
+    assertEquals("warn", labelledRows.get("a").verdict());
+    assertEquals("warn", labelledRows.get("b").verdict());
+    assertEquals(run.webhook().get("apps/web"), run.contentOnly().get("apps/web"));
+  }
+
+  static Map<String, Object> deployment(
+      String ns, String name, Map<String, String> containers, Map<String, String> init) {
+    Map<String, Object> spec = new LinkedHashMap<>();
+    spec.put("containers", containerList(containers));
+    if (!init.isEmpty()) {
+      spec.put("initContainers", containerList(init));
+    }
+    Map<String, Object> d = new LinkedHashMap<>();
+    d.put("apiVersion", "apps/v1");
+    d.put("kind", "Deployment");
+    d.put("metadata", new LinkedHashMap<>(Map.of("name", name, "namespace", ns)));
+    d.put(
+        "spec",
+        Map.of(
+            "selector",
+            Map.of("matchLabels", Map.of("app", name)),
+            "template",
+            Map.of("metadata", Map.of("labels", Map.of("app", name)), "spec", spec)));
+    return d;
+  }
+
+  static List<Object> containerList(Map<String, String> containers) {
+    List<Object> out = new ArrayList<>();
+    containers.forEach((n, image) -> out.add(Map.of("name", n, "image", image)));
+    return out;
+  }
+
   /** A message with the timeout's reason (it names the deadline instant) left out. */
   static Said comparable(Said s) {
     if (s == null || s.message() == null) {
@@ -882,13 +1000,19 @@ class ImageContentLabTest {
   static String review(String uid, Case c) {
     Map<String, Object> req = new LinkedHashMap<>();
     req.put("uid", uid);
-    req.put("kind", Map.of("group", "", "version", "v1", "kind", "Pod"));
-    req.put("resource", Map.of("group", "", "version", "v1", "resource", "pods"));
+    Map<String, Object> object = c.object();
+    String apiVersion = (String) object.get("apiVersion");
+    String group = apiVersion.contains("/") ? apiVersion.substring(0, apiVersion.indexOf('/')) : "";
+    String kind = (String) object.get("kind");
+    req.put("kind", Map.of("group", group, "version", "v1", "kind", kind));
+    req.put(
+        "resource",
+        Map.of("group", group, "version", "v1", "resource", kind.toLowerCase(Locale.ROOT) + "s"));
     req.put("namespace", c.namespace());
     req.put("name", c.name());
     req.put("operation", "CREATE");
     req.put("userInfo", Map.of("username", "lab"));
-    req.put("object", c.pod());
+    req.put("object", object);
     req.put("dryRun", false);
     Map<String, Object> root = new LinkedHashMap<>();
     root.put("apiVersion", "admission.k8s.io/v1");
@@ -904,8 +1028,9 @@ class ImageContentLabTest {
       return new Said("deny", r.getAsJsonObject("status").get("message").getAsString());
     }
     if (r.has("warnings")) {
-      assertEquals(1, r.getAsJsonArray("warnings").size(), body);
-      return new Said("warn", r.getAsJsonArray("warnings").get(0).getAsString());
+      List<String> w = new ArrayList<>();
+      r.getAsJsonArray("warnings").forEach(e -> w.add(e.getAsString()));
+      return new Said("warn", String.join("\n", w));
     }
     if (r.has("auditAnnotations")) {
       JsonObject a = r.getAsJsonObject("auditAnnotations");
