@@ -485,6 +485,13 @@ class ImageContentLabTest {
     if (lab != null) {
       lab.close();
     }
+    if (work != null) {
+      try (java.util.stream.Stream<Path> files = Files.walk(work)) {
+        for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(f);
+        }
+      }
+    }
   }
 
   static String policy() {
