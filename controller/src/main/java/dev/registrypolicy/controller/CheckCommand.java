@@ -2,6 +2,7 @@ package dev.registrypolicy.controller;
 
 import dev.registrypolicy.admission.Action;
 import dev.registrypolicy.controller.imagemeta.MetadataSettings;
+import dev.registrypolicy.controller.imagemeta.Platform;
 import dev.registrypolicy.controller.imagemeta.RegistryMetadata;
 import dev.registrypolicy.controller.imagemeta.SecretBytes;
 import dev.registrypolicy.controller.webhook.ContentReview;
@@ -41,6 +42,12 @@ final class CheckCommand {
   /** Seconds one object's image metadata lookups may take (with {@link #REGISTRY_ACCESS}). */
   static final String REGISTRY_TIMEOUT = "--registry-timeout";
 
+  /**
+   * The platform whose image an index resolves to: the controller's {@code run --image-platform},
+   * so check reads the same image as a webhook serving nodes of that platform.
+   */
+  static final String IMAGE_PLATFORM = "--image-platform";
+
   static final int DEFAULT_REGISTRY_TIMEOUT_SECONDS = 10;
   static final int MAX_REGISTRY_TIMEOUT_SECONDS = 300;
 
@@ -59,7 +66,7 @@ final class CheckCommand {
           "usage: "
               + ControllerMain.NAME
               + " check --policy FILE --objects FILE [-o text|json] [--own-namespace NS] [--fail-on ACTION]",
-          "       [--registry-access [--registry-timeout SECONDS]]",
+          "       [--registry-access [--registry-timeout SECONDS] [--image-platform OS/ARCH[/VARIANT]]]",
           "Prints what admission would do with every container (containers, initContainers, ephemeralContainers)",
           "of the Pods and workload templates (Deployment, StatefulSet, DaemonSet, ReplicaSet,",
           "ReplicationController, Job, CronJob) in the objects FILE, each checked as if it were created now:",
@@ -93,6 +100,8 @@ final class CheckCommand {
               + ", at most "
               + MAX_REGISTRY_TIMEOUT_SECONDS
               + ")",
+          "  --image-platform OS/ARCH[/VARIANT]  the platform whose image is read from an image index:",
+          "                      the controller's run --image-platform (the nodes' platform; default linux/amd64)",
           "stdout has only the verdicts; notes (skipped objects, missing namespaces), problems and a summary",
           "go to stderr. FILE: at most "
               + PolicyLimits.moreThan(MAX_OBJECTS_BYTES).replace("more than ", "")
@@ -116,7 +125,8 @@ final class CheckCommand {
                 Flags.Spec.optional("--own-namespace", "NS"),
                 Flags.Spec.optional("--fail-on", "ACTION"),
                 Flags.Spec.flag(REGISTRY_ACCESS),
-                Flags.Spec.optional(REGISTRY_TIMEOUT, "SECONDS")),
+                Flags.Spec.optional(REGISTRY_TIMEOUT, "SECONDS"),
+                Flags.Spec.optional(IMAGE_PLATFORM, "OS/ARCH[/VARIANT]")),
             out,
             err,
             exit);
@@ -171,6 +181,17 @@ final class CheckCommand {
         usage.add(REGISTRY_TIMEOUT + " needs " + REGISTRY_ACCESS);
       }
     }
+    Platform platform = Platform.LINUX_AMD64;
+    if (f.isSet(IMAGE_PLATFORM)) {
+      try {
+        platform = Platform.parse(f.get(IMAGE_PLATFORM, ""));
+      } catch (IllegalArgumentException e) {
+        usage.add(IMAGE_PLATFORM + ": " + CheckReport.oneLine(e.getMessage()));
+      }
+      if (!registryAccess) {
+        usage.add(IMAGE_PLATFORM + " needs " + REGISTRY_ACCESS);
+      }
+    }
     if (!usage.isEmpty()) {
       usage.forEach(u -> err.println("check: " + u));
       err.println("run " + ControllerMain.NAME + " check --help for usage");
@@ -221,7 +242,9 @@ final class CheckCommand {
         MetadataSources given = sources;
         try (ContentReview review = new ContentReview(ImageContentMetrics.unregistered());
             RegistryMetadata registries =
-                given == null ? new RegistryMetadata(MetadataSettings.defaults()) : null) {
+                given == null
+                    ? new RegistryMetadata(MetadataSettings.defaults().withPlatform(platform))
+                    : null) {
           SecretBytes secrets = SecretBytes.of(objects.secrets());
           MetadataSources use = given != null ? given : p -> registries.forPolicy(p, secrets);
           report =

@@ -19,15 +19,15 @@ import javax.net.ssl.SSLContext;
  * pushes them to a real registry over the HTTP API v2 with Basic auth: blobs by monolithic upload,
  * then manifests under their own media type. What the tests read back is what they pushed here.
  */
-final class LabImages {
+public final class LabImages {
   /** A pushed manifest or index: its digest and bytes. */
-  record Pushed(String digest, byte[] bytes, String configDigest, long layerBytes) {}
+  public record Pushed(String digest, byte[] bytes, String configDigest, long layerBytes) {}
 
   private final HttpClient http;
   private final String base;
   private final String authorization;
 
-  LabImages(String baseUrl, SSLContext tls, String authorization) {
+  public LabImages(String baseUrl, SSLContext tls, String authorization) {
     this.base = baseUrl;
     this.authorization = authorization;
     this.http =
@@ -38,7 +38,7 @@ final class LabImages {
             .build();
   }
 
-  static byte[] config(
+  public static byte[] config(
       String os, String arch, String variant, String user, Map<String, String> labels) {
     JsonObject c = new JsonObject();
     c.addProperty("architecture", arch);
@@ -65,7 +65,7 @@ final class LabImages {
   }
 
   /** Pushes an image whose layers are random bytes of {@code layerSizes}; returns its manifest. */
-  Pushed pushImage(
+  public Pushed pushImage(
       String repo, String tag, boolean docker, byte[] config, List<Integer> layerSizes, long seed)
       throws IOException {
     String configType = docker ? MediaTypes.DOCKER_CONFIG : MediaTypes.OCI_CONFIG;
@@ -100,7 +100,8 @@ final class LabImages {
   /**
    * An index (or Docker manifest list) of {@code entries}: (pushed manifest, os/arch[/variant]).
    */
-  Pushed pushIndex(String repo, String tag, boolean docker, List<Map.Entry<Pushed, String>> entries)
+  public Pushed pushIndex(
+      String repo, String tag, boolean docker, List<Map.Entry<Pushed, String>> entries)
       throws IOException {
     JsonObject idx = new JsonObject();
     idx.addProperty("schemaVersion", 2);
