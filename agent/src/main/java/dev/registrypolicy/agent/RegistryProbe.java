@@ -1,10 +1,12 @@
 package dev.registrypolicy.agent;
 
+import dev.registrypolicy.common.AuthChallenge;
+import dev.registrypolicy.common.EitherTrust;
+import dev.registrypolicy.common.TrustAll;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.HttpURLConnection;
 import java.net.Proxy;
-import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -18,7 +20,6 @@ import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -27,7 +28,6 @@ import javax.net.ssl.HttpsURLConnection;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.TrustManager;
@@ -225,8 +225,8 @@ public final class RegistryProbe {
       return new Result(Result.Scheme.NONE, status, null, null);
     }
     if (status == 401) {
-      Challenge basic = null;
-      for (Challenge c : parseChallenges(wwwAuthenticate)) {
+      AuthChallenge basic = null;
+      for (AuthChallenge c : AuthChallenge.parse(wwwAuthenticate)) {
         if ("bearer".equals(c.scheme())) {
           String realm = c.params().get("realm");
           return new Result(
@@ -246,104 +246,6 @@ public final class RegistryProbe {
           Result.Scheme.NONE, status, null, "401 without a basic or bearer challenge");
     }
     return new Result(Result.Scheme.NONE, status, null, "unexpected status " + status);
-  }
-
-  /** One challenge of a WWW-Authenticate header: lowercase scheme, lowercase parameter names. */
-  record Challenge(String scheme, Map<String, String> params) {}
-
-  /** Parses WWW-Authenticate values (RFC 9110 syntax, several challenges per value allowed). */
-  static List<Challenge> parseChallenges(List<String> values) {
-    List<Challenge> out = new ArrayList<>();
-    if (values == null) {
-      return out;
-    }
-    for (String v : values) {
-      if (v != null) {
-        parseChallenges(v, out);
-      }
-    }
-    return out;
-  }
-
-  private static void parseChallenges(String h, List<Challenge> out) {
-    int[] pos = {0};
-    int n = h.length();
-    while (pos[0] < n) {
-      skip(h, pos, " \t,");
-      String scheme = token(h, pos);
-      if (scheme.isEmpty()) {
-        pos[0]++; // junk: skip one character
-        continue;
-      }
-      Map<String, String> params = new LinkedHashMap<>();
-      while (true) {
-        skip(h, pos, " \t");
-        int save = pos[0];
-        String name = token(h, pos);
-        skip(h, pos, " \t");
-        if (name.isEmpty() || pos[0] >= n || h.charAt(pos[0]) != '=') {
-          pos[0] = save; // next challenge (or nothing)
-          break;
-        }
-        pos[0]++; // '='
-        if (pos[0] >= n || h.charAt(pos[0]) == '=' || h.charAt(pos[0]) == ',') {
-          // token68 with '=' padding (e.g. "Negotiate abc=="): not a parameter
-          skip(h, pos, "=");
-          skip(h, pos, " \t");
-          if (pos[0] < n && h.charAt(pos[0]) == ',') {
-            pos[0]++;
-          }
-          break;
-        }
-        skip(h, pos, " \t");
-        String value = pos[0] < n && h.charAt(pos[0]) == '"' ? quoted(h, pos) : token(h, pos);
-        params.putIfAbsent(name.toLowerCase(Locale.ROOT), value);
-        skip(h, pos, " \t");
-        if (pos[0] < n && h.charAt(pos[0]) == ',') {
-          pos[0]++;
-        } else {
-          break;
-        }
-      }
-      out.add(new Challenge(scheme.toLowerCase(Locale.ROOT), Map.copyOf(params)));
-    }
-  }
-
-  private static void skip(String h, int[] pos, String chars) {
-    while (pos[0] < h.length() && chars.indexOf(h.charAt(pos[0])) >= 0) {
-      pos[0]++;
-    }
-  }
-
-  private static String token(String h, int[] pos) {
-    int b = pos[0];
-    while (pos[0] < h.length() && isTokenChar(h.charAt(pos[0]))) {
-      pos[0]++;
-    }
-    return h.substring(b, pos[0]);
-  }
-
-  private static boolean isTokenChar(char c) {
-    return (c >= 'a' && c <= 'z')
-        || (c >= 'A' && c <= 'Z')
-        || (c >= '0' && c <= '9')
-        || "!#$%&'*+-.^_`|~/:".indexOf(c) >= 0;
-  }
-
-  private static String quoted(String h, int[] pos) {
-    StringBuilder sb = new StringBuilder();
-    pos[0]++; // opening quote
-    while (pos[0] < h.length()) {
-      char c = h.charAt(pos[0]++);
-      if (c == '"') {
-        return sb.toString();
-      }
-      if (c == '\\' && pos[0] < h.length()) {
-        c = h.charAt(pos[0]++);
-      }
-      sb.append(c);
-    }
-    return sb.toString(); // unterminated: take what is there
   }
 
   /** The realm URL without query, fragment or user info. */
@@ -511,108 +413,5 @@ public final class RegistryProbe {
     KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
     kmf.init(ks, password);
     return kmf.getKeyManagers();
-  }
-
-  /**
-   * Trusts a chain when either the system or the extra trust manager does (host name checks stay
-   * on).
-   */
-  static final class EitherTrust extends X509ExtendedTrustManager {
-    private final X509ExtendedTrustManager first;
-    private final X509ExtendedTrustManager second;
-
-    EitherTrust(X509ExtendedTrustManager first, X509ExtendedTrustManager second) {
-      this.first = first;
-      this.second = second;
-    }
-
-    private interface Check {
-      void run(X509ExtendedTrustManager tm) throws CertificateException;
-    }
-
-    private void either(Check check) throws CertificateException {
-      try {
-        check.run(first);
-      } catch (CertificateException e1) {
-        try {
-          check.run(second);
-        } catch (CertificateException e2) {
-          e2.addSuppressed(e1);
-          throw e2;
-        }
-      }
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType)
-        throws CertificateException {
-      either(tm -> tm.checkClientTrusted(chain, authType));
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType)
-        throws CertificateException {
-      either(tm -> tm.checkServerTrusted(chain, authType));
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
-        throws CertificateException {
-      either(tm -> tm.checkClientTrusted(chain, authType, socket));
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
-        throws CertificateException {
-      either(tm -> tm.checkServerTrusted(chain, authType, socket));
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-        throws CertificateException {
-      either(tm -> tm.checkClientTrusted(chain, authType, engine));
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-        throws CertificateException {
-      either(tm -> tm.checkServerTrusted(chain, authType, engine));
-    }
-
-    @Override
-    public X509Certificate[] getAcceptedIssuers() {
-      X509Certificate[] a = first.getAcceptedIssuers();
-      X509Certificate[] b = second.getAcceptedIssuers();
-      X509Certificate[] all = new X509Certificate[a.length + b.length];
-      System.arraycopy(a, 0, all, 0, a.length);
-      System.arraycopy(b, 0, all, a.length, b.length);
-      return all;
-    }
-  }
-
-  /** skip_verify: accepts every certificate and host name. Used for one probe only. */
-  static final class TrustAll extends X509ExtendedTrustManager {
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType) {}
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType) {}
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {}
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {}
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
-
-    @Override
-    public X509Certificate[] getAcceptedIssuers() {
-      return new X509Certificate[0];
-    }
   }
 }

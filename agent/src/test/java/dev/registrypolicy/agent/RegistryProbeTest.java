@@ -316,8 +316,8 @@ class RegistryProbeTest {
 
   @Test
   void parsesChallenges() {
-    List<RegistryProbe.Challenge> cs =
-        RegistryProbe.parseChallenges(
+    List<dev.registrypolicy.common.AuthChallenge> cs =
+        dev.registrypolicy.common.AuthChallenge.parse(
             List.of(
                 "Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
                     + "scope=\"repository:library/hello:pull\"",
@@ -325,7 +325,7 @@ class RegistryProbeTest {
                 "Digest realm=x , qop=\"auth,auth-int\", nonce=abc"));
     assertEquals(
         List.of("bearer", "negotiate", "basic", "digest"),
-        cs.stream().map(RegistryProbe.Challenge::scheme).toList());
+        cs.stream().map(dev.registrypolicy.common.AuthChallenge::scheme).toList());
     assertEquals("https://auth.docker.io/token", cs.get(0).params().get("realm"));
     assertEquals("registry.docker.io", cs.get(0).params().get("service"));
     assertEquals("repository:library/hello:pull", cs.get(0).params().get("scope"));
@@ -334,8 +334,8 @@ class RegistryProbeTest {
     assertEquals("UTF-8", cs.get(2).params().get("charset"));
     assertEquals("x", cs.get(3).params().get("realm"));
     assertEquals("auth,auth-int", cs.get(3).params().get("qop"));
-    assertEquals(List.of(), RegistryProbe.parseChallenges(null));
-    assertEquals(List.of(), RegistryProbe.parseChallenges(List.of("", " , ")));
+    assertEquals(List.of(), dev.registrypolicy.common.AuthChallenge.parse(null));
+    assertEquals(List.of(), dev.registrypolicy.common.AuthChallenge.parse(List.of("", " , ")));
   }
 
   @Test

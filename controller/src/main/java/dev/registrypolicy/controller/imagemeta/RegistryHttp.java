@@ -3,6 +3,7 @@ package dev.registrypolicy.controller.imagemeta;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.registrypolicy.common.AuthChallenge;
 import dev.registrypolicy.controller.imagemeta.ImageMetadataException.Kind;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -68,7 +69,7 @@ final class RegistryHttp {
   static final int MAX_KNOWN = 1_000;
 
   /** What each API root asked for last (a Basic or Bearer challenge). */
-  private final Map<String, Challenge> known = new ConcurrentHashMap<>();
+  private final Map<String, AuthChallenge> known = new ConcurrentHashMap<>();
 
   RegistryHttp(MetadataSettings settings, TokenCache tokens, ImageMetadataMetrics metrics) {
     this.settings = settings;
@@ -98,9 +99,9 @@ final class RegistryHttp {
     if (r.status() != 401) {
       return r;
     }
-    List<Challenge> challenges = Challenge.parse(r.headers().allValues("WWW-Authenticate"));
-    Challenge bearer = first(challenges, "bearer");
-    Challenge basic = first(challenges, "basic");
+    List<AuthChallenge> challenges = AuthChallenge.parse(r.headers().allValues("WWW-Authenticate"));
+    AuthChallenge bearer = first(challenges, "bearer");
+    AuthChallenge basic = first(challenges, "basic");
     String retry = null;
     if (known.size() >= MAX_KNOWN) {
       known.clear(); // the catch-all reaches any host: bounded, at the cost of one 401 each
@@ -138,7 +139,7 @@ final class RegistryHttp {
   }
 
   /** What to send before any challenge: a cached token, known Basic, or a registry token. */
-  private String preemptive(Access access, Challenge known, String scope) {
+  private String preemptive(Access access, AuthChallenge known, String scope) {
     String a = access.authorization();
     if (a != null && a.startsWith("Bearer ")) {
       return a; // a dockerconfigjson registrytoken: sent as it is, as containerd does
@@ -153,7 +154,7 @@ final class RegistryHttp {
     return "basic".equals(known.scheme()) ? a : null;
   }
 
-  private static String tokenKey(Access access, Challenge c, String scope) {
+  private static String tokenKey(Access access, AuthChallenge c, String scope) {
     return TokenCache.key(
         c.param("realm"),
         String.valueOf(c.param("service")),
@@ -161,8 +162,8 @@ final class RegistryHttp {
         String.valueOf(access.credentialId()));
   }
 
-  private static Challenge first(List<Challenge> cs, String scheme) {
-    for (Challenge c : cs) {
+  private static AuthChallenge first(List<AuthChallenge> cs, String scheme) {
+    for (AuthChallenge c : cs) {
       if (c.scheme().equals(scheme)) {
         return c;
       }
@@ -172,7 +173,7 @@ final class RegistryHttp {
 
   /** A token for {@code scope} from the realm of {@code challenge}; cached. */
   private String token(
-      Access access, Challenge challenge, String scope, Instant deadline, boolean useCache)
+      Access access, AuthChallenge challenge, String scope, Instant deadline, boolean useCache)
       throws FetchFailure {
     String key = tokenKey(access, challenge, scope);
     if (useCache) {

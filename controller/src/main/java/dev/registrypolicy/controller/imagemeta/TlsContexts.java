@@ -1,9 +1,10 @@
 package dev.registrypolicy.controller.imagemeta;
 
+import dev.registrypolicy.common.EitherTrust;
+import dev.registrypolicy.common.TrustAll;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
@@ -18,7 +19,6 @@ import java.util.List;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedTrustManager;
@@ -153,108 +153,5 @@ final class TlsContexts {
       }
     }
     throw new GeneralSecurityException("no X509 trust manager available");
-  }
-
-  /** Trusts a chain when either manager does; host name checks stay on (both are extended). */
-  static final class EitherTrust extends X509ExtendedTrustManager {
-    private final X509ExtendedTrustManager first;
-    private final X509ExtendedTrustManager second;
-
-    EitherTrust(X509ExtendedTrustManager first, X509ExtendedTrustManager second) {
-      this.first = first;
-      this.second = second;
-    }
-
-    private interface Check {
-      void run(X509ExtendedTrustManager tm) throws CertificateException;
-    }
-
-    private void either(Check check) throws CertificateException {
-      try {
-        check.run(first);
-      } catch (CertificateException e1) {
-        try {
-          check.run(second);
-        } catch (CertificateException e2) {
-          e2.addSuppressed(e1);
-          throw e2;
-        }
-      }
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType)
-        throws CertificateException {
-      either(tm -> tm.checkClientTrusted(chain, authType));
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType)
-        throws CertificateException {
-      either(tm -> tm.checkServerTrusted(chain, authType));
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
-        throws CertificateException {
-      either(tm -> tm.checkClientTrusted(chain, authType, socket));
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
-        throws CertificateException {
-      either(tm -> tm.checkServerTrusted(chain, authType, socket));
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-        throws CertificateException {
-      either(tm -> tm.checkClientTrusted(chain, authType, engine));
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-        throws CertificateException {
-      either(tm -> tm.checkServerTrusted(chain, authType, engine));
-    }
-
-    @Override
-    public X509Certificate[] getAcceptedIssuers() {
-      X509Certificate[] a = first.getAcceptedIssuers();
-      X509Certificate[] b = second.getAcceptedIssuers();
-      X509Certificate[] all = new X509Certificate[a.length + b.length];
-      System.arraycopy(a, 0, all, 0, a.length);
-      System.arraycopy(b, 0, all, a.length, b.length);
-      return all;
-    }
-  }
-
-  /**
-   * {@code skip_verify}: accepts every certificate and, being an extended trust manager through
-   * which the JDK checks the host name, every host name.
-   */
-  static final class TrustAll extends X509ExtendedTrustManager {
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType) {}
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType) {}
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {}
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {}
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
-
-    @Override
-    public X509Certificate[] getAcceptedIssuers() {
-      return new X509Certificate[0];
-    }
   }
 }

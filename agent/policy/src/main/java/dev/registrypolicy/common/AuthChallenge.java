@@ -1,4 +1,4 @@
-package dev.registrypolicy.controller.imagemeta;
+package dev.registrypolicy.common;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -9,23 +9,35 @@ import java.util.Map;
 /**
  * One challenge of a {@code WWW-Authenticate} header (RFC 9110 §11.6.1: a scheme, then {@code
  * name=value} or {@code name="quoted"} parameters; several challenges per header allowed):
- * lowercase scheme and parameter names. The same grammar the agent's registry probe reads.
+ * lowercase scheme and parameter names. Read by the agent's registry probe and the controller's
+ * registry client, from headers any registry may send: the input is cut to {@link #MAX_HEADER}
+ * characters and at most {@link #MAX_CHALLENGES} challenges are kept.
+ *
+ * @param scheme the scheme, lower case ({@code basic}, {@code bearer})
+ * @param params the parameters by lower-case name (the first of a repeated name)
  */
-record Challenge(String scheme, Map<String, String> params) {
+public record AuthChallenge(String scheme, Map<String, String> params) {
   /** Longest header value read; longer ones are cut (a hostile registry could send megabytes). */
-  static final int MAX_HEADER = 8 * 1024;
+  public static final int MAX_HEADER = 8 * 1024;
 
-  Challenge {
+  /** Most challenges read from all the values together. */
+  public static final int MAX_CHALLENGES = 16;
+
+  public AuthChallenge {
     params = Map.copyOf(params);
   }
 
-  String param(String name) {
+  /** The parameter {@code name} (lower case), or null. */
+  public String param(String name) {
     return params.get(name);
   }
 
   /** The challenges of every value, in order. */
-  static List<Challenge> parse(List<String> values) {
-    List<Challenge> out = new ArrayList<>();
+  public static List<AuthChallenge> parse(List<String> values) {
+    List<AuthChallenge> out = new ArrayList<>();
+    if (values == null) {
+      return out;
+    }
     for (String v : values) {
       if (v != null) {
         parse(v.length() > MAX_HEADER ? v.substring(0, MAX_HEADER) : v, out);
@@ -34,10 +46,10 @@ record Challenge(String scheme, Map<String, String> params) {
     return out;
   }
 
-  private static void parse(String h, List<Challenge> out) {
+  private static void parse(String h, List<AuthChallenge> out) {
     int[] pos = {0};
     int n = h.length();
-    while (pos[0] < n && out.size() < 16) {
+    while (pos[0] < n && out.size() < MAX_CHALLENGES) {
       skip(h, pos, " \t,");
       String scheme = token(h, pos);
       if (scheme.isEmpty()) {
@@ -73,7 +85,7 @@ record Challenge(String scheme, Map<String, String> params) {
           break;
         }
       }
-      out.add(new Challenge(scheme.toLowerCase(Locale.ROOT), params));
+      out.add(new AuthChallenge(scheme.toLowerCase(Locale.ROOT), params));
     }
   }
 
