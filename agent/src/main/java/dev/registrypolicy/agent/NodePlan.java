@@ -1,6 +1,7 @@
 package dev.registrypolicy.agent;
 
 import dev.registrypolicy.common.Causes;
+import dev.registrypolicy.common.Hashes;
 import dev.registrypolicy.policy.Capability;
 import dev.registrypolicy.policy.ClientCertRef;
 import dev.registrypolicy.policy.CredentialRef;
@@ -12,8 +13,6 @@ import dev.registrypolicy.policy.SecretKeyRef;
 import dev.registrypolicy.policy.UpstreamMode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
@@ -539,16 +538,7 @@ final class NodePlan {
   }
 
   static String sha8(byte[] b) {
-    try {
-      byte[] d = MessageDigest.getInstance("SHA-256").digest(b);
-      StringBuilder sb = new StringBuilder();
-      for (int i = 0; i < 4; i++) {
-        sb.append(String.format("%02x", d[i]));
-      }
-      return sb.toString();
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return Hashes.sha256Hex(b).substring(0, 8);
   }
 
   private static byte[] concat(byte[] a, byte[] b) {

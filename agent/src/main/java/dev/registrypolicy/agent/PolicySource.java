@@ -15,7 +15,6 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -192,7 +191,7 @@ final class PolicySource {
    * so a file that appears or goes changes the fingerprint too.
    */
   String fingerprint() {
-    MessageDigest md = sha256();
+    MessageDigest md = Hashes.sha256();
     hashFile(md, "policy", policyFile, MAX_POLICY_BYTES);
     if (secretsDir != null) {
       TreeSet<String> names = new TreeSet<>();
@@ -231,13 +230,5 @@ final class PolicySource {
       md.update(("error: " + Causes.describe(e)).getBytes(StandardCharsets.UTF_8));
     }
     md.update((byte) 0);
-  }
-
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("the JDK always has SHA-256", e);
-    }
   }
 }

@@ -183,7 +183,7 @@ class ApiFastPathTest {
   }
 
   void assertNoForbidden() {
-    for (Request r : lab.fake.requestLog()) {
+    for (Request r : lab.fake.requests()) {
       assertTrue(r.code() != 403 && r.code() != 401, "refused: " + r);
     }
   }
@@ -225,7 +225,7 @@ class ApiFastPathTest {
     Thread.sleep(300);
     assertEquals(writes, agent.reportWrites(), "no Lease write for passes that changed nothing");
     // only the two objects, by name; every list and watch carried the name selector
-    for (Request r : lab.fake.requestLog()) {
+    for (Request r : lab.fake.requests()) {
       if ("configmaps".equals(r.resource()) || "secrets".equals(r.resource())) {
         assertTrue(
             r.query().contains("metadata.name=registry-policy"),
@@ -256,7 +256,7 @@ class ApiFastPathTest {
     agent.reconcile("file event");
     assertTrue(hasHost("b.example") && !hasHost("a.example"), "an older file never wins");
     // the same holds while the API is unreachable: the file holds a version the API showed before
-    FakeKubeApi.Registration down = lab.fake.failIf(r -> true, 503);
+    FakeKubeApi.Registration down = lab.fake.failWhen(r -> true, 503);
     try {
       lab.fake.closeWatches();
       await(() -> !agentApiHealthy(), "the watch noticed the outage");
@@ -278,7 +278,7 @@ class ApiFastPathTest {
     lab.setPolicy(policy("b.example"));
     await(() -> hasHost("b.example"), "the API edit");
     java.util.Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    FakeKubeApi.Registration down = lab.fake.failIf(r -> true, 503);
+    FakeKubeApi.Registration down = lab.fake.failWhen(r -> true, 503);
     lab.fake.closeWatches();
     await(() -> !agentApiHealthy(), "the watch noticed the outage");
     // during the outage the policy changes; kubelet (which still reaches the API) brings it
@@ -337,13 +337,13 @@ class ApiFastPathTest {
     lab.setPolicy(policy("e.example"));
     await(() -> hasHost("e.example"), "the change seen with the rotated token");
     await(this::agentApiHealthy, "both watches listed again with the rotated token");
-    long refused = lab.fake.requestLog().stream().filter(r -> r.code() == 401).count();
+    long refused = lab.fake.requests().stream().filter(r -> r.code() == 401).count();
     lab.fake.closeWatches();
     lab.setPolicy(policy("e2.example"));
     await(() -> hasHost("e2.example"), "a second change");
     assertEquals(
         refused,
-        lab.fake.requestLog().stream().filter(r -> r.code() == 401).count(),
+        lab.fake.requests().stream().filter(r -> r.code() == 401).count(),
         "once rotated, no request carries the old token");
   }
 
@@ -357,7 +357,7 @@ class ApiFastPathTest {
     writePolicyFile(policy("f.example"));
     await(() -> hasHost("f.example"), "a file change, as without the fast path");
     assertTrue(
-        lab.fake.requestLog().stream().anyMatch(r -> r.code() == 403), "the API refused (403)");
+        lab.fake.requests().stream().anyMatch(r -> r.code() == 403), "the API refused (403)");
     assertNotNull(agent.snapshot().plan());
     assertTrue(agent.health().ready());
   }

@@ -10,7 +10,7 @@ import dev.registrypolicy.controller.admission.AdmissionObjectsSource;
 import dev.registrypolicy.controller.admission.Enforcement;
 import dev.registrypolicy.controller.admission.EnforcementSettings;
 import dev.registrypolicy.controller.fakeapi.FakeKubeApi;
-import dev.registrypolicy.controller.fakeapi.Request;
+import dev.registrypolicy.fakeapi.Request;
 import dev.registrypolicy.policy.Policy;
 import io.kubernetes.client.openapi.ApiException;
 import io.kubernetes.client.openapi.apis.CoreV1Api;

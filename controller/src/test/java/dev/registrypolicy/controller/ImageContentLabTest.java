@@ -1,5 +1,7 @@
 package dev.registrypolicy.controller;
 
+import static dev.registrypolicy.controller.webhook.WebhookTesting.client;
+import static dev.registrypolicy.controller.webhook.WebhookTesting.post;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -40,16 +42,11 @@ import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.X509Certificate;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -61,8 +58,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -1045,33 +1040,5 @@ class ImageContentLabTest {
       return new Said("audit", a.entrySet().iterator().next().getValue().getAsString());
     }
     return new Said("allow", null);
-  }
-
-  static HttpClient client(List<X509Certificate> cas) throws Exception {
-    KeyStore ks = KeyStore.getInstance("PKCS12");
-    ks.load(null, null);
-    for (int i = 0; i < cas.size(); i++) {
-      ks.setCertificateEntry("ca" + i, cas.get(i));
-    }
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
-    tmf.init(ks);
-    SSLContext ssl = SSLContext.getInstance("TLS");
-    ssl.init(null, tmf.getTrustManagers(), null);
-    return HttpClient.newBuilder()
-        .sslContext(ssl)
-        .version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(Duration.ofSeconds(5))
-        .build();
-  }
-
-  static HttpResponse<String> post(HttpClient c, int port, String path, String body)
-      throws Exception {
-    return c.send(
-        HttpRequest.newBuilder(URI.create("https://localhost:" + port + path))
-            .timeout(Duration.ofSeconds(30))
-            .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(body))
-            .build(),
-        HttpResponse.BodyHandlers.ofString());
   }
 }

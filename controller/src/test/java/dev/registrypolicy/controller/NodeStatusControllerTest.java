@@ -13,7 +13,7 @@ import dev.registrypolicy.common.NodeReport;
 import dev.registrypolicy.controller.admission.AdmissionObjectsSource;
 import dev.registrypolicy.controller.admission.EnforcementSettings;
 import dev.registrypolicy.controller.fakeapi.FakeKubeApi;
-import dev.registrypolicy.controller.fakeapi.Request;
+import dev.registrypolicy.fakeapi.Request;
 import dev.registrypolicy.fakeapi.ResourceType;
 import dev.registrypolicy.policy.Policy;
 import io.kubernetes.client.openapi.ApiException;

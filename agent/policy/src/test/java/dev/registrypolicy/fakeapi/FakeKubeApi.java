@@ -512,16 +512,16 @@ public class FakeKubeApi implements AutoCloseable {
 
   // ------------------------------------------------------------ request log / counters
 
-  public List<Request> requestLog() {
+  public List<Request> requests() {
     synchronized (requestLog) {
       return List.copyOf(requestLog);
     }
   }
 
   /** Logged requests with this method (or any, if null) on this resource plural. */
-  public List<Request> requestLog(String method, String resource) {
+  public List<Request> requests(String method, String resource) {
     List<Request> out = new ArrayList<>();
-    for (Request r : requestLog()) {
+    for (Request r : requests()) {
       if ((method == null || method.equalsIgnoreCase(r.method()))
           && (resource == null || resource.equals(r.resource()))) {
         out.add(r);
@@ -532,12 +532,12 @@ public class FakeKubeApi implements AutoCloseable {
 
   /** Non-GET requests served since the last reset (failed ones included). */
   public long writes() {
-    return requestLog().stream().filter(Request::isWrite).count();
+    return requests().stream().filter(Request::isWrite).count();
   }
 
   /** Non-GET requests on one resource plural (e.g. "serviceaccounts"). */
   public long writes(String resource) {
-    return requestLog().stream().filter(r -> r.isWrite() && resource.equals(r.resource())).count();
+    return requests().stream().filter(r -> r.isWrite() && resource.equals(r.resource())).count();
   }
 
   public void resetCounters() {
@@ -750,7 +750,7 @@ public class FakeKubeApi implements AutoCloseable {
   }
 
   /** Fails every matching request with {@code code} until the registration is closed. */
-  public Registration failIf(Predicate<Request> when, int code) {
+  public Registration failWhen(Predicate<Request> when, int code) {
     return addRule(failures, when, null, code, -1);
   }
 
@@ -759,12 +759,12 @@ public class FakeKubeApi implements AutoCloseable {
    * body was read). The action may change the store through this object's direct methods, which is
    * how a test simulates a concurrent writer racing the controller.
    */
-  public Registration beforeEach(Predicate<Request> when, Consumer<Request> action) {
+  public Registration onRequest(Predicate<Request> when, Consumer<Request> action) {
     return addRule(interceptors, when, action, 0, -1);
   }
 
-  /** Like {@link #beforeEach} but fires once. */
-  public Registration beforeNext(Predicate<Request> when, Consumer<Request> action) {
+  /** Like {@link #onRequest} but fires once. */
+  public Registration onNextRequest(Predicate<Request> when, Consumer<Request> action) {
     return addRule(interceptors, when, action, 0, 1);
   }
 

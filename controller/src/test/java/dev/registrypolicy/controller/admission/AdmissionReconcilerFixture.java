@@ -3,7 +3,7 @@ package dev.registrypolicy.controller.admission;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.registrypolicy.controller.fakeapi.FakeKubeApi;
-import dev.registrypolicy.controller.fakeapi.Request;
+import dev.registrypolicy.fakeapi.Request;
 import dev.registrypolicy.policy.Policy;
 import dev.registrypolicy.policy.PolicyDocument;
 import io.kubernetes.client.openapi.models.AdmissionregistrationV1ServiceReference;

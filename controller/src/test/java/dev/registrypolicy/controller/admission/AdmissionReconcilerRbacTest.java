@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
 import dev.registrypolicy.controller.fakeapi.FakeKubeApi;
-import dev.registrypolicy.controller.fakeapi.Request;
+import dev.registrypolicy.fakeapi.Request;
 import dev.registrypolicy.policy.Policy;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -2,7 +2,7 @@ package dev.registrypolicy.controller.bench;
 
 import dev.registrypolicy.controller.ControllerBenchAccess;
 import dev.registrypolicy.controller.fakeapi.FakeKubeApi;
-import dev.registrypolicy.controller.fakeapi.Request;
+import dev.registrypolicy.fakeapi.Request;
 import dev.registrypolicy.policy.Policy;
 import dev.registrypolicy.policy.bench.BenchArgs;
 import java.io.BufferedReader;

@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
-import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -19,7 +18,7 @@ import java.util.regex.Pattern;
  * The in-process API server ({@link dev.registrypolicy.fakeapi.FakeKubeApi}, the model's test
  * sources, which uses no Kubernetes client library) with the client-java conveniences the
  * controller's tests use: {@link ApiClient}s for it, and the store's direct methods taking and
- * returning client-java models. Requests are shown as this package's {@link Request}.
+ * returning client-java models.
  */
 public final class FakeKubeApi extends dev.registrypolicy.fakeapi.FakeKubeApi {
   private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().create();
@@ -68,43 +67,6 @@ public final class FakeKubeApi extends dev.registrypolicy.fakeapi.FakeKubeApi {
         sharedClient.getHttpClient().connectionPool().evictAll();
       }
     }
-  }
-
-  // ------------------------------------------------------------ requests, as this package's type
-
-  public List<Request> requests() {
-    return convert(requestLog());
-  }
-
-  /** Logged requests with this method (or any, if null) on this resource plural. */
-  public List<Request> requests(String method, String resource) {
-    return convert(requestLog(method, resource));
-  }
-
-  /** Fails every matching request with {@code code} until the registration is closed. */
-  public Registration failWhen(Predicate<Request> when, int code) {
-    return failIf(r -> when.test(Request.of(r)), code);
-  }
-
-  /**
-   * Runs {@code action} on the server thread just before each matching request is served (after its
-   * body was read); see {@link #beforeEach}.
-   */
-  public Registration onRequest(Predicate<Request> when, Consumer<Request> action) {
-    return beforeEach(r -> when.test(Request.of(r)), r -> action.accept(Request.of(r)));
-  }
-
-  /** Like {@link #onRequest} but fires once. */
-  public Registration onNextRequest(Predicate<Request> when, Consumer<Request> action) {
-    return beforeNext(r -> when.test(Request.of(r)), r -> action.accept(Request.of(r)));
-  }
-
-  private static List<Request> convert(List<dev.registrypolicy.fakeapi.Request> in) {
-    List<Request> out = new ArrayList<>(in.size());
-    for (dev.registrypolicy.fakeapi.Request r : in) {
-      out.add(Request.of(r));
-    }
-    return out;
   }
 
   // --------------------------------------------------- direct store access (typed)

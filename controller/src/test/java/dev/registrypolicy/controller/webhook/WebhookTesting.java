@@ -18,7 +18,7 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
 /** Shared helpers: TLS material for localhost, a client trusting it, AdmissionReview bodies. */
-final class WebhookTesting {
+public final class WebhookTesting {
   static final Gson GSON = new GsonBuilder().serializeNulls().disableHtmlEscaping().create();
 
   private WebhookTesting() {}
@@ -44,14 +44,20 @@ final class WebhookTesting {
   }
 
   static HttpClient client(TlsMaterial tls) throws Exception {
+    return client(tls.caCertificates());
+  }
+
+  /** An HTTP/1.1 client that trusts only the given CA certificates. */
+  public static HttpClient client(List<X509Certificate> cas) throws Exception {
     return HttpClient.newBuilder()
-        .sslContext(trusting(tls.caCertificates()))
+        .sslContext(trusting(cas))
         .version(HttpClient.Version.HTTP_1_1)
         .connectTimeout(Duration.ofSeconds(5))
         .build();
   }
 
-  static HttpResponse<String> post(HttpClient c, int port, String path, String body)
+  /** POSTs a JSON body to {@code https://localhost:<port><path>}, waiting at most 20 s. */
+  public static HttpResponse<String> post(HttpClient c, int port, String path, String body)
       throws Exception {
     return c.send(
         HttpRequest.newBuilder(URI.create("https://localhost:" + port + path))
