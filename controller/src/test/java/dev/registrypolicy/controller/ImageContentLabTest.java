@@ -18,6 +18,7 @@ import dev.registrypolicy.agent.lab.FreePorts;
 import dev.registrypolicy.agent.lab.LabEnvironment;
 import dev.registrypolicy.agent.lab.Pki;
 import dev.registrypolicy.agent.lab.RegistryLab;
+import dev.registrypolicy.controller.imagemeta.HangingRegistry;
 import dev.registrypolicy.controller.imagemeta.LabImages;
 import dev.registrypolicy.controller.imagemeta.MetadataSettings;
 import dev.registrypolicy.controller.imagemeta.Platform;
@@ -39,9 +40,6 @@ import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -89,8 +87,7 @@ class ImageContentLabTest {
 
   static Path work;
   static RegistryLab lab;
-  static ServerSocket hanging;
-  static final List<Socket> hung = new ArrayList<>();
+  static HangingRegistry hanging;
   static String hangHost;
   static MetadataSources checkSourcesBefore;
 
@@ -241,25 +238,8 @@ class ImageContentLabTest {
         List.of(300),
         8);
 
-    hanging = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-    Thread acceptor =
-        new Thread(
-            () -> {
-              while (!hanging.isClosed()) {
-                try {
-                  Socket s = hanging.accept(); // accepted, never answered
-                  synchronized (hung) {
-                    hung.add(s);
-                  }
-                } catch (IOException e) {
-                  return;
-                }
-              }
-            },
-            "hanging-registry");
-    acceptor.setDaemon(true);
-    acceptor.start();
-    hangHost = "127.0.0.1:" + hanging.getLocalPort();
+    hanging = HangingRegistry.start();
+    hangHost = hanging.host();
 
     secrets.put("lab-ca", Map.of("ca.crt", pki.caPem()));
     secrets.put(
@@ -471,11 +451,6 @@ class ImageContentLabTest {
     CheckCommand.sources = checkSourcesBefore;
     if (hanging != null) {
       hanging.close();
-      synchronized (hung) {
-        for (Socket s : hung) {
-          s.close();
-        }
-      }
     }
     if (lab != null) {
       lab.close();

@@ -16,9 +16,6 @@ import dev.registrypolicy.policy.ImageRef;
 import dev.registrypolicy.policy.Policy;
 import dev.registrypolicy.policy.PolicyParser;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,9 +46,6 @@ class RegistryMetadataLabTest {
   static LabImages push;
   static Policy policy;
   static SecretBytes secrets;
-  static ServerSocket hanging;
-  static final List<Socket> hung = new ArrayList<>();
-  static Thread acceptor;
 
   static LabImages.Pushed root;
   static LabImages.Pushed nonRoot;
@@ -133,24 +127,7 @@ class RegistryMetadataLabTest {
             List.of(500),
             6);
 
-    hanging = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-    acceptor =
-        new Thread(
-            () -> {
-              while (!hanging.isClosed()) {
-                try {
-                  Socket s = hanging.accept(); // accepted, never answered
-                  synchronized (hung) {
-                    hung.add(s);
-                  }
-                } catch (IOException e) {
-                  return;
-                }
-              }
-            },
-            "hanging-registry");
-    acceptor.setDaemon(true);
-    acceptor.start();
+    hanging = HangingRegistry.start();
 
     secrets =
         SecretBytes.of(
@@ -199,21 +176,18 @@ class RegistryMetadataLabTest {
             + "\n"
             + "        ca: {secret: lab-ca}\n"
             + mcred
-            + "  - host: 127.0.0.1:"
-            + hanging.getLocalPort()
+            + "  - host: "
+            + hanging.host()
             + "\n";
     return PolicyParser.parse(text);
   }
+
+  static HangingRegistry hanging;
 
   @AfterAll
   static void stop() throws IOException {
     if (hanging != null) {
       hanging.close();
-      synchronized (hung) {
-        for (Socket s : hung) {
-          s.close();
-        }
-      }
     }
     if (lab != null) {
       lab.close();
@@ -420,7 +394,7 @@ class RegistryMetadataLabTest {
   @Test
   void hangingRegistry_timesOutAtTheCallersDeadline() throws Exception {
     try (RegistryMetadata rm = fresh()) {
-      ImageRef image = ref("127.0.0.1:" + hanging.getLocalPort() + "/team/root:1");
+      ImageRef image = ref(hanging.host() + "/team/root:1");
       long t0 = System.nanoTime();
       ImageMetadataException e =
           assertThrows(
@@ -429,7 +403,7 @@ class RegistryMetadataLabTest {
       long ms = (System.nanoTime() - t0) / 1_000_000;
       assertEquals(Kind.TIMEOUT, e.kind());
       assertTrue(ms < 1000, "waited " + ms + " ms for a 300 ms deadline");
-      assertTrue(e.getMessage().contains("127.0.0.1:" + hanging.getLocalPort()), e.getMessage());
+      assertTrue(e.getMessage().contains(hanging.host()), e.getMessage());
     }
     // the fetch's own request timeout: TIMEOUT too, from the shared fetch
     try (RegistryMetadata rm =
@@ -437,7 +411,7 @@ class RegistryMetadataLabTest {
             MetadataSettings.defaults()
                 .withTimeouts(
                     Duration.ofMillis(400), Duration.ofMillis(400), Duration.ofSeconds(2)))) {
-      ImageRef image = ref("127.0.0.1:" + hanging.getLocalPort() + "/team/root:2");
+      ImageRef image = ref(hanging.host() + "/team/root:2");
       long t0 = System.nanoTime();
       ImageMetadataException e =
           assertThrows(
