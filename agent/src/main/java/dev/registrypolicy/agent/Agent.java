@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
@@ -474,14 +473,7 @@ final class Agent implements AutoCloseable {
    * certs.d deleted on the node.
    */
   RunResult run() throws IOException, InterruptedException {
-    writers =
-        Executors.newFixedThreadPool(
-            4,
-            r -> {
-              Thread t = new Thread(r, "certs-writer");
-              t.setDaemon(true);
-              return t;
-            });
+    writers = IdlePool.of("certs-writer", 4);
     AgentLoop l = new AgentLoop(this, backoff);
     prober = new Prober(() -> l.wake("probe"));
     loop = l;

@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 
 /**
  * Probes, in the background, how each endpoint that gets header credentials authenticates, with the
@@ -27,13 +26,7 @@ final class Prober implements AutoCloseable {
 
   Prober(Runnable onTokenAuth) {
     this.onTokenAuth = onTokenAuth;
-    this.executor =
-        Executors.newSingleThreadExecutor(
-            r -> {
-              Thread t = new Thread(r, "registry-probe");
-              t.setDaemon(true);
-              return t;
-            });
+    this.executor = IdlePool.of("registry-probe", 1);
   }
 
   /**

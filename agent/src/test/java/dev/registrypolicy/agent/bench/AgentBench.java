@@ -54,15 +54,17 @@ public final class AgentBench {
    * The JVM options on the DaemonSet's command line (manifests/agent-daemonset.yaml; a test keeps
    * them equal).
    */
-  static final List<String> PRODUCTION_FLAGS =
+  public static final List<String> PRODUCTION_FLAGS =
       List.of(
           "-Xmx32m",
           "-XX:+UseSerialGC",
           "-Xss256k",
           "-XX:TieredStopAtLevel=1",
           "-XX:ReservedCodeCacheSize=16m",
-          "-Xms8m",
+          "-Xms4m",
+          "-Xmn2m",
           "-XX:MaxMetaspaceSize=48m",
+          "-XX:TrimNativeHeapInterval=5000",
           "-XX:+ExitOnOutOfMemoryError",
           "-XX:-UsePerfData");
 
@@ -161,7 +163,7 @@ public final class AgentBench {
           tmpfs = Boolean.parseBoolean(value);
           break;
         case "add-flags":
-          addFlags = List.of(value.split(","));
+          addFlags = List.of(value.split("[,;]"));
           break;
         case "defaults":
           defaults = Boolean.parseBoolean(value);

@@ -22,7 +22,7 @@ class ManifestFlagsTest {
   @Test
   void uninstallCleanupUsesTheSameFlagsBarTheInitialHeap() throws Exception {
     List<String> want = new ArrayList<>(AgentBench.PRODUCTION_FLAGS);
-    want.remove("-Xms8m");
+    want.remove("-Xms4m");
     assertEquals(want, jvmFlags("../manifests/uninstall-cleanup.yaml", "cleanup", true));
   }
 

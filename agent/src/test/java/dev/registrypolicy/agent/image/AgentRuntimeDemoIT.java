@@ -3,10 +3,12 @@ package dev.registrypolicy.agent.image;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.registrypolicy.agent.bench.AgentBench;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -44,20 +46,11 @@ class AgentRuntimeDemoIT {
 
   /** The agent jar with the DaemonSet's JVM flags, java.io.tmpdir in {@code tmp}. */
   private static Run run(Path tmp, Path java, String arg) throws IOException, InterruptedException {
-    Process p =
-        new ProcessBuilder(
-                java.toString(),
-                "-Xmx32m",
-                "-XX:+UseSerialGC",
-                "-Xss256k",
-                "-XX:TieredStopAtLevel=1",
-                "-XX:-UsePerfData",
-                "-Djava.io.tmpdir=" + tmp,
-                "-jar",
-                BuiltArtifacts.appJar().toString(),
-                arg)
-            .redirectErrorStream(true)
-            .start();
+    List<String> cmd = new ArrayList<>();
+    cmd.add(java.toString());
+    cmd.addAll(AgentBench.PRODUCTION_FLAGS);
+    cmd.addAll(List.of("-Djava.io.tmpdir=" + tmp, "-jar", BuiltArtifacts.appJar().toString(), arg));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     p.getOutputStream().close();
     byte[] out = p.getInputStream().readAllBytes();
     if (!p.waitFor(60, TimeUnit.SECONDS)) {
