@@ -250,7 +250,8 @@ final class Controller implements AutoCloseable {
                     client,
                     ApiNamespaceLookup.timeoutFor(webhookSettings),
                     LOOKUPS_IN_FLIGHT),
-                WebhookServer::start,
+                (ws, lookup, served, tls) ->
+                    WebhookServer.start(ws, lookup, served, tls, metrics.webhook),
                 policy -> metadataClient.forPolicy(policy, policySecrets),
                 metrics.imageContent)
             : null;

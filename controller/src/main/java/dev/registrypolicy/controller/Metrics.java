@@ -4,6 +4,7 @@ import dev.registrypolicy.controller.imagemeta.ImageMetadataMetrics;
 import dev.registrypolicy.controller.nodestatus.FleetStatus;
 import dev.registrypolicy.controller.nodestatus.NodeState;
 import dev.registrypolicy.controller.webhook.ImageContentMetrics;
+import dev.registrypolicy.controller.webhook.WebhookMetrics;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
@@ -40,6 +41,9 @@ final class Metrics {
 
   /** The image-content rules' decisions and lookups (the webhook's). */
   final ImageContentMetrics imageContent = new ImageContentMetrics(registry);
+
+  /** The webhook's time per review, by path. */
+  final WebhookMetrics webhook = new WebhookMetrics(registry);
 
   /** The registry client's fetches, cache and requests (the image-content rules' lookups). */
   final ImageMetadataMetrics imageMetadata = new ImageMetadataMetrics();

@@ -3,6 +3,7 @@ package dev.registrypolicy.controller.imagemeta;
 import dev.registrypolicy.admission.ImageMetadata;
 import dev.registrypolicy.policy.ImageRef;
 import java.time.Instant;
+import java.util.Optional;
 
 /**
  * Where the image-content rules get an image's metadata: the registry (through the policy's
@@ -19,4 +20,14 @@ public interface ImageMetadataSource {
    *     ImageMetadataException#kind()} says why (the rule's {@code onError} decides what follows)
    */
   ImageMetadata fetch(ImageRef image, Instant deadline) throws ImageMetadataException;
+
+  /**
+   * The metadata of {@code image} if it is already known (a cache hit): no I/O, no waiting, so the
+   * caller can use it on its own thread and hand only the rest to {@link #fetch}. Empty when it is
+   * not known, which is also the answer of a source without a cache. A hit counts as a {@link
+   * #fetch} hit in the source's metrics.
+   */
+  default Optional<ImageMetadata> cached(ImageRef image) {
+    return Optional.empty();
+  }
 }

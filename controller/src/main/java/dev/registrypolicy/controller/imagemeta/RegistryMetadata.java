@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -94,7 +95,32 @@ public final class RegistryMetadata implements AutoCloseable {
   public ImageMetadataSource forPolicy(Policy policy, SecretBytes secrets) {
     Objects.requireNonNull(secrets, "secrets");
     String policyId = policy == null ? "none" : policy.sha256();
-    return (image, deadline) -> fetch(policy, policyId, secrets, image, deadline);
+    return new ImageMetadataSource() {
+      @Override
+      public ImageMetadata fetch(ImageRef image, Instant deadline) throws ImageMetadataException {
+        return RegistryMetadata.this.fetch(policy, policyId, secrets, image, deadline);
+      }
+
+      @Override
+      public Optional<ImageMetadata> cached(ImageRef image) {
+        return Optional.ofNullable(hit(Objects.requireNonNull(image, "image")));
+      }
+    };
+  }
+
+  /** The cached metadata of {@code image} (counted as a hit), or null. */
+  private ImageMetadata hit(ImageRef image) {
+    String name = image.name();
+    String digest = image.digest();
+    if (digest == null) {
+      digest = cache.tag(name + ":" + (image.tag() != null ? image.tag() : ImageRef.DEFAULT_TAG));
+    }
+    ImageMetadata md = digest == null ? null : cache.get(name + "@" + digest);
+    if (md != null) {
+      metrics.hit();
+      metrics.ok();
+    }
+    return md;
   }
 
   private ImageMetadata fetch(
@@ -102,27 +128,15 @@ public final class RegistryMetadata implements AutoCloseable {
       throws ImageMetadataException {
     Objects.requireNonNull(image, "image");
     Objects.requireNonNull(deadline, "deadline");
-    String name = image.name();
-    String knownDigest = null;
-    if (image.digest() != null) {
-      ImageMetadata md = cache.get(name + "@" + image.digest());
-      if (md != null) {
-        metrics.hit();
-        metrics.ok();
-        return md;
-      }
-    } else {
-      String tag = image.tag() != null ? image.tag() : ImageRef.DEFAULT_TAG;
-      knownDigest = cache.tag(name + ":" + tag);
-      if (knownDigest != null) {
-        ImageMetadata md = cache.get(name + "@" + knownDigest);
-        if (md != null) {
-          metrics.hit();
-          metrics.ok();
-          return md;
-        }
-      }
+    ImageMetadata hit = hit(image);
+    if (hit != null) {
+      return hit;
     }
+    String knownDigest =
+        image.digest() != null
+            ? null
+            : cache.tag(
+                image.name() + ":" + (image.tag() != null ? image.tag() : ImageRef.DEFAULT_TAG));
     String key = image + " " + policyId;
     CompletableFuture<ImageMetadata> mine = new CompletableFuture<>();
     CompletableFuture<ImageMetadata> shared = inflight.putIfAbsent(key, mine);

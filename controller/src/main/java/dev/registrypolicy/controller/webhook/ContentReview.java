@@ -1,6 +1,7 @@
 package dev.registrypolicy.controller.webhook;
 
 import dev.registrypolicy.admission.ImageContentRules;
+import dev.registrypolicy.admission.ImageMetadata;
 import dev.registrypolicy.admission.MetadataFailure;
 import dev.registrypolicy.admission.MetadataLookup;
 import dev.registrypolicy.admission.Verdict;
@@ -17,6 +18,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
@@ -43,10 +45,10 @@ public final class ContentReview implements AutoCloseable {
 
   /**
    * Fetches running at once, over all reviews; one more fails at once as an error (the rules'
-   * {@code onError} decides) rather than waiting. Cache hits return at once and reuse an idle
-   * thread (a thread is made only when none is idle, and ends after 30 s idle), so the pool stays
-   * small; each miss is a few registry round trips bounded by the review's budget, so this many in
-   * flight only happens when registries hang.
+   * {@code onError} decides) rather than waiting. Cache hits never reach the pool (they are
+   * answered on the review's thread); a thread is made only when none is idle, and ends after 30 s
+   * idle, so the pool stays small; each miss is a few registry round trips bounded by the review's
+   * budget, so this many in flight only happens when registries hang.
    */
   static final int MAX_THREADS = 64;
 
@@ -121,6 +123,13 @@ public final class ContentReview implements AutoCloseable {
     Map<ImageRef, Future<MetadataLookup>> running = new LinkedHashMap<>();
     Map<ImageRef, MetadataLookup> out = new HashMap<>();
     for (ImageRef ref : ImageContentRules.images(plan)) {
+      // A cache hit is answered here, on the review's thread: no hand-off, no wake-up
+      // (controller/README.md, "Image-content rules: measured").
+      Optional<ImageMetadata> hit = cached(source, ref);
+      if (hit.isPresent()) {
+        out.put(ref, MetadataLookup.found(hit.get()));
+        continue;
+      }
       try {
         running.put(ref, pool.submit(() -> fetch(source, ref, deadline)));
       } catch (RejectedExecutionException e) {
@@ -172,6 +181,20 @@ public final class ContentReview implements AutoCloseable {
     }
     out.values().forEach(l -> metrics.lookup(l.failure()));
     return out;
+  }
+
+  /** {@link ImageMetadataSource#cached}; a source failing there counts as a miss. */
+  private static Optional<ImageMetadata> cached(ImageMetadataSource source, ImageRef ref) {
+    try {
+      return source.cached(ref);
+    } catch (RuntimeException e) {
+      LOG.log(
+          Level.WARNING,
+          LogLine.format(
+              "image metadata cache lookup failed; fetching instead", "image", ref.canonical()),
+          e);
+      return Optional.empty();
+    }
   }
 
   private static MetadataLookup fetch(ImageMetadataSource source, ImageRef ref, Instant deadline) {

@@ -63,6 +63,7 @@ public final class WebhookServer implements AutoCloseable {
   private final PolicySource policies;
   private final NamespaceLookup namespaces;
   private final Evaluator evaluator;
+  private final WebhookMetrics metrics;
   private volatile TlsMaterial tls;
 
   private WebhookServer(
@@ -71,10 +72,12 @@ public final class WebhookServer implements AutoCloseable {
       PolicySource policies,
       NamespaceLookup namespaces,
       Evaluator evaluator,
+      WebhookMetrics metrics,
       TlsMaterial tls,
       String host,
       int port) {
     this.ssl = ssl;
+    this.metrics = metrics;
     this.limits = limits;
     this.policies = policies;
     this.namespaces = namespaces;
@@ -91,6 +94,20 @@ public final class WebhookServer implements AutoCloseable {
   public static WebhookServer start(
       WebhookSettings settings, NamespaceLookup namespaces, PolicySource policies, TlsMaterial tls)
       throws IOException {
+    return start(settings, namespaces, policies, tls, WebhookMetrics.unregistered());
+  }
+
+  /**
+   * {@link #start(WebhookSettings, NamespaceLookup, PolicySource, TlsMaterial)}, timed in {@code
+   * metrics}.
+   */
+  public static WebhookServer start(
+      WebhookSettings settings,
+      NamespaceLookup namespaces,
+      PolicySource policies,
+      TlsMaterial tls,
+      WebhookMetrics metrics)
+      throws IOException {
     return start(
         "0.0.0.0",
         settings.port(),
@@ -98,6 +115,7 @@ public final class WebhookServer implements AutoCloseable {
         namespaces,
         policies,
         Evaluator.MODEL,
+        metrics,
         tls);
   }
 
@@ -110,11 +128,25 @@ public final class WebhookServer implements AutoCloseable {
       Evaluator evaluator,
       TlsMaterial tls)
       throws IOException {
+    return start(
+        host, port, limits, namespaces, policies, evaluator, WebhookMetrics.unregistered(), tls);
+  }
+
+  static WebhookServer start(
+      String host,
+      int port,
+      ServerLimits limits,
+      NamespaceLookup namespaces,
+      PolicySource policies,
+      Evaluator evaluator,
+      WebhookMetrics metrics,
+      TlsMaterial tls)
+      throws IOException {
     SslContextFactory.Server ssl = new SslContextFactory.Server();
     ssl.setIncludeProtocols("TLSv1.3", "TLSv1.2");
     setKeyStore(ssl, tls);
     WebhookServer s =
-        new WebhookServer(ssl, limits, policies, namespaces, evaluator, tls, host, port);
+        new WebhookServer(ssl, limits, policies, namespaces, evaluator, metrics, tls, host, port);
     try {
       s.app.start();
     } catch (RuntimeException e) {
@@ -223,9 +255,19 @@ public final class WebhookServer implements AutoCloseable {
           c.setIdleTimeout(limits.idleTimeout().toMillis());
           return c;
         });
-    config.routes.post(VALIDATE_PATH, ctx -> validate(ctx, false));
-    config.routes.post(VALIDATE_CONTENT_PATH, ctx -> validate(ctx, true));
-    config.routes.post(MUTATE_PATH, this::mutate);
+    config.routes.post(VALIDATE_PATH, ctx -> timed(VALIDATE_PATH, () -> validate(ctx, false)));
+    config.routes.post(
+        VALIDATE_CONTENT_PATH, ctx -> timed(VALIDATE_CONTENT_PATH, () -> validate(ctx, true)));
+    config.routes.post(MUTATE_PATH, ctx -> timed(MUTATE_PATH, () -> mutate(ctx)));
+  }
+
+  private void timed(String path, Runnable review) {
+    long t0 = System.nanoTime();
+    try {
+      review.run();
+    } finally {
+      metrics.observe(path, System.nanoTime() - t0);
+    }
   }
 
   private void validate(Context ctx, boolean contentOnly) {

@@ -10,8 +10,10 @@ import dev.registrypolicy.controller.webhook.PolicySource;
 import dev.registrypolicy.controller.webhook.SecretStore;
 import dev.registrypolicy.controller.webhook.TlsMaterial;
 import dev.registrypolicy.controller.webhook.WebhookCertificates;
+import dev.registrypolicy.controller.webhook.WebhookMetrics;
 import dev.registrypolicy.controller.webhook.WebhookServer;
 import dev.registrypolicy.controller.webhook.WebhookSettings;
+import dev.registrypolicy.policy.ImageRef;
 import dev.registrypolicy.policy.NamespaceInfo;
 import dev.registrypolicy.policy.PolicyDocument;
 import dev.registrypolicy.policy.bench.ProcInfo;
@@ -86,18 +88,34 @@ public final class WebhookBench {
               requireKnownDigest: true
       """;
 
-  /** The in-memory source of {@code metadata=true}: the same non-root image for every reference. */
+  /**
+   * The in-memory source of {@code metadata=true}: the same non-root image for every reference,
+   * answered as a cache hit ({@link ImageMetadataSource#cached}), as the registry source answers an
+   * image it has seen.
+   */
   static final ImageMetadataSource CACHED =
-      (ref, deadline) ->
-          new ImageMetadata(
-              "sha256:" + "f".repeat(64),
-              null,
-              "10001:10001",
-              Map.of("org.opencontainers.image.source", "https://git.corp/team-a/web"),
-              "linux",
-              "amd64",
-              "",
-              120L << 20);
+      new ImageMetadataSource() {
+        private final ImageMetadata image =
+            new ImageMetadata(
+                "sha256:" + "f".repeat(64),
+                null,
+                "10001:10001",
+                Map.of("org.opencontainers.image.source", "https://git.corp/team-a/web"),
+                "linux",
+                "amd64",
+                "",
+                120L << 20);
+
+        @Override
+        public ImageMetadata fetch(ImageRef ref, Instant deadline) {
+          return image;
+        }
+
+        @Override
+        public Optional<ImageMetadata> cached(ImageRef ref) {
+          return Optional.of(image);
+        }
+      };
 
   private WebhookBench() {}
 
@@ -139,6 +157,8 @@ public final class WebhookBench {
                 ? "with image-content rules, in-memory metadata source (cache-hit path)"
                 : "reference rules only"));
     Process child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    java.io.PrintStream toChild =
+        new java.io.PrintStream(child.getOutputStream(), true, StandardCharsets.UTF_8);
     try {
       BufferedReader out =
           new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
@@ -172,14 +192,17 @@ public final class WebhookBench {
       ProcInfo.Memory before = Machine.memory(child.pid());
       System.out.println("server RSS after warm-up: " + before.rssKb() / 1024 + " MiB");
       double cpu0 = cpuSeconds(child.pid());
+      long[] server0 = serverCounts(toChild, out);
       long[] lat = run(ctx, port, rate, seconds);
       double cpu = cpuSeconds(child.pid()) - cpu0;
+      long[] server1 = serverCounts(toChild, out);
       ProcInfo.Memory after = Machine.memory(child.pid());
       System.out.printf(
           "server CPU: %.1f s for %d requests = %.3f ms per review (%.0f %% of one core)%n",
           cpu, lat.length, cpu * 1000 / lat.length, cpu * 100 / seconds);
       System.out.println("load average now: " + ProcInfoLoad.read());
       report(rate, seconds, lat, after);
+      reportServer(server0, server1);
     } finally {
       child.destroy();
     }
@@ -198,6 +221,7 @@ public final class WebhookBench {
   static long[] run(SSLContext ctx, int port, int rate, int seconds) throws Exception {
     int n = rate * seconds;
     long[] lat = new long[n];
+    LATE = new long[n];
     AtomicInteger next = new AtomicInteger();
     AtomicInteger wrong = new AtomicInteger();
     long interval = 1_000_000_000L / rate;
@@ -215,6 +239,7 @@ public final class WebhookBench {
                   if (wait > 0) {
                     LockSupport.parkNanos(wait);
                   }
+                  LATE[i] = System.nanoTime() - due;
                   String uid = "bench-" + i;
                   try {
                     if (c == null) {
@@ -249,6 +274,9 @@ public final class WebhookBench {
     }
     return lat;
   }
+
+  /** How late each request of the last run left this JVM (ns after its due time). */
+  static long[] LATE = new long[0];
 
   /** Concurrent kept-alive connections of the load generator. */
   static final int CONNECTIONS = 16;
@@ -320,6 +348,54 @@ public final class WebhookBench {
     }
   }
 
+  /** The child's registry_policy_webhook_review_seconds bucket counts for /validate. */
+  static long[] serverCounts(java.io.PrintStream toChild, BufferedReader fromChild)
+      throws java.io.IOException {
+    toChild.println("COUNTS");
+    for (String l = fromChild.readLine(); l != null; l = fromChild.readLine()) {
+      if (l.startsWith("COUNTS ")) {
+        return Arrays.stream(l.substring(7).trim().split(" ")).mapToLong(Long::parseLong).toArray();
+      }
+      System.out.println("server: " + l);
+    }
+    throw new IllegalStateException("the webhook child exited before it printed its counts");
+  }
+
+  /**
+   * The webhook's own time per review during the measured run, from its histogram: the share of
+   * reviews within each bucket bound, and the bound the 99th percentile falls under.
+   */
+  static void reportServer(long[] before, long[] after) {
+    double[] bounds = WebhookMetrics.bounds();
+    long[] d = new long[after.length];
+    long n = 0;
+    for (int i = 0; i < d.length; i++) {
+      d[i] = after[i] - before[i];
+      n += d[i];
+    }
+    StringBuilder sb = new StringBuilder();
+    long cum = 0;
+    String p99 = null;
+    for (int i = 0; i < bounds.length && n > 0; i++) {
+      cum += d[i];
+      if (p99 == null && cum >= Math.ceil(0.99 * n)) {
+        p99 = String.format(java.util.Locale.ROOT, "%.2f ms", bounds[i] * 1000);
+      }
+      if (bounds[i] <= 0.005) {
+        sb.append(
+            String.format(
+                java.util.Locale.ROOT, " <=%.2f ms %.2f %%;", bounds[i] * 1000, 100.0 * cum / n));
+      }
+    }
+    System.out.println(
+        "webhook's own time per review (registry_policy_webhook_review_seconds, /validate, "
+            + n
+            + " reviews):"
+            + sb
+            + " p99 within "
+            + (p99 == null ? "more than 10 s" : p99));
+  }
+
   /** utime + stime of a process from /proc/PID/stat, in seconds (USER_HZ 100). */
   static double cpuSeconds(long pid) throws java.io.IOException {
     String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/stat"));
@@ -364,6 +440,22 @@ public final class WebhookBench {
       }
     }
     System.out.println("over 5 ms, per second of the run: " + Arrays.toString(perSecond));
+    long[] late = Arrays.stream(LATE).sorted().toArray();
+    long[] fromSend = new long[lat.length];
+    int k = 0;
+    for (int i = 0; i < lat.length && i < LATE.length; i++) {
+      if (lat[i] >= 0) {
+        fromSend[k++] = lat[i] - LATE[i];
+      }
+    }
+    long[] sent = Arrays.stream(fromSend, 0, k).sorted().toArray();
+    System.out.printf(
+        "latency from the request leaving the load generator: p50 %.2f ms, p99 %.2f ms, p99.9"
+            + " %.2f ms%n",
+        pct(sent, 0.5), pct(sent, 0.99), pct(sent, 0.999));
+    System.out.printf(
+        "load generator's own lateness (send start - due): p50 %.2f ms, p99 %.2f ms, max %.2f ms%n",
+        pct(late, 0.5), pct(late, 0.99), late.length == 0 ? 0 : late[late.length - 1] / 1e6);
   }
 
   static double pct(long[] sorted, double p) {
@@ -437,12 +529,27 @@ public final class WebhookBench {
     }
     Map<String, NamespaceInfo> namespaces =
         Map.of("team-a", new NamespaceInfo("team-a", Map.of("env", "dev"), Map.of()));
+    WebhookMetrics metrics = WebhookMetrics.unregistered();
     WebhookServer server =
-        WebhookServer.start(settings, n -> Optional.ofNullable(namespaces.get(n)), policies, tls);
+        WebhookServer.start(
+            settings, n -> Optional.ofNullable(namespaces.get(n)), policies, tls, metrics);
     System.out.println("PORT " + server.port());
     System.out.print(tls.caBundlePem());
     System.out.println("END");
     System.out.flush();
+    // "COUNTS" on stdin: the /validate histogram's bucket counts on one line.
+    BufferedReader in =
+        new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+    for (String l = in.readLine(); l != null; l = in.readLine()) {
+      if (l.equals("COUNTS")) {
+        StringBuilder sb = new StringBuilder("COUNTS");
+        for (long c : metrics.counts(WebhookServer.VALIDATE_PATH)) {
+          sb.append(' ').append(c);
+        }
+        System.out.println(sb);
+        System.out.flush();
+      }
+    }
     new CountDownLatch(1).await();
   }
 }

@@ -434,6 +434,7 @@ class RegistryMetadataLabTest {
       ImageMetadataSource src = rm.forPolicy(policy, secrets);
       // warm the endpoint's auth knowledge with another image, so the count is the image's own
       src.fetch(ref(lab.hostPort() + "/team/root:1"), in(10_000));
+      assertTrue(src.cached(image).isEmpty(), "known before any fetch");
       int before = requests(repo).size();
       ExecutorService pool = Executors.newFixedThreadPool(20);
       CountDownLatch go = new CountDownLatch(1);
@@ -465,6 +466,12 @@ class RegistryMetadataLabTest {
       for (int i = 0; i < 5; i++) {
         src.fetch(image, in(10_000));
       }
+      // the review thread's cache-hit path: by tag and by digest, no registry request
+      assertEquals(p.digest(), src.cached(image).orElseThrow().digest());
+      assertEquals(
+          p.digest(),
+          src.cached(ref(lab.hostPort() + "/" + repo + "@" + p.digest())).orElseThrow().digest());
+      assertTrue(src.cached(ref(lab.hostPort() + "/" + repo + ":2")).isEmpty(), "another tag");
       Thread.sleep(300);
       assertEquals(after, requests(repo).size(), "a repeat went to the registry");
     }

@@ -47,6 +47,30 @@ public final class FakeMetadataSource implements ImageMetadataSource {
     return this;
   }
 
+  private final Map<String, Boolean> inCache = new ConcurrentHashMap<>();
+  private final java.util.List<String> cacheThreads =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+  private volatile boolean cacheFails;
+
+  /** {@link #cached} answers these images' metadata (a cache hit) instead of empty. */
+  public FakeMetadataSource inCache(String... canonical) {
+    for (String c : canonical) {
+      inCache.put(c, true);
+    }
+    return this;
+  }
+
+  /** {@link #cached} throws (a broken cache). */
+  public FakeMetadataSource cacheFails() {
+    cacheFails = true;
+    return this;
+  }
+
+  /** The names of the threads {@link #cached} was called on. */
+  public java.util.List<String> cacheThreads() {
+    return cacheThreads;
+  }
+
   /** Metadata with user, size and labels, for linux/amd64. */
   public static ImageMetadata md(String user, long size, Map<String, String> labels) {
     return new ImageMetadata(
@@ -60,6 +84,16 @@ public final class FakeMetadataSource implements ImageMetadataSource {
 
   public int calls() {
     return calls.values().stream().mapToInt(AtomicInteger::get).sum();
+  }
+
+  @Override
+  public java.util.Optional<ImageMetadata> cached(ImageRef image) {
+    cacheThreads.add(Thread.currentThread().getName());
+    if (cacheFails) {
+      throw new IllegalStateException("cache index broken");
+    }
+    Answer a = inCache.containsKey(image.canonical()) ? answers.get(image.canonical()) : null;
+    return java.util.Optional.ofNullable(a == null ? null : a.metadata());
   }
 
   @Override

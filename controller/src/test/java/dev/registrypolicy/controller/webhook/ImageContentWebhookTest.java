@@ -162,6 +162,35 @@ class ImageContentWebhookTest {
   }
 
   @Test
+  void cacheHitsAreAnsweredOnTheReviewThreadWithoutAFetch() throws Exception {
+    FakeMetadataSource s = source().inCache(ROOT, USER);
+    policy(NO_ROOT, s);
+    Map<String, Object> r = post("/validate", null, ROOT, USER, SLOW);
+    assertEquals(false, r.get("allowed"));
+    assertEquals(
+        "container \"c0\": image \"registry.corp.example/app:1\" runs as root (config user \"\")"
+            + " (rule no-root)",
+        denial(r));
+    assertEquals(0, s.calls(ROOT), "a cache hit was fetched");
+    assertEquals(0, s.calls(USER), "a cache hit was fetched");
+    assertEquals(1, s.calls(SLOW), "the miss goes to the fetch");
+    assertEquals(3, s.cacheThreads().size(), s.cacheThreads().toString());
+    for (String t : s.cacheThreads()) {
+      assertFalse(t.startsWith("image-metadata-"), "cache asked on the lookup pool: " + t);
+    }
+  }
+
+  @Test
+  void aFailingCacheFallsBackToTheFetch() throws Exception {
+    FakeMetadataSource s = source().inCache(ROOT).cacheFails();
+    policy(NO_ROOT, s);
+    Map<String, Object> r = post("/validate", null, ROOT);
+    assertEquals(false, r.get("allowed"));
+    assertTrue(denial(r).contains("runs as root"), denial(r));
+    assertEquals(1, s.calls(ROOT));
+  }
+
+  @Test
   void distinctImagesAreFetchedConcurrentlyAndOnce() throws Exception {
     FakeMetadataSource s =
         source()

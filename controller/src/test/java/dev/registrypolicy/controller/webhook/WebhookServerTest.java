@@ -61,6 +61,7 @@ class WebhookServerTest {
   static HttpClient client;
   static final PolicySource.Holder POLICIES = new PolicySource.Holder();
   static final AtomicReference<RuntimeException> FAIL = new AtomicReference<>();
+  static final WebhookMetrics METRICS = WebhookMetrics.unregistered();
 
   @BeforeAll
   static void start() throws Exception {
@@ -101,6 +102,7 @@ class WebhookServerTest {
                 name.equals("unknown") ? Optional.empty() : Optional.of(NamespaceInfo.named(name)),
             POLICIES,
             failing,
+            METRICS,
             tls);
     client = WebhookTesting.client(tls);
   }
@@ -122,6 +124,33 @@ class WebhookServerTest {
       cs.add(container("c" + i, images[i]));
     }
     return review(uid, "", "Pod", null, op, ns, pod(ns, "p", spec(cs)), null);
+  }
+
+  @Test
+  void everyReviewIsTimedByPath_badOnesToo() throws Exception {
+    long validate = total(WebhookServer.VALIDATE_PATH);
+    long mutate = total(WebhookServer.MUTATE_PATH);
+    validate(podReview("uid-timed-1", "CREATE", "team", "registry/app:1"));
+    assertEquals(
+        400, post(client, server.port(), "/validate", "{\"kind\":\"nonsense\"}").statusCode());
+    post(client, server.port(), "/mutate", podReview("uid-timed-2", "CREATE", "team", "a/b:1"));
+    // An answer with its length is sent as soon as it is written, so the client can have it a
+    // moment before the handler returns and the time is counted.
+    long until = System.nanoTime() + 2_000_000_000L;
+    while ((total(WebhookServer.VALIDATE_PATH) < validate + 2
+            || total(WebhookServer.MUTATE_PATH) < mutate + 1)
+        && System.nanoTime() < until) {
+      Thread.sleep(5);
+    }
+    assertEquals(validate + 2, total(WebhookServer.VALIDATE_PATH));
+    assertEquals(mutate + 1, total(WebhookServer.MUTATE_PATH));
+    long[] c = METRICS.counts(WebhookServer.VALIDATE_PATH);
+    assertEquals(WebhookMetrics.bounds().length + 1, c.length);
+    assertEquals(0, c[c.length - 1], "a review over 10 s: " + java.util.Arrays.toString(c));
+  }
+
+  private static long total(String path) {
+    return java.util.Arrays.stream(METRICS.counts(path)).sum();
   }
 
   @Test
