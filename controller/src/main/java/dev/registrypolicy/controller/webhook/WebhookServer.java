@@ -126,19 +126,6 @@ public final class WebhookServer implements AutoCloseable {
       NamespaceLookup namespaces,
       PolicySource policies,
       Evaluator evaluator,
-      TlsMaterial tls)
-      throws IOException {
-    return start(
-        host, port, limits, namespaces, policies, evaluator, WebhookMetrics.unregistered(), tls);
-  }
-
-  static WebhookServer start(
-      String host,
-      int port,
-      ServerLimits limits,
-      NamespaceLookup namespaces,
-      PolicySource policies,
-      Evaluator evaluator,
       WebhookMetrics metrics,
       TlsMaterial tls)
       throws IOException {

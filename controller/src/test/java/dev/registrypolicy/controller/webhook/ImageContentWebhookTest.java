@@ -52,6 +52,7 @@ class ImageContentWebhookTest {
             name -> Optional.of(new NamespaceInfo(name, Map.of(), Map.of())),
             POLICIES,
             Evaluator.MODEL,
+            WebhookMetrics.unregistered(),
             tls);
     client = WebhookTesting.client(tls);
   }

@@ -30,6 +30,7 @@ public final class ReviewHarness implements AutoCloseable {
             namespaces,
             policies,
             Evaluator.MODEL,
+            WebhookMetrics.unregistered(),
             tls);
     return new ReviewHarness(s, WebhookTesting.client(tls));
   }

@@ -180,6 +180,7 @@ class WebhookCertificatesTest {
             n -> Optional.empty(),
             none,
             Evaluator.MODEL,
+            WebhookMetrics.unregistered(),
             first)) {
       assertEquals(first.certificate().getSerialNumber(), peerSerial(server.port(), first));
       // Force a renewal as if 250 days had passed (the new certificate is valid from t0 - 5 min).
@@ -210,6 +211,7 @@ class WebhookCertificatesTest {
             n -> Optional.empty(),
             new PolicySource.Holder(),
             Evaluator.MODEL,
+            WebhookMetrics.unregistered(),
             m)) {
       assertEquals(m.certificate().getSerialNumber(), peerSerial(server.port(), m));
       // cert-manager renews: the Secret changes, the server reloads it.

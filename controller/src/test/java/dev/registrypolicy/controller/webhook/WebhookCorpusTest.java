@@ -56,6 +56,7 @@ class WebhookCorpusTest {
             name -> Optional.of(CURRENT.get().namespace()),
             POLICIES,
             Evaluator.MODEL,
+            WebhookMetrics.unregistered(),
             tls);
     client = WebhookTesting.client(tls);
   }

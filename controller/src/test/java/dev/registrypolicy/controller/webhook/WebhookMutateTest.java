@@ -71,6 +71,7 @@ class WebhookMutateTest {
             name -> Optional.ofNullable(NAMESPACES.get(name)),
             policies,
             Evaluator.MODEL,
+            WebhookMetrics.unregistered(),
             tls);
     client = WebhookTesting.client(tls);
   }
