@@ -108,12 +108,17 @@ public final class RegistryMetadata implements AutoCloseable {
     };
   }
 
+  /** The tag cache's key of {@code image}: {@code name:tag}, the default tag when it has none. */
+  private static String tagKey(ImageRef image) {
+    return image.name() + ":" + (image.tag() != null ? image.tag() : ImageRef.DEFAULT_TAG);
+  }
+
   /** The cached metadata of {@code image} (counted as a hit), or null. */
   private ImageMetadata hit(ImageRef image) {
     String name = image.name();
     String digest = image.digest();
     if (digest == null) {
-      digest = cache.tag(name + ":" + (image.tag() != null ? image.tag() : ImageRef.DEFAULT_TAG));
+      digest = cache.tag(tagKey(image));
     }
     ImageMetadata md = digest == null ? null : cache.get(name + "@" + digest);
     if (md != null) {
@@ -132,11 +137,7 @@ public final class RegistryMetadata implements AutoCloseable {
     if (hit != null) {
       return hit;
     }
-    String knownDigest =
-        image.digest() != null
-            ? null
-            : cache.tag(
-                image.name() + ":" + (image.tag() != null ? image.tag() : ImageRef.DEFAULT_TAG));
+    String knownDigest = image.digest() != null ? null : cache.tag(tagKey(image));
     String key = image + " " + policyId;
     CompletableFuture<ImageMetadata> mine = new CompletableFuture<>();
     CompletableFuture<ImageMetadata> shared = inflight.putIfAbsent(key, mine);
@@ -182,9 +183,7 @@ public final class RegistryMetadata implements AutoCloseable {
               String name = image.name();
               cache.put(name + "@" + f.topDigest(), f.metadata());
               if (image.digest() == null) {
-                cache.putTag(
-                    name + ":" + (image.tag() != null ? image.tag() : ImageRef.DEFAULT_TAG),
-                    f.topDigest());
+                cache.putTag(tagKey(image), f.topDigest());
               }
               result.complete(f.metadata());
             } catch (ImageMetadataException e) {

@@ -124,7 +124,7 @@ public final class ContentReview implements AutoCloseable {
     Map<ImageRef, MetadataLookup> out = new HashMap<>();
     for (ImageRef ref : ImageContentRules.images(plan)) {
       // A cache hit is answered here, on the review's thread: no hand-off, no wake-up
-      // (controller/README.md, "Image-content rules: measured").
+      // (controller/README.md, "Image-content rules", Load).
       Optional<ImageMetadata> hit = cached(source, ref);
       if (hit.isPresent()) {
         out.put(ref, MetadataLookup.found(hit.get()));
