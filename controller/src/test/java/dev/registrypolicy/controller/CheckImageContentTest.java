@@ -315,4 +315,40 @@ class CheckImageContentTest {
       }
     }
   }
+
+  // check --image-platform: the controller's run --image-platform for check, so both read the
+  // same image of an index (ImageContentLabTest proves the agreement on an arm64 index).
+
+  @Test
+  void imagePlatformNeedsRegistryAccess() throws Exception {
+    assertEquals(2, check("--image-platform", "linux/arm64"));
+    assertTrue(err().contains("check: --image-platform needs --registry-access"), err());
+    assertEquals("", out.toString(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void aPlatformThatIsNotOsArchIsAUsageError() throws Exception {
+    assertEquals(2, check("--registry-access", "--image-platform", "arm64"));
+    assertTrue(
+        err()
+            .contains(
+                "check: --image-platform: platform \"arm64\" is not os/architecture[/variant],"
+                    + " e.g. linux/amd64"),
+        err());
+    err.reset();
+    assertEquals(2, check("--registry-access", "--image-platform", "linux/"));
+    assertTrue(err().contains("has an empty or invalid part"), err());
+  }
+
+  @Test
+  void theHelpNamesImagePlatform() throws Exception {
+    assertEquals(
+        0,
+        ControllerMain.run(
+            new String[] {"check", "--help"},
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8)));
+    String help = out.toString(StandardCharsets.UTF_8) + err();
+    assertTrue(help.contains("--image-platform OS/ARCH[/VARIANT]"), help);
+  }
 }

@@ -159,33 +159,7 @@ class ImageContentLabTest {
     lab = RegistryLab.startWithTokenAuth(work.resolve("registry"), pki);
     LabImages push = new LabImages(lab.url(), pki.clientSslContext(), lab.basicAuthorization());
 
-    LabImages.Pushed rootPushed =
-        push.pushImage(
-            "team/root",
-            "1",
-            false,
-            LabImages.config("linux", "amd64", null, null, null),
-            List.of(1000),
-            1);
-    push.pushImage(
-        "team/nonroot",
-        "1",
-        false,
-        LabImages.config(
-            "linux",
-            "amd64",
-            null,
-            "1000:1000",
-            Map.of("org.example.team", "web", "tier", "front")),
-        List.of(2000, 3000),
-        2);
-    push.pushImage(
-        "team/big",
-        "1",
-        false,
-        LabImages.config("linux", "amd64", null, "app", null),
-        List.of(3 << 20, 1 << 20),
-        3);
+    LabImages.Pushed rootPushed = push.pushBasics().root();
     // an OCI index whose amd64 image runs as 1000 and whose arm64 image runs as root
     LabImages.Pushed multiAmd64 =
         push.pushImage(

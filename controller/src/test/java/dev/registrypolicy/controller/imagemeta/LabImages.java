@@ -97,6 +97,39 @@ public final class LabImages {
     return new Pushed(digest, bytes, configDigest, sum);
   }
 
+  /** The three plain linux/amd64 images both lab suites check, each tagged {@code 1}. */
+  public record Basics(Pushed root, Pushed nonRoot, Pushed big) {}
+
+  /**
+   * Pushes {@link Basics}: {@code team/root} (no config user, 1,000 bytes of layer), {@code
+   * team/nonroot} (user {@code 1000:1000}, labels {@code org.example.team=web} and {@code
+   * tier=front}) and {@code team/big} (user {@code app}, 4 MiB of layers).
+   */
+  public Basics pushBasics() throws Exception {
+    return new Basics(
+        pushImage(
+            "team/root", "1", false, config("linux", "amd64", null, null, null), List.of(1000), 1),
+        pushImage(
+            "team/nonroot",
+            "1",
+            false,
+            config(
+                "linux",
+                "amd64",
+                null,
+                "1000:1000",
+                Map.of("org.example.team", "web", "tier", "front")),
+            List.of(2000, 3000),
+            2),
+        pushImage(
+            "team/big",
+            "1",
+            false,
+            config("linux", "amd64", null, "app", null),
+            List.of(3 << 20, 1 << 20),
+            3));
+  }
+
   /**
    * An index (or Docker manifest list) of {@code entries}: (pushed manifest, os/arch[/variant]).
    */

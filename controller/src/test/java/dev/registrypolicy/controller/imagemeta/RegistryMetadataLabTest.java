@@ -67,35 +67,10 @@ class RegistryMetadataLabTest {
     lab = RegistryLab.startWithTokenAuth(work.resolve("registry"), pki);
     push = new LabImages(lab.url(), pki.clientSslContext(), lab.basicAuthorization());
 
-    root =
-        push.pushImage(
-            "team/root",
-            "1",
-            false,
-            LabImages.config("linux", "amd64", null, null, null),
-            List.of(1000),
-            1);
-    nonRoot =
-        push.pushImage(
-            "team/nonroot",
-            "1",
-            false,
-            LabImages.config(
-                "linux",
-                "amd64",
-                null,
-                "1000:1000",
-                Map.of("org.example.team", "web", "tier", "front")),
-            List.of(2000, 3000),
-            2);
-    big =
-        push.pushImage(
-            "team/big",
-            "1",
-            false,
-            LabImages.config("linux", "amd64", null, "app", null),
-            List.of(3 << 20, 1 << 20),
-            3);
+    LabImages.Basics basics = push.pushBasics();
+    root = basics.root();
+    nonRoot = basics.nonRoot();
+    big = basics.big();
     amd64 =
         push.pushImage(
             "team/multi",
