@@ -1350,9 +1350,18 @@ public class FakeKubeApi implements AutoCloseable {
       meta.remove("resourceVersion");
       return obj;
     }
-    meta.addProperty("resourceVersion", Long.toString(++revision));
-    bucket(t).put(key(t, ns, name), obj);
-    emit(t, "ADDED", obj, null);
+    return stored(t, key(t, ns, name), obj, "ADDED", null);
+  }
+
+  /**
+   * Stores {@code obj} under {@code key} with the next resourceVersion, tells the watchers ({@code
+   * type} ADDED or MODIFIED, {@code previous} the object it replaces) and returns a copy.
+   */
+  private JsonObject stored(
+      ResourceType t, String key, JsonObject obj, String type, JsonObject previous) {
+    metadata(obj).addProperty("resourceVersion", Long.toString(++revision));
+    bucket(t).put(key, obj);
+    emit(t, type, obj, previous);
     return obj.deepCopy();
   }
 
@@ -1441,10 +1450,7 @@ public class FakeKubeApi implements AutoCloseable {
     if (dryRun) {
       return obj;
     }
-    meta.addProperty("resourceVersion", Long.toString(++revision));
-    bucket(t).put(key(t, ns, name), obj);
-    emit(t, "MODIFIED", obj, existing);
-    return obj.deepCopy();
+    return stored(t, key(t, ns, name), obj, "MODIFIED", existing);
   }
 
   private JsonObject doPatch(
